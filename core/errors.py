@@ -1,0 +1,105 @@
+"""Typed errors. Each carries a message a person can read; adapters show it as it is."""
+
+from __future__ import annotations
+
+
+class MinimeError(Exception):
+    """Base of every error a user may be told about."""
+
+    user_message = "Something went wrong. Please try again."
+
+    def __init__(self, user_message: str | None = None) -> None:
+        super().__init__(user_message or self.user_message)
+        if user_message:
+            self.user_message = user_message
+
+
+class UnsupportedImage(MinimeError):
+    """Not an image, or a format we do not take."""
+
+    user_message = "I can't read that file as a photo. Please send a JPEG, PNG, WebP or HEIC selfie."
+
+
+class CorruptImage(UnsupportedImage):
+    """Looks like an image but is broken or truncated."""
+
+    user_message = "That photo seems to be damaged or cut off. Could you send it again?"
+
+
+class ImageTooLarge(MinimeError):
+    """Over the byte or pixel caps (also decompression bombs)."""
+
+    user_message = "That photo is too large for me. Please send one under 20 MB and 40 megapixels."
+
+
+class ImageTooSmall(MinimeError):
+    """Too few pixels to make anything of."""
+
+    user_message = "That photo is very small. Please send a selfie of at least 64×64 pixels."
+
+
+class NoSelfie(MinimeError):
+    """A theme was asked for before any selfie arrived (or it expired)."""
+
+    user_message = "Send me a selfie first, and I'll run that as soon as it arrives."
+
+
+class ArgumentRequired(MinimeError):
+    """A theme needs an argument (a name) that was not given."""
+
+    user_message = "What name should go on it? Just type it."
+
+
+class UnknownTheme(MinimeError):
+    """No theme of that name."""
+
+    user_message = "I don't know that theme. Try /themes to see them all."
+
+
+class UnknownRefinement(MinimeError):
+    """Free text the refinement vocabulary does not cover."""
+
+    user_message = "I didn't get that."
+
+
+class NothingToRefine(MinimeError):
+    """A refinement with no earlier result."""
+
+    user_message = "There's nothing to refine yet. Send a selfie and pick a theme, e.g. /figurine YourName."
+
+
+class NothingToUndo(MinimeError):
+    """Undo at the first result."""
+
+    user_message = "There's nothing earlier to go back to."
+
+
+class ResultNotFound(MinimeError):
+    """A result id that is unknown, expired, forgotten, or someone else's."""
+
+    user_message = "I can't find that image any more. It may have expired or been deleted."
+
+
+class Busy(MinimeError):
+    """The user already has a job queued or running."""
+
+    user_message = "I'm still working on your last image. One at a time, please!"
+
+
+class QuotaExceeded(MinimeError):
+    """The per-user rate limit is reached."""
+
+    user_message = "You've made a lot of images! Please take a short break and try again in a few minutes."
+
+    def __init__(self, retry_after_s: float) -> None:
+        minutes = max(1, round(retry_after_s / 60))
+        super().__init__(
+            f"You've made a lot of images! Please try again in about {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        self.retry_after_s = retry_after_s
+
+
+class EngineFailed(MinimeError):
+    """The engine crashed, timed out or refused; the reason is already human."""
+
+    user_message = "Sorry, rendering that image failed. Please try again."

@@ -1,0 +1,161 @@
+"""Safe image intake and output encoding.
+
+Selfies are opened with an explicit format allow-list and pixel/byte caps, turned upright (EXIF orientation),
+converted to sRGB and re-encoded without any metadata (GPS included) before they are stored.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import pillow_heif
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+
+from core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImage
+
+pillow_heif.register_heif_opener()
+
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")  # JPEG also opens MPO (phone cameras with depth frames)
+MIN_SIDE = 64
+STORE_MAX_SIDE = 2048
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+_SRGB = ImageCms.createProfile("sRGB")
+
+
+@dataclass(frozen=True, slots=True)
+class Selfie:
+    """A normalised selfie: upright sRGB JPEG bytes with no metadata."""
+
+    data: bytes
+    width: int
+    height: int
+    source_format: str
+
+
+def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    """Decode untrusted bytes into an upright RGB image, or raise a typed error a person understands."""
+    if not data:
+        raise UnsupportedImage("That file is empty. Please send a photo.")
+    if len(data) > max_bytes:
+        raise ImageTooLarge(f"That file is too large ({len(data) / 1e6:.0f} MB). Please send one under "
+                            f"{max_bytes / 1e6:.0f} MB.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS) + ["GIF"])
+            if img.format == "GIF":
+                raise UnsupportedImage("GIFs and animations aren't supported. Please send a still photo "
+                                       "(JPEG, PNG, WebP or HEIC).")
+            width, height = img.size
+            if width * height > max_pixels:
+                raise ImageTooLarge(f"That photo is {width}×{height} pixels, more than I can take. Please send "
+                                    f"one under {max_pixels / 1e6:.0f} megapixels.")
+            if min(width, height) < MIN_SIDE:
+                raise ImageTooSmall()
+            img.load()
+    except (ImageTooLarge, ImageTooSmall, UnsupportedImage):
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge("That file unpacks into far too many pixels. Please send a normal photo.") from exc
+    except UnidentifiedImageError as exc:
+        raise UnsupportedImage() from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise CorruptImage() from exc
+    source_format = img.format or "unknown"
+    img = ImageOps.exif_transpose(img)
+    img = _to_srgb(img)
+    img.format = source_format  # type: ignore[attr-defined]
+    return img
+
+
+def _to_srgb(img: Image.Image) -> Image.Image:
+    icc = img.info.get("icc_profile")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        img = flat
+    elif img.mode != "RGB":
+        img = img.convert("RGB")
+    if icc:
+        try:
+            img = ImageCms.profileToProfile(img, ImageCms.ImageCmsProfile(io.BytesIO(icc)), _SRGB, outputMode="RGB")
+        except (ImageCms.PyCMSError, OSError):
+            pass  # an unreadable profile: keep the pixels as they are
+    return img
+
+
+def normalise_selfie(data: bytes, *, max_bytes: int, max_pixels: int) -> Selfie:
+    """Open, check and re-encode a selfie for storage: upright, sRGB, at most 2048 px, metadata stripped."""
+    img = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    source_format = getattr(img, "format", None) or "unknown"
+    if max(img.size) > STORE_MAX_SIDE:
+        img.thumbnail((STORE_MAX_SIDE, STORE_MAX_SIDE), Image.Resampling.LANCZOS)
+    clean = Image.frombytes("RGB", img.size, img.tobytes())  # fresh image: no EXIF, GPS, ICC or comments
+    out = io.BytesIO()
+    clean.save(out, "JPEG", quality=94, subsampling=0, optimize=True)
+    return Selfie(out.getvalue(), clean.width, clean.height, source_format)
+
+
+def lossless_bytes(img: Image.Image) -> bytes:
+    """A render's base, kept losslessly so refinements never stack compression (uncompressed TIFF: ~3 ms)."""
+    out = io.BytesIO()
+    img.save(out, "TIFF")
+    return out.getvalue()
+
+
+def result_bytes(img: Image.Image) -> bytes:
+    """A finished image as delivered: high-quality JPEG without chroma subsampling (~8 ms per megapixel)."""
+    out = io.BytesIO()
+    img.convert("RGB").save(out, "JPEG", quality=95, subsampling=0)
+    return out.getvalue()
+
+
+def png_bytes(img: Image.Image) -> bytes:
+    """PNG, for files people save (contact sheets, the CLI)."""
+    out = io.BytesIO()
+    img.save(out, "PNG", compress_level=1)
+    return out.getvalue()
+
+
+def decode_stored(data: bytes) -> Image.Image:
+    """Open an image that minime itself stored."""
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    return img.convert("RGB") if img.mode != "RGB" else img
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """An image encoded for a platform."""
+
+    data: bytes
+    mime: str
+    filename: str
+    width: int
+    height: int
+
+
+def encode_for_platform(data: bytes, *, max_bytes: int, max_side_sum: int | None = None,
+                        stem: str = "minime") -> Encoded:
+    """Fit a stored image to a platform's upload limits: as it is when it fits, else smaller JPEGs."""
+    header = Image.open(io.BytesIO(data))  # reads the size only; pixels are decoded when they must change
+    width, height, kind = header.width, header.height, header.format
+    resized = bool(max_side_sum and width + height > max_side_sum)
+    if len(data) <= max_bytes and not resized and kind in ("JPEG", "PNG"):
+        mime, ext = ("image/jpeg", "jpg") if kind == "JPEG" else ("image/png", "png")
+        return Encoded(data, mime, f"{stem}.{ext}", width, height)
+    img = decode_stored(data)
+    if resized:
+        scale = max_side_sum / (width + height)
+        img = img.resize((int(width * scale), int(height * scale)), Image.Resampling.LANCZOS)
+    while True:
+        for quality in (95, 90, 85, 75):
+            out = io.BytesIO()
+            img.save(out, "JPEG", quality=quality, optimize=True)
+            if out.tell() <= max_bytes:
+                return Encoded(out.getvalue(), "image/jpeg", f"{stem}.jpg", img.width, img.height)
+        img = img.resize((int(img.width * 0.8), int(img.height * 0.8)), Image.Resampling.LANCZOS)

@@ -1,0 +1,169 @@
+"""The durable job queue: jobs are rows first, then run a bounded number at a time, leased with heart-beats.
+
+A process that dies mid-render stops heart-beating; any process (the same one after a restart, or another front end)
+then requeues the job, up to ``job_max_attempts`` runs, after which its user is told it failed. Claiming is one
+atomic UPDATE, so two processes never run the same job at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
+from core.errors import EngineFailed, MinimeError
+from core.logs import get_logger
+from core.settings import Settings
+from core.store import Store
+
+log = get_logger("minime.jobs")
+
+Execute = Callable[[Job, Callable[[float], None]], Awaitable[Event | None]]
+"""Runs a job to the end and records its result as done; None when another process took the job over."""
+Emit = Callable[[Event], None]
+
+INTERRUPTED = ("Your image was interrupted (the server restarted) and couldn't be finished. "
+               "Please send the command again.")
+
+
+class JobRunner:
+    """Runs queued jobs through ``execute`` and reports every step through ``emit``."""
+
+    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings,
+                 poll_interval_s: float = 0.5) -> None:
+        self.store, self._execute, self._emit, self.settings = store, execute, emit, settings
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
+        self._poll = poll_interval_s
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wakeup = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self.render_seconds_avg = 1.0
+
+    @property
+    def running_count(self) -> int:
+        """Jobs this process is rendering now."""
+        return len(self._running)
+
+    async def start(self) -> None:
+        """Recover jobs of dead processes, then start dispatching."""
+        self._stopping = False
+        await self._recover()
+        self._tasks = [asyncio.create_task(self._dispatch_loop(), name="minime-dispatch"),
+                       asyncio.create_task(self._lease_loop(), name="minime-lease")]
+
+    async def stop(self) -> None:
+        """Stop taking jobs; wait briefly for the running ones, then cancel them (they will be retried later)."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        if self._running:
+            await asyncio.wait(list(self._running.values()), timeout=5)
+        for task in list(self._running.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks, *self._running.values(), return_exceptions=True)
+        self._tasks.clear()
+
+    def wake(self) -> None:
+        """A job was queued: look now instead of at the next poll."""
+        self._wakeup.set()
+
+    def eta_s(self, position: int) -> float:
+        """Rough seconds until a job at ``position`` is done."""
+        return (position + 1) * self.render_seconds_avg / max(1, self.settings.max_concurrent_jobs)
+
+    async def announce_position(self, job: Job) -> None:
+        """Tell the job's user where it stands in the queue."""
+        position = await self.store.queue_position(job.id)
+        if position:
+            self._emit(Queued(job, position, self.eta_s(position)))
+
+    async def _dispatch_loop(self) -> None:
+        while not self._stopping:
+            self._wakeup.clear()  # before claiming: a wake-up that arrives meanwhile is not lost
+            try:
+                while len(self._running) < self.settings.max_concurrent_jobs:
+                    job = await self.store.claim_next(self.owner)
+                    if job is None:
+                        break
+                    self._running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatch failed; retrying")
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), self._poll)
+            except TimeoutError:
+                pass
+
+    async def _run(self, job: Job) -> None:
+        loop = asyncio.get_running_loop()
+        last = [-1]
+
+        def progress(fraction: float) -> None:
+            percent = max(0, min(99, int(fraction * 100)))
+            if percent >= last[0] + 10:
+                last[0] = percent
+                loop.call_soon_threadsafe(self._emit, Rendering(job, percent))
+
+        started = time.monotonic()
+        self._emit(Rendering(job, 0))
+        structured = {"job": job.id, "user": str(job.user), "theme": job.theme_id, "kind": job.kind.value}
+        try:
+            event = await asyncio.wait_for(self._execute(job, progress), self.settings.render_timeout_s)
+        except asyncio.CancelledError:
+            if self._stopping:
+                log.info("job left for retry at shutdown", **structured)
+                raise
+            await self._fail(job, EngineFailed().user_message)
+            raise
+        except TimeoutError:
+            log.warning("job timed out", **structured, timeout_s=self.settings.render_timeout_s)
+            await self._fail(job, "Sorry, that took too long and I gave up. Please try again in a moment.")
+        except MinimeError as exc:
+            log.info("job failed", **structured, reason=exc.user_message)
+            await self._fail(job, exc.user_message)
+        except Exception as exc:  # an engine crash must not take the queue down
+            log.exception("engine crashed", **structured, error_type=type(exc).__name__)
+            await self._fail(job, EngineFailed().user_message)
+        else:
+            elapsed = time.monotonic() - started
+            self.render_seconds_avg = 0.8 * self.render_seconds_avg + 0.2 * elapsed
+            if event is None:
+                log.warning("job was taken over by another process; result not announced", **structured)
+            else:
+                log.info("job done", **structured, seconds=round(elapsed, 3))
+                self._emit(event)
+        finally:
+            self._running.pop(job.id, None)
+            self.wake()
+
+    async def _fail(self, job: Job, reason: str) -> None:
+        if await self.store.finish_job(job.id, JobState.FAILED, error=reason, owner=self.owner):
+            self._emit(Failed(job, reason))
+
+    async def _lease_loop(self) -> None:
+        interval = max(0.2, self.settings.job_lease_s / 3)
+        while not self._stopping:
+            await asyncio.sleep(interval)
+            try:
+                await self.store.heartbeat(list(self._running), self.owner)
+                await self._recover()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lease upkeep failed")
+
+    async def _recover(self) -> None:
+        requeued, failed = await self.store.recover_stale(self.settings.job_lease_s, self.settings.job_max_attempts)
+        for job in requeued:
+            log.warning("requeued interrupted job", job=job.id, attempts=job.attempts)
+            await self.announce_position(job)
+        for job in failed:
+            log.warning("gave up on interrupted job", job=job.id, attempts=job.attempts)
+            self._emit(Failed(job, INTERRUPTED))
+        if requeued:
+            self.wake()

@@ -1,0 +1,66 @@
+"""Configuration: environment variables with the ``MINIME_`` prefix, or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+
+
+class Settings(BaseSettings):
+    """Every knob of minime. Names are a contract with deployments (see DESIGN.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="MINIME_", env_file=".env", extra="ignore")
+
+    telegram_token: SecretStr | None = None
+    telegram_api_root: str = "https://api.telegram.org"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: int = 8443
+
+    discord_token: SecretStr | None = None
+
+    database_url: str | None = None
+    data_dir: Path = Path("./minime-data")
+    themes_dir: Path = THEMES_DIR
+
+    engine: Literal["classic", "diffusion", "ray"] = "classic"
+    diffusion_model: str | None = None
+
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_password: SecretStr | None = None
+
+    max_concurrent_jobs: int = Field(2, ge=1)
+    render_timeout_s: float = Field(120.0, gt=0)
+    job_max_attempts: int = Field(2, ge=1)
+    job_lease_s: float = Field(30.0, gt=0)
+    rate_limit_jobs: int = Field(30, ge=1, description="jobs a user may start per rate_limit_window_s")
+    rate_limit_window_s: float = Field(600.0, gt=0)
+
+    selfie_ttl_hours: float = Field(24.0, gt=0)
+    result_ttl_hours: float = Field(24.0 * 7, gt=0)
+
+    max_upload_bytes: int = 20 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    work_size: int = Field(1024, ge=256, le=4096, description="longest side the engines work at")
+
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL: the configured one, or a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'minime.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        """Where image files live."""
+        return self.data_dir / "blobs"

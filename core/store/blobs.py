@@ -1,0 +1,61 @@
+"""Image files on disk, one folder per user (an opaque hash), so forgetting a user is one folder removal."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+from core.domain import UserKey, new_id
+
+
+class BlobStore:
+    """Write-once files addressed by ``<user-hash>/<id>.<ext>`` keys."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def user_folder(user: UserKey) -> str:
+        """The folder name of a user: a hash, so file names reveal no platform ids."""
+        return hashlib.sha256(str(user).encode()).hexdigest()[:20]
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError("blob key escapes the blob folder")
+        return path
+
+    async def put(self, user: UserKey, data: bytes, ext: str) -> str:
+        """Store bytes atomically; return the key."""
+        key = f"{self.user_folder(user)}/{new_id()}.{ext}"
+        await asyncio.to_thread(self._write, self._path(key), data)
+        return key
+
+    @staticmethod
+    def _write(path: Path, data: bytes) -> None:
+        # Written to a temporary name and renamed: a killed process never leaves half a file under a key. Like
+        # SQLite's synchronous=NORMAL, no fsync: safe against process crashes, not against power loss.
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    async def get(self, key: str) -> bytes:
+        """The bytes of a key; FileNotFoundError when gone."""
+        return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def delete(self, key: str) -> None:
+        """Remove one file if present."""
+        self._path(key).unlink(missing_ok=True)
+
+    async def delete_user(self, user: UserKey) -> None:
+        """Remove every file of a user."""
+        await asyncio.to_thread(shutil.rmtree, self.root / self.user_folder(user), True)
+
+    def exists(self, key: str) -> bool:
+        """Whether the file is there."""
+        return self._path(key).exists()

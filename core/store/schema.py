@@ -1,0 +1,72 @@
+"""Table definitions (SQLAlchemy Core). Changes go through a migration in migrations/versions."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, text
+
+metadata = MetaData()
+
+selfies = Table(
+    "selfies", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user", String(128), nullable=False, index=True),
+    Column("blob_key", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("user", String(128), primary_key=True),
+    Column("selfie_id", String(32)),
+    Column("current_result_id", String(32)),
+    Column("pending", JSON(none_as_null=True)),
+    Column("prefs", JSON(none_as_null=True)),
+    Column("updated_at", Float, nullable=False),
+)
+
+results = Table(
+    "results", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user", String(128), nullable=False, index=True),
+    Column("parent_id", String(32)),
+    Column("job_id", String(32)),
+    Column("theme_id", String(64), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("selfie_id", String(32)),
+    Column("image_key", String(128), nullable=False),
+    Column("base_key", String(128), nullable=False),
+    Column("notes", JSON),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False, index=True),
+)
+
+ACTIVE_STATES = ("queued", "running")
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("user", String(128), nullable=False, index=True),
+    Column("platform", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("theme_id", String(64), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("parent_result_id", String(32)),
+    Column("selfie_id", String(32)),
+    Column("selfie_key", String(128)),
+    Column("reply_to", JSON),
+    Column("rerender", Boolean, nullable=False, default=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("result_id", String(32)),
+    Column("owner", String(64)),
+    Column("created_at", Float, nullable=False, index=True),
+    Column("started_at", Float),
+    Column("heartbeat_at", Float),
+    Column("finished_at", Float),
+    # At most one queued-or-running job per user, enforced by the database for every front-end process.
+    Index("one_active_job_per_user", "user", unique=True,
+          sqlite_where=text("state IN ('queued', 'running')"),
+          postgresql_where=text("state IN ('queued', 'running')")),
+)

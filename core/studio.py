@@ -1,0 +1,356 @@
+"""The Studio: the one facade every adapter uses. Adapters pass plain values in and render events that come out."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from core import intake
+from core.adjust import finish
+from core.domain import (Done, Event, Failed, Job, JobKind, JobState, Queued, RenderParams, Result, ThemeInfo,
+                         UserKey, new_id)
+from core.engines import Engine, RenderRequest
+from core.engines.classic import ClassicEngine
+from core.errors import (ArgumentRequired, NoSelfie, NothingToRefine, NothingToUndo, ResultNotFound, UnknownRefinement)
+from core.gallery import PreviewCache
+from core.jobs import JobRunner
+from core.logs import get_logger
+from core.refine import BUTTONS, Refinement, parse_refinement
+from core.settings import Settings
+from core.store import BlobStore, Store
+from core.themes import Theme, ThemeCatalog
+
+log = get_logger("minime.studio")
+
+Sink = Callable[[Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SelfieReceived:
+    """A selfie was stored; ``job`` is the theme request that was waiting for it, if any."""
+
+    selfie_id: str
+    job: Job | None
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Undone:
+    """The previous result is current again; ``image`` is its stored bytes, unchanged."""
+
+    result: Result
+    image: bytes
+    buttons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where a user's work stands."""
+
+    job: Job | None
+    position: int
+    eta_s: float
+    queued_total: int
+    running_total: int
+
+
+class Studio:
+    """Receives selfies, applies themes, refines, undoes, forgets; runs renders as durable jobs."""
+
+    def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog,
+                 settings: Settings) -> None:
+        self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
+        self.runner = JobRunner(store, self._execute, self._emit, settings)
+        self._sinks: dict[str, list[Sink]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
+        self._pending_emits: set[asyncio.Task[None]] = set()
+        self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
+                                     settings.themes_dir / "assets")
+
+    # ---- life cycle ----------------------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
+        await self.store.migrate()
+        await self.runner.start()
+        self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
+
+    async def stop(self) -> None:
+        """Stop taking work; running jobs are left to be resumed after a restart."""
+        if self._sweeper:
+            self._sweeper.cancel()
+        await self.runner.stop()
+        if self._pending_emits:
+            await asyncio.wait(self._pending_emits, timeout=5)
+        await self.engine.close()
+        await self.store.close()
+
+    def subscribe(self, platform: str, sink: Sink) -> None:
+        """Receive every event of jobs whose user is on ``platform`` (results of resumed jobs included)."""
+        self._sinks.setdefault(platform, []).append(sink)
+
+    def _emit(self, event: Event) -> None:
+        for sink in self._sinks.get(event.job.user.platform, []):
+            task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
+            self._pending_emits.add(task)
+            task.add_done_callback(self._pending_emits.discard)
+
+    @staticmethod
+    async def _deliver(sink: Sink, event: Event) -> None:
+        try:
+            await sink(event)
+        except Exception:
+            log.exception("an adapter failed to deliver an event", job=event.job.id, event=type(event).__name__)
+
+    # ---- queries -------------------------------------------------------------------------------------------------
+
+    def themes(self) -> list[ThemeInfo]:
+        """Every theme, for menus and help."""
+        return [t.info() for t in self.catalog]
+
+    def buttons(self, result: Result) -> tuple[str, ...]:
+        """The refinement buttons of a result's theme."""
+        return self.catalog.get(result.theme_id).buttons
+
+    async def gallery(self) -> bytes:
+        """The labelled sheet of every theme (PNG), rendered once and cached."""
+        return await asyncio.to_thread(self.previews.sheet)
+
+    async def theme_preview(self, theme_id: str) -> bytes:
+        """A small preview of one theme (JPEG), rendered once and cached."""
+        self.catalog.get(theme_id)
+        return await asyncio.to_thread(self.previews.preview, theme_id)
+
+    async def status(self, user: UserKey) -> QueueStatus:
+        """The user's active job and the queue around it."""
+        job = await self.store.active_job(user)
+        position = await self.store.queue_position(job.id) if job else 0
+        return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0,
+                           await self.store.count_jobs(JobState.QUEUED), await self.store.count_jobs(JobState.RUNNING))
+
+    async def current_result(self, user: UserKey) -> Result:
+        """The user's current result (no image bytes read); ResultNotFound when there is none."""
+        return await self._own_result(user, None)
+
+    async def result_image(self, user: UserKey, result_id: str | None = None) -> tuple[Result, bytes]:
+        """A result of this user (the current one by default) and its stored image bytes."""
+        result = await self._own_result(user, result_id)
+        try:
+            return result, await self.blobs.get(result.image_key)
+        except FileNotFoundError:
+            raise ResultNotFound() from None
+
+    async def has_selfie(self, user: UserKey) -> bool:
+        """Whether a current, unexpired selfie is stored."""
+        return bool((await self.store.get_session(user)).selfie_key)
+
+    async def selfie_image(self, user: UserKey) -> bytes:
+        """The user's current selfie (normalised JPEG)."""
+        key = (await self.store.get_session(user)).selfie_key
+        if not key:
+            raise NoSelfie("Send me a selfie first.")
+        return await self.blobs.get(key)
+
+    # ---- commands ------------------------------------------------------------------------------------------------
+
+    async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
+                             run_pending: bool = True) -> SelfieReceived:
+        """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
+        ``run_pending`` is False: the selfie came with a request of its own)."""
+        selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
+                                         max_pixels=self.settings.max_image_pixels)
+        key = await self.blobs.put(user, selfie.data, "jpg")
+        selfie_id = await self.store.add_selfie(user, key, self.settings.selfie_ttl_hours * 3600)
+        log.info("selfie stored", user=str(user), width=selfie.width, height=selfie.height,
+                 source_format=selfie.source_format)
+        job = None
+        session = await self.store.get_session(user)
+        if not run_pending and session.pending:
+            await self.store.take_pending(user)
+        elif session.pending and session.pending.get("awaiting") == "selfie":
+            pending = await self.store.take_pending(user)
+            if pending:
+                job = await self.apply_theme(user, pending["theme_id"], pending.get("argument"),
+                                             reply_to=reply_to or pending.get("reply_to"), by_id=True)
+        return SelfieReceived(selfie_id, job, selfie.width, selfie.height)
+
+    async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
+                          reply_to: dict[str, Any] | None = None, by_id: bool = False) -> Job:
+        """Start rendering a theme from the current selfie (``/figurine Alice``, ``/retro 80s``).
+
+        Raises ArgumentRequired (and remembers the request) when the theme needs a name that was not given, and
+        NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
+        """
+        theme, variant, text = self.catalog.resolve(command, argument)
+        if by_id and argument and theme.variants and argument.lower() in theme.variants:
+            variant, text = argument.lower(), None
+        pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
+        if theme.argument_required and not text:
+            await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
+            raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
+        session = await self.store.get_session(user)
+        if not session.selfie_key:
+            await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
+            raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
+        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31))
+        job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
+                  parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
+                  selfie_key=session.selfie_key)
+        return await self._enqueue(job)
+
+    async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
+                   reply_to: dict[str, Any] | None = None) -> Job | Undone:
+        """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
+        session = await self.store.get_session(user)
+        if session.pending and session.pending.get("awaiting") == "argument" and not result_id:
+            pending = await self.store.take_pending(user)
+            if pending:
+                return await self.apply_theme(user, pending["theme_id"], text.strip()[:64],
+                                              reply_to=reply_to or pending.get("reply_to"), by_id=True)
+        return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to)
+
+    async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
+                     result_id: str | None = None, reply_to: dict[str, Any] | None = None) -> Job | Undone:
+        """Refine a result (the current one, or ``result_id``) by free text or a button action."""
+        if action == "undo":
+            return await self.undo(user, result_id)
+        if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
+            refinement = Refinement(theme=self.catalog.get(action.removeprefix("theme:")))
+        else:
+            if action is not None:
+                if action not in BUTTONS or not BUTTONS[action][1]:
+                    raise UnknownRefinement("That button isn't something I can do.")
+                text = BUTTONS[action][1]
+            refinement = parse_refinement(text or "", self.catalog,
+                                          accept_instructions=self.engine.understands_instructions)
+        if refinement.undo and not refinement.needs_render and not refinement.adjustments.to_dict():
+            return await self.undo(user, result_id)
+        try:
+            base = await self._own_result(user, result_id)
+        except ResultNotFound:
+            if result_id:
+                raise
+            raise NothingToRefine() from None
+        job = await self._refinement_job(user, base, refinement, reply_to or {})
+        return await self._enqueue(job)
+
+    async def undo(self, user: UserKey, result_id: str | None = None) -> Undone:
+        """Go back to the result before the current one (or before ``result_id``); later ones stay in the tree."""
+        current = await self._own_result(user, result_id)
+        if not current.parent_id:
+            raise NothingToUndo()
+        previous = await self.store.get_result(current.parent_id)
+        if previous is None or previous.user != user:
+            raise NothingToUndo("The earlier image has expired, so I can't go back further.")
+        await self.store.update_session(user, current_result_id=previous.id)
+        return Undone(previous, await self.blobs.get(previous.image_key), self.buttons(previous))
+
+    async def forget(self, user: UserKey) -> int:
+        """Delete every row and file of a user. Returns how many rows went."""
+        rows = await self.store.delete_user(user)
+        await self.blobs.delete_user(user)
+        log.info("user forgotten", user=str(user), rows=rows)
+        return rows
+
+    # ---- internals -----------------------------------------------------------------------------------------------
+
+    async def _own_result(self, user: UserKey, result_id: str | None) -> Result:
+        if result_id is None:
+            session = await self.store.get_session(user)
+            result_id = session.current_result_id
+        result = await self.store.get_result(result_id) if result_id else None
+        if result is None or result.user != user:
+            raise ResultNotFound()
+        return result
+
+    async def _refinement_job(self, user: UserKey, base: Result, refinement: Refinement,
+                              reply_to: dict[str, Any]) -> Job:
+        theme = refinement.theme or self.catalog.get(base.theme_id)
+        params = refinement.apply_to(base.params, base.theme_id, random.randrange(1, 2**31))
+        selfie_id = base.selfie_id
+        selfie_key = await self.store.selfie_blob(selfie_id) if selfie_id and refinement.needs_render else None
+        if refinement.needs_render and not selfie_key:
+            session = await self.store.get_session(user)
+            selfie_id, selfie_key = session.selfie_id, session.selfie_key
+            if not selfie_key:
+                raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.")
+        return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
+                   selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
+
+    async def _enqueue(self, job: Job) -> Job:
+        position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
+                                            rate_window_s=self.settings.rate_limit_window_s)
+        log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
+        self.runner.wake()
+        self._emit(Queued(job, position, self.runner.eta_s(position)))
+        return job
+
+    async def _execute(self, job: Job, progress: Callable[[float], None]) -> Done | None:
+        theme = self.catalog.get(job.theme_id)
+        notes: tuple[str, ...] = ()
+        base_write = None
+        if job.rerender:
+            base_image, notes = await self._render(job, theme, progress)
+            base_bytes = await asyncio.to_thread(intake.lossless_bytes, base_image)
+            base_write = asyncio.ensure_future(self.blobs.put(job.user, base_bytes, "tif"))  # beside the finish
+        else:
+            parent = await self.store.get_result(job.parent_result_id or "")
+            if parent is None:
+                raise ResultNotFound("The image you're refining has been deleted.")
+            base_key = parent.base_key
+            base_image = intake.decode_stored(await self.blobs.get(base_key))
+        progress(0.9)
+        final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
+                                        job.params.seed)
+        image = await asyncio.to_thread(intake.result_bytes, final)
+        image_key = await self.blobs.put(job.user, image, "jpg")
+        if base_write is not None:
+            base_key = await base_write
+        result = Result(new_id(), job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
+                        base_key, notes)
+        if not await self.store.complete_job(job.id, self.runner.owner, result,
+                                             self.settings.result_ttl_hours * 3600):
+            await self.blobs.delete(image_key)
+            return None  # another process took this job over; its result stands
+        return Done(job, result, image, theme.buttons, notes)
+
+    async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
+                      ) -> tuple[Any, tuple[str, ...]]:
+        try:
+            source = intake.decode_stored(await self.blobs.get(job.selfie_key or ""))
+        except (FileNotFoundError, IsADirectoryError, ValueError):  # expired and swept since the job was queued
+            raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.") from None
+        previous = None
+        if job.params.instructions and job.parent_result_id:
+            parent = await self.store.get_result(job.parent_result_id)
+            previous = intake.decode_stored(await self.blobs.get(parent.base_key)) if parent else None
+        output = await self.engine(RenderRequest(source, theme, job.params,
+                                                 job.params.instructions[-1] if job.params.instructions else None,
+                                                 previous), progress=progress)
+        return output.image, output.notes
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("expiry sweep failed")
+            await asyncio.sleep(600)
+
+    async def sweep(self, now: float | None = None) -> int:
+        """Delete expired selfies and results (rows and files). Returns how many files went."""
+        keys = await self.store.take_expired_selfies(now) + await self.store.take_expired_results(now)
+        for key in keys:
+            await self.blobs.delete(key)
+        if keys:
+            log.info("expired files removed", count=len(keys))
+        return len(keys)
+
+
+__all__ = ["Done", "Failed", "Queued", "QueueStatus", "SelfieReceived", "Studio", "Undone"]

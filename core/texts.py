@@ -1,0 +1,64 @@
+"""Words every adapter shows the same way: help, privacy, and how events read."""
+
+from __future__ import annotations
+
+from core.domain import ThemeInfo
+from core.refine import UNDERSTOOD
+from core.settings import Settings
+
+
+def theme_usage(theme: ThemeInfo) -> str:
+    """``/figurine [name]``-style usage of a theme command."""
+    if theme.argument in ("name", "caption"):
+        return f"/{theme.command} [{theme.argument}]"
+    if theme.variants:
+        return f"/{theme.command} [{'|'.join(theme.variants)}]"
+    return f"/{theme.command}"
+
+
+def themes_list(themes: list[ThemeInfo]) -> list[str]:
+    """One line per command (themes sharing a command, like /retro 70s|80s|90s, share a line)."""
+    lines, seen = [], {}
+    for theme in themes:
+        if theme.command in seen:
+            continue
+        family = [t for t in themes if t.command == theme.command]
+        if len(family) > 1:
+            variants = "|".join(t.id.rsplit("-", 1)[-1] for t in family)
+            lines.append(f"/{theme.command} [{variants}] — " + "; ".join(t.description for t in family))
+        else:
+            lines.append(f"{theme_usage(theme)} — {theme.description}")
+        seen[theme.command] = True
+    return lines
+
+
+def help_text(themes: list[ThemeInfo]) -> str:
+    """What minime does and how to use it."""
+    return "\n".join([
+        "Hi! I'm minime. Send me a selfie and pick a look:",
+        "",
+        *themes_list(themes),
+        "",
+        f"Then tell me how to refine it — I understand {UNDERSTOOD}.",
+        "Tap the buttons under an image, or reply to an image with text like “warmer colors”.",
+        "/undo goes back one step, /themes shows every look, /privacy says what I keep, /forget deletes it all.",
+    ])
+
+
+def privacy_text(settings: Settings) -> str:
+    """What is kept, for how long, and how to delete it."""
+    return (f"Your selfie is stored without its metadata (no location) for {settings.selfie_ttl_hours:g} hours, "
+            f"then deleted. The images I make for you are kept for {settings.result_ttl_hours / 24:g} days so you "
+            "can refine and undo. Nothing is shared or used for training. /forget deletes everything of yours now.")
+
+
+def queued_text(position: int, eta_s: float) -> str:
+    """A queue position for people."""
+    if position <= 1:
+        return "You're next — starting in a moment…"
+    return f"You're number {position} in the queue (about {max(1, round(eta_s))} s)…"
+
+
+def rendering_text(percent: int) -> str:
+    """Render progress for people."""
+    return f"Making your image… {percent}%"
