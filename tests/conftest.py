@@ -1,0 +1,162 @@
+"""Shared fixtures: a real portrait, settings in a temp folder, a started Studio, and event recording."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from core.app import build_studio
+from core.domain import Done, Event, Failed, UserKey
+from core.settings import Settings
+from core.studio import Studio
+
+POSTGRES_URL = os.environ.get("MINIME_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> Image.Image:
+    """scikit-image's public-domain portrait (Eileen Collins)."""
+    return Image.fromarray(skdata.astronaut())
+
+
+@pytest.fixture(scope="session")
+def astronaut_jpeg(astronaut: Image.Image) -> bytes:
+    out = io.BytesIO()
+    astronaut.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="session")
+def no_person_png() -> bytes:
+    """A photo with no person in it (scikit-image's coffee cup)."""
+    out = io.BytesIO()
+    Image.fromarray(skdata.coffee()).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", job_lease_s=1.0, _env_file=None)
+
+
+class Recorder:
+    """A sink that keeps every event a platform would receive."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self._changed = asyncio.Event()
+
+    async def __call__(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    async def wait_for(self, job_id: str, timeout: float = 30.0) -> Done | Failed:
+        """The final event (Done or Failed) of a job."""
+        async def _wait() -> Done | Failed:
+            while True:
+                for event in self.events:
+                    if isinstance(event, (Done, Failed)) and event.job.id == job_id:
+                        return event
+                self._changed.clear()
+                await self._changed.wait()
+        return await asyncio.wait_for(_wait(), timeout)
+
+    def of(self, job_id: str) -> list[Event]:
+        return [e for e in self.events if e.job.id == job_id]
+
+
+class RunningBot:
+    """A running minime (a Studio and one chat adapter) that a test can stop and start again."""
+
+    def __init__(self, settings: Settings, make_runner) -> None:
+        self.settings, self.make_runner = settings, make_runner
+        self.studio: Studio | None = None
+        self.runner = None
+
+    async def start(self) -> RunningBot:
+        self.studio = build_studio(self.settings)
+        await self.studio.start()
+        self.runner = self.make_runner(self.studio, self.settings)
+        await self.runner.start()
+        if hasattr(self.runner, "wait_until_ready"):
+            await self.runner.wait_until_ready()
+        return self
+
+    async def stop(self) -> None:
+        await self.runner.stop()
+        await self.studio.stop()
+
+
+@pytest.fixture()
+async def studio(settings: Settings) -> AsyncIterator[Studio]:
+    s = build_studio(settings)
+    await s.start()
+    yield s
+    await s.stop()
+
+
+@pytest.fixture()
+def recorder(studio: Studio) -> Recorder:
+    r = Recorder()
+    studio.subscribe("test", r)
+    return r
+
+
+@pytest.fixture()
+def alice() -> UserKey:
+    return UserKey("test", "alice")
+
+
+def pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """A fresh database on the local PostgreSQL server, dropped after the run."""
+    import asyncpg
+
+    name = f"minime_test_{os.getpid()}"
+    admin = POSTGRES_URL.replace("postgresql+asyncpg", "postgresql")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL at {admin} is not reachable: {exc}")
+    yield POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same store tests on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'minime.db'}"
+    url = request.getfixturevalue("postgres_url")
+    import asyncpg
+
+    async def reset() -> None:
+        conn = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await conn.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")
+        finally:
+            await conn.close()
+
+    asyncio.run(reset())
+    return url
