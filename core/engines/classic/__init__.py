@@ -1,0 +1,60 @@
+"""The classic engine: real image processing on the CPU, no model weights to download."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from PIL import Image
+
+from core.engines.base import ProgressCallback, RenderOutput, RenderRequest
+from core.engines.classic import boxes, photo, retro
+from core.engines.classic.look import Look
+from core.engines.classic.paint import resize
+
+RECIPES: dict[str, Callable[[Look], Image.Image]] = {
+    "figurine": boxes.figurine,
+    "action-figure": boxes.action_figure,
+    "miniature": photo.miniature,
+    "pop-art": photo.pop_art,
+    "retro-70s": retro.seventies,
+    "retro-80s": retro.eighties,
+    "retro-90s": retro.nineties,
+    "polaroid": retro.polaroid,
+}
+
+NO_PERSON = "I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!"
+
+
+class ClassicEngine:
+    """Renders themes with OpenCV, NumPy and Pillow (and mediapipe's bundled segmentation when installed)."""
+
+    name = "classic"
+    understands_instructions = False
+
+    def __init__(self, work_size: int = 1024) -> None:
+        self.work_size = work_size
+
+    async def __call__(self, request: RenderRequest, *, progress: ProgressCallback | None = None) -> RenderOutput:
+        """Render in a worker thread so the event loop keeps serving everyone else."""
+        return await asyncio.to_thread(self.render, request, progress)
+
+    def render(self, request: RenderRequest, progress: ProgressCallback | None = None) -> RenderOutput:
+        """Render synchronously (the CLI and benchmarks call this directly)."""
+        report = progress or (lambda _fraction: None)
+        recipe = RECIPES.get(request.theme.recipe)
+        if recipe is None:
+            raise ValueError(f"theme {request.theme.id} names an unknown classic recipe {request.theme.recipe!r}")
+        source = request.source.convert("RGB")
+        if max(source.size) != self.work_size:
+            scale = self.work_size / max(source.size)
+            source = resize(source, (max(1, round(source.width * scale)), max(1, round(source.height * scale))))
+        report(0.05)
+        look = Look(source, request.theme, request.params, report)
+        image = recipe(look)
+        report(0.85)
+        notes = [] if look.person_found else [NO_PERSON]
+        return RenderOutput(image.convert("RGB"), tuple(notes))
+
+    async def close(self) -> None:
+        """Nothing to release."""
