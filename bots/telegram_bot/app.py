@@ -1,0 +1,101 @@
+"""The Telegram application: handlers registered in one place, polling or webhook, started beside the Studio."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
+                          MessageHandler, filters)
+
+from bots.telegram_bot import handlers
+from bots.telegram_bot.delivery import TelegramDelivery
+from bots.telegram_bot.limits import PLATFORM
+from core.logs import get_logger
+from core.settings import Settings
+from core.studio import Studio
+
+log = get_logger("minime.telegram")
+
+
+def build_application(studio: Studio, settings: Settings) -> Application:
+    """A python-telegram-bot Application wired to the Studio."""
+    root = settings.telegram_api_root.rstrip("/")
+    app = (ApplicationBuilder()
+           .token(settings.telegram_token.get_secret_value())
+           .base_url(f"{root}/bot")
+           .base_file_url(f"{root}/file/bot")
+           .rate_limiter(AIORateLimiter(max_retries=3))
+           .concurrent_updates(True)
+           .connect_timeout(10).read_timeout(30).write_timeout(60).media_write_timeout(60)
+           .get_updates_read_timeout(40)
+           .post_init(_post_init)
+           .build())
+    app.bot_data.update(studio=studio, settings=settings)
+    themes = studio.themes()
+    app.add_handlers([
+        CommandHandler(["start", "help"], handlers.start),
+        CommandHandler("privacy", handlers.privacy),
+        CommandHandler("themes", handlers.themes),
+        CommandHandler("undo", handlers.undo),
+        CommandHandler("forget", handlers.forget),
+        CommandHandler("status", handlers.status),
+        CommandHandler(sorted({t.command for t in themes}), handlers.theme_command),
+        MessageHandler(filters.PHOTO, handlers.photo),
+        MessageHandler(filters.Document.ALL, handlers.document),
+        MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text),
+        MessageHandler(filters.COMMAND, handlers.unknown_command),
+        CallbackQueryHandler(handlers.button),
+    ])
+    app.add_error_handler(handlers.error)
+    return app
+
+
+async def _post_init(app: Application) -> None:
+    studio: Studio = app.bot_data["studio"]
+    commands = [BotCommand("start", "What I do"), BotCommand("themes", "Every look, with a preview")]
+    seen = set()
+    for theme in studio.themes():
+        if theme.command not in seen:
+            seen.add(theme.command)
+            commands.append(BotCommand(theme.command, theme.description[:256]))
+    commands += [BotCommand("undo", "Back to the previous image"), BotCommand("privacy", "What I keep"),
+                 BotCommand("forget", "Delete everything of yours"), BotCommand("help", "How to use me")]
+    await app.bot.set_my_commands(commands)
+
+
+class TelegramRunner:
+    """Starts and stops the bot inside the shared event loop (``minime telegram`` and ``minime serve``)."""
+
+    def __init__(self, studio: Studio, settings: Settings) -> None:
+        self.studio, self.settings = studio, settings
+        self.app = build_application(studio, settings)
+        self.delivery = TelegramDelivery(self.app.bot, studio.catalog)
+        studio.subscribe(PLATFORM, self.delivery)
+
+    async def start(self) -> None:
+        """Initialise, then poll (default) or listen for webhooks."""
+        await self.app.initialize()
+        if self.app.post_init:
+            await self.app.post_init(self.app)
+        await self.app.start()
+        url = self.settings.telegram_webhook_url
+        if url:
+            secret = self.settings.telegram_webhook_secret
+            await self.app.updater.start_webhook(
+                listen=self.settings.telegram_webhook_listen, port=self.settings.telegram_webhook_port,
+                url_path=urlparse(url).path.lstrip("/") or "telegram", webhook_url=url,
+                secret_token=secret.get_secret_value() if secret else None, allowed_updates=Update.ALL_TYPES)
+            log.info("telegram webhook listening", port=self.settings.telegram_webhook_port)
+        else:
+            await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
+            log.info("telegram polling started")
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what is in flight, and close."""
+        if self.app.updater and self.app.updater.running:
+            await self.app.updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.delivery.close()
+        await self.app.shutdown()

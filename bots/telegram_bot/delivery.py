@@ -1,0 +1,132 @@
+"""Studio events to Telegram: a status message edited in place (paced), a chat action kept alive, the result."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from telegram import Bot, InputFile, ReplyParameters
+from telegram.constants import ChatAction
+from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
+
+from bots.telegram_bot.keyboards import result_keyboard
+from bots.telegram_bot.limits import (CAPTION_MAX, CHAT_ACTION_REFRESH_S, PHOTO_MAX_BYTES, PHOTO_MAX_SIDE_SUM,
+                                      SEND_ATTEMPTS, STATUS_EDIT_INTERVAL_S)
+from core.domain import Done, Event, Failed, Queued, Rendering
+from core.intake import encode_for_platform
+from core.logs import get_logger
+from core.texts import queued_text, rendering_text
+from core.themes import ThemeCatalog
+
+log = get_logger("minime.telegram")
+
+REFINE_HINT = "Reply to this picture to refine it — e.g. “warmer colors”, “more grain”, “bigger name”."
+
+
+async def with_retries(call: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call the Bot API, retrying our own network trouble (timeouts, 5xx); 429s are the rate limiter's."""
+    for attempt in range(SEND_ATTEMPTS):
+        try:
+            return await call(*args, **kwargs)
+        except (BadRequest, Forbidden):
+            raise
+        except (NetworkError, TimedOut) as exc:
+            if attempt == SEND_ATTEMPTS - 1:
+                raise
+            log.warning("telegram call failed; retrying", error=type(exc).__name__, attempt=attempt + 1)
+            await asyncio.sleep(1.0 * 2**attempt)
+
+
+class TelegramDelivery:
+    """The Studio sink for the "telegram" platform."""
+
+    def __init__(self, bot: Bot, catalog: ThemeCatalog) -> None:
+        self.bot, self.catalog = bot, catalog
+        self._last_edit: dict[int, float] = {}
+        self._status_text: dict[int, str] = {}
+        self._actions: dict[str, asyncio.Task[None]] = {}
+
+    async def __call__(self, event: Event) -> None:
+        reply_to = event.job.reply_to
+        chat_id = reply_to.get("chat_id")
+        if chat_id is None:
+            return
+        status_id = reply_to.get("status_id")
+        if isinstance(event, (Queued, Rendering)):
+            self._keep_action(event.job.id, chat_id)
+            text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
+                event.percent)
+            await self._edit_status(chat_id, status_id, text, final=False)
+        elif isinstance(event, Done):
+            self._stop_action(event.job.id)
+            await self._send_result(chat_id, reply_to, event)
+            if status_id:
+                await self._delete(chat_id, status_id)
+        elif isinstance(event, Failed):
+            self._stop_action(event.job.id)
+            if not await self._edit_status(chat_id, status_id, f"😕 {event.reason}", final=True):
+                await with_retries(self.bot.send_message, chat_id, f"😕 {event.reason}")
+
+    async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool) -> bool:
+        if not message_id:
+            return False
+        now = time.monotonic()
+        if not final and (now - self._last_edit.get(message_id, 0.0) < STATUS_EDIT_INTERVAL_S
+                          or self._status_text.get(message_id) == text):
+            return True  # paced: progress edits never trip the per-chat flood limit
+        self._last_edit[message_id], self._status_text[message_id] = now, text
+        try:
+            await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id)
+            return True
+        except BadRequest as exc:  # deleted by the user, or "message is not modified"
+            return "not modified" in str(exc).lower()
+
+    async def _delete(self, chat_id: int, message_id: int) -> None:
+        self._last_edit.pop(message_id, None)
+        self._status_text.pop(message_id, None)
+        try:
+            await self.bot.delete_message(chat_id, message_id)
+        except (BadRequest, NetworkError):
+            pass  # a leftover status line is harmless
+
+    async def _send_result(self, chat_id: int, reply_to: dict[str, Any], event: Done) -> None:
+        theme = self.catalog.get(event.result.theme_id)
+        name = event.result.params.name
+        caption = "\n".join([f"✨ {theme.title}" + (f" — {name}" if name else ""), *event.notes, REFINE_HINT])
+        keyboard = result_keyboard(event.result.id, event.buttons)
+        reply = ReplyParameters(reply_to["message_id"], allow_sending_without_reply=True) if reply_to.get(
+            "message_id") else None
+        photo = encode_for_platform(event.image, max_bytes=PHOTO_MAX_BYTES, max_side_sum=PHOTO_MAX_SIDE_SUM,
+                                    stem=f"minime-{theme.id}")
+        try:
+            await with_retries(self.bot.send_photo, chat_id, InputFile(photo.data, filename=photo.filename),
+                               caption=caption[:CAPTION_MAX], reply_markup=keyboard, reply_parameters=reply)
+        except BadRequest as exc:  # e.g. PHOTO_INVALID_DIMENSIONS: send the file as a document instead
+            log.info("photo refused; sending as a document", reason=str(exc))
+            await with_retries(self.bot.send_document, chat_id,
+                               InputFile(event.image, filename=f"minime-{theme.id}.jpg"),
+                               caption=caption[:CAPTION_MAX], reply_markup=keyboard, reply_parameters=reply)
+
+    def _keep_action(self, job_id: str, chat_id: int) -> None:
+        if job_id not in self._actions:
+            self._actions[job_id] = asyncio.create_task(self._action_loop(chat_id))
+
+    def _stop_action(self, job_id: str) -> None:
+        task = self._actions.pop(job_id, None)
+        if task:
+            task.cancel()
+
+    async def _action_loop(self, chat_id: int) -> None:
+        while True:
+            try:
+                await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
+            except (NetworkError, TimedOut):
+                pass
+            await asyncio.sleep(CHAT_ACTION_REFRESH_S)
+
+    async def close(self) -> None:
+        """Stop the chat-action loops."""
+        for task in self._actions.values():
+            task.cancel()
+        self._actions.clear()

@@ -1,0 +1,210 @@
+"""Telegram handlers: short translations from updates to Studio calls. Registered in app.build_application."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InputFile, Message, ReplyParameters, Update
+from telegram.ext import ContextTypes
+
+from bots.telegram_bot.delivery import with_retries
+from bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
+from bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
+from core.domain import UserKey
+from core.errors import ImageTooLarge, MinimeError, UnsupportedImage
+from core.intake import encode_for_platform
+from core.logs import get_logger
+from core.settings import Settings
+from core.studio import Studio, Undone
+from core.texts import help_text, privacy_text, queued_text
+
+log = get_logger("minime.telegram")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
+
+
+def _studio(context: ContextTypes.DEFAULT_TYPE) -> Studio:
+    return context.bot_data["studio"]
+
+
+def _user(update: Update) -> UserKey:
+    return UserKey(PLATFORM, str(update.effective_user.id))
+
+
+def _reply_to(message: Message, status: Message | None = None) -> dict[str, Any]:
+    return {"chat_id": message.chat_id, "message_id": message.message_id,
+            "status_id": status.message_id if status else None}
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/start and /help: what minime does and how to use it."""
+    await update.message.reply_text(help_text(_studio(context).themes()))
+
+
+async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/privacy: what is kept, and for how long."""
+    settings: Settings = context.bot_data["settings"]
+    await update.message.reply_text(privacy_text(settings))
+
+
+async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/themes: the gallery picture and a button per theme."""
+    studio = _studio(context)
+    await update.message.reply_chat_action("upload_photo")
+    await update.message.reply_photo(InputFile(await studio.gallery(), filename="minime-themes.png"),
+                                     caption="Every look I make. Tap one (send a selfie first).",
+                                     reply_markup=themes_keyboard(studio.themes()))
+
+
+async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart."""
+    command = update.message.text.split()[0].lstrip("/").split("@")[0]
+    status = await update.message.reply_text("⏳ On it…")
+    try:
+        await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
+                                           reply_to=_reply_to(update.message, status))
+    except MinimeError as exc:
+        await status.edit_text(exc.user_message)
+
+
+async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A selfie sent as a compressed photo."""
+    largest = update.message.photo[-1]
+    await _take_selfie(update, context, largest.file_id, largest.file_size)
+
+
+async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A selfie sent as a file (uncompressed, PNG, HEIC); anything else gets a friendly refusal."""
+    doc = update.message.document
+    name = (doc.file_name or "").lower()
+    if not ((doc.mime_type or "").startswith("image/") or name.endswith(IMAGE_EXTENSIONS)):
+        await update.message.reply_text(UnsupportedImage.user_message)
+        return
+    await _take_selfie(update, context, doc.file_id, doc.file_size)
+
+
+async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, size: int | None) -> None:
+    if size and size > DOWNLOAD_MAX_BYTES:
+        await update.message.reply_text(ImageTooLarge(f"That file is {size / 1e6:.0f} MB; I can only fetch files "
+                                                      "up to 20 MB from Telegram. Please send a smaller one.")
+                                        .user_message)
+        return
+    studio = _studio(context)
+    status = await update.message.reply_text("📥 Got it — checking your selfie…")
+    try:
+        file = await context.bot.get_file(file_id)
+        data = bytes(await file.download_as_bytearray())
+        received = await studio.receive_selfie(_user(update), data, reply_to=_reply_to(update.message, status))
+    except MinimeError as exc:
+        await status.edit_text(exc.user_message)
+        return
+    if received.job:
+        await status.edit_text("Got your selfie! Making the look you asked for…")
+    else:
+        await status.edit_text("Got your selfie! Pick a look, or type e.g. /figurine YourName.",
+                               reply_markup=themes_keyboard(studio.themes()))
+
+
+async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Plain text: the name a theme asked for, or a refinement of the replied-to (or latest) image."""
+    message = update.message
+    replied = message.reply_to_message
+    result_id = result_id_of(replied.reply_markup) if replied and replied.from_user and replied.from_user.is_bot \
+        else None
+    status = await message.reply_text("⏳ On it…")
+    try:
+        outcome = await _studio(context).text(_user(update), message.text, result_id=result_id,
+                                              reply_to=_reply_to(message, status))
+    except MinimeError as exc:
+        await status.edit_text(exc.user_message)
+        return
+    if isinstance(outcome, Undone):
+        await status.delete()
+        await _send_undone(message, outcome)
+
+
+async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/undo: back to the previous image."""
+    try:
+        outcome = await _studio(context).undo(_user(update))
+    except MinimeError as exc:
+        await update.message.reply_text(exc.user_message)
+        return
+    await _send_undone(update.message, outcome)
+
+
+async def _send_undone(message: Message, outcome: Undone) -> None:
+    photo = encode_for_platform(outcome.image, max_bytes=PHOTO_MAX_BYTES, stem="minime")
+    await with_retries(message.get_bot().send_photo, message.chat_id, InputFile(photo.data, filename=photo.filename),
+                       caption="↩️ Back one step.", reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
+                       reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True))
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/forget: ask before deleting everything of the user."""
+    await update.message.reply_text("This deletes your selfie and every image I made for you. Sure?",
+                                    reply_markup=forget_keyboard())
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/status: where the user's image is in the queue."""
+    state = await _studio(context).status(_user(update))
+    text_ = queued_text(state.position, state.eta_s) if state.position else (
+        "Working on your image…" if state.job else "Nothing in progress. Send a selfie and pick a look!")
+    await update.message.reply_text(text_)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commands we do not have."""
+    await update.message.reply_text("I don't know that command. Try /help or /themes.")
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every inline button: always answered, even when it cannot be done."""
+    query = update.callback_query
+    pressed = parse(query.data)
+    studio, user = _studio(context), _user(update)
+    if pressed is None:
+        await query.answer("That button has expired.")
+        return
+    if pressed.kind == "forget":
+        await query.answer()
+        if pressed.action == "yes":
+            await studio.forget(user)
+            await query.edit_message_text("Done: I've deleted your selfie and every image I made for you.")
+        else:
+            await query.edit_message_text("Nothing was deleted.")
+        return
+    if pressed.kind == "result" and pressed.action == "another theme":
+        await query.answer()
+        await query.message.reply_text("Which look?", reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
+        return
+    message = query.message
+    try:
+        if pressed.kind == "pick":
+            await query.answer()
+            status_ = await message.reply_text("⏳ On it…")
+            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True)
+            return
+        action = f"theme:{pressed.theme_id}" if pressed.kind == "swap" else pressed.action
+        outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
+                                      reply_to={"chat_id": message.chat_id, "message_id": message.message_id})
+    except MinimeError as exc:
+        await query.answer(exc.user_message[:200], show_alert=True)
+        if pressed.kind == "pick":
+            await message.reply_text(exc.user_message)
+        return
+    await query.answer("Undone" if isinstance(outcome, Undone) else "On it…")
+    if isinstance(outcome, Undone):
+        await _send_undone(message, outcome)
+
+
+async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Anything unexpected: log it (no message contents) and tell the user something friendly."""
+    log.error("telegram handler failed", error_type=type(context.error).__name__, error=str(context.error))
+    if isinstance(update, Update) and update.effective_chat:
+        try:
+            await context.bot.send_message(update.effective_chat.id,
+                                           "Sorry, something went wrong on my side. Please try again.")
+        except Exception:  # the platform itself is failing: nothing more to do for this update
+            pass

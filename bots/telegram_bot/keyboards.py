@@ -1,0 +1,78 @@
+"""Inline keyboards and their callback data. The data names the result and the action, so buttons keep working after
+a restart: everything else is in the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bots.telegram_bot.limits import CALLBACK_DATA_MAX
+from core.domain import ThemeInfo
+from core.refine import BUTTONS
+
+# Short codes keep callback data far below Telegram's 64 bytes.
+ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "g+", "less grain": "g-", "vivid": "v",
+                "faded": "f", "bigger name": "n+", "new colours": "p", "variation": "x", "undo": "u",
+                "another theme": "t"}
+CODE_ACTIONS = {code: action for action, code in ACTION_CODES.items()}
+
+
+@dataclass(frozen=True)
+class Button:
+    """What a pressed button asks for."""
+
+    kind: str  # "result" (a refinement of a result), "swap" (another theme for a result), "pick", "forget"
+    result_id: str | None = None
+    action: str | None = None
+    theme_id: str | None = None
+
+
+def _data(*parts: str) -> str:
+    data = ":".join(parts)
+    assert len(data.encode()) <= CALLBACK_DATA_MAX, data
+    return data
+
+
+def result_keyboard(result_id: str, buttons: tuple[str, ...]) -> InlineKeyboardMarkup:
+    """Refinement buttons under a result, three to a row."""
+    keys = [InlineKeyboardButton(BUTTONS[b][0], callback_data=_data("r", result_id, ACTION_CODES[b]))
+            for b in buttons if b in BUTTONS and b in ACTION_CODES]
+    return InlineKeyboardMarkup([keys[i:i + 3] for i in range(0, len(keys), 3)])
+
+
+def themes_keyboard(themes: list[ThemeInfo], result_id: str | None = None) -> InlineKeyboardMarkup:
+    """One button per theme: a fresh start ("pick") or the same image in another look ("swap")."""
+    keys = [InlineKeyboardButton(t.title, callback_data=_data("s", result_id, t.id) if result_id else _data(
+        "k", t.id)) for t in themes]
+    return InlineKeyboardMarkup([keys[i:i + 2] for i in range(0, len(keys), 2)])
+
+
+def forget_keyboard() -> InlineKeyboardMarkup:
+    """Confirmation for /forget."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton("🗑 Yes, delete everything", callback_data="f:yes"),
+                                  InlineKeyboardButton("Keep it", callback_data="f:no")]])
+
+
+def parse(data: str | None) -> Button | None:
+    """Callback data back into a Button (None for anything we did not make)."""
+    parts = (data or "").split(":")
+    if len(parts) == 3 and parts[0] == "r" and parts[2] in CODE_ACTIONS:
+        return Button("result", result_id=parts[1], action=CODE_ACTIONS[parts[2]])
+    if len(parts) == 3 and parts[0] == "s":
+        return Button("swap", result_id=parts[1], theme_id=parts[2])
+    if len(parts) == 2 and parts[0] == "k":
+        return Button("pick", theme_id=parts[1])
+    if len(parts) == 2 and parts[0] == "f":
+        return Button("forget", action=parts[1])
+    return None
+
+
+def result_id_of(markup: InlineKeyboardMarkup | None) -> str | None:
+    """The result a message with our keyboard shows (how a text reply to an image finds that image)."""
+    for row in (markup.inline_keyboard if markup else ()):
+        for key in row:
+            button = parse(key.callback_data if isinstance(key.callback_data, str) else None)
+            if button and button.result_id:
+                return button.result_id
+    return None

@@ -1,0 +1,221 @@
+"""A fake Telegram Bot API server on 127.0.0.1 (aiohttp), speaking enough of the API for python-telegram-bot.
+
+Tests play the user: ``send_photo``, ``send_text``, ``press``; and read what the bot did in ``calls``. Failures can be
+injected per method (``fail_next``) to see the bot cope with 429 and 5xx answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from tests.fake_server import FakeServer
+
+BOT = {"id": 424242, "is_bot": True, "first_name": "minime", "username": "minime_test_bot", "can_join_groups": True,
+       "can_read_all_group_messages": False, "supports_inline_queries": False}
+JSON_FIELDS = {"reply_markup", "reply_parameters", "commands", "allowed_updates", "chat_id", "message_id", "offset",
+               "timeout", "limit", "show_alert"}
+
+
+@dataclass
+class Call:
+    """One Bot API request the bot made."""
+
+    method: str
+    params: dict[str, Any]
+    files: dict[str, bytes] = field(default_factory=dict)
+    result: Any = None
+    at: float = field(default_factory=time.perf_counter)
+
+
+class FakeTelegram(FakeServer):
+    """The fake server; ``root`` goes into MINIME_TELEGRAM_API_ROOT."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+        self.calls: list[Call] = []
+        self.files: dict[str, bytes] = {}
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._file_ids = itertools.count(1)
+        self._failures: dict[str, list[int]] = {}
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/bot{token}/{method}", self._api)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
+
+    # ---- what users do ---------------------------------------------------------------------------------------------
+
+    def fail_next(self, method: str, *statuses: int) -> None:
+        """Answer the next calls of ``method`` with these HTTP statuses (429 carries retry_after=1)."""
+        self._failures.setdefault(method, []).extend(statuses)
+
+    def _user(self, user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
+
+    def _chat(self, user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
+
+    def _new_message(self, user_id: int, **content: Any) -> dict[str, Any]:
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat(user_id),
+                   "from": self._user(user_id), **content}
+        self.messages[(user_id, message["message_id"])] = message
+        return message
+
+    async def _push(self, update: dict[str, Any]) -> dict[str, Any]:
+        update["update_id"] = next(self._update_ids)
+        async with self._changed:
+            self._updates.append(update)
+            self._changed.notify_all()
+        return update
+
+    def add_file(self, data: bytes) -> str:
+        """Put a file on the server; return its file_id."""
+        file_id = f"file-{next(self._file_ids)}"
+        self.files[file_id] = data
+        return file_id
+
+    async def send_photo(self, user_id: int, data: bytes, *, as_document: bool = False, mime: str = "image/jpeg",
+                         filename: str = "selfie.jpg", caption: str | None = None) -> dict[str, Any]:
+        """The user sends a picture (compressed photo, or a file)."""
+        file_id = self.add_file(data)
+        if as_document:
+            content = {"document": {"file_id": file_id, "file_unique_id": file_id, "file_name": filename,
+                                    "mime_type": mime, "file_size": len(data)}}
+        else:
+            content = {"photo": [{"file_id": f"{file_id}", "file_unique_id": file_id, "width": 512, "height": 512,
+                                  "file_size": len(data)}]}
+        if caption:
+            content["caption"] = caption
+        message = self._new_message(user_id, **content)
+        await self._push({"message": message})
+        return message
+
+    async def send_text(self, user_id: int, text: str, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The user types text (a command when it starts with '/'), optionally replying to a message."""
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if reply_to:
+            content["reply_to_message"] = reply_to
+        message = self._new_message(user_id, **content)
+        await self._push({"message": message})
+        return message
+
+    async def press(self, user_id: int, message: dict[str, Any], data: str) -> str:
+        """The user taps an inline button of a bot message; returns the callback query id."""
+        query_id = f"cb-{next(self._update_ids)}"
+        await self._push({"callback_query": {"id": query_id, "from": self._user(user_id), "message": message,
+                                             "chat_instance": "1", "data": data}})
+        return query_id
+
+    # ---- what the bot did ------------------------------------------------------------------------------------------
+
+    def sent(self, method: str, chat_id: int | None = None) -> list[Call]:
+        """Calls of a method (to a chat)."""
+        return [c for c in self.calls if c.method == method and (chat_id is None or c.params.get("chat_id") == chat_id)]
+
+    async def wait_for_call(self, method: str, chat_id: int, after: int = 0, timeout: float = 60.0) -> Call:
+        """The first call of ``method`` to ``chat_id`` made after ``after`` calls in total."""
+        def find() -> Call | None:
+            return next((c for c in self.calls[after:] if c.method == method and c.params.get("chat_id") == chat_id),
+                        None)
+        return await self.wait_for(find, timeout)
+
+    # ---- the API ---------------------------------------------------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        params, files = {}, {}
+        if request.can_read_body:
+            form = await request.post()
+            for key, value in form.items():
+                if hasattr(value, "file"):
+                    files[key] = value.file.read()
+                elif key in JSON_FIELDS:
+                    try:
+                        params[key] = json.loads(value)
+                    except ValueError:
+                        params[key] = value
+                else:
+                    params[key] = value
+        failures = self._failures.get(method)
+        if failures:
+            status = failures.pop(0)
+            self.calls.append(Call(method, params, files, result=f"HTTP {status}"))
+            if status == 429:
+                return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry "
+                                          "after 1", "parameters": {"retry_after": 1}}, status=429)
+            return web.Response(status=status, text="Bad Gateway")
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        result = self._handle(method, params, files)
+        async with self._changed:
+            self.calls.append(Call(method, params, files, result))
+            self._changed.notify_all()
+        return web.json_response({"ok": True, "result": result})
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        async with self._changed:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            if not self._updates and timeout:
+                try:
+                    await asyncio.wait_for(self._changed.wait_for(lambda: bool(self._updates)), min(timeout, 2.0))
+                except TimeoutError:
+                    pass
+            return list(self._updates)
+
+    def _bot_message(self, chat_id: int, **content: Any) -> dict[str, Any]:
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "from": BOT,
+                   "chat": self._chat(chat_id), **content}
+        self.messages[(chat_id, message["message_id"])] = message
+        return message
+
+    def _handle(self, method: str, p: dict[str, Any], files: dict[str, bytes]) -> Any:
+        markup = {"reply_markup": p["reply_markup"]} if isinstance(p.get("reply_markup"), dict) else {}
+        if method == "getMe":
+            return BOT
+        if method == "sendMessage":
+            return self._bot_message(int(p["chat_id"]), text=p["text"], **markup)
+        if method == "editMessageText":
+            message = self.messages.get((int(p["chat_id"]), int(p["message_id"])))
+            if message is None:
+                return True
+            message.update(text=p["text"], edit_date=int(time.time()), **markup)
+            return message
+        if method in ("sendPhoto", "sendDocument"):
+            field_name = "photo" if method == "sendPhoto" else "document"
+            data = files.get(field_name) or self.files.get(str(p.get(field_name)), b"")
+            file_id = self.add_file(data)
+            media = ([{"file_id": file_id, "file_unique_id": file_id, "width": 1024, "height": 1280,
+                       "file_size": len(data)}] if field_name == "photo" else
+                     {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)})
+            extra = {"caption": p["caption"]} if p.get("caption") else {}
+            return self._bot_message(int(p["chat_id"]), **{field_name: media}, **extra, **markup)
+        if method == "getFile":
+            data = self.files.get(p["file_id"])
+            if data is None:
+                return None
+            return {"file_id": p["file_id"], "file_unique_id": p["file_id"], "file_size": len(data),
+                    "file_path": f"photos/{p['file_id']}.jpg"}
+        return True  # setMyCommands, sendChatAction, deleteMessage, answerCallbackQuery, deleteWebhook, …
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].split("/")[-1].removesuffix(".jpg")
+        data = self.files.get(file_id)
+        return web.Response(body=data) if data is not None else web.Response(status=404)
