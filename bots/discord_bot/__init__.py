@@ -1,0 +1,1 @@
+"""The Discord adapter (discord.py v2): slash commands, persistent buttons, and Studio events as messages."""

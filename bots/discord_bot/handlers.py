@@ -1,0 +1,287 @@
+"""Discord handlers: slash commands, buttons and messages translated into Studio calls."""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Any, Literal
+
+import discord
+from discord import app_commands
+
+from bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT, DOWNLOAD_MAX_BYTES, PLATFORM
+from bots.discord_bot.views import forget_view, result_id_of, result_view, themes_view
+from core.domain import UserKey
+from core.errors import ImageTooLarge, MinimeError, UnsupportedImage
+from core.intake import encode_for_platform
+from core.logs import get_logger
+from core.studio import Studio, Undone
+from core.texts import help_text, privacy_text
+
+log = get_logger("minime.discord")
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
+
+
+def _studio(interaction: discord.Interaction | discord.Client) -> Studio:
+    client = interaction.client if isinstance(interaction, discord.Interaction) else interaction
+    return client.studio  # type: ignore[attr-defined]
+
+
+def _user(who: discord.abc.User) -> UserKey:
+    return UserKey(PLATFORM, str(who.id))
+
+
+def _is_image(attachment: discord.Attachment) -> bool:
+    return (attachment.content_type or "").startswith("image/") or attachment.filename.lower().endswith(
+        IMAGE_EXTENSIONS)
+
+
+async def _read(attachment: discord.Attachment) -> bytes:
+    if not _is_image(attachment):
+        raise UnsupportedImage()
+    if attachment.size > DOWNLOAD_MAX_BYTES:
+        raise ImageTooLarge(f"That file is {attachment.size / 1e6:.0f} MB. Please send a photo under 20 MB.")
+    return await attachment.read()
+
+
+async def _deferred(interaction: discord.Interaction) -> dict[str, Any]:
+    """Acknowledge at once (Discord allows 3 s) and describe where progress and the result go."""
+    callback = await interaction.response.defer(thinking=True)
+    return {"kind": "interaction", "application_id": interaction.application_id, "token": interaction.token,
+            "message_id": callback.message_id if callback else None, "channel_id": interaction.channel_id,
+            "created": time.time(), "upload_limit": interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT,
+            "owner": interaction.user.id}
+
+
+async def _fail(interaction: discord.Interaction, message: str) -> None:
+    """Errors are ephemeral: the public "thinking…" message goes, a note only the user sees comes."""
+    if interaction.response.is_done():
+        try:
+            await interaction.delete_original_response()
+        except discord.HTTPException:
+            pass
+        await interaction.followup.send(message, ephemeral=True)
+    else:
+        await interaction.response.send_message(message, ephemeral=True)
+
+
+async def _theme(interaction: discord.Interaction, command: str, argument: str | None,
+                 photo: discord.Attachment | None) -> None:
+    studio, user = _studio(interaction), _user(interaction.user)
+    reply_to = await _deferred(interaction)
+    try:
+        if photo is not None:
+            await studio.receive_selfie(user, await _read(photo), run_pending=False)
+        await studio.apply_theme(user, command, argument, reply_to=reply_to)
+    except MinimeError as exc:
+        await _fail(interaction, exc.user_message)
+
+
+def _cooldown():
+    """discord.py's per-user cooldown, one bucket per command."""
+    return app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_S, key=lambda i: i.user.id)
+
+
+_photo = "A selfie (optional: your last one is used)"
+
+
+@app_commands.command(name="figurine", description="You as a collectible figurine in a toy box with your name")
+@app_commands.describe(name="The name on the box", photo=_photo)
+@_cooldown()
+async def figurine(interaction: discord.Interaction, name: str, photo: discord.Attachment | None = None) -> None:
+    """/figurine name photo"""
+    await _theme(interaction, "figurine", name, photo)
+
+
+@app_commands.command(name="actionfigure", description="You as an action figure in a blister pack")
+@app_commands.describe(name="The name on the pack", photo=_photo)
+@_cooldown()
+async def actionfigure(interaction: discord.Interaction, name: str, photo: discord.Attachment | None = None) -> None:
+    """/actionfigure name photo"""
+    await _theme(interaction, "actionfigure", name, photo)
+
+
+@app_commands.command(name="miniature", description="A tilt-shift miniature diorama")
+@app_commands.describe(photo=_photo)
+@_cooldown()
+async def miniature(interaction: discord.Interaction, photo: discord.Attachment | None = None) -> None:
+    """/miniature photo"""
+    await _theme(interaction, "miniature", None, photo)
+
+
+@app_commands.command(name="retro", description="A 70s, 80s or 90s photo")
+@app_commands.describe(era="Which decade", photo=_photo)
+@_cooldown()
+async def retro(interaction: discord.Interaction, era: Literal["70s", "80s", "90s"] = "80s",
+                photo: discord.Attachment | None = None) -> None:
+    """/retro era photo"""
+    await _theme(interaction, "retro", era, photo)
+
+
+@app_commands.command(name="polaroid", description="An instant photo with a handwritten caption")
+@app_commands.describe(caption="The handwritten caption", photo=_photo)
+@_cooldown()
+async def polaroid(interaction: discord.Interaction, caption: str | None = None,
+                   photo: discord.Attachment | None = None) -> None:
+    """/polaroid caption photo"""
+    await _theme(interaction, "polaroid", caption, photo)
+
+
+@app_commands.command(name="popart", description="Warhol-style pop art")
+@app_commands.describe(layout="A 2×2 sheet or one big panel", photo=_photo)
+@_cooldown()
+async def popart(interaction: discord.Interaction, layout: Literal["grid", "single"] = "grid",
+                 photo: discord.Attachment | None = None) -> None:
+    """/popart layout photo"""
+    await _theme(interaction, "popart", layout, photo)
+
+
+@app_commands.command(name="themes", description="Every look, on one picture")
+async def themes(interaction: discord.Interaction) -> None:
+    """/themes: the gallery sheet."""
+    await interaction.response.defer(thinking=True)
+    sheet = await _studio(interaction).gallery()
+    await interaction.edit_original_response(content="Every look I make — pick one with its slash command.",
+                                             attachments=[discord.File(io.BytesIO(sheet), "minime-themes.png")])
+
+
+@app_commands.command(name="undo", description="Back to your previous image")
+async def undo(interaction: discord.Interaction) -> None:
+    """/undo"""
+    try:
+        outcome = await _studio(interaction).undo(_user(interaction.user))
+    except MinimeError as exc:
+        await _fail(interaction, exc.user_message)
+        return
+    await interaction.response.defer(thinking=True)
+    await _show_undone(interaction, outcome)
+
+
+@app_commands.command(name="forget", description="Delete your selfie and every image made for you")
+async def forget(interaction: discord.Interaction) -> None:
+    """/forget: asks first."""
+    await interaction.response.send_message("This deletes your selfie and every image I made for you. Sure?",
+                                            view=forget_view(interaction.user.id), ephemeral=True)
+
+
+@app_commands.command(name="privacy", description="What minime keeps, and for how long")
+async def privacy(interaction: discord.Interaction) -> None:
+    """/privacy"""
+    await interaction.response.send_message(privacy_text(_studio(interaction).settings), ephemeral=True)
+
+
+@app_commands.command(name="help", description="How to use minime")
+async def help_(interaction: discord.Interaction) -> None:
+    """/help"""
+    await interaction.response.send_message(help_text(_studio(interaction).themes()), ephemeral=True)
+
+
+COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, forget, privacy, help_]
+
+
+async def on_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+    """Cooldowns and anything unexpected: an ephemeral, friendly note."""
+    if isinstance(error, app_commands.CommandOnCooldown):
+        await _fail(interaction, f"One moment — try again in {error.retry_after:.0f} s.")
+        return
+    log.error("discord command failed", error_type=type(error).__name__, error=str(error))
+    await _fail(interaction, "Sorry, something went wrong on my side. Please try again.")
+
+
+async def _show_undone(interaction: discord.Interaction, outcome: Undone) -> None:
+    picture = encode_for_platform(outcome.image, max_bytes=interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT)
+    await interaction.edit_original_response(
+        content="↩️ Back one step.", attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+        view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
+
+
+async def _not_yours(interaction: discord.Interaction, owner: int) -> bool:
+    if interaction.user.id == owner:
+        return False
+    await interaction.response.send_message("These buttons belong to someone else's image — make your own with "
+                                            "/figurine!", ephemeral=True)
+    return True
+
+
+async def result_button(interaction: discord.Interaction, result_id: str, action: str, owner: int) -> None:
+    """A refinement button under a result."""
+    if await _not_yours(interaction, owner):
+        return
+    studio = _studio(interaction)
+    if action == "another theme":
+        await interaction.response.send_message("Which look?", ephemeral=True,
+                                                view=themes_view(result_id, studio.themes(), owner))
+        return
+    reply_to = await _deferred(interaction)
+    try:
+        outcome = await studio.refine(_user(interaction.user), action=action, result_id=result_id,
+                                      reply_to=reply_to)
+    except MinimeError as exc:
+        await _fail(interaction, exc.user_message)
+        return
+    if isinstance(outcome, Undone):
+        await _show_undone(interaction, outcome)
+
+
+async def theme_button(interaction: discord.Interaction, result_id: str, theme_id: str, owner: int) -> None:
+    """Another look for a result."""
+    if await _not_yours(interaction, owner):
+        return
+    reply_to = await _deferred(interaction)
+    try:
+        await _studio(interaction).refine(_user(interaction.user), action=f"theme:{theme_id}", result_id=result_id,
+                                          reply_to=reply_to)
+    except MinimeError as exc:
+        await _fail(interaction, exc.user_message)
+
+
+async def forget_button(interaction: discord.Interaction, yes: bool, owner: int) -> None:
+    """The answer to /forget."""
+    if await _not_yours(interaction, owner):
+        return
+    if yes:
+        await _studio(interaction).forget(_user(interaction.user))
+    await interaction.response.edit_message(
+        content="Done: I've deleted your selfie and every image I made for you." if yes else "Nothing was deleted.",
+        view=None)
+
+
+async def on_message(client: discord.Client, message: discord.Message) -> None:
+    """A selfie posted in a DM (or with a mention), or text replying to one of our images."""
+    if message.author.bot:
+        return
+    studio, user = _studio(client), _user(message.author)
+    direct = message.guild is None
+    addressed = direct or (client.user is not None and client.user in message.mentions)
+    pictures = [a for a in message.attachments]
+    replied = message.reference.resolved if message.reference else None
+    replied_result = result_id_of(replied) if isinstance(replied, discord.Message) and replied.author == client.user \
+        else None
+    if pictures and addressed:
+        status = await message.reply("📥 Got it — checking your selfie…", mention_author=False)
+        reply_to = {"kind": "channel", "channel_id": message.channel.id, "message_id": status.id,
+                    "reference_id": message.id, "owner": message.author.id}
+        try:
+            received = await studio.receive_selfie(user, await _read(pictures[0]), reply_to=reply_to)
+        except MinimeError as exc:
+            await status.edit(content=exc.user_message)
+            return
+        await status.edit(content="Got your selfie! Making the look you asked for…" if received.job else
+                          "Got your selfie! Now try `/figurine name:YourName`, `/retro` or `/popart`.")
+        return
+    text = message.content.replace(f"<@{client.user.id}>", "").strip() if client.user else message.content
+    if text and (replied_result or direct):
+        status = await message.reply("⏳ On it…", mention_author=False)
+        reply_to = {"kind": "channel", "channel_id": message.channel.id, "message_id": status.id,
+                    "reference_id": message.id, "owner": message.author.id}
+        try:
+            outcome = await studio.text(user, text, result_id=replied_result, reply_to=reply_to)
+        except MinimeError as exc:
+            await status.edit(content=exc.user_message)
+            return
+        if isinstance(outcome, Undone):
+            picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
+            await status.edit(content="↩️ Back one step.",
+                              attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+                              view=result_view(outcome.result.id, outcome.buttons, message.author.id))

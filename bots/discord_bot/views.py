@@ -1,0 +1,121 @@
+"""Persistent buttons. Their custom ids carry the result, the action and the owner, so they outlive restarts and
+only the owner can use them; the state they point at is in the store."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import discord
+
+from bots.discord_bot.limits import CUSTOM_ID_MAX
+from core.domain import ThemeInfo
+from core.refine import BUTTONS
+
+ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "gp", "less grain": "gm", "vivid": "v",
+                "faded": "f", "bigger name": "np", "new colours": "p", "variation": "x", "undo": "u",
+                "another theme": "t"}
+CODE_ACTIONS = {code: action for action, code in ACTION_CODES.items()}
+
+
+def _check(custom_id: str) -> str:
+    assert len(custom_id) <= CUSTOM_ID_MAX, custom_id
+    return custom_id
+
+
+class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:r:(?P<result>[\w-]+):(?P<code>[a-z]+)"
+                   r":(?P<owner>\d+)"):
+    """A refinement button under a result."""
+
+    def __init__(self, result_id: str, action: str, owner: int) -> None:
+        label = BUTTONS[action][0]
+        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
+                                           custom_id=_check(f"mm:r:{result_id}:{ACTION_CODES[action]}:{owner}")))
+        self.result_id, self.action, self.owner = result_id, action, owner
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+                             ) -> ResultButton:
+        return cls(match["result"], CODE_ACTIONS.get(match["code"], "variation"), int(match["owner"]))
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        from bots.discord_bot import handlers
+
+        await handlers.result_button(interaction, self.result_id, self.action, self.owner)
+
+
+class ThemeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:s:(?P<result>[\w-]+):(?P<theme>[\w-]+)"
+                  r":(?P<owner>\d+)"):
+    """Another look for a result."""
+
+    def __init__(self, result_id: str, theme: ThemeInfo | str, owner: int, label: str | None = None) -> None:
+        theme_id = theme if isinstance(theme, str) else theme.id
+        super().__init__(discord.ui.Button(label=label or (theme.title if not isinstance(theme, str) else theme_id),
+                                           style=discord.ButtonStyle.primary,
+                                           custom_id=_check(f"mm:s:{result_id}:{theme_id}:{owner}")))
+        self.result_id, self.theme_id, self.owner = result_id, theme_id, owner
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+                             ) -> ThemeButton:
+        return cls(match["result"], match["theme"], int(match["owner"]), label=item.label)
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        from bots.discord_bot import handlers
+
+        await handlers.theme_button(interaction, self.result_id, self.theme_id, self.owner)
+
+
+class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?P<answer>yes|no):(?P<owner>\d+)"):
+    """The confirmation of /forget."""
+
+    def __init__(self, answer: str, owner: int) -> None:
+        label, style = (("Yes, delete everything", discord.ButtonStyle.danger) if answer == "yes" else
+                        ("Keep it", discord.ButtonStyle.secondary))
+        super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"mm:f:{answer}:{owner}"))
+        self.answer, self.owner = answer, owner
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+                             ) -> ForgetButton:
+        return cls(match["answer"], int(match["owner"]))
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        from bots.discord_bot import handlers
+
+        await handlers.forget_button(interaction, self.answer == "yes", self.owner)
+
+
+def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:
+    """The buttons under a result (no timeout: they work for as long as the result exists)."""
+    view = discord.ui.View(timeout=None)
+    for action in buttons:
+        if action in ACTION_CODES and action in BUTTONS:
+            view.add_item(ResultButton(result_id, action, owner))
+    return view
+
+
+def themes_view(result_id: str, themes: list[ThemeInfo], owner: int) -> discord.ui.View:
+    """One button per theme, for "another theme"."""
+    view = discord.ui.View(timeout=None)
+    for theme in themes[:25]:
+        view.add_item(ThemeButton(result_id, theme, owner))
+    return view
+
+
+def forget_view(owner: int) -> discord.ui.View:
+    """Yes / no for /forget."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(ForgetButton("yes", owner))
+    view.add_item(ForgetButton("no", owner))
+    return view
+
+
+def result_id_of(message: discord.Message | None) -> str | None:
+    """The result a message of ours shows (how a text reply to an image finds that image)."""
+    for row in (message.components if message else ()):
+        for child in getattr(row, "children", ()):
+            match = ResultButton.__discord_ui_compiled_template__.fullmatch(getattr(child, "custom_id", "") or "")
+            if match:
+                return match["result"]
+    return None
