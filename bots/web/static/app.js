@@ -1,0 +1,214 @@
+// minime playground: a chat with the bot. Talks to the local server only (no external resources).
+"use strict";
+const chat = document.getElementById("chat");
+const text = document.getElementById("text");
+const jobs = new Map(); // job id -> status bubble
+let currentResult = null;
+
+function bubble(who, content, opts = {}) {
+  const div = document.createElement("div");
+  div.className = `msg ${who}` + (opts.error ? " error" : "");
+  if (content) div.append(document.createTextNode(content));
+  chat.append(div);
+  chat.scrollTop = chat.scrollHeight;
+  return div;
+}
+
+function resultBubble(target, { image, result, buttons = [], notes = [] }) {
+  target.textContent = "";
+  target.classList.remove("error");
+  for (const note of notes) target.append(document.createTextNode(note));
+  const img = document.createElement("img");
+  img.className = "result";
+  img.alt = "Your minime image";
+  img.src = image;
+  img.dataset.result = result;
+  img.addEventListener("click", () => window.open(image, "_blank"));
+  img.addEventListener("load", () => { chat.scrollTop = chat.scrollHeight; });
+  target.append(img);
+  const row = document.createElement("div");
+  row.className = "buttons";
+  for (const b of buttons) {
+    const btn = document.createElement("button");
+    btn.type = "button";
+    btn.textContent = b.label;
+    btn.dataset.action = b.id;
+    btn.addEventListener("click", () => (b.id === "another theme" ? showThemesHint() : act(result, b.id, b.label)));
+    row.append(btn);
+  }
+  const dl = document.createElement("a");
+  dl.href = `${image}?download=1`;
+  dl.textContent = "⬇️ Download";
+  dl.setAttribute("download", "");
+  row.append(dl);
+  target.append(row);
+  currentResult = result;
+  chat.scrollTop = chat.scrollHeight;
+}
+
+function showThemesHint() {
+  bubble("bot", "Pick another look from the gallery below 👇");
+  document.getElementById("themes").scrollIntoView({ behavior: "smooth" });
+}
+
+function render(reply) {
+  for (const m of reply.messages || []) {
+    const div = bubble("bot", m.image ? "" : m.text, { error: m.error });
+    if (m.image && m.result) resultBubble(div, m);
+    else if (m.image) {
+      div.append(document.createTextNode(m.text || ""));
+      const img = document.createElement("img");
+      img.className = "result";
+      img.src = m.image;
+      div.append(img);
+    }
+  }
+  if (reply.job && !jobs.has(reply.job)) statusBubble(reply.job, "Queued…");
+  if (reply.forgotten) currentResult = null;
+}
+
+function statusBubble(job, label, percent = 0) {
+  let div = jobs.get(job);
+  if (!div) {
+    div = bubble("bot", "");
+    div.dataset.job = job;
+    jobs.set(job, div);
+  }
+  div.textContent = label;
+  const bar = document.createElement("div");
+  bar.className = "progress";
+  const fill = document.createElement("div");
+  fill.style.width = `${percent}%`;
+  bar.append(fill);
+  div.append(bar);
+  return div;
+}
+
+async function post(url, body, isForm = false) {
+  const res = await fetch(url, isForm ? { method: "POST", body } : {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  try { return await res.json(); } catch { return { messages: [{ text: "Something went wrong. Please try again.", error: true }] }; }
+}
+
+async function sendText(value) {
+  bubble("me", value);
+  render(await post("/api/message", { text: value }));
+}
+
+async function act(result, action, label) {
+  bubble("me", label);
+  render(await post("/api/action", { result, action }));
+}
+
+async function upload(file) {
+  const me = bubble("me", "");
+  if (file.type.startsWith("image/") && !/hei[cf]/.test(file.type)) {
+    const img = document.createElement("img");
+    img.className = "selfie";
+    img.src = URL.createObjectURL(file);
+    me.append(img);
+  } else me.textContent = `📎 ${file.name}`;
+  const form = new FormData();
+  form.append("photo", file, file.name || "selfie.jpg");
+  render(await post("/api/selfie", form, true));
+}
+
+document.getElementById("composer").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const value = text.value.trim();
+  if (!value) return;
+  text.value = "";
+  sendText(value);
+});
+document.getElementById("file").addEventListener("change", (e) => {
+  if (e.target.files[0]) upload(e.target.files[0]);
+  e.target.value = "";
+});
+document.getElementById("help-btn").addEventListener("click", () => sendText("/help"));
+
+// Drag and drop anywhere on the page.
+const drop = document.getElementById("drop");
+window.addEventListener("dragover", (e) => { e.preventDefault(); drop.hidden = false; });
+window.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.hidden = true; });
+window.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.hidden = true;
+  if (e.dataTransfer.files[0]) upload(e.dataTransfer.files[0]);
+});
+
+// Camera, where the browser allows it.
+const camera = document.getElementById("camera");
+const video = document.getElementById("camera-video");
+let stream = null;
+document.getElementById("camera-btn").addEventListener("click", async () => {
+  if (!navigator.mediaDevices?.getUserMedia) { bubble("bot", "This browser can't use the camera here. Upload a photo instead.", { error: true }); return; }
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" } });
+    video.srcObject = stream;
+    camera.hidden = false;
+  } catch { bubble("bot", "I couldn't open the camera. Upload a photo instead.", { error: true }); }
+});
+function closeCamera() { camera.hidden = true; stream?.getTracks().forEach((t) => t.stop()); stream = null; }
+document.getElementById("camera-close").addEventListener("click", closeCamera);
+document.getElementById("snap").addEventListener("click", () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+  const ctx = canvas.getContext("2d");
+  ctx.translate(canvas.width, 0); ctx.scale(-1, 1);
+  ctx.drawImage(video, 0, 0);
+  canvas.toBlob((blob) => { closeCamera(); upload(new File([blob], "camera.jpg", { type: "image/jpeg" })); }, "image/jpeg", 0.92);
+});
+
+// Theme gallery.
+async function loadThemes() {
+  const themes = await (await fetch("/api/themes")).json();
+  const strip = document.getElementById("themes");
+  for (const t of themes) {
+    const card = document.createElement("button");
+    card.type = "button";
+    card.className = "theme";
+    card.title = t.description;
+    card.dataset.theme = t.id;
+    const img = document.createElement("img");
+    img.loading = "lazy";
+    img.alt = t.title;
+    img.src = t.preview;
+    const label = document.createElement("span");
+    label.textContent = t.title;
+    card.append(img, label);
+    card.addEventListener("click", () => {
+      if (t.argument === "name") { text.value = `/${t.command} `; text.focus(); bubble("bot", `Type the name for your ${t.title.toLowerCase()} after /${t.command} and press Send.`); return; }
+      sendText(`/${t.command}` + (t.variant ? ` ${t.variant}` : ""));
+    });
+    strip.append(card);
+  }
+}
+
+// Progress and results arrive as Server-Sent Events.
+function connect() {
+  const events = new EventSource("/api/events");
+  events.onmessage = (e) => {
+    const ev = JSON.parse(e.data);
+    if (ev.type === "hello") {
+      if (!chat.childElementCount) {
+        bubble("bot", "Hi! I'm minime. Send me a selfie (📎, 📷 or drag it here), then pick a look below or type /help.");
+        if (ev.image) resultBubble(bubble("bot", ""), ev);
+      }
+      if (ev.job) statusBubble(ev.job, "Working on it…");
+      return;
+    }
+    if (ev.type === "queued") statusBubble(ev.job, ev.text);
+    else if (ev.type === "rendering") statusBubble(ev.job, ev.text, ev.percent);
+    else if (ev.type === "done") { resultBubble(statusBubble(ev.job, ""), ev); jobs.delete(ev.job); }
+    else if (ev.type === "failed") {
+      const div = statusBubble(ev.job, "");
+      div.textContent = ev.text;
+      div.classList.add("error");
+      jobs.delete(ev.job);
+    }
+  };
+}
+
+loadThemes();
+connect();

@@ -1,0 +1,156 @@
+"""The web playground in a real browser (Debian's Chromium driven by Playwright), plus its HTTP edges."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import socket
+from pathlib import Path
+
+import aiohttp
+import pytest
+from PIL import Image
+
+from bots.web.server import start_web
+from core.settings import Settings
+from core.studio import Studio
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _client() -> aiohttp.ClientSession:
+    """A browser-like client: keeps the session cookie of a 127.0.0.1 server."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+async def web(studio: Studio, settings: Settings):
+    settings.web_port = _free_port()
+    runner = await start_web(studio, settings)
+    yield f"http://127.0.0.1:{settings.web_port}"
+    await runner.cleanup()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
+async def test_a_newcomer_uses_the_playground_in_a_browser(web: str, tmp_path: Path, astronaut: Image.Image
+                                                           ) -> None:
+    from playwright.async_api import async_playwright
+
+    selfie = tmp_path / "astronaut.png"
+    astronaut.save(selfie)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        try:
+            page = await browser.new_page(viewport={"width": 900, "height": 1300})
+            external = []
+            local = (web, "blob:", "data:")
+            page.on("request", lambda r: external.append(r.url) if not r.url.startswith(local) else None)
+            await page.goto(web)
+            await page.wait_for_selector(".theme img")
+            await page.set_input_files("#file", str(selfie))
+            await page.wait_for_selector("text=Got your selfie")
+            await page.fill("#text", "/figurine MyName")
+            await page.press("#text", "Enter")
+            await page.wait_for_selector("img.result", timeout=60_000)
+            await page.click("button[data-action=warmer]")
+            await page.wait_for_function("document.querySelectorAll('img.result').length >= 2", timeout=60_000)
+            await page.fill("#text", "more grain")
+            await page.press("#text", "Enter")
+            await page.wait_for_function("document.querySelectorAll('img.result').length >= 3", timeout=60_000)
+            await page.wait_for_function(
+                "[...document.querySelectorAll('img.result')].every(i => i.complete && i.naturalWidth > 0)")
+            sources = await page.eval_on_selector_all("img.result", "els => els.map(e => e.src)")
+            images = []
+            for src in sources:
+                response = await page.request.get(src)
+                assert response.ok
+                images.append(await response.body())
+            assert len(set(images)) == 3, "each refinement arrived as a different image"
+            await page.fill("#text", "make it wobbly please")
+            await page.press("#text", "Enter")
+            await page.wait_for_selector(".msg.error >> text=I didn't get")
+            assert not external, f"the page must not load anything from outside: {external}"
+            await page.screenshot(path=str(tmp_path / "playground.png"))
+        finally:
+            await browser.close()
+
+
+async def test_sessions_are_isolated_and_images_private(web: str, astronaut_jpeg: bytes) -> None:
+    async with _client() as alice, _client() as mallory:
+        form = aiohttp.FormData()
+        form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
+        async with alice.post(f"{web}/api/selfie", data=form) as r:
+            assert "Got your selfie" in (await r.json())["messages"][0]["text"]
+        async with alice.post(f"{web}/api/message", json={"text": "/retro 90s"}) as r:
+            job = (await r.json())["job"]
+        async with alice.get(f"{web}/api/events") as events:
+            result = None
+            async for line in events.content:
+                if line.startswith(b"data:") and b'"done"' in line and job.encode() in line:
+                    import json
+
+                    result = json.loads(line[5:])["result"]
+                    break
+        async with alice.get(f"{web}/api/image/{result}") as r:
+            assert r.status == 200 and Image.open(io.BytesIO(await r.read())).size == (1024, 1280)
+        async with mallory.get(f"{web}/api/image/{result}") as r:
+            assert "can't find" in (await r.json())["messages"][0]["text"]
+        async with mallory.post(f"{web}/api/message", json={"text": "warmer"}) as r:
+            assert "nothing to refine" in (await r.json())["messages"][0]["text"].lower()
+
+
+@pytest.mark.parametrize("payload, words", [
+    (b"not an image", "can't read"),
+    (b"", "empty"),
+])
+async def test_bad_uploads_get_friendly_messages(web: str, payload: bytes, words: str) -> None:
+    async with _client() as client:
+        form = aiohttp.FormData()
+        form.add_field("photo", payload, filename="x.jpg", content_type="image/jpeg")
+        async with client.post(f"{web}/api/selfie", data=form) as r:
+            reply = await r.json()
+        assert reply["messages"][0]["error"] and words in reply["messages"][0]["text"]
+        async with client.post(f"{web}/api/message", json={"text": "/unicorn"}) as r:
+            assert "don't know" in (await r.json())["messages"][0]["text"]
+
+
+async def test_forget_needs_confirmation_and_deletes(web: str, studio: Studio, astronaut_jpeg: bytes) -> None:
+    async with _client() as client:
+        form = aiohttp.FormData()
+        form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
+        await client.post(f"{web}/api/selfie", data=form)
+        async with client.post(f"{web}/api/message", json={"text": "/forget"}) as r:
+            assert "confirm" in (await r.json())["messages"][0]["text"]
+        async with client.post(f"{web}/api/message", json={"text": "/forget yes"}) as r:
+            assert (await r.json())["forgotten"]
+        async with client.post(f"{web}/api/message", json={"text": "/popart"}) as r:
+            assert "selfie first" in (await r.json())["messages"][0]["text"]
+
+
+async def test_exposing_needs_a_password(studio: Studio, settings: Settings) -> None:
+    settings.web_host, settings.web_port = "0.0.0.0", _free_port()
+    with pytest.raises(ValueError, match="MINIME_WEB_PASSWORD"):
+        await start_web(studio, settings)
+    from pydantic import SecretStr
+
+    settings.web_host, settings.web_password = "127.0.0.1", SecretStr("hunter2")
+    runner = await start_web(studio, settings)
+    try:
+        url = f"http://127.0.0.1:{settings.web_port}"
+        async with _client() as client:
+            async with client.get(f"{url}/api/themes") as r:
+                assert r.status == 401
+            async with client.post(f"{url}/login", data={"password": "hunter2"}) as r:
+                assert r.status == 200
+            async with client.get(f"{url}/api/themes") as r:
+                assert r.status == 200 and len(await r.json()) == 8
+    finally:
+        await runner.cleanup()
