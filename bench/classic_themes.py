@@ -1,0 +1,77 @@
+"""Per-theme render time of the classic engine on a 1024×1024 selfie, on one core, beside pilgram in the same run.
+
+Each theme's median (engine render + the shared post-processing) is printed next to the median of the pilgram
+(Instagram-filter library) filter closest to it, measured on the same image in the same process, and their ratio.
+Goals: retro themes <= 60 ms, figurine <= 250 ms, and <= 1.0x the pilgram filter's time.
+
+Run: .venv/bin/python bench/classic_themes.py [repeats]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2  # noqa: E402
+import pilgram  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from core.adjust import finish  # noqa: E402
+from core.domain import RenderParams  # noqa: E402
+from core.engines.base import RenderRequest  # noqa: E402
+from core.engines.classic import ClassicEngine  # noqa: E402
+from core.settings import THEMES_DIR  # noqa: E402
+from core.themes import ThemeCatalog  # noqa: E402
+
+cv2.setNumThreads(1)
+
+PEERS = {  # the pilgram filter that does the most comparable job
+    "retro-70s": "_1977", "retro-80s": "xpro2", "retro-90s": "nashville", "polaroid": "earlybird",
+    "miniature": "lofi", "pop-art": "toaster", "figurine": "brannan", "action-figure": "brannan",
+}
+GOALS_MS = {"retro-70s": 60, "retro-80s": 60, "retro-90s": 60, "figurine": 250}
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
+def main(repeats: int) -> None:
+    source = Image.open(THEMES_DIR / "assets" / "sample-portrait.jpg").convert("RGB").resize((1024, 1024))
+    engine = ClassicEngine(work_size=1024)
+    catalog = ThemeCatalog.from_dir(THEMES_DIR)
+    print(f"1024×1024 selfie, one core, median of {repeats}")
+    print(f"{'theme':<15}{'minime ms':>10}{'goal':>7}   {'pilgram peer':<14}{'peer ms':>8}{'ratio':>8}")
+    for theme in catalog:
+        params = RenderParams(name="Eileen", variant=theme.default_variant, seed=5)
+
+        def render() -> Image.Image:
+            out = engine.render(RenderRequest(source, theme, params))
+            return finish(out.image, theme.finish, 5)
+
+        ours = median_ms(render, repeats)
+        peer_name = PEERS[theme.id]
+        peer = getattr(pilgram, peer_name)
+        theirs = median_ms(lambda: peer(source), repeats)
+        goal = GOALS_MS.get(theme.id)
+        print(f"{theme.id:<15}{ours:>10.1f}{(str(goal) if goal else '-'):>7}   {peer_name:<14}{theirs:>8.1f}"
+              f"{ours / theirs:>7.2f}x")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)

@@ -1,0 +1,125 @@
+"""Round trip of `/miniature` through Telegram: minime (adapter + Studio + store) vs a minimal python-telegram-bot bot.
+
+Both bots run the real python-telegram-bot Application against the same local fake Bot API server (tests/), in one
+run, and render with the same classic engine. The minimal bot renders in its handler and sends the photo; minime
+does the whole path (status message, durable job, queue, store, result keyboard). The difference is the overhead of
+the adapter and the core.
+
+Run: .venv/bin/python bench/telegram_roundtrip.py [rounds]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PIL import Image  # noqa: E402
+from pydantic import SecretStr  # noqa: E402
+from telegram import InputFile, Update  # noqa: E402
+from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters  # noqa: E402
+
+from bots.telegram_bot.app import TelegramRunner  # noqa: E402
+from core.adjust import finish  # noqa: E402
+from core.app import build_studio  # noqa: E402
+from core.domain import RenderParams  # noqa: E402
+from core.engines.base import RenderRequest  # noqa: E402
+from core.engines.classic import ClassicEngine  # noqa: E402
+from core.intake import decode_stored, normalise_selfie, result_bytes  # noqa: E402
+from core.settings import THEMES_DIR, Settings  # noqa: E402
+from core.themes import ThemeCatalog  # noqa: E402
+from tests.fake_telegram import FakeTelegram  # noqa: E402
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+
+
+async def minimal_bot(fake: FakeTelegram):
+    """The simplest PTB bot that does the same job: keep the last photo, render on /miniature, send it."""
+    engine, theme = ClassicEngine(), ThemeCatalog.from_dir(THEMES_DIR).get("miniature")
+    photos: dict[int, bytes] = {}
+
+    async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        file = await context.bot.get_file(update.message.photo[-1].file_id)
+        photos[update.effective_user.id] = normalise_selfie(bytes(await file.download_as_bytearray()),
+                                                           max_bytes=20_000_000, max_pixels=40_000_000).data
+
+    async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        source = decode_stored(photos[update.effective_user.id])
+        out = await engine(RenderRequest(source, theme, RenderParams(seed=1)))
+        image = result_bytes(finish(out.image, theme.finish, 1))
+        await update.message.reply_photo(InputFile(image, filename="x.jpg"))
+
+    app = (ApplicationBuilder().token(TOKEN).base_url(f"{fake.root}/bot").base_file_url(f"{fake.root}/file/bot")
+           .concurrent_updates(True).build())
+    app.add_handlers([MessageHandler(filters.PHOTO, on_photo), CommandHandler("miniature", on_command)])
+    await app.initialize()
+    await app.start()
+    await app.updater.start_polling()
+
+    async def stop() -> None:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    return stop
+
+
+async def minime_bot(fake: FakeTelegram, data_dir: Path):
+    settings = Settings(data_dir=data_dir, telegram_token=SecretStr(TOKEN), telegram_api_root=fake.root,
+                        rate_limit_jobs=10_000, _env_file=None)
+    studio = build_studio(settings)
+    await studio.start()
+    runner = TelegramRunner(studio, settings)
+    await runner.start()
+
+    async def stop() -> None:
+        await runner.stop()
+        await studio.stop()
+    return stop
+
+
+async def measure(fake: FakeTelegram, rounds: int, user: int, selfie: bytes) -> list[float]:
+    mark = len(fake.calls)
+    await fake.send_photo(user, selfie)
+    await asyncio.sleep(1.0)
+    times = []
+    for i in range(rounds + 2):
+        mark = len(fake.calls)
+        started = time.perf_counter()
+        await fake.send_text(user, "/miniature")
+        await fake.wait_for_call("sendPhoto", user, mark)
+        if i >= 2:
+            times.append(time.perf_counter() - started)
+        await asyncio.sleep(0.2)
+    return times
+
+
+async def main(rounds: int) -> None:
+    out = io.BytesIO()
+    Image.open(THEMES_DIR / "assets" / "sample-portrait.jpg").save(out, "JPEG")
+    results = {}
+    for name in ("minimal python-telegram-bot", "minime"):
+        fake = FakeTelegram(TOKEN)
+        await fake.start()
+        with tempfile.TemporaryDirectory() as tmp:
+            stop = await (minimal_bot(fake) if name.startswith("minimal") else minime_bot(fake, Path(tmp)))
+            try:
+                results[name] = await measure(fake, rounds, 7, out.getvalue())
+            finally:
+                await stop()
+                await fake.stop()
+    print(f"/miniature round trip against a local Bot API server, median of {rounds}")
+    base = statistics.median(results["minimal python-telegram-bot"])
+    for name, times in results.items():
+        median = statistics.median(times)
+        print(f"{name:<30} {median * 1000:8.1f} ms   ({median / base:4.2f}x)")
+    print(f"adapter + core overhead        {(statistics.median(results['minime']) - base) * 1000:8.1f} ms")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 15))
