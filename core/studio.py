@@ -83,9 +83,16 @@ class Studio:
         """Stop taking work; running jobs are left to be resumed after a restart."""
         if self._sweeper:
             self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.runner.stop()
         if self._pending_emits:
             await asyncio.wait(self._pending_emits, timeout=5)
+        # Nothing may still hold a database connection when the store closes (a connection left to the
+        # garbage collector would be closed on a dead event loop).
+        leftovers = list(self._pending_emits)
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
         await self.engine.close()
         await self.store.close()
 
