@@ -20,6 +20,15 @@ def _job(user: UserKey) -> Job:
                reply_to={"chat": user.user_id})
 
 
+@pytest.fixture()
+async def store(store_url: str):
+    """One migrated store, closed after the test."""
+    opened = Store(store_url)
+    await opened.migrate()
+    yield opened
+    await opened.close()
+
+
 async def test_rows_survive_a_restart(store_url: str) -> None:
     alice = UserKey("telegram", "42")
     store = Store(store_url)
@@ -47,20 +56,15 @@ async def test_rows_survive_a_restart(store_url: str) -> None:
         await reopened.close()
 
 
-async def test_one_active_job_per_user_is_enforced_by_the_database(store_url: str) -> None:
-    store = Store(store_url)
-    await store.migrate()
-    try:
-        alice = UserKey("t", "a")
-        first = _job(alice)
-        await store.enqueue(first, **LIMITS)
-        with pytest.raises(Busy):
-            await store.enqueue(_job(alice), **LIMITS)
-        await store.claim_next("me")
-        await store.finish_job(first.id, JobState.DONE)
-        await store.enqueue(_job(alice), **LIMITS)  # allowed again once the first is done
-    finally:
-        await store.close()
+async def test_one_active_job_per_user_is_enforced_by_the_database(store: Store) -> None:
+    alice = UserKey("t", "a")
+    first = _job(alice)
+    await store.enqueue(first, **LIMITS)
+    with pytest.raises(Busy):
+        await store.enqueue(_job(alice), **LIMITS)
+    await store.claim_next("me")
+    await store.finish_job(first.id, JobState.DONE)
+    await store.enqueue(_job(alice), **LIMITS)  # allowed again once the first is done
 
 
 async def test_two_front_ends_never_claim_the_same_job(store_url: str) -> None:
@@ -104,41 +108,31 @@ async def test_concurrent_session_updates_are_not_lost(store_url: str) -> None:
         await b.close()
 
 
-async def test_stale_running_jobs_are_requeued_then_failed(store_url: str) -> None:
-    store = Store(store_url)
-    await store.migrate()
-    try:
-        job = _job(UserKey("t", "z"))
-        await store.enqueue(job, **LIMITS)
-        await store.claim_next("dead-process")
-        assert (await store.recover_stale(lease_s=60, max_attempts=2)) == ([], [])
-        await asyncio.sleep(0.05)
-        requeued, failed = await store.recover_stale(lease_s=0.01, max_attempts=2)
-        assert [j.id for j in requeued] == [job.id] and not failed
-        again = await store.claim_next("second-process")
-        assert again.id == job.id and again.attempts == 2
-        await asyncio.sleep(0.05)
-        requeued, failed = await store.recover_stale(lease_s=0.01, max_attempts=2)
-        assert not requeued and [j.id for j in failed] == [job.id]
-        assert (await store.get_job(job.id)).state is JobState.FAILED
-        assert not await store.finish_job(job.id, JobState.DONE, owner="second-process")
-    finally:
-        await store.close()
+async def test_stale_running_jobs_are_requeued_then_failed(store: Store) -> None:
+    job = _job(UserKey("t", "z"))
+    await store.enqueue(job, **LIMITS)
+    await store.claim_next("dead-process")
+    assert (await store.recover_stale(lease_s=60, max_attempts=2)) == ([], [])
+    await asyncio.sleep(0.05)
+    requeued, failed = await store.recover_stale(lease_s=0.01, max_attempts=2)
+    assert [j.id for j in requeued] == [job.id] and not failed
+    again = await store.claim_next("second-process")
+    assert again.id == job.id and again.attempts == 2
+    await asyncio.sleep(0.05)
+    requeued, failed = await store.recover_stale(lease_s=0.01, max_attempts=2)
+    assert not requeued and [j.id for j in failed] == [job.id]
+    assert (await store.get_job(job.id)).state is JobState.FAILED
+    assert not await store.finish_job(job.id, JobState.DONE, owner="second-process")
 
 
-async def test_expiry_and_forget(store_url: str) -> None:
-    store = Store(store_url)
-    await store.migrate()
-    try:
-        alice = UserKey("t", "alice")
-        await store.add_selfie(alice, "a/s.jpg", ttl_s=1)
-        r = Result(new_id(), alice, "polaroid", RenderParams(), None, None, "a/i.png", "a/b.png")
-        await store.add_result(r, None, ttl_s=1)
-        assert await store.take_expired_selfies(time.time()) == []
-        assert await store.take_expired_selfies(time.time() + 5) == ["a/s.jpg"]
-        assert sorted(await store.take_expired_results(time.time() + 5)) == ["a/b.png", "a/i.png"]
-        await store.enqueue(_job(alice), **LIMITS)
-        assert await store.delete_user(alice) >= 2
-        assert await store.active_job(alice) is None
-    finally:
-        await store.close()
+async def test_expiry_and_forget(store: Store) -> None:
+    alice = UserKey("t", "alice")
+    await store.add_selfie(alice, "a/s.jpg", ttl_s=1)
+    r = Result(new_id(), alice, "polaroid", RenderParams(), None, None, "a/i.png", "a/b.png")
+    await store.add_result(r, None, ttl_s=1)
+    assert await store.take_expired_selfies(time.time()) == []
+    assert await store.take_expired_selfies(time.time() + 5) == ["a/s.jpg"]
+    assert sorted(await store.take_expired_results(time.time() + 5)) == ["a/b.png", "a/i.png"]
+    await store.enqueue(_job(alice), **LIMITS)
+    assert await store.delete_user(alice) >= 2
+    assert await store.active_job(alice) is None
