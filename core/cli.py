@@ -39,7 +39,13 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    image.save(out)
+    suffix = out.suffix.lower()
+    if suffix in (".jpg", ".jpeg"):
+        out.write_bytes(intake.result_bytes(image, output.source_type))
+    elif suffix == ".png":
+        out.write_bytes(intake.png_bytes(image, output.source_type))
+    else:
+        image.save(out)
     for note in output.notes:
         print(note, file=sys.stderr)
     print(f"{out} ({theme.id}, {image.width}×{image.height})")
@@ -127,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args, settings)
     except MinimeError as exc:
-        print(f"minime: {exc.user_message}", file=sys.stderr)
+        print(f"minime: {getattr(exc, 'detail', None) or exc.user_message}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as exc:
         print(f"minime: {exc}", file=sys.stderr)

@@ -154,6 +154,7 @@ class Result:
     image_key: str
     base_key: str
     notes: tuple[str, ...] = ()
+    source_type: str = "compositeSynthetic"  # IPTC digital source type (core.provenance)
 
 
 @dataclass(frozen=True, slots=True)

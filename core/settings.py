@@ -31,6 +31,24 @@ class Settings(BaseSettings):
 
     engine: Literal["classic", "diffusion", "ray"] = "classic"
     diffusion_model: str | None = None
+    diffusion_device: str = Field("auto", description="auto, cuda, cuda:1, mps or cpu")
+    diffusion_dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
+    diffusion_cpu_offload: bool = Field(False, description="keep idle sub-models in CPU memory (small GPUs)")
+    diffusion_attention_slicing: bool = False
+    diffusion_resolution: int | None = Field(None, ge=64, description="side of the square area rendered; "
+                                                                      "unset: the model's native size")
+    diffusion_steps: int | None = Field(None, ge=1, description="overrides every theme's steps (few-step models)")
+    diffusion_guidance: float | None = Field(None, ge=0, description="overrides every theme's guidance")
+    diffusion_scheduler: str | None = Field(None, description="lcm, tcd, euler, euler_a, dpm++, ddim, unipc "
+                                                              "(append :trailing for Turbo/Lightning)")
+    diffusion_lora: str | None = Field(None, description="a LoRA folder or .safetensors file, always active")
+    diffusion_lora_scale: float = 1.0
+    diffusion_ip_adapter: str | None = Field(None, description="local IP-Adapter folder for identity")
+    diffusion_ip_adapter_subfolder: str = ""
+    diffusion_ip_adapter_weight_name: str | None = None
+    diffusion_ip_adapter_image_encoder: str | None = None
+    diffusion_identity_scale: float = Field(0.6, ge=0, le=2)
+    diffusion_batch_size: int = Field(4, ge=1, description="requests that wait together run as one batch")
 
     web_host: str = "127.0.0.1"
     web_port: int = 8080

@@ -301,24 +301,25 @@ class Studio:
         notes: tuple[str, ...] = ()
         base_write = None
         if job.rerender:
-            base_image, notes = await self._render(job, theme, progress)
+            base_image, notes, source_type = await self._render(job, theme, progress)
             base_bytes = await asyncio.to_thread(intake.lossless_bytes, base_image)
             base_write = asyncio.ensure_future(self.blobs.put(job.user, base_bytes, "tif"))  # beside the finish
         else:
             parent = await self.store.get_result(job.parent_result_id or "")
             if parent is None:
                 raise ResultNotFound("The image you're refining has been deleted.")
-            base_key = parent.base_key
+            base_key, source_type = parent.base_key, parent.source_type
             base_image = intake.decode_stored(await self.blobs.get(base_key))
         progress(0.9)
         final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
                                         job.params.seed)
-        image = await asyncio.to_thread(intake.result_bytes, final)
+        result_id = new_id()
+        image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
         image_key = await self.blobs.put(job.user, image, "jpg")
         if base_write is not None:
             base_key = await base_write
-        result = Result(new_id(), job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes)
+        result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
+                        base_key, notes, source_type)
         if not await self.store.complete_job(job.id, self.runner.owner, result,
                                              self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
@@ -326,19 +327,20 @@ class Studio:
         return Done(job, result, image, theme.buttons, notes)
 
     async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
-                      ) -> tuple[Any, tuple[str, ...]]:
+                      ) -> tuple[Any, tuple[str, ...], str]:
         try:
             source = intake.decode_stored(await self.blobs.get(job.selfie_key or ""))
         except (FileNotFoundError, IsADirectoryError, ValueError):  # expired and swept since the job was queued
             raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.") from None
-        previous = None
-        if job.params.instructions and job.parent_result_id:
-            parent = await self.store.get_result(job.parent_result_id)
-            previous = intake.decode_stored(await self.blobs.get(parent.base_key)) if parent else None
-        output = await self.engine(RenderRequest(source, theme, job.params,
-                                                 job.params.instructions[-1] if job.params.instructions else None,
-                                                 previous), progress=progress)
-        return output.image, output.notes
+        # A new instruction edits the image it was given for; earlier ones are already in that image, and a
+        # re-render (a variation) folds them all into the prompt instead.
+        instruction, previous = None, None
+        parent = await self.store.get_result(job.parent_result_id) if job.parent_result_id else None
+        if parent and len(job.params.instructions) > len(parent.params.instructions):
+            instruction = job.params.instructions[-1]
+            previous = intake.decode_stored(await self.blobs.get(parent.base_key))
+        output = await self.engine(RenderRequest(source, theme, job.params, instruction, previous), progress=progress)
+        return output.image, output.notes, output.source_type
 
     async def _sweep_loop(self) -> None:
         while True:

@@ -15,5 +15,9 @@ def create_engine(settings: Settings, name: str | None = None) -> Engine:
         from core.engines.classic import ClassicEngine
 
         return ClassicEngine(work_size=settings.work_size)
+    if name == "diffusion":
+        from core.engines.diffusion import DiffusionEngine
+
+        return DiffusionEngine(settings)
     raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "
-                     "use MINIME_ENGINE=classic")
+                     "use MINIME_ENGINE=classic or diffusion")

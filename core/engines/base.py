@@ -32,6 +32,8 @@ class RenderOutput:
 
     image: Image.Image
     notes: tuple[str, ...] = ()
+    source_type: str = "compositeSynthetic"
+    """How the image was made, as an IPTC digital source type term (written into the delivered file's metadata)."""
 
 
 @runtime_checkable

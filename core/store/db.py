@@ -46,7 +46,7 @@ def _result(row: Any) -> Result:
     return Result(
         id=row.id, user=UserKey.parse(row.user), theme_id=row.theme_id, params=RenderParams.from_dict(row.params),
         parent_id=row.parent_id, selfie_id=row.selfie_id, image_key=row.image_key, base_key=row.base_key,
-        notes=tuple(row.notes or ()),
+        notes=tuple(row.notes or ()), source_type=row.source_type,
     )
 
 
@@ -181,7 +181,8 @@ class Store:
         await conn.execute(insert(results).values(
             id=result.id, user=str(result.user), parent_id=result.parent_id, job_id=job_id,
             theme_id=result.theme_id, params=result.params.to_dict(), selfie_id=result.selfie_id,
-            image_key=result.image_key, base_key=result.base_key, notes=list(result.notes), created_at=now,
+            image_key=result.image_key, base_key=result.base_key, notes=list(result.notes), source_type=result.source_type,
+            created_at=now,
             expires_at=now + ttl_s))
         await conn.execute(self._upsert(sessions, {"user": str(result.user), "current_result_id": result.id,
                                                    "updated_at": now}, "user", ["current_result_id", "updated_at"]))

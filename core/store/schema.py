@@ -39,6 +39,7 @@ results = Table(
     Column("notes", JSON),
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
+    Column("source_type", String(64), nullable=False, server_default="compositeSynthetic"),
 )
 
 ACTIVE_STATES = ("queued", "running")
