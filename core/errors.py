@@ -103,3 +103,9 @@ class EngineFailed(MinimeError):
     """The engine crashed, timed out or refused; the reason is already human."""
 
     user_message = "Sorry, rendering that image failed. Please try again."
+
+
+class WorkerLost(EngineFailed):
+    """The machine or process rendering the job went away; the job may be run again."""
+
+    user_message = "The machine making your image stopped before it was done, several times. Please try again."

@@ -14,7 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
-from core.errors import EngineFailed, MinimeError
+from core import metrics
+from core.errors import EngineFailed, MinimeError, WorkerLost
 from core.logs import get_logger
 from core.settings import Settings
 from core.store import Store
@@ -90,6 +91,7 @@ class JobRunner:
                     if job is None:
                         break
                     self._running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+                    metrics.RUNNING.set(len(self._running))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -122,7 +124,16 @@ class JobRunner:
             raise
         except TimeoutError:
             log.warning("job timed out", **structured, timeout_s=self.settings.render_timeout_s)
+            metrics.JOBS.labels("timeout").inc()
             await self._fail(job, "Sorry, that took too long and I gave up. Please try again in a moment.")
+        except WorkerLost as exc:
+            if job.attempts < self.settings.job_max_attempts and await self.store.requeue(job.id, self.owner):
+                log.warning("render worker lost; job requeued", **structured, attempts=job.attempts)
+                metrics.JOBS.labels("retried").inc()
+                await self.announce_position(job)
+            else:
+                log.warning("render worker lost; giving up", **structured, attempts=job.attempts)
+                await self._fail(job, exc.user_message)
         except MinimeError as exc:
             log.info("job failed", **structured, reason=exc.user_message)
             await self._fail(job, exc.user_message)
@@ -132,6 +143,8 @@ class JobRunner:
         else:
             elapsed = time.monotonic() - started
             self.render_seconds_avg = 0.8 * self.render_seconds_avg + 0.2 * elapsed
+            metrics.JOBS.labels("done").inc()
+            metrics.RENDER_SECONDS.labels(job.theme_id).observe(elapsed)
             if event is None:
                 log.warning("job was taken over by another process; result not announced", **structured)
             else:
@@ -139,9 +152,11 @@ class JobRunner:
                 self._emit(event)
         finally:
             self._running.pop(job.id, None)
+            metrics.RUNNING.set(len(self._running))
             self.wake()
 
     async def _fail(self, job: Job, reason: str) -> None:
+        metrics.JOBS.labels("failed").inc()
         if await self.store.finish_job(job.id, JobState.FAILED, error=reason, owner=self.owner):
             self._emit(Failed(job, reason))
 
@@ -152,6 +167,7 @@ class JobRunner:
             try:
                 await self.store.heartbeat(list(self._running), self.owner)
                 await self._recover()
+                metrics.QUEUE_DEPTH.set(await self.store.count_jobs(JobState.QUEUED))
             except asyncio.CancelledError:
                 raise
             except Exception:

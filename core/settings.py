@@ -50,6 +50,26 @@ class Settings(BaseSettings):
     diffusion_identity_scale: float = Field(0.6, ge=0, le=2)
     diffusion_batch_size: int = Field(4, ge=1, description="requests that wait together run as one batch")
 
+    ray_address: str | None = Field(None, description="auto (this node's cluster), ray://host:10001, or unset "
+                                                     "to start a local cluster")
+    ray_namespace: str = "minime"
+    ray_app_name: str = "minime"
+    ray_deploy: bool = Field(True, description="deploy the Serve application on start (off when the cluster "
+                                               "deploys it, e.g. a KubeRay RayService)")
+    ray_inner_engine: Literal["classic", "diffusion"] = "classic"
+    ray_replica_cpus: float = Field(1.0, ge=0)
+    ray_replica_gpus: float = Field(0.0, ge=0)
+    ray_min_replicas: int = Field(1, ge=0)
+    ray_max_replicas: int = Field(1, ge=1)
+    ray_target_ongoing_requests: float = Field(2.0, gt=0)
+    ray_max_ongoing_requests: int = Field(4, ge=1, description="requests a replica holds at once (its batch)")
+    ray_max_queued_requests: int = Field(64, description="beyond this Serve pushes back and jobs wait in our queue")
+    ray_batch_wait_s: float = Field(0.01, ge=0)
+    ray_connect_timeout_s: float = Field(60.0, gt=0, description="how long to wait for the cluster's application")
+
+    metrics_port: int | None = Field(None, description="serve Prometheus metrics on this port")
+    metrics_host: str = "127.0.0.1"
+
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_password: SecretStr | None = None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from core import intake
+from core import intake, metrics
 from core.adjust import finish
 from core.domain import (Done, Event, Failed, Job, JobKind, JobState, Queued, RenderParams, Result, ThemeInfo,
                          UserKey, new_id)
@@ -339,7 +340,9 @@ class Studio:
         if parent and len(job.params.instructions) > len(parent.params.instructions):
             instruction = job.params.instructions[-1]
             previous = intake.decode_stored(await self.blobs.get(parent.base_key))
+        started = time.perf_counter()
         output = await self.engine(RenderRequest(source, theme, job.params, instruction, previous), progress=progress)
+        metrics.ENGINE_SECONDS.labels(self.engine.name).observe(time.perf_counter() - started)
         return output.image, output.notes, output.source_type
 
     async def _sweep_loop(self) -> None:

@@ -19,5 +19,9 @@ def create_engine(settings: Settings, name: str | None = None) -> Engine:
         from core.engines.diffusion import DiffusionEngine
 
         return DiffusionEngine(settings)
+    if name == "ray":
+        from core.engines.ray import RayEngine
+
+        return RayEngine(settings)
     raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "
-                     "use MINIME_ENGINE=classic or diffusion")
+                     "use MINIME_ENGINE=classic, diffusion or ray")

@@ -289,6 +289,14 @@ class Store:
                 state=state.value, result_id=result_id, error=error, finished_at=time.time()))
         return done.rowcount == 1
 
+    async def requeue(self, job_id: str, owner: str) -> bool:
+        """Put a running job this process owns back in the queue (its render was lost); False if not ours."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(update(jobs).where(and_(
+                jobs.c.id == job_id, jobs.c.owner == owner, jobs.c.state == JobState.RUNNING.value)).values(
+                state=JobState.QUEUED.value, owner=None))
+        return done.rowcount == 1
+
     async def recover_stale(self, lease_s: float, max_attempts: int) -> tuple[list[Job], list[Job]]:
         """Running jobs whose owner stopped heart-beating: requeue them, or fail them after too many attempts."""
         cutoff = time.time() - lease_s
