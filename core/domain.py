@@ -155,6 +155,9 @@ class Result:
     base_key: str
     notes: tuple[str, ...] = ()
     source_type: str = "compositeSynthetic"  # IPTC digital source type (core.provenance)
+    mark: int | None = None  # the invisible watermark's id (core.watermark)
+    fingerprint: str | None = None  # perceptual hash of the delivered image
+    energy_wh: float = 0.0  # measured energy of the render and its post-processing
 
 
 @dataclass(frozen=True, slots=True)

@@ -80,6 +80,19 @@ class ResultNotFound(MinimeError):
     user_message = "I can't find that image any more. It may have expired or been deleted."
 
 
+class NotAllowed(MinimeError):
+    """The operator has not allowed this user."""
+
+    user_message = "Sorry, this bot isn't available to you."
+
+
+class UnsafeOutput(MinimeError):
+    """The generated image failed the safety check and was not sent."""
+
+    user_message = ("I made an image that my safety check flagged, so I didn't send it. "
+                    "Please try another photo or theme.")
+
+
 class Busy(MinimeError):
     """The user already has a job queued or running."""
 

@@ -131,6 +131,12 @@ def png_bytes(img: Image.Image, source_type: str | None = None) -> bytes:
     return out.getvalue()
 
 
+def stored_size(data: bytes) -> tuple[int, int]:
+    """Width and height of an image minime stored (reads the header only)."""
+    with Image.open(io.BytesIO(data)) as img:
+        return img.size
+
+
 def decode_stored(data: bytes) -> Image.Image:
     """Open an image that minime itself stored."""
     img = Image.open(io.BytesIO(data))

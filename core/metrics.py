@@ -11,6 +11,10 @@ RUNNING = Gauge("minime_jobs_running", "Jobs this process is rendering now")
 JOBS = Counter("minime_jobs_total", "Jobs by how they ended", ["outcome"])  # done, failed, timeout, retried
 RENDER_SECONDS = Histogram("minime_render_seconds", "Seconds from a job's start to its result, by theme",
                            ["theme"], buckets=RENDER_BUCKETS)
+ENERGY_WH = Counter("minime_energy_wh_total", "Measured energy of renders (watt-hours), by engine", ["engine"])
+VERIFICATIONS = Counter("minime_verifications_total", "/verify requests by answer", ["answer"])
+BLOCKED_OUTPUTS = Counter("minime_blocked_outputs_total", "Results not sent because a safety check flagged them",
+                          ["check"])
 ENGINE_SECONDS = Histogram("minime_engine_seconds", "Seconds of the engine call alone, by engine",
                            ["engine"], buckets=RENDER_BUCKETS)
 

@@ -67,6 +67,26 @@ class Settings(BaseSettings):
     ray_batch_wait_s: float = Field(0.01, ge=0)
     ray_connect_timeout_s: float = Field(60.0, gt=0, description="how long to wait for the cluster's application")
 
+    watermark: bool = Field(True, description="hide a result id in every image and fingerprint it, for /verify")
+    c2pa_cert_chain: Path | None = Field(None, description="PEM certificate chain that signs C2PA manifests")
+    c2pa_private_key: Path | None = Field(None, description="PEM private key of that certificate")
+    c2pa_algorithm: str = "es256"
+    c2pa_timestamp_url: str | None = None
+    energy_tracking: bool = True
+    energy_country: str = Field("DEU", description="ISO 3166 alpha-3 country of the servers (carbon intensity)")
+    gpu_wh_per_image: float = Field(2.9, gt=0, description="what one image costs on a GPU diffusion model (Wh); "
+                                                           "2.9 Wh: Luccioni et al. 2023, 'Power Hungry Processing'")
+    energy_price_per_kwh: float = Field(0.30, ge=0)
+    energy_currency: str = "€"
+    allow_users: list[str] = Field(default_factory=list, description="if set, only these users (platform:id)")
+    deny_users: list[str] = Field(default_factory=list, description="users who may not use the bot (platform:id)")
+    nsfw_model: str | None = Field(None, description="local image-classification model folder checking "
+                                                     "diffusion output")
+    nsfw_labels: list[str] = Field(default_factory=lambda: ["nsfw", "porn", "hentai", "sexy", "unsafe"])
+    nsfw_threshold: float = Field(0.5, ge=0, le=1)
+    identity_check: bool = Field(True, description="compare the face in diffusion output with the selfie")
+    identity_threshold: float = Field(0.6, gt=0, description="largest dlib face distance counted as the same person")
+
     metrics_port: int | None = Field(None, description="serve Prometheus metrics on this port")
     metrics_host: str = "127.0.0.1"
 

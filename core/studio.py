@@ -6,16 +6,20 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from core import intake, metrics
+from core import intake, metrics, provenance, watermark
+from core.checks import FaceIdentity, SafetyCheck
+from core.content_credentials import ContentCredentials
+from core.energy import EnergyMeter, Measurement
 from core.adjust import finish
 from core.domain import (Done, Event, Failed, Job, JobKind, JobState, Queued, RenderParams, Result, ThemeInfo,
                          UserKey, new_id)
 from core.engines import Engine, RenderRequest
 from core.engines.classic import ClassicEngine
-from core.errors import (ArgumentRequired, NoSelfie, NothingToRefine, NothingToUndo, ResultNotFound, UnknownRefinement)
+from core.errors import (ArgumentRequired, NoSelfie, NotAllowed, NothingToRefine, NothingToUndo, ResultNotFound,
+                         UnknownRefinement, UnsafeOutput)
 from core.gallery import PreviewCache
 from core.jobs import JobRunner
 from core.logs import get_logger
@@ -49,6 +53,52 @@ class Undone:
 
 
 @dataclass(frozen=True)
+class Verification:
+    """What /verify found: whether minime made the image, how it knows, and the result if it is the user's."""
+
+    made_by_minime: bool
+    how: str | None = None  # "watermark" or "fingerprint"
+    result: Result | None = None  # only when the result belongs to the asking user
+    theme_title: str | None = None
+    source_type: str | None = None
+
+    def message(self) -> str:
+        """The answer in words."""
+        if not self.made_by_minime:
+            return ("I didn't make this image: it carries no minime watermark and matches nothing I made in the "
+                    "last week.")
+        how = "its hidden watermark" if self.how == "watermark" else "its visual fingerprint"
+        kind = provenance.description(self.source_type or "compositeSynthetic")
+        if self.result is not None:
+            return f"Yes, I made this: it's your {self.theme_title or 'image'} (recognised by {how}). {kind}"
+        return f"Yes, this image was made with minime (recognised by {how}). {kind}"
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A user's images and what they cost."""
+
+    images: int
+    energy_wh: float
+    gpu_wh: float  # the same number of images on a GPU diffusion model (estimate)
+    price_per_kwh: float
+    currency: str
+
+    def message(self) -> str:
+        """The /stats answer in words."""
+        if not self.images:
+            return "You haven't made any images yet (or they have expired). Send a selfie to start!"
+        cost = self.energy_wh / 1000 * self.price_per_kwh
+        gpu_cost = self.gpu_wh / 1000 * self.price_per_kwh
+        times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0
+        lines = [f"Images you have with me: {self.images}",
+                 f"Energy they took: {self.energy_wh:.3f} Wh (about {self.currency}{cost:.5f} of electricity)",
+                 f"The same on a GPU image model: about {self.gpu_wh:.1f} Wh ({self.currency}{gpu_cost:.4f})"
+                 + (f", {times:,.0f}× more" if times >= 1.5 else "")]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
 class QueueStatus:
     """Where a user's work stands."""
 
@@ -71,12 +121,20 @@ class Studio:
         self._pending_emits: set[asyncio.Task[None]] = set()
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
+        self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
+        self.credentials = (ContentCredentials(settings.c2pa_cert_chain, settings.c2pa_private_key,
+                                               settings.c2pa_algorithm, settings.c2pa_timestamp_url)
+                            if settings.c2pa_cert_chain and settings.c2pa_private_key else None)
+        self.identity = FaceIdentity() if settings.identity_check else None
+        self.safety = (SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
+                       if settings.nsfw_model else None)
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
         await self.store.migrate()
+        await asyncio.to_thread(self.energy.warm_up)
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
 
@@ -169,6 +227,7 @@ class Studio:
                              run_pending: bool = True) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
         ``run_pending`` is False: the selfie came with a request of its own)."""
+        self._admit(user)
         selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
                                          max_pixels=self.settings.max_image_pixels)
         key = await self.blobs.put(user, selfie.data, "jpg")
@@ -193,6 +252,7 @@ class Studio:
         Raises ArgumentRequired (and remembers the request) when the theme needs a name that was not given, and
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
+        self._admit(user)
         theme, variant, text = self.catalog.resolve(command, argument)
         if by_id and argument and theme.variants and argument.lower() in theme.variants:
             variant, text = argument.lower(), None
@@ -224,6 +284,7 @@ class Studio:
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
                      result_id: str | None = None, reply_to: dict[str, Any] | None = None) -> Job | Undone:
         """Refine a result (the current one, or ``result_id``) by free text or a button action."""
+        self._admit(user)
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
@@ -257,6 +318,49 @@ class Studio:
         await self.store.update_session(user, current_result_id=previous.id)
         return Undone(previous, await self.blobs.get(previous.image_key), self.buttons(previous))
 
+    async def verify(self, user: UserKey, data: bytes) -> Verification:
+        """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
+        self._admit(user)
+        image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
+                                        max_pixels=self.settings.max_image_pixels)
+        mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
+                                        asyncio.to_thread(watermark.fingerprint, image))
+        found, how = None, None
+        for candidate in await self.store.results_with_mark(mark):
+            if candidate.fingerprint and watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE:
+                found, how = candidate, "watermark"
+        if found is None:  # a resized copy: find look-alikes by fingerprint, then read the mark at their size
+            candidates = sorted((watermark.distance(fp, c.fingerprint), c.id, c) for c in
+                                await self.store.results_sharing_a_band(fp) if c.fingerprint)
+            for distance, _, candidate in candidates[:5]:
+                if distance > watermark.MATCH_DISTANCE or candidate.mark is None:
+                    break
+                if await self._mark_matches_at_size(image, candidate):
+                    found, how = candidate, "fingerprint"
+                    break
+        metrics.VERIFICATIONS.labels(how or "not-ours").inc()
+        log.info("image verified", user=str(user), answer=how or "not-ours")
+        if found is None:
+            return Verification(False)
+        own = found if found.user == user else None
+        title = self.catalog.get(found.theme_id).title.lower() if own else None
+        return Verification(True, how, own, title, found.source_type)
+
+    async def _mark_matches_at_size(self, image: Any, candidate: Result) -> bool:
+        try:
+            size = intake.stored_size(await self.blobs.get(candidate.image_key))
+        except FileNotFoundError:
+            return False
+        mark = await asyncio.to_thread(watermark.read_mark, image, size)
+        return watermark.mark_errors(mark, candidate.mark or 0) <= watermark.RESIZED_MARK_ERRORS
+
+    async def stats(self, user: UserKey) -> Stats:
+        """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
+        self._admit(user)
+        images, energy_wh = await self.store.user_totals(user)
+        return Stats(images, energy_wh, images * self.settings.gpu_wh_per_image, self.settings.energy_price_per_kwh,
+                     self.settings.energy_currency)
+
     async def forget(self, user: UserKey) -> int:
         """Delete every row and file of a user. Returns how many rows went."""
         rows = await self.store.delete_user(user)
@@ -265,6 +369,13 @@ class Studio:
         return rows
 
     # ---- internals -----------------------------------------------------------------------------------------------
+
+    def _admit(self, user: UserKey) -> None:
+        """The operator's allow and deny lists (``platform:id``)."""
+        key = str(user)
+        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users):
+            log.info("user not admitted", user=key)
+            raise NotAllowed()
 
     async def _own_result(self, user: UserKey, result_id: str | None) -> Result:
         if result_id is None:
@@ -298,6 +409,14 @@ class Studio:
         return job
 
     async def _execute(self, job: Job, progress: Callable[[float], None]) -> Done | None:
+        measurement = self.energy.start()
+        try:
+            return await self._produce(job, progress, measurement)
+        finally:
+            measurement.stop()
+
+    async def _produce(self, job: Job, progress: Callable[[float], None], measurement: Measurement
+                       ) -> Done | None:
         theme = self.catalog.get(job.theme_id)
         notes: tuple[str, ...] = ()
         base_write = None
@@ -315,12 +434,24 @@ class Studio:
         final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
                                         job.params.seed)
         result_id = new_id()
+        marks = None
+        if self.settings.watermark:
+            final, marks = await asyncio.to_thread(watermark.mark_image, final)
         image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
+        if self.credentials:
+            try:
+                image = await asyncio.to_thread(self.credentials.sign_jpeg, image, source_type, theme.title)
+            except Exception as exc:  # a broken certificate must not stop the bot; the other marks remain
+                log.error("C2PA signing failed; image sent without a manifest", job=job.id,
+                          error_type=type(exc).__name__, error=str(exc)[:200])
         image_key = await self.blobs.put(job.user, image, "jpg")
         if base_write is not None:
             base_key = await base_write
+        energy_wh = measurement.stop()
+        metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
         result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes, source_type)
+                        base_key, notes, source_type, marks.mark if marks else None,
+                        marks.fingerprint if marks else None, energy_wh)
         if not await self.store.complete_job(job.id, self.runner.owner, result,
                                              self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
@@ -340,10 +471,35 @@ class Studio:
         if parent and len(job.params.instructions) > len(parent.params.instructions):
             instruction = job.params.instructions[-1]
             previous = intake.decode_stored(await self.blobs.get(parent.base_key))
+        request = RenderRequest(source, theme, job.params, instruction, previous)
+        output = await self._timed_render(request, progress)
+        if output.source_type == "compositeSynthetic":
+            return output.image, output.notes, output.source_type  # the user's own photo, recomposed
+        notes = list(output.notes)
+        if self.identity is not None and instruction is None:
+            distance = await asyncio.to_thread(self.identity.distance, source, output.image)
+            if distance is not None and distance > self.settings.identity_threshold:
+                log.info("face differs from the selfie; retrying closer to it", job=job.id,
+                         distance=round(distance, 3))
+                output = await self._timed_render(replace(request, identity_boost=1.0), progress)
+                distance = await asyncio.to_thread(self.identity.distance, source, output.image)
+                if distance is not None and distance > self.settings.identity_threshold:
+                    notes.append("Heads-up: the face may not look quite like you this time. Try “variation” or a "
+                                 "clearer, front-facing selfie.")
+        if self.safety is not None:
+            verdict = await asyncio.to_thread(self.safety.check, output.image)
+            if verdict.flagged:
+                metrics.BLOCKED_OUTPUTS.labels("nsfw").inc()
+                log.warning("generated image blocked by the safety check", job=job.id, user=str(job.user),
+                            theme=theme.id, label=verdict.label, score=round(verdict.score, 3))
+                raise UnsafeOutput()
+        return output.image, tuple(notes), output.source_type
+
+    async def _timed_render(self, request: RenderRequest, progress: Callable[[float], None]) -> Any:
         started = time.perf_counter()
-        output = await self.engine(RenderRequest(source, theme, job.params, instruction, previous), progress=progress)
+        output = await self.engine(request, progress=progress)
         metrics.ENGINE_SECONDS.labels(self.engine.name).observe(time.perf_counter() - started)
-        return output.image, output.notes, output.source_type
+        return output
 
     async def _sweep_loop(self) -> None:
         while True:

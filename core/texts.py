@@ -42,6 +42,8 @@ def help_text(themes: list[ThemeInfo]) -> str:
         f"Then tell me how to refine it — I understand {UNDERSTOOD}.",
         "Tap the buttons under an image, or reply to an image with text like “warmer colors”.",
         "/undo goes back one step, /themes shows every look, /privacy says what I keep, /forget deletes it all.",
+        "/verify tells whether I made an image (every image I make carries an invisible mark and says it's "
+        "AI-made in its metadata); /stats shows your images and the energy they took.",
     ])
 
 

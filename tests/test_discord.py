@@ -176,3 +176,22 @@ async def test_jobs_outliving_the_interaction_token_post_to_the_channel(bot: Run
     posted = await fake.wait_for_image(mark)
     assert posted.method == "POST" and posted.path == f"/channels/{ALICE + 1}/messages"
     assert f"<@{ALICE}>" in posted.payload["content"] and "Late" in posted.payload["content"]
+
+
+async def test_verify_and_stats(bot: RunningBot, fake: FakeDiscord, astronaut_jpeg: bytes, no_person_png: bytes
+                                ) -> None:
+    mark = len(fake.calls)
+    await fake.slash(ALICE, "retro", {"era": "90s"}, attachment=fake.attachment(astronaut_jpeg))
+    delivered = Image.open(io.BytesIO(next(iter((await fake.wait_for_image(mark)).files.values()))))
+    shrunk = io.BytesIO()
+    delivered.resize((delivered.width // 2, delivered.height // 2)).save(shrunk, "JPEG", quality=75)
+    for data, words in ((shrunk.getvalue(), "Yes, I made this"), (no_person_png, "I didn't make")):
+        mark = len(fake.calls)
+        await fake.slash(ALICE, "verify", attachment=fake.attachment(data, "check.jpg", "image/jpeg"))
+        answer = await fake.wait_for(lambda: next((c for c in fake.calls[mark:]
+                                                   if (c.payload.get("content") or "").startswith(words)), None))
+        assert answer.payload.get("flags", 0) & 64, "only the asker sees the answer"
+    mark = len(fake.calls)
+    await fake.slash(ALICE, "stats")
+    await fake.wait_for(lambda: any("Images you have with me: 1" in ((c.payload.get("data") or {}).get("content")
+                                                                     or "") for c in fake.calls[mark:]))

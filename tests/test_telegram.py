@@ -300,3 +300,29 @@ async def test_minime_telegram_from_outside(tmp_path: Path, fake: FakeTelegram, 
     log = stderr.decode()
     assert TOKEN not in log and "AAHdq" not in log, "the token never reaches the logs"
     assert process.returncode == 0, log[-2000:]
+
+
+async def test_verify_recognises_a_shrunk_recompressed_copy_and_not_a_stranger(bot: RunningBot, fake: FakeTelegram,
+                                                                                  astronaut_jpeg: bytes,
+                                                                                  no_person_png: bytes) -> None:
+    await selfie(fake, astronaut_jpeg)
+    mark = len(fake.calls)
+    await fake.send_text(ALICE, "/figurine Eileen")
+    delivered = (await fake.wait_for_call("sendPhoto", ALICE, mark)).files["photo"]
+    image = Image.open(io.BytesIO(delivered))
+    copy = io.BytesIO()
+    image.resize((image.width // 2, image.height // 2)).save(copy, "JPEG", quality=75)  # as a platform re-shares it
+
+    async def ask(data: bytes) -> str:
+        mark = len(fake.calls)
+        await fake.send_photo(ALICE, data, caption="/verify")
+        await fake.wait_for(lambda: any(c.method == "editMessageText" and "Checking" not in c.params.get("text", "")
+                                        for c in fake.calls[mark:]))
+        return [c for c in fake.calls[mark:] if c.method == "editMessageText"][-1].params["text"]
+
+    assert (await ask(copy.getvalue())).startswith("Yes, I made this: it's your collectible figurine")
+    assert (await ask(no_person_png)).startswith("I didn't make this image")
+    mark = len(fake.calls)
+    await fake.send_text(ALICE, "/stats")
+    stats = await fake.wait_for_call("sendMessage", ALICE, mark)
+    assert "Images you have with me: 1" in stats.params["text"] and "Wh" in stats.params["text"]

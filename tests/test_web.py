@@ -154,3 +154,33 @@ async def test_exposing_needs_a_password(studio: Studio, settings: Settings) -> 
                 assert r.status == 200 and len(await r.json()) == 8
     finally:
         await runner.cleanup()
+
+
+async def test_verify_and_stats_in_the_playground(web: str, astronaut_jpeg: bytes, no_person_png: bytes) -> None:
+    async with _client() as alice:
+        form = aiohttp.FormData()
+        form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
+        async with alice.post(f"{web}/api/selfie", data=form) as r:
+            assert r.status == 200
+        async with alice.post(f"{web}/api/message", json={"text": "/popart"}) as r:
+            job = (await r.json())["job"]
+        async with alice.get(f"{web}/api/events") as events:
+            async for line in events.content:
+                if line.startswith(b"data:") and b'"done"' in line and job.encode() in line:
+                    import json
+
+                    result = json.loads(line[5:])["result"]
+                    break
+        async with alice.get(f"{web}/api/image/{result}") as r:
+            image = Image.open(io.BytesIO(await r.read()))
+        shrunk = io.BytesIO()
+        image.resize((image.width // 2, image.height // 2)).save(shrunk, "JPEG", quality=75)
+        for data, expected in ((shrunk.getvalue(), "Yes, I made this"), (no_person_png, "I didn't make")):
+            form = aiohttp.FormData()
+            form.add_field("image", data, filename="check.jpg", content_type="image/jpeg")
+            async with alice.post(f"{web}/api/verify", data=form) as r:
+                reply = (await r.json())["messages"][0]
+            assert reply["text"].startswith(expected), reply
+        assert reply["verified"] is False
+        async with alice.post(f"{web}/api/message", json={"text": "/stats"}) as r:
+            assert "Images you have with me: 1" in (await r.json())["messages"][0]["text"]

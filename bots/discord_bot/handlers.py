@@ -177,7 +177,32 @@ async def help_(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(help_text(_studio(interaction).themes()), ephemeral=True)
 
 
-COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, forget, privacy, help_]
+@app_commands.command(name="verify", description="Did minime make this image?")
+@app_commands.describe(image="The image to check (a screenshot or a re-shared copy works too)")
+async def verify(interaction: discord.Interaction, image: discord.Attachment) -> None:
+    """/verify image:<attachment>: the answer only the asker sees."""
+    await interaction.response.defer(thinking=True, ephemeral=True)
+    try:
+        answer = await _studio(interaction).verify(_user(interaction.user), await _read(image))
+    except MinimeError as exc:
+        await interaction.followup.send(exc.user_message, ephemeral=True)
+        return
+    await interaction.followup.send(answer.message(), ephemeral=True)
+
+
+@app_commands.command(name="stats", description="Your images and the energy they took")
+async def stats(interaction: discord.Interaction) -> None:
+    """/stats"""
+    try:
+        answer = await _studio(interaction).stats(_user(interaction.user))
+    except MinimeError as exc:
+        await _fail(interaction, exc.user_message)
+        return
+    await interaction.response.send_message(answer.message(), ephemeral=True)
+
+
+COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, verify, stats, forget, privacy,
+            help_]
 
 
 async def on_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

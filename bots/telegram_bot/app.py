@@ -40,6 +40,9 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("undo", handlers.undo),
         CommandHandler("forget", handlers.forget),
         CommandHandler("status", handlers.status),
+        CommandHandler("verify", handlers.verify),
+        CommandHandler("stats", handlers.stats),
+        MessageHandler((filters.PHOTO | filters.Document.ALL) & filters.CaptionRegex(r"^/verify\b"), handlers.verify),
         CommandHandler(sorted({t.command for t in themes}), handlers.theme_command),
         MessageHandler(filters.PHOTO, handlers.photo),
         MessageHandler(filters.Document.ALL, handlers.document),
@@ -59,7 +62,9 @@ async def _post_init(app: Application) -> None:
         if theme.command not in seen:
             seen.add(theme.command)
             commands.append(BotCommand(theme.command, theme.description[:256]))
-    commands += [BotCommand("undo", "Back to the previous image"), BotCommand("privacy", "What I keep"),
+    commands += [BotCommand("undo", "Back to the previous image"),
+                 BotCommand("verify", "Did minime make this image? (reply it to the image)"),
+                 BotCommand("stats", "Your images and the energy they took"), BotCommand("privacy", "What I keep"),
                  BotCommand("forget", "Delete everything of yours"), BotCommand("help", "How to use me")]
     await app.bot.set_my_commands(commands)
 

@@ -123,6 +123,47 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send_undone(message, outcome)
 
 
+async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/verify as a reply to an image, or as the caption of one: did minime make it?"""
+    message = update.message
+    source = message if (message.photo or message.document) else message.reply_to_message
+    file_id, size = _image_file(source) if source else (None, None)
+    if not file_id:
+        await message.reply_text("Send me the image with /verify as its caption, or reply /verify to it, and I'll "
+                                 "tell you whether I made it.")
+        return
+    if size and size > DOWNLOAD_MAX_BYTES:
+        await message.reply_text(ImageTooLarge.user_message)
+        return
+    status = await message.reply_text("🔎 Checking that image…")
+    try:
+        file = await context.bot.get_file(file_id)
+        answer = await _studio(context).verify(_user(update), bytes(await file.download_as_bytearray()))
+    except MinimeError as exc:
+        await status.edit_text(exc.user_message)
+        return
+    await status.edit_text(answer.message())
+
+
+def _image_file(message: Message) -> tuple[str | None, int | None]:
+    if message.photo:
+        return message.photo[-1].file_id, message.photo[-1].file_size
+    doc = message.document
+    if doc and ((doc.mime_type or "").startswith("image/") or (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)):
+        return doc.file_id, doc.file_size
+    return None, None
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/stats: the user's images and the energy they took."""
+    try:
+        answer = await _studio(context).stats(_user(update))
+    except MinimeError as exc:
+        await update.message.reply_text(exc.user_message)
+        return
+    await update.message.reply_text(answer.message())
+
+
 async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/undo: back to the previous image."""
     try:

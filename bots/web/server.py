@@ -77,6 +77,7 @@ class WebPlayground:
             web.get("/api/themes/{theme_id}.jpg", self.theme_preview),
             web.get("/api/gallery.png", self.gallery),
             web.post("/api/selfie", self.selfie),
+            web.post("/api/verify", self.verify),
             web.post("/api/message", self.message),
             web.post("/api/action", self.action),
             web.get("/api/image/{result_id}", self.image),
@@ -215,6 +216,20 @@ class WebPlayground:
             text = "Got your selfie! Working on the look you asked for…"
         return web.json_response({"messages": [{"text": text}], "job": received.job.id if received.job else None})
 
+    async def verify(self, request: web.Request) -> web.Response:
+        """An image to check: did minime make it?"""
+        reader = await request.multipart()
+        part = await reader.next()
+        while part is not None and getattr(part, "name", None) != "image":
+            part = await reader.next()
+        if part is None:
+            return web.json_response({"messages": [{"text": "Please choose an image to check.", "error": True}]})
+        answer = await self.studio.verify(request[USER], bytes(await part.read(decode=False)))
+        reply: dict[str, Any] = {"text": answer.message(), "verified": answer.made_by_minime}
+        if answer.result is not None:
+            reply.update(image=_image_url(answer.result.id), result=answer.result.id)
+        return web.json_response({"messages": [reply]})
+
     async def message(self, request: web.Request) -> web.Response:
         """A typed message: a command or a refinement."""
         body = await request.json()
@@ -244,6 +259,11 @@ class WebPlayground:
             await self.studio.forget(user)
             return web.json_response({"messages": [{"text": "Done: I've deleted everything of yours."}],
                                       "forgotten": True})
+        if command == "stats":
+            return web.json_response({"messages": [{"text": (await self.studio.stats(user)).message()}]})
+        if command == "verify":
+            return web.json_response({"messages": [{"text": "Tap 🔎 and choose the image: I'll tell you whether I "
+                                                            "made it."}]})
         if command == "status":
             status = await self.studio.status(user)
             text = queued_text(status.position, status.eta_s) if status.position else (

@@ -24,6 +24,8 @@ class RenderRequest:
     params: RenderParams
     instruction: str | None = None
     previous: Image.Image | None = None
+    identity_boost: float = 0.0
+    """0 normally; 1 on the retry after the identity check found a different face (keep closer to the selfie)."""
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import and_, delete, func, insert, select, text, update
+from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
 from core.errors import Busy, QuotaExceeded
-from core.store.schema import ACTIVE_STATES, jobs, results, selfies, sessions
+from core import watermark
+from core.store.schema import ACTIVE_STATES, jobs, result_bands, results, selfies, sessions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 74_561_029  # PostgreSQL advisory lock id: one process migrates at a time
@@ -46,7 +47,8 @@ def _result(row: Any) -> Result:
     return Result(
         id=row.id, user=UserKey.parse(row.user), theme_id=row.theme_id, params=RenderParams.from_dict(row.params),
         parent_id=row.parent_id, selfie_id=row.selfie_id, image_key=row.image_key, base_key=row.base_key,
-        notes=tuple(row.notes or ()), source_type=row.source_type,
+        notes=tuple(row.notes or ()), source_type=row.source_type, mark=row.mark, fingerprint=row.fingerprint,
+        energy_wh=row.energy_wh or 0.0,
     )
 
 
@@ -136,6 +138,7 @@ class Store:
             if not rows:
                 return []
             await conn.execute(delete(results).where(results.c.id.in_([r.id for r in rows])))
+            await conn.execute(delete(result_bands).where(result_bands.c.result_id.in_([r.id for r in rows])))
             keys = {k for r in rows for k in (r.image_key, r.base_key)}
             still_used = set((await conn.execute(select(results.c.base_key).where(results.c.base_key.in_(keys))
                                                  )).scalars())
@@ -182,10 +185,36 @@ class Store:
             id=result.id, user=str(result.user), parent_id=result.parent_id, job_id=job_id,
             theme_id=result.theme_id, params=result.params.to_dict(), selfie_id=result.selfie_id,
             image_key=result.image_key, base_key=result.base_key, notes=list(result.notes), source_type=result.source_type,
-            created_at=now,
+            mark=result.mark, fingerprint=result.fingerprint, energy_wh=result.energy_wh, created_at=now,
             expires_at=now + ttl_s))
+        if result.fingerprint:
+            await conn.execute(insert(result_bands), [
+                {"result_id": result.id, "user": str(result.user), "band": i, "value": value}
+                for i, value in enumerate(watermark.bands(result.fingerprint))])
         await conn.execute(self._upsert(sessions, {"user": str(result.user), "current_result_id": result.id,
                                                    "updated_at": now}, "user", ["current_result_id", "updated_at"]))
+
+    async def results_with_mark(self, mark: int) -> list[Result]:
+        """Results whose watermark id is ``mark`` (normally one)."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(results).where(results.c.mark == mark))).all()
+        return [_result(r) for r in rows]
+
+    async def results_sharing_a_band(self, fingerprint: str, limit: int = 200) -> list[Result]:
+        """Results whose fingerprint shares at least one 16-bit band with ``fingerprint`` (the candidates)."""
+        pairs = [and_(result_bands.c.band == i, result_bands.c.value == v)
+                 for i, v in enumerate(watermark.bands(fingerprint))]
+        ids = select(result_bands.c.result_id).where(or_(*pairs)).distinct().limit(limit)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(results).where(results.c.id.in_(ids)))).all()
+        return [_result(r) for r in rows]
+
+    async def user_totals(self, user: UserKey) -> tuple[int, float]:
+        """How many results a user has, and the energy they took (Wh)."""
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(func.count(), func.coalesce(func.sum(results.c.energy_wh), 0.0)).where(
+                results.c.user == str(user)))).one()
+        return int(row[0]), float(row[1])
 
     async def get_result(self, result_id: str) -> Result | None:
         """A result by id, or None."""
@@ -336,6 +365,6 @@ class Store:
         """Remove every row of a user; return how many rows went."""
         removed = 0
         async with self.engine.begin() as conn:
-            for table in (jobs, results, selfies, sessions):
+            for table in (jobs, results, result_bands, selfies, sessions):
                 removed += (await conn.execute(delete(table).where(table.c.user == str(user)))).rowcount
         return removed

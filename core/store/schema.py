@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, text
 
 metadata = MetaData()
 
@@ -40,6 +40,19 @@ results = Table(
     Column("created_at", Float, nullable=False),
     Column("expires_at", Float, nullable=False, index=True),
     Column("source_type", String(64), nullable=False, server_default="compositeSynthetic"),
+    Column("mark", BigInteger, index=True),
+    Column("fingerprint", String(64)),
+    Column("energy_wh", Float, nullable=False, server_default="0"),
+)
+
+# A result's fingerprint in 16-bit bands: images within 15 bits of it share a band, found by index.
+result_bands = Table(
+    "result_bands", metadata,
+    Column("result_id", String(32), nullable=False, index=True),
+    Column("user", String(128), nullable=False, index=True),
+    Column("band", Integer, nullable=False),
+    Column("value", Integer, nullable=False),
+    Index("ix_result_bands_band_value", "band", "value"),
 )
 
 ACTIVE_STATES = ("queued", "running")

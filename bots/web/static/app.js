@@ -126,6 +126,15 @@ document.getElementById("file").addEventListener("change", (e) => {
   e.target.value = "";
 });
 document.getElementById("help-btn").addEventListener("click", () => sendText("/help"));
+document.getElementById("verify-file").addEventListener("change", async (e) => {
+  const file = e.target.files[0];
+  e.target.value = "";
+  if (!file) return;
+  bubble("me", `🔎 Did you make ${file.name || "this image"}?`);
+  const form = new FormData();
+  form.append("image", file, file.name || "image.jpg");
+  render(await post("/api/verify", form, true));
+});
 
 // Drag and drop anywhere on the page.
 const drop = document.getElementById("drop");

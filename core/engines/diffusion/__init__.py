@@ -7,6 +7,7 @@ Requests that wait while the model is busy are run together as one batch when th
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -151,13 +152,17 @@ class DiffusionEngine:
             if params.instructions:
                 prompt = f"{prompt}. {'. '.join(params.instructions)}"
             strength = float(theme.diffusion.get("strength", 0.6))
+            strength = max(0.2, strength - 0.15 * request.identity_boost)  # closer to the selfie on a retry
         size = pipelines.target_size(image.width, image.height,
                                      self.settings.diffusion_resolution or loaded.native_side, loaded.multiple)
         image = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
         steps = int(self.settings.diffusion_steps or theme.diffusion.get("steps", 30))
+        if not loaded.follows_instructions:  # image-to-image runs steps × strength of them: at least one
+            steps = max(steps, math.ceil(1 / strength))
         guidance = float(self.settings.diffusion_guidance if self.settings.diffusion_guidance is not None
                          else theme.diffusion.get("guidance", 7.0))
         identity_scale = float(theme.diffusion.get("identity_scale", self.settings.diffusion_identity_scale))
+        identity_scale += 0.3 * request.identity_boost
         identity = _face_crop(request.source) if loaded.has_ip_adapter else None
         lora = _lora_name(theme) if theme.diffusion.get("lora") else None
         key = (size, round(strength, 3), steps, round(guidance, 3), identity_scale if identity else None, lora,
