@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
 
-from core import adjust, intake  # noqa: E402
+from core import adjust, intake, watermark  # noqa: E402
 from core.app import build_studio  # noqa: E402
 from core.domain import Done, UserKey  # noqa: E402
 from core.settings import Settings, THEMES_DIR  # noqa: E402
@@ -67,6 +67,7 @@ async def main(requests: int) -> None:
         studio_module.finish = _timed(adjust.finish, image_work)
         studio_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)
         studio_module.intake.result_bytes = _timed(intake.result_bytes, image_work)
+        studio_module.watermark.mark_image = _timed(watermark.mark_image, image_work)  # image work, not core
         done: dict[str, asyncio.Future] = {}
 
         async def sink(event) -> None:

@@ -36,7 +36,7 @@ def cluster() -> Iterator[None]:
 
 
 def ray_settings(tmp_path: Path, **extra: Any) -> Settings:
-    values = {"data_dir": tmp_path / "data", "engine": "ray", "ray_replica_cpus": 0.5, "job_lease_s": 2.0,
+    values = {"data_dir": tmp_path / "data", "engine": "ray", "ray_replica_cpus": 0.5, "job_lease_s": 15.0,
               "max_concurrent_jobs": 4, **extra}
     return Settings(_env_file=None, **values)
 

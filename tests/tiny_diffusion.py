@@ -1,7 +1,7 @@
 """Tiny, randomly initialised diffusers pipelines in the real architectures, saved the way real models are saved.
 
 They render garbage in a second on a CPU, which is all the engine's loading, batching and packaging code needs.
-Also used by bench/diffusion_gpu.py with ``full=True`` (the real SDXL and FLUX sizes, still random weights).
+bench/diffusion_gpu.py --tiny runs the GPU benchmark on them to check the script on a CPU.
 """
 
 from __future__ import annotations
