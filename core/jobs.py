@@ -151,7 +151,9 @@ class JobRunner:
                 log.info("job done", **structured, seconds=round(elapsed, 3))
                 self._emit(event)
         finally:
-            self._running.pop(job.id, None)
+            # A requeued job may already run again under a new task: leave that one's entry (and heart-beat) be.
+            if self._running.get(job.id) is asyncio.current_task():
+                del self._running[job.id]
             metrics.RUNNING.set(len(self._running))
             self.wake()
 

@@ -88,12 +88,14 @@ class Stats:
         """The /stats answer in words."""
         if not self.images:
             return "You haven't made any images yet (or they have expired). Send a selfie to start!"
-        cost = self.energy_wh / 1000 * self.price_per_kwh
-        gpu_cost = self.gpu_wh / 1000 * self.price_per_kwh
+        def money(wh: float) -> str:
+            cost = wh / 1000 * self.price_per_kwh
+            return f"{self.currency}{cost:.2f}" if cost >= 0.01 else f"under {self.currency}0.01"
+
         times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0
         lines = [f"Images you have with me: {self.images}",
-                 f"Energy they took: {self.energy_wh:.3f} Wh (about {self.currency}{cost:.5f} of electricity)",
-                 f"The same on a GPU image model: about {self.gpu_wh:.1f} Wh ({self.currency}{gpu_cost:.4f})"
+                 f"Energy they took: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)",
+                 f"The same on a GPU image model: about {self.gpu_wh:.1f} Wh ({money(self.gpu_wh)})"
                  + (f", {times:,.0f}× more" if times >= 1.5 else "")]
         return "\n".join(lines)
 

@@ -36,7 +36,7 @@ def cluster() -> Iterator[None]:
 
 
 def ray_settings(tmp_path: Path, **extra: Any) -> Settings:
-    values = {"data_dir": tmp_path / "data", "engine": "ray", "ray_replica_cpus": 0.5, "job_lease_s": 15.0,
+    values = {"data_dir": tmp_path / "data", "engine": "ray", "ray_replica_cpus": 0.5, "job_lease_s": 2.0,
               "max_concurrent_jobs": 4, **extra}
     return Settings(_env_file=None, **values)
 
@@ -91,6 +91,21 @@ async def test_back_pressure_waits_instead_of_failing(cluster: None, tmp_path: P
         serve.delete("minime-narrow")
 
 
+async def warm(studio: Studio, astronaut_jpeg: bytes) -> None:
+    """One render first, so the replica has its model loaded and the next request is mid-denoising when killed."""
+    from core import intake
+
+    await studio.engine(RenderRequest(intake.decode_stored(astronaut_jpeg), CATALOG.get("pop-art"),
+                                      RenderParams(seed=1)))
+
+
+async def running(studio: Studio, job_id: str) -> None:
+    """Until the job has been claimed and sent to a replica, and a moment more (the replica is denoising)."""
+    while (await studio.store.get_job(job_id)).state != JobState.RUNNING.value:
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)
+
+
 def _kill_render_replica(app: str) -> str:
     (replica,) = [a for a in ray.util.list_named_actors(all_namespaces=True)
                   if a["name"].startswith(f"SERVE_REPLICA::{app}#render#")]
@@ -100,17 +115,17 @@ def _kill_render_replica(app: str) -> str:
 
 async def test_a_replica_killed_mid_render_does_not_lose_the_job(cluster: None, tmp_path: Path,
                                                                  astronaut_jpeg: bytes) -> None:
-    model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")  # slow enough on purpose: 600 steps take seconds
+    model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")  # slow enough on purpose: 1000 steps take seconds
     settings = ray_settings(tmp_path, ray_inner_engine="diffusion", diffusion_model=str(model),
-                            diffusion_resolution=64, diffusion_steps=600, ray_app_name="minime-fragile",
+                            diffusion_resolution=64, diffusion_steps=1000, ray_app_name="minime-fragile",
                             job_max_attempts=2, render_timeout_s=240)
     studio, recorder = await started(settings)
     try:
         user = UserKey("test", "kim")
+        await warm(studio, astronaut_jpeg)
         await studio.receive_selfie(user, astronaut_jpeg)
         job = await studio.apply_theme(user, "popart")
-        await asyncio.sleep(3.0)  # the replica is loading the model or denoising
-        assert (await studio.store.get_job(job.id)).state == JobState.RUNNING.value
+        await running(studio, job.id)  # the replica is loading the model or denoising
         killed = _kill_render_replica("minime-fragile")
         final = await recorder.wait_for(job.id, timeout=240)
         assert isinstance(final, Done), final
@@ -126,14 +141,15 @@ async def test_a_job_whose_replicas_keep_dying_is_reported(cluster: None, tmp_pa
                                                            astronaut_jpeg: bytes) -> None:
     model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")
     settings = ray_settings(tmp_path, ray_inner_engine="diffusion", diffusion_model=str(model),
-                            diffusion_resolution=64, diffusion_steps=900, ray_app_name="minime-doomed",
+                            diffusion_resolution=64, diffusion_steps=1000, ray_app_name="minime-doomed",
                             job_max_attempts=1, render_timeout_s=240)
     studio, recorder = await started(settings)
     try:
         user = UserKey("test", "lee")
+        await warm(studio, astronaut_jpeg)
         await studio.receive_selfie(user, astronaut_jpeg)
         job = await studio.apply_theme(user, "popart")
-        await asyncio.sleep(3.0)
+        await running(studio, job.id)
         _kill_render_replica("minime-doomed")
         final = await recorder.wait_for(job.id, timeout=120)
         assert isinstance(final, Failed) and "stopped before it was done" in final.reason

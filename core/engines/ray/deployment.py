@@ -64,11 +64,6 @@ class RenderDeployment:
         outputs = await asyncio.gather(*(self.engine(r) for r in requests), return_exceptions=True)
         return [_outcome(o) for o in outputs]
 
-    async def check_health(self) -> None:
-        """Serve restarts a replica whose engine is gone."""
-        if self.engine is None:
-            raise RuntimeError("engine closed")
-
 
 def _outcome(output: RenderOutput | BaseException) -> Outcome:
     if isinstance(output, MinimeError):
