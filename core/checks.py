@@ -39,9 +39,10 @@ class FaceIdentity:
             if self._models is None:
                 import dlib
 
+                recognition = _dlib_model("dlib_face_recognition_resnet_model_v1.dat")
                 self._models = (dlib.get_frontal_face_detector(),
                                 dlib.shape_predictor(_dlib_model("shape_predictor_5_face_landmarks.dat")),
-                                dlib.face_recognition_model_v1(_dlib_model("dlib_face_recognition_resnet_model_v1.dat")))
+                                dlib.face_recognition_model_v1(recognition))
             return self._models
 
     def embedding(self, img: Image.Image) -> np.ndarray | None:

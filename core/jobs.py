@@ -13,8 +13,8 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
 from core import metrics
+from core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
 from core.errors import EngineFailed, MinimeError, WorkerLost
 from core.logs import get_logger
 from core.settings import Settings

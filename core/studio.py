@@ -329,7 +329,9 @@ class Studio:
                                         asyncio.to_thread(watermark.fingerprint, image))
         found, how = None, None
         for candidate in await self.store.results_with_mark(mark):
-            if candidate.fingerprint and watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE:
+            agrees = bool(candidate.fingerprint) and (
+                watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE)
+            if agrees:
                 found, how = candidate, "watermark"
         if found is None:  # a resized copy: find look-alikes by fingerprint, then read the mark at their size
             candidates = sorted((watermark.distance(fp, c.fingerprint), c.id, c) for c in

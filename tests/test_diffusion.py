@@ -335,7 +335,8 @@ async def test_packaged_themes_fold_instructions_into_the_prompt(
     edit = await recorder.wait_for((await studio.refine(user, text="make the hair pink")).id, timeout=120)
     assert isinstance(edit, Done), edit
     prompt = calls.calls[-1]["prompt"][0]
-    assert prompt.startswith("Turn the person in this photo into a glossy collectible") and "make the hair pink" in prompt
+    assert prompt.startswith("Turn the person in this photo into a glossy collectible")
+    assert "make the hair pink" in prompt
     assert edit.result.source_type == "compositeWithTrainedAlgorithmicMedia"
 
 

@@ -68,7 +68,8 @@ def save_sd(folder: Path) -> Path:
                                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
                                 norm_num_groups=32)
     pipe = StableDiffusionPipeline(vae=_vae(), text_encoder=_clip_text(), tokenizer=clip_tokenizer(folder / "_tok"),
-                                   unet=unet, scheduler=DDIMScheduler(clip_sample=False, steps_offset=1, set_alpha_to_one=False),
+                                   unet=unet,
+                                   scheduler=DDIMScheduler(clip_sample=False, steps_offset=1, set_alpha_to_one=False),
                                    safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
     pipe.save_pretrained(folder)

@@ -13,9 +13,9 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from core import watermark
 from core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
 from core.errors import Busy, QuotaExceeded
-from core import watermark
 from core.store.schema import ACTIVE_STATES, jobs, result_bands, results, selfies, sessions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -184,9 +184,9 @@ class Store:
         await conn.execute(insert(results).values(
             id=result.id, user=str(result.user), parent_id=result.parent_id, job_id=job_id,
             theme_id=result.theme_id, params=result.params.to_dict(), selfie_id=result.selfie_id,
-            image_key=result.image_key, base_key=result.base_key, notes=list(result.notes), source_type=result.source_type,
-            mark=result.mark, fingerprint=result.fingerprint, energy_wh=result.energy_wh, created_at=now,
-            expires_at=now + ttl_s))
+            image_key=result.image_key, base_key=result.base_key, notes=list(result.notes),
+            source_type=result.source_type, mark=result.mark, fingerprint=result.fingerprint,
+            energy_wh=result.energy_wh, created_at=now, expires_at=now + ttl_s))
         if result.fingerprint:
             await conn.execute(insert(result_bands), [
                 {"result_id": result.id, "user": str(result.user), "band": i, "value": value}

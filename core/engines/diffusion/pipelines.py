@@ -151,7 +151,8 @@ def load(model: str, *, device: str = "auto", dtype: str = "auto", cpu_offload: 
     sample = _sample_size(pipe)
     multiple = scale * (2 if class_name.startswith(("Flux", "QwenImage")) else 8)  # packed latents / UNet depth
     class_name = type(pipe).__name__  # what it runs as: StableDiffusionPipeline loads as …Img2ImgPipeline
-    log.info("diffusion model loaded", pipeline=class_name, device=device, dtype=str(torch_dtype).removeprefix("torch."),
+    log.info("diffusion model loaded", pipeline=class_name, device=device,
+             dtype=str(torch_dtype).removeprefix("torch."),
              native_side=sample * scale, loras=len(loras or {}), ip_adapter=has_ip_adapter)
     return Loaded(pipe, class_name, follows_instructions, sample * scale, multiple,
                   frozenset(inspect.signature(pipe.__call__).parameters), device, has_ip_adapter)
