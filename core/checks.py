@@ -61,10 +61,13 @@ class FaceIdentity:
 
     def distance(self, a: Image.Image, b: Image.Image) -> float | None:
         """Face distance between two images; None when either has no detectable face."""
-        ea, eb = self.embedding(a), self.embedding(b)
-        if ea is None or eb is None:
-            return None
-        return float(np.linalg.norm(ea - eb))
+        reference = self.embedding(a)
+        return None if reference is None else self.distance_from(reference, b)
+
+    def distance_from(self, reference: np.ndarray, img: Image.Image) -> float | None:
+        """Face distance between an embedding already computed and an image; None when it has no face."""
+        other = self.embedding(img)
+        return None if other is None else float(np.linalg.norm(reference - other))
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,7 @@ class Studio:
         self.runner = JobRunner(store, self._execute, self._emit, settings)
         self._sinks: dict[str, list[Sink]] = {}
         self._sweeper: asyncio.Task[None] | None = None
+        self._warm_up: asyncio.Future[None] | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
@@ -136,7 +137,8 @@ class Studio:
     async def start(self) -> None:
         """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
         await self.store.migrate()
-        await asyncio.to_thread(self.energy.warm_up)
+        # codecarbon probes the hardware once per process (~1.4 s): in the background, not on the start-up path.
+        self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
 
@@ -146,6 +148,8 @@ class Studio:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)
         await self.runner.stop()
+        if self._warm_up:
+            await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
         if self._pending_emits:
             await asyncio.wait(self._pending_emits, timeout=5)
         # Nothing may still hold a database connection when the store closes (a connection left to the
@@ -480,13 +484,15 @@ class Studio:
         if output.source_type == "compositeSynthetic":
             return output.image, output.notes, output.source_type  # the user's own photo, recomposed
         notes = list(output.notes)
-        if self.identity is not None and instruction is None:
-            distance = await asyncio.to_thread(self.identity.distance, source, output.image)
+        reference = (await asyncio.to_thread(self.identity.embedding, source)
+                     if self.identity is not None and instruction is None else None)
+        if reference is not None:  # the selfie has a face to compare with
+            distance = await asyncio.to_thread(self.identity.distance_from, reference, output.image)
             if distance is not None and distance > self.settings.identity_threshold:
                 log.info("face differs from the selfie; retrying closer to it", job=job.id,
                          distance=round(distance, 3))
                 output = await self._timed_render(replace(request, identity_boost=1.0), progress)
-                distance = await asyncio.to_thread(self.identity.distance, source, output.image)
+                distance = await asyncio.to_thread(self.identity.distance_from, reference, output.image)
                 if distance is not None and distance > self.settings.identity_threshold:
                     notes.append("Heads-up: the face may not look quite like you this time. Try “variation” or a "
                                  "clearer, front-facing selfie.")

@@ -113,49 +113,42 @@ def _kill_render_replica(app: str) -> str:
     return replica["name"]
 
 
-async def test_a_replica_killed_mid_render_does_not_lose_the_job(cluster: None, tmp_path: Path,
-                                                                 astronaut_jpeg: bytes) -> None:
-    model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")  # slow enough on purpose: 1000 steps take seconds
+async def killed_mid_render(tmp_path: Path, astronaut_jpeg: bytes, app: str, attempts: int
+                            ) -> tuple[Done | Failed, int, list[str]]:
+    """A popart job on a slow tiny diffusion model (1000 steps take seconds) whose replica is killed mid-render:
+    its final event, the runs it took, and the killed replica's name if it is still listed when the job ends."""
+    model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")
     settings = ray_settings(tmp_path, ray_inner_engine="diffusion", diffusion_model=str(model),
-                            diffusion_resolution=64, diffusion_steps=1000, ray_app_name="minime-fragile",
-                            job_max_attempts=2, render_timeout_s=240)
+                            diffusion_resolution=64, diffusion_steps=1000, ray_app_name=app,
+                            job_max_attempts=attempts, render_timeout_s=240)
     studio, recorder = await started(settings)
     try:
         user = UserKey("test", "kim")
         await warm(studio, astronaut_jpeg)
         await studio.receive_selfie(user, astronaut_jpeg)
         job = await studio.apply_theme(user, "popart")
-        await running(studio, job.id)  # the replica is loading the model or denoising
-        killed = _kill_render_replica("minime-fragile")
+        await running(studio, job.id)
+        killed = _kill_render_replica(app)
         final = await recorder.wait_for(job.id, timeout=240)
-        assert isinstance(final, Done), final
-        assert (await studio.store.get_job(job.id)).attempts == 2, "run again once, on a new replica"
         survivors = [a["name"] for a in ray.util.list_named_actors(all_namespaces=True)]
-        assert killed not in survivors
+        return final, (await studio.store.get_job(job.id)).attempts, [killed] if killed in survivors else []
     finally:
         await studio.stop()
-        serve.delete("minime-fragile")
+        serve.delete(app)
+
+
+async def test_a_replica_killed_mid_render_does_not_lose_the_job(cluster: None, tmp_path: Path,
+                                                                 astronaut_jpeg: bytes) -> None:
+    final, attempts, still_listed = await killed_mid_render(tmp_path, astronaut_jpeg, "minime-fragile", attempts=2)
+    assert isinstance(final, Done), final
+    assert attempts == 2, "run again once, on a new replica"
+    assert not still_listed, "the killed replica is gone"
 
 
 async def test_a_job_whose_replicas_keep_dying_is_reported(cluster: None, tmp_path: Path,
                                                            astronaut_jpeg: bytes) -> None:
-    model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")
-    settings = ray_settings(tmp_path, ray_inner_engine="diffusion", diffusion_model=str(model),
-                            diffusion_resolution=64, diffusion_steps=1000, ray_app_name="minime-doomed",
-                            job_max_attempts=1, render_timeout_s=240)
-    studio, recorder = await started(settings)
-    try:
-        user = UserKey("test", "lee")
-        await warm(studio, astronaut_jpeg)
-        await studio.receive_selfie(user, astronaut_jpeg)
-        job = await studio.apply_theme(user, "popart")
-        await running(studio, job.id)
-        _kill_render_replica("minime-doomed")
-        final = await recorder.wait_for(job.id, timeout=120)
-        assert isinstance(final, Failed) and "stopped before it was done" in final.reason
-    finally:
-        await studio.stop()
-        serve.delete("minime-doomed")
+    final, _attempts, _listed = await killed_mid_render(tmp_path, astronaut_jpeg, "minime-doomed", attempts=1)
+    assert isinstance(final, Failed) and "stopped before it was done" in final.reason
 
 
 async def test_two_front_ends_share_postgres_and_never_run_a_job_twice(cluster: None, tmp_path: Path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from telegram import InputFile, Message, ReplyParameters, Update
+from telegram import Document, InputFile, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
 from bots.telegram_bot.delivery import with_retries
@@ -76,8 +76,7 @@ async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A selfie sent as a file (uncompressed, PNG, HEIC); anything else gets a friendly refusal."""
     doc = update.message.document
-    name = (doc.file_name or "").lower()
-    if not ((doc.mime_type or "").startswith("image/") or name.endswith(IMAGE_EXTENSIONS)):
+    if not _is_image_document(doc):
         await update.message.reply_text(UnsupportedImage.user_message)
         return
     await _take_selfie(update, context, doc.file_id, doc.file_size)
@@ -149,9 +148,13 @@ def _image_file(message: Message) -> tuple[str | None, int | None]:
     if message.photo:
         return message.photo[-1].file_id, message.photo[-1].file_size
     doc = message.document
-    if doc and ((doc.mime_type or "").startswith("image/") or (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)):
+    if doc and _is_image_document(doc):
         return doc.file_id, doc.file_size
     return None, None
+
+
+def _is_image_document(doc: Document) -> bool:
+    return (doc.mime_type or "").startswith("image/") or (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -203,14 +203,10 @@ class WebPlayground:
     async def selfie(self, request: web.Request) -> web.Response:
         """An uploaded (or camera) selfie."""
         user: UserKey = request[USER]
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and getattr(part, "name", None) != "photo":
-            part = await reader.next()
-        if part is None:
+        data = await _form_file(request, "photo")
+        if data is None:
             return web.json_response({"messages": [{"text": "Please choose a photo to upload.", "error": True}]})
-        data = await part.read(decode=False)
-        received = await self.studio.receive_selfie(user, bytes(data))
+        received = await self.studio.receive_selfie(user, data)
         text = "Got your selfie! Now pick a look below, or type a command like /figurine YourName."
         if received.job:
             text = "Got your selfie! Working on the look you asked for…"
@@ -218,13 +214,10 @@ class WebPlayground:
 
     async def verify(self, request: web.Request) -> web.Response:
         """An image to check: did minime make it?"""
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and getattr(part, "name", None) != "image":
-            part = await reader.next()
-        if part is None:
+        data = await _form_file(request, "image")
+        if data is None:
             return web.json_response({"messages": [{"text": "Please choose an image to check.", "error": True}]})
-        answer = await self.studio.verify(request[USER], bytes(await part.read(decode=False)))
+        answer = await self.studio.verify(request[USER], data)
         reply: dict[str, Any] = {"text": answer.message(), "verified": answer.made_by_minime}
         if answer.result is not None:
             reply.update(image=_image_url(answer.result.id), result=answer.result.id)
@@ -285,6 +278,15 @@ class WebPlayground:
             return {"messages": [{"text": "Back one step.", "image": _image_url(outcome.result.id),
                                   "result": outcome.result.id, "buttons": _buttons(outcome.buttons)}]}
         return {"messages": [], "job": outcome.id}
+
+
+async def _form_file(request: web.Request, field: str) -> bytes | None:
+    """The bytes of one field of a multipart upload, or None when the form has no such field."""
+    reader = await request.multipart()
+    part = await reader.next()
+    while part is not None and getattr(part, "name", None) != field:
+        part = await reader.next()
+    return None if part is None else bytes(await part.read(decode=False))
 
 
 async def start_web(studio: Studio, settings: Settings) -> web.AppRunner:
