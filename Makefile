@@ -28,6 +28,7 @@ system-test-deps:
 	    || echo "note: chromium/tesseract not installed; the tests that need them will say so and skip"; }
 
 test: $(STAMP) system-test-deps
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

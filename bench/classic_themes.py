@@ -25,12 +25,12 @@ import cv2  # noqa: E402
 import pilgram  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from core.adjust import finish  # noqa: E402
-from core.domain import RenderParams  # noqa: E402
-from core.engines.base import RenderRequest  # noqa: E402
-from core.engines.classic import ClassicEngine  # noqa: E402
-from core.settings import THEMES_DIR  # noqa: E402
-from core.themes import ThemeCatalog  # noqa: E402
+from minime.core.adjust import finish  # noqa: E402
+from minime.core.domain import RenderParams  # noqa: E402
+from minime.core.engines.base import RenderRequest  # noqa: E402
+from minime.core.engines.classic import ClassicEngine  # noqa: E402
+from minime.core.settings import THEMES_DIR  # noqa: E402
+from minime.core.themes import ThemeCatalog  # noqa: E402
 
 cv2.setNumThreads(1)
 

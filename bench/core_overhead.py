@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image  # noqa: E402
 
-from core import adjust, intake, watermark  # noqa: E402
-from core.app import build_studio  # noqa: E402
-from core.domain import Done, UserKey  # noqa: E402
-from core.settings import Settings, THEMES_DIR  # noqa: E402
+from minime.core import adjust, intake, watermark  # noqa: E402
+from minime.core.app import build_studio  # noqa: E402
+from minime.core.domain import Done, UserKey  # noqa: E402
+from minime.core.settings import THEMES_DIR, Settings  # noqa: E402
 
 
 class TimedEngine:
@@ -62,7 +62,7 @@ async def main(requests: int) -> None:
         studio = build_studio(settings)
         studio.engine = engine = TimedEngine(studio.engine)
         image_work: list[float] = []
-        import core.studio as studio_module
+        import minime.core.studio as studio_module
 
         studio_module.finish = _timed(adjust.finish, image_work)
         studio_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)

@@ -25,11 +25,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.domain import RenderParams  # noqa: E402
-from core.engines import RenderRequest  # noqa: E402
-from core.engines.diffusion import DiffusionEngine, pipelines  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from core.themes import ThemeCatalog  # noqa: E402
+from minime.core.domain import RenderParams  # noqa: E402
+from minime.core.engines import RenderRequest  # noqa: E402
+from minime.core.engines.diffusion import DiffusionEngine, pipelines  # noqa: E402
+from minime.core.settings import Settings  # noqa: E402
+from minime.core.themes import ThemeCatalog  # noqa: E402
 from tests import tiny_diffusion  # noqa: E402
 
 

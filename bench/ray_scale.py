@@ -46,10 +46,10 @@ async def run(mode: str, users: int, per_user: int) -> dict:
     from skimage import data
     from sqlalchemy import select
 
-    from core.app import build_studio
-    from core.domain import Done, Failed, UserKey
-    from core.settings import Settings
-    from core.store.schema import jobs
+    from minime.core.app import build_studio
+    from minime.core.domain import Done, Failed, UserKey
+    from minime.core.settings import Settings
+    from minime.core.store.schema import jobs
 
     selfie = io.BytesIO()
     Image.fromarray(data.astronaut()).save(selfie, "JPEG", quality=90)

@@ -25,15 +25,15 @@ from pydantic import SecretStr  # noqa: E402
 from telegram import InputFile, Update  # noqa: E402
 from telegram.ext import ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters  # noqa: E402
 
-from bots.telegram_bot.app import TelegramRunner  # noqa: E402
-from core.adjust import finish  # noqa: E402
-from core.app import build_studio  # noqa: E402
-from core.domain import RenderParams  # noqa: E402
-from core.engines.base import RenderRequest  # noqa: E402
-from core.engines.classic import ClassicEngine  # noqa: E402
-from core.intake import decode_stored, normalise_selfie, result_bytes  # noqa: E402
-from core.settings import THEMES_DIR, Settings  # noqa: E402
-from core.themes import ThemeCatalog  # noqa: E402
+from minime.bots.telegram_bot.app import TelegramRunner  # noqa: E402
+from minime.core.adjust import finish  # noqa: E402
+from minime.core.app import build_studio  # noqa: E402
+from minime.core.domain import RenderParams  # noqa: E402
+from minime.core.engines.base import RenderRequest  # noqa: E402
+from minime.core.engines.classic import ClassicEngine  # noqa: E402
+from minime.core.intake import decode_stored, normalise_selfie, result_bytes  # noqa: E402
+from minime.core.settings import THEMES_DIR, Settings  # noqa: E402
+from minime.core.themes import ThemeCatalog  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"

@@ -23,10 +23,10 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core import watermark  # noqa: E402
-from core.app import build_studio  # noqa: E402
-from core.domain import Done, UserKey  # noqa: E402
-from core.settings import Settings  # noqa: E402
+from minime.core import watermark  # noqa: E402
+from minime.core.app import build_studio  # noqa: E402
+from minime.core.domain import Done, UserKey  # noqa: E402
+from minime.core.settings import Settings  # noqa: E402
 
 THEMES = [("figurine", "Alice"), ("actionfigure", "Bob"), ("miniature", None), ("retro", "70s"), ("retro", "80s"),
           ("retro", "90s"), ("polaroid", "Summer"), ("popart", None)]
@@ -87,7 +87,7 @@ async def run(seeds: int) -> None:
         selfie = io.BytesIO()
         photo.save(selfie, "JPEG", quality=92)
         await studio.receive_selfie(user, selfie.getvalue())
-        for seed in range(seeds):
+        for _ in range(seeds):
             for command, argument in THEMES:
                 job = await studio.apply_theme(user, command, argument)
                 event = await asyncio.wait_for(done.setdefault(job.id, asyncio.get_running_loop().create_future()),

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from core.domain import Adjustments
+from minime.core.domain import Adjustments
 
 _X = np.arange(256, dtype=np.float32) / 255.0
 

@@ -6,12 +6,12 @@ import asyncio
 import signal
 from contextlib import suppress
 
-from core.engines import create_engine
-from core.logs import configure_logging, get_logger
-from core.settings import Settings
-from core.store import BlobStore, Store
-from core.studio import Studio
-from core.themes import ThemeCatalog
+from minime.core.engines import create_engine
+from minime.core.logs import configure_logging, get_logger
+from minime.core.settings import Settings
+from minime.core.store import BlobStore, Store
+from minime.core.studio import Studio
+from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.app")
 
@@ -41,24 +41,24 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
     studio = build_studio(settings)
     await studio.start()
     if settings.metrics_port:
-        from core.metrics import serve_metrics
+        from minime.core.metrics import serve_metrics
 
         serve_metrics(settings.metrics_port, settings.metrics_host)
         log.info("metrics served", url=f"http://{settings.metrics_host}:{settings.metrics_port}/metrics")
     stops = []
     try:
         if web:
-            from bots.web.server import start_web
+            from minime.bots.web.server import start_web
 
             stops.append((await start_web(studio, settings)).cleanup)
         if telegram:
-            from bots.telegram_bot.app import TelegramRunner
+            from minime.bots.telegram_bot.app import TelegramRunner
 
             runner = TelegramRunner(studio, settings)
             await runner.start()
             stops.append(runner.stop)
         if discord:
-            from bots.discord_bot.bot import DiscordRunner
+            from minime.bots.discord_bot.bot import DiscordRunner
 
             discord_runner = DiscordRunner(studio, settings)
             await discord_runner.start()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from core.logs import get_logger
+from minime.core.logs import get_logger
 
 log = get_logger("minime.checks")
 

@@ -10,18 +10,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.errors import MinimeError
-from core.logs import configure_logging
-from core.settings import Settings
+from minime.core.errors import MinimeError
+from minime.core.logs import configure_logging
+from minime.core.settings import Settings
 
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
-    from core import intake
-    from core.adjust import finish
-    from core.domain import RenderParams
-    from core.engines import RenderRequest, create_engine
-    from core.refine import parse_refinement
-    from core.themes import ThemeCatalog
+    from minime.core import intake
+    from minime.core.adjust import finish
+    from minime.core.domain import RenderParams
+    from minime.core.engines import RenderRequest, create_engine
+    from minime.core.refine import parse_refinement
+    from minime.core.themes import ThemeCatalog
 
     catalog = ThemeCatalog.from_dir(settings.themes_dir)
     engine = create_engine(settings, args.engine)
@@ -53,7 +53,7 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _themes(_: argparse.Namespace, settings: Settings) -> int:
-    from core.themes import ThemeCatalog
+    from minime.core.themes import ThemeCatalog
 
     for theme in ThemeCatalog.from_dir(settings.themes_dir):
         usage = f"/{theme.command}" + (f" {theme.variant}" if theme.variant else "")
@@ -66,10 +66,10 @@ def _themes(_: argparse.Namespace, settings: Settings) -> int:
 
 
 def _gallery(args: argparse.Namespace, settings: Settings) -> int:
-    from core import intake
-    from core.engines.classic import ClassicEngine
-    from core.gallery import render_gallery
-    from core.themes import ThemeCatalog
+    from minime.core import intake
+    from minime.core.engines.classic import ClassicEngine
+    from minime.core.gallery import render_gallery
+    from minime.core.themes import ThemeCatalog
 
     catalog = ThemeCatalog.from_dir(settings.themes_dir)
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
@@ -85,7 +85,7 @@ def _gallery(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from core.app import serve
+    from minime.core.app import serve
 
     adapters = {"web": {"web": True, "telegram": False, "discord": False},
                 "telegram": {"web": False, "telegram": True, "discord": False},

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from core import provenance
-from core.logs import get_logger
+from minime.core import provenance
+from minime.core.logs import get_logger
 
 log = get_logger("minime.c2pa")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core.logs import get_logger
+from minime.core.logs import get_logger
 
 log = get_logger("minime.energy")
 

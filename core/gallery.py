@@ -11,12 +11,12 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from core.adjust import finish
-from core.domain import RenderParams
-from core.engines.base import RenderRequest
-from core.engines.classic import ClassicEngine
-from core.engines.classic.paint import draw_fitted_text, vertical_gradient
-from core.themes import Theme
+from minime.core.adjust import finish
+from minime.core.domain import RenderParams
+from minime.core.engines.base import RenderRequest
+from minime.core.engines.classic import ClassicEngine
+from minime.core.engines.classic.paint import draw_fitted_text, vertical_gradient
+from minime.core.themes import Theme
 
 TILE_W, TILE_H, LABEL_H, GAP = 360, 450, 70, 24
 

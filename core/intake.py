@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from core import provenance
-
-from core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImage
+from minime.core import provenance
+from minime.core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImage
 
 pillow_heif.register_heif_opener()
 

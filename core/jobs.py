@@ -13,12 +13,12 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 
-from core import metrics
-from core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
-from core.errors import EngineFailed, MinimeError, WorkerLost
-from core.logs import get_logger
-from core.settings import Settings
-from core.store import Store
+from minime.core import metrics
+from minime.core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
+from minime.core.errors import EngineFailed, MinimeError, WorkerLost
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
+from minime.core.store import Store
 
 log = get_logger("minime.jobs")
 

@@ -43,7 +43,7 @@ def xmp_packet(source_type: str, result_id: str | None = None) -> bytes:
         f"{identifier}"
         "</rdf:Description></rdf:RDF></x:xmpmeta>"
         '<?xpacket end="r"?>'
-    ).encode("utf-8")
+    ).encode()
 
 
 def exif(source_type: str) -> Image.Exif:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.domain import Adjustments, RenderParams
-from core.errors import UnknownRefinement
-from core.themes import Theme, ThemeCatalog
+from minime.core.domain import Adjustments, RenderParams
+from minime.core.errors import UnknownRefinement
+from minime.core.themes import Theme, ThemeCatalog
 
 STEP = 0.5  # one "warmer" moves the parameter this far; a parameter lives in [-2, 2]
 

@@ -9,24 +9,44 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from core import intake, metrics, provenance, watermark
-from core.checks import FaceIdentity, SafetyCheck
-from core.content_credentials import ContentCredentials
-from core.energy import EnergyMeter, Measurement
-from core.adjust import finish
-from core.domain import (Done, Event, Failed, Job, JobKind, JobState, Queued, RenderParams, Result, ThemeInfo,
-                         UserKey, new_id)
-from core.engines import Engine, RenderRequest
-from core.engines.classic import ClassicEngine
-from core.errors import (ArgumentRequired, NoSelfie, NotAllowed, NothingToRefine, NothingToUndo, ResultNotFound,
-                         UnknownRefinement, UnsafeOutput)
-from core.gallery import PreviewCache
-from core.jobs import JobRunner
-from core.logs import get_logger
-from core.refine import BUTTONS, Refinement, parse_refinement
-from core.settings import Settings
-from core.store import BlobStore, Store
-from core.themes import Theme, ThemeCatalog
+from minime.core import intake, metrics, provenance, watermark
+from minime.core.adjust import finish
+from minime.core.checks import FaceIdentity, SafetyCheck
+from minime.core.content_credentials import ContentCredentials
+from minime.core.domain import (
+    Done,
+    Event,
+    Failed,
+    Job,
+    JobKind,
+    JobState,
+    Queued,
+    RenderParams,
+    Result,
+    ThemeInfo,
+    UserKey,
+    new_id,
+)
+from minime.core.energy import EnergyMeter, Measurement
+from minime.core.engines import Engine, RenderRequest
+from minime.core.engines.classic import ClassicEngine
+from minime.core.errors import (
+    ArgumentRequired,
+    NoSelfie,
+    NotAllowed,
+    NothingToRefine,
+    NothingToUndo,
+    ResultNotFound,
+    UnknownRefinement,
+    UnsafeOutput,
+)
+from minime.core.gallery import PreviewCache
+from minime.core.jobs import JobRunner
+from minime.core.logs import get_logger
+from minime.core.refine import BUTTONS, Refinement, parse_refinement
+from minime.core.settings import Settings
+from minime.core.store import BlobStore, Store
+from minime.core.themes import Theme, ThemeCatalog
 
 log = get_logger("minime.studio")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.domain import ThemeInfo
-from core.refine import UNDERSTOOD
-from core.settings import Settings
+from minime.core.domain import ThemeInfo
+from minime.core.refine import UNDERSTOOD
+from minime.core.settings import Settings
 
 
 def theme_usage(theme: ThemeInfo) -> str:

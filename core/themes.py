@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.domain import Adjustments, ThemeInfo
-from core.errors import UnknownTheme
+from minime.core.domain import Adjustments, ThemeInfo
+from minime.core.errors import UnknownTheme
 
 DEFAULT_BUTTONS = ("warmer", "cooler", "more grain", "variation", "undo", "another theme")
 

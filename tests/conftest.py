@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from core.app import build_studio
-from core.domain import Done, Event, Failed, UserKey
-from core.settings import Settings
-from core.studio import Studio
+from minime.core.app import build_studio
+from minime.core.domain import Done, Event, Failed, UserKey
+from minime.core.settings import Settings
+from minime.core.studio import Studio
 
 POSTGRES_URL = os.environ.get("MINIME_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

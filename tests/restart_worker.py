@@ -6,10 +6,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from core.app import build_studio
-from core.domain import UserKey
-from core.logs import configure_logging
-from core.settings import Settings
+from minime.core.app import build_studio
+from minime.core.domain import UserKey
+from minime.core.logs import configure_logging
+from minime.core.settings import Settings
 
 
 async def main(selfie: Path, users: int) -> None:

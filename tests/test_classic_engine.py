@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.adjust import finish
-from core.domain import Adjustments, RenderParams
-from core.engines.base import RenderRequest
-from core.engines.classic import NO_PERSON, ClassicEngine
-from core.engines.classic.paint import FALLBACK_FONT, display_caps, font_for, hex_color
-from core.settings import THEMES_DIR
-from core.themes import ThemeCatalog
+from minime.core.adjust import finish
+from minime.core.domain import Adjustments, RenderParams
+from minime.core.engines.base import RenderRequest
+from minime.core.engines.classic import NO_PERSON, ClassicEngine
+from minime.core.engines.classic.paint import FALLBACK_FONT, display_caps, font_for, hex_color
+from minime.core.settings import THEMES_DIR
+from minime.core.themes import ThemeCatalog
 
 CATALOG = ThemeCatalog.from_dir(THEMES_DIR)
 ENGINE = ClassicEngine()
@@ -120,7 +120,7 @@ def test_hostile_sizes_still_render() -> None:
 
 
 def test_stored_bases_are_lossless_and_results_are_jpeg(astronaut: Image.Image) -> None:
-    from core.intake import decode_stored, lossless_bytes, result_bytes
+    from minime.core.intake import decode_stored, lossless_bytes, result_bytes
 
     image = render(astronaut, "pop-art", variant="single")
     assert np.array_equal(np.asarray(decode_stored(lossless_bytes(image))), np.asarray(image))

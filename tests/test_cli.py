@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def minime(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MINIME_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "minime.core.cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=300)
 
 

@@ -24,13 +24,13 @@ import pytest
 import torch
 from PIL import Image
 
-from core import provenance
-from core.app import build_studio
-from core.domain import Done, Failed, RenderParams, UserKey
-from core.engines import RenderRequest, create_engine
-from core.engines.diffusion import DiffusionEngine, GpuOutOfMemory, ModelUnavailable
-from core.settings import Settings
-from core.themes import ThemeCatalog
+from minime.core import provenance
+from minime.core.app import build_studio
+from minime.core.domain import Done, Failed, RenderParams, UserKey
+from minime.core.engines import RenderRequest, create_engine
+from minime.core.engines.diffusion import DiffusionEngine, GpuOutOfMemory, ModelUnavailable
+from minime.core.settings import Settings
+from minime.core.themes import ThemeCatalog
 from tests import tiny_diffusion
 from tests.conftest import Recorder
 
@@ -224,7 +224,7 @@ def test_cli_renders_a_figurine_from_an_unseen_model_folder_with_the_name_typese
     out = tmp_path / "alice.png"
     env = {**os.environ, "MINIME_DATA_DIR": str(tmp_path / "data"), "MINIME_DIFFUSION_MODEL": str(model),
            "MINIME_DIFFUSION_RESOLUTION": "128", "MINIME_DIFFUSION_STEPS": "3"}
-    done = subprocess.run([sys.executable, "-m", "core.cli", "render", str(selfie), "-t", "figurine", "--name",
+    done = subprocess.run([sys.executable, "-m", "minime.core.cli", "render", str(selfie), "-t", "figurine", "--name",
                            "Alice", "--engine", "diffusion", "-o", str(out)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
@@ -249,7 +249,7 @@ def test_a_broken_model_folder_gives_a_clear_error(tmp_path: Path, models: dict[
     env = {**os.environ, "MINIME_DATA_DIR": str(tmp_path / "data"), "MINIME_DIFFUSION_MODEL": str(empty)}
     selfie = tmp_path / "s.png"
     Image.new("RGB", (128, 128), "white").save(selfie)
-    done = subprocess.run([sys.executable, "-m", "core.cli", "render", str(selfie), "-t", "popart", "--engine",
+    done = subprocess.run([sys.executable, "-m", "minime.core.cli", "render", str(selfie), "-t", "popart", "--engine",
                            "diffusion", "-o", str(tmp_path / "o.png")], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 2 and "no model_index.json" in done.stderr and "Traceback" not in done.stderr
@@ -358,8 +358,9 @@ async def test_a_model_that_cannot_load_fails_the_job_in_plain_words(tmp_path: P
 
 
 def test_the_bots_start_without_torch() -> None:
-    code = ("import sys; import core.app, core.cli, bots.web.server, bots.telegram_bot, bots.discord_bot; "
-            "from core.settings import Settings; core.app.build_studio(Settings(_env_file=None)); "
+    code = ("import sys; import minime.core.app, minime.core.cli, minime.bots.web.server, minime.bots.telegram_bot, "
+            "minime.bots.discord_bot; from minime.core.settings import Settings; "
+            "minime.core.app.build_studio(Settings(_env_file=None)); "
             "print(sorted(m for m in ('torch', 'diffusers', 'transformers') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr

@@ -10,9 +10,9 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from bots.discord_bot.bot import DiscordRunner
-from core.domain import UserKey
-from core.settings import Settings
+from minime.bots.discord_bot.bot import DiscordRunner
+from minime.core.domain import UserKey
+from minime.core.settings import Settings
 from tests.conftest import RunningBot
 from tests.fake_discord import FakeDiscord, patch_discord
 
@@ -168,7 +168,7 @@ async def test_cooldown_is_a_friendly_ephemeral_note(bot: RunningBot, fake: Fake
 
 async def test_jobs_outliving_the_interaction_token_post_to_the_channel(bot: RunningBot, fake: FakeDiscord,
                                                                         astronaut_jpeg: bytes, monkeypatch) -> None:
-    import bots.discord_bot.delivery as delivery
+    import minime.bots.discord_bot.delivery as delivery
 
     monkeypatch.setattr(delivery, "INTERACTION_TOKEN_TTL_S", 0)
     mark = len(fake.calls)

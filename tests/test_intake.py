@@ -9,8 +9,8 @@ import zlib
 import pytest
 from PIL import Image
 
-from core import intake
-from core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImage
+from minime.core import intake
+from minime.core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImage
 
 CAPS = {"max_bytes": 20 * 1024 * 1024, "max_pixels": 40_000_000}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from core.logs import configure_logging, get_logger, redact_text
+from minime.core.logs import configure_logging, get_logger, redact_text
 
 
 def test_redaction_in_structured_and_library_logs(capsys) -> None:

@@ -14,12 +14,12 @@ from PIL import Image
 from prometheus_client import REGISTRY
 from ray import serve
 
-from core.app import build_studio
-from core.domain import Done, Failed, JobState, RenderParams, UserKey
-from core.engines import RenderRequest, create_engine
-from core.settings import Settings
-from core.studio import Studio
-from core.themes import ThemeCatalog
+from minime.core.app import build_studio
+from minime.core.domain import Done, Failed, JobState, RenderParams, UserKey
+from minime.core.engines import RenderRequest, create_engine
+from minime.core.settings import Settings
+from minime.core.studio import Studio
+from minime.core.themes import ThemeCatalog
 from tests import tiny_diffusion
 from tests.conftest import Recorder
 
@@ -93,7 +93,7 @@ async def test_back_pressure_waits_instead_of_failing(cluster: None, tmp_path: P
 
 async def warm(studio: Studio, astronaut_jpeg: bytes) -> None:
     """One render first, so the replica has its model loaded and the next request is mid-denoising when killed."""
-    from core import intake
+    from minime.core import intake
 
     await studio.engine(RenderRequest(intake.decode_stored(astronaut_jpeg), CATALOG.get("pop-art"),
                                       RenderParams(seed=1)))

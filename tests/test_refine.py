@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import UnknownRefinement
-from core.refine import parse_refinement
-from core.settings import THEMES_DIR
-from core.themes import ThemeCatalog
+from minime.core.errors import UnknownRefinement
+from minime.core.refine import parse_refinement
+from minime.core.settings import THEMES_DIR
+from minime.core.themes import ThemeCatalog
 
 CATALOG = ThemeCatalog.from_dir(THEMES_DIR)
 
@@ -63,7 +63,7 @@ def test_editing_engines_get_unknown_text_as_an_instruction() -> None:
 
 
 def test_accumulation_is_clamped() -> None:
-    from core.domain import RenderParams
+    from minime.core.domain import RenderParams
 
     params = RenderParams()
     for _ in range(20):

@@ -14,17 +14,17 @@ import pytest
 from PIL import Image
 from prometheus_client import REGISTRY
 
-from core import provenance
-from core.app import build_studio
-from core.checks import FaceIdentity
-from core.content_credentials import read_manifest
-from core.domain import Done, Failed, RenderParams, UserKey
-from core.engines import RenderRequest
-from core.engines.classic import ClassicEngine
-from core.errors import NotAllowed
-from core.settings import Settings
-from core.studio import Studio
-from core.themes import ThemeCatalog
+from minime.core import provenance
+from minime.core.app import build_studio
+from minime.core.checks import FaceIdentity
+from minime.core.content_credentials import read_manifest
+from minime.core.domain import Done, Failed, RenderParams, UserKey
+from minime.core.engines import RenderRequest
+from minime.core.engines.classic import ClassicEngine
+from minime.core.errors import NotAllowed
+from minime.core.settings import Settings
+from minime.core.studio import Studio
+from minime.core.themes import ThemeCatalog
 from tests import tiny_diffusion
 from tests.conftest import Recorder
 
@@ -230,7 +230,7 @@ async def test_allow_and_deny_lists(tmp_path: Path, astronaut_jpeg: bytes) -> No
 
 
 def test_the_mark_is_invisible(astronaut: Image.Image) -> None:
-    from core import watermark
+    from minime.core import watermark
 
     out = ClassicEngine(1024).render(RenderRequest(astronaut, CATALOG.get("figurine"),
                                                    RenderParams(name="Eileen", seed=3))).image
@@ -252,7 +252,7 @@ class PortraitEngine:
         self.stranger, self.recovers, self.boosts = stranger, recovers, []
 
     async def __call__(self, request: RenderRequest, *, progress=None):
-        from core.engines import RenderOutput
+        from minime.core.engines import RenderOutput
 
         self.boosts.append(request.identity_boost)
         face = request.source if (self.recovers and request.identity_boost) else self.stranger
@@ -265,7 +265,7 @@ class PortraitEngine:
 @pytest.mark.parametrize("recovers", [True, False])
 async def test_a_different_face_is_rendered_again_then_delivered_with_a_note(tmp_path: Path, astronaut_jpeg: bytes,
                                                                            recovers: bool) -> None:
-    from core.store import BlobStore, Store
+    from minime.core.store import BlobStore, Store
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", watermark=False)
     settings.data_dir.mkdir(parents=True)

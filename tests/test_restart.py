@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from core.app import build_studio
-from core.domain import Done, Failed, JobState
-from core.jobs import INTERRUPTED
-from core.settings import Settings
-from core.store.schema import jobs, results
+from minime.core.app import build_studio
+from minime.core.domain import Done, Failed, JobState
+from minime.core.jobs import INTERRUPTED
+from minime.core.settings import Settings
+from minime.core.store.schema import jobs, results
 from tests.conftest import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 async def _job_states(settings: Settings) -> dict[str, tuple[str, int]]:
     from sqlalchemy import select
 
-    from core.store import Store
+    from minime.core.store import Store
 
     store = Store(settings.resolved_database_url)
     try:
@@ -83,7 +83,7 @@ async def test_sigkill_while_jobs_queue_and_run(tmp_path: Path, astronaut_jpeg: 
 
     from sqlalchemy import func, select
 
-    from core.store import Store
+    from minime.core.store import Store
 
     store = Store(settings.resolved_database_url)
     try:

@@ -7,10 +7,9 @@ import time
 
 import pytest
 
-from core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
-from core.errors import Busy
-from core.store import Store
-
+from minime.core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
+from minime.core.errors import Busy
+from minime.core.store import Store
 
 LIMITS = {"rate_limit": 100, "rate_window_s": 60.0}
 

@@ -7,10 +7,19 @@ import asyncio
 import numpy as np
 import pytest
 
-from core.domain import Done, Failed, Queued, Rendering, UserKey
-from core.errors import (ArgumentRequired, Busy, NoSelfie, NothingToRefine, NothingToUndo, QuotaExceeded,
-                         ResultNotFound, UnknownRefinement, UnknownTheme)
-from core.studio import Studio, Undone
+from minime.core.domain import Done, Failed, Queued, Rendering, UserKey
+from minime.core.errors import (
+    ArgumentRequired,
+    Busy,
+    NoSelfie,
+    NothingToRefine,
+    NothingToUndo,
+    QuotaExceeded,
+    ResultNotFound,
+    UnknownRefinement,
+    UnknownTheme,
+)
+from minime.core.studio import Studio, Undone
 from tests.conftest import Recorder, pixels
 
 
@@ -104,7 +113,7 @@ async def test_friendly_errors(studio: Studio, recorder: Recorder, alice: UserKe
 
 
 async def test_one_active_job_per_user_and_rate_limit(settings, alice: UserKey, astronaut_jpeg: bytes) -> None:
-    from core.app import build_studio
+    from minime.core.app import build_studio
 
     settings.rate_limit_jobs = 2
     studio = build_studio(settings)
@@ -116,7 +125,7 @@ async def test_one_active_job_per_user_and_rate_limit(settings, alice: UserKey, 
             await studio.apply_theme(alice, "miniature")
         status = await studio.status(alice)
         assert status.position == 1 and status.job is not None
-        from core.domain import JobState
+        from minime.core.domain import JobState
 
         await studio.store.claim_next("t")
         await studio.store.finish_job(status.job.id, JobState.DONE)
@@ -149,7 +158,7 @@ class _Sleepy(_Exploding):
 @pytest.mark.parametrize("engine, words", [(_Exploding(), "failed"), (_Sleepy(), "too long")])
 async def test_engine_crash_or_timeout_is_reported_and_queue_keeps_going(settings, alice, astronaut_jpeg, engine,
                                                                          words) -> None:
-    from core.app import build_studio
+    from minime.core.app import build_studio
 
     settings.render_timeout_s = 1.0
     studio = build_studio(settings)

@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
-from bots.telegram_bot.app import TelegramRunner
-from core.domain import UserKey
-from core.settings import Settings
+from minime.bots.telegram_bot.app import TelegramRunner
+from minime.core.domain import UserKey
+from minime.core.settings import Settings
 from tests.conftest import RunningBot
 from tests.fake_telegram import FakeTelegram
 
@@ -269,7 +269,7 @@ async def test_minime_telegram_from_outside(tmp_path: Path, fake: FakeTelegram, 
     env = {**os.environ, "MINIME_TELEGRAM_TOKEN": TOKEN, "MINIME_TELEGRAM_API_ROOT": fake.root,
            "MINIME_DATA_DIR": str(tmp_path / "outside")}
     env.pop("MINIME_WEB_PORT", None)
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "core.cli", "telegram", env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "minime.core.cli", "telegram", env=env,
                                                    cwd=Path(__file__).resolve().parent.parent,
                                                    stdout=asyncio.subprocess.DEVNULL,
                                                    stderr=asyncio.subprocess.PIPE)

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bots.web.server import start_web
-from core.settings import Settings
-from core.studio import Studio
+from minime.bots.web.server import start_web
+from minime.core.settings import Settings
+from minime.core.studio import Studio
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -8,13 +8,13 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bots.discord_bot import handlers
-from bots.discord_bot.delivery import DiscordDelivery
-from bots.discord_bot.limits import PLATFORM
-from bots.discord_bot.views import ForgetButton, ResultButton, ThemeButton
-from core.logs import get_logger
-from core.settings import Settings
-from core.studio import Studio
+from minime.bots.discord_bot import handlers
+from minime.bots.discord_bot.delivery import DiscordDelivery
+from minime.bots.discord_bot.limits import PLATFORM
+from minime.bots.discord_bot.views import ForgetButton, ResultButton, ThemeButton
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
+from minime.core.studio import Studio
 
 log = get_logger("minime.discord")
 

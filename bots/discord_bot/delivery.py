@@ -8,14 +8,18 @@ from typing import Any
 
 import discord
 
-from bots.discord_bot.limits import (DEFAULT_UPLOAD_LIMIT, INTERACTION_TOKEN_TTL_S, STATUS_EDIT_INTERVAL_S,
-                                     TOKEN_MARGIN_S)
-from bots.discord_bot.views import result_view
-from core.domain import Done, Event, Failed, Queued, Rendering
-from core.intake import encode_for_platform
-from core.logs import get_logger
-from core.texts import queued_text, rendering_text
-from core.themes import ThemeCatalog
+from minime.bots.discord_bot.limits import (
+    DEFAULT_UPLOAD_LIMIT,
+    INTERACTION_TOKEN_TTL_S,
+    STATUS_EDIT_INTERVAL_S,
+    TOKEN_MARGIN_S,
+)
+from minime.bots.discord_bot.views import result_view
+from minime.core.domain import Done, Event, Failed, Queued, Rendering
+from minime.core.intake import encode_for_platform
+from minime.core.logs import get_logger
+from minime.core.texts import queued_text, rendering_text
+from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.discord")
 

@@ -9,14 +9,14 @@ from typing import Any, Literal
 import discord
 from discord import app_commands
 
-from bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT, DOWNLOAD_MAX_BYTES, PLATFORM
-from bots.discord_bot.views import forget_view, result_id_of, result_view, themes_view
-from core.domain import UserKey
-from core.errors import ImageTooLarge, MinimeError, UnsupportedImage
-from core.intake import encode_for_platform
-from core.logs import get_logger
-from core.studio import Studio, Undone
-from core.texts import help_text, privacy_text
+from minime.bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT, DOWNLOAD_MAX_BYTES, PLATFORM
+from minime.bots.discord_bot.views import forget_view, result_id_of, result_view, themes_view
+from minime.core.domain import UserKey
+from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
+from minime.core.intake import encode_for_platform
+from minime.core.logs import get_logger
+from minime.core.studio import Studio, Undone
+from minime.core.texts import help_text, privacy_text
 
 log = get_logger("minime.discord")
 

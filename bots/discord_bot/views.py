@@ -8,9 +8,9 @@ from typing import Any
 
 import discord
 
-from bots.discord_bot.limits import CUSTOM_ID_MAX
-from core.domain import ThemeInfo
-from core.refine import BUTTONS
+from minime.bots.discord_bot.limits import CUSTOM_ID_MAX
+from minime.core.domain import ThemeInfo
+from minime.core.refine import BUTTONS
 
 ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "gp", "less grain": "gm", "vivid": "v",
                 "faded": "f", "bigger name": "np", "new colours": "p", "variation": "x", "undo": "u",
@@ -39,7 +39,7 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:r:(?
         return cls(match["result"], CODE_ACTIONS.get(match["code"], "variation"), int(match["owner"]))
 
     async def callback(self, interaction: discord.Interaction) -> Any:
-        from bots.discord_bot import handlers
+        from minime.bots.discord_bot import handlers
 
         await handlers.result_button(interaction, self.result_id, self.action, self.owner)
 
@@ -61,7 +61,7 @@ class ThemeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:s:(?P
         return cls(match["result"], match["theme"], int(match["owner"]), label=item.label)
 
     async def callback(self, interaction: discord.Interaction) -> Any:
-        from bots.discord_bot import handlers
+        from minime.bots.discord_bot import handlers
 
         await handlers.theme_button(interaction, self.result_id, self.theme_id, self.owner)
 
@@ -81,7 +81,7 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?
         return cls(match["answer"], int(match["owner"]))
 
     async def callback(self, interaction: discord.Interaction) -> Any:
-        from bots.discord_bot import handlers
+        from minime.bots.discord_bot import handlers
 
         await handlers.forget_button(interaction, self.answer == "yes", self.owner)
 

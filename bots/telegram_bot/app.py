@@ -5,15 +5,22 @@ from __future__ import annotations
 from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
-from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
-                          MessageHandler, filters)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
-from bots.telegram_bot import handlers
-from bots.telegram_bot.delivery import TelegramDelivery
-from bots.telegram_bot.limits import PLATFORM
-from core.logs import get_logger
-from core.settings import Settings
-from core.studio import Studio
+from minime.bots.telegram_bot import handlers
+from minime.bots.telegram_bot.delivery import TelegramDelivery
+from minime.bots.telegram_bot.limits import PLATFORM
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
+from minime.core.studio import Studio
 
 log = get_logger("minime.telegram")
 

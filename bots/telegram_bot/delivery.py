@@ -10,14 +10,20 @@ from telegram import Bot, InputFile, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
-from bots.telegram_bot.keyboards import result_keyboard
-from bots.telegram_bot.limits import (CAPTION_MAX, CHAT_ACTION_REFRESH_S, PHOTO_MAX_BYTES, PHOTO_MAX_SIDE_SUM,
-                                      SEND_ATTEMPTS, STATUS_EDIT_INTERVAL_S)
-from core.domain import Done, Event, Failed, Queued, Rendering
-from core.intake import encode_for_platform
-from core.logs import get_logger
-from core.texts import queued_text, rendering_text
-from core.themes import ThemeCatalog
+from minime.bots.telegram_bot.keyboards import result_keyboard
+from minime.bots.telegram_bot.limits import (
+    CAPTION_MAX,
+    CHAT_ACTION_REFRESH_S,
+    PHOTO_MAX_BYTES,
+    PHOTO_MAX_SIDE_SUM,
+    SEND_ATTEMPTS,
+    STATUS_EDIT_INTERVAL_S,
+)
+from minime.core.domain import Done, Event, Failed, Queued, Rendering
+from minime.core.intake import encode_for_platform
+from minime.core.logs import get_logger
+from minime.core.texts import queued_text, rendering_text
+from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.telegram")
 

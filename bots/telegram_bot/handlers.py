@@ -7,16 +7,16 @@ from typing import Any
 from telegram import Document, InputFile, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
-from bots.telegram_bot.delivery import with_retries
-from bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
-from bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
-from core.domain import UserKey
-from core.errors import ImageTooLarge, MinimeError, UnsupportedImage
-from core.intake import encode_for_platform
-from core.logs import get_logger
-from core.settings import Settings
-from core.studio import Studio, Undone
-from core.texts import help_text, privacy_text, queued_text
+from minime.bots.telegram_bot.delivery import with_retries
+from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
+from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
+from minime.core.domain import UserKey
+from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
+from minime.core.intake import encode_for_platform
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
+from minime.core.studio import Studio, Undone
+from minime.core.texts import help_text, privacy_text, queued_text
 
 log = get_logger("minime.telegram")
 

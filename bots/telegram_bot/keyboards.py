@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bots.telegram_bot.limits import CALLBACK_DATA_MAX
-from core.domain import ThemeInfo
-from core.refine import BUTTONS
+from minime.bots.telegram_bot.limits import CALLBACK_DATA_MAX
+from minime.core.domain import ThemeInfo
+from minime.core.refine import BUTTONS
 
 # Short codes keep callback data far below Telegram's 64 bytes.
 ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "g+", "less grain": "g-", "vivid": "v",

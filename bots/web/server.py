@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
-from core.errors import MinimeError
-from core.logs import get_logger
-from core.refine import BUTTONS
-from core.settings import Settings
-from core.studio import Studio, Undone
-from core.texts import help_text, privacy_text, queued_text, rendering_text
+from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
+from minime.core.errors import MinimeError
+from minime.core.logs import get_logger
+from minime.core.refine import BUTTONS
+from minime.core.settings import Settings
+from minime.core.studio import Studio, Undone
+from minime.core.texts import help_text, privacy_text, queued_text, rendering_text
 
 log = get_logger("minime.web")
 

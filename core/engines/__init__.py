@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from core.engines.base import Engine, ProgressCallback, RenderOutput, RenderRequest
-from core.settings import Settings
+from minime.core.engines.base import Engine, ProgressCallback, RenderOutput, RenderRequest
+from minime.core.settings import Settings
 
 __all__ = ["Engine", "ProgressCallback", "RenderOutput", "RenderRequest", "create_engine"]
 
@@ -12,15 +12,15 @@ def create_engine(settings: Settings, name: str | None = None) -> Engine:
     """The engine named by ``MINIME_ENGINE`` (or ``name``). Heavy engines are imported only when chosen."""
     name = name or settings.engine
     if name == "classic":
-        from core.engines.classic import ClassicEngine
+        from minime.core.engines.classic import ClassicEngine
 
         return ClassicEngine(work_size=settings.work_size)
     if name == "diffusion":
-        from core.engines.diffusion import DiffusionEngine
+        from minime.core.engines.diffusion import DiffusionEngine
 
         return DiffusionEngine(settings)
     if name == "ray":
-        from core.engines.ray import RayEngine
+        from minime.core.engines.ray import RayEngine
 
         return RayEngine(settings)
     raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "

@@ -8,8 +8,8 @@ from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
-from core.domain import RenderParams
-from core.themes import Theme
+from minime.core.domain import RenderParams
+from minime.core.themes import Theme
 
 ProgressCallback = Callable[[float], None]
 """Called with a fraction in [0, 1]; may be called from a worker thread."""

@@ -8,7 +8,7 @@ import os
 import shutil
 from pathlib import Path
 
-from core.domain import UserKey, new_id
+from minime.core.domain import UserKey, new_id
 
 
 class BlobStore:

@@ -13,10 +13,10 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from core import watermark
-from core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
-from core.errors import Busy, QuotaExceeded
-from core.store.schema import ACTIVE_STATES, jobs, result_bands, results, selfies, sessions
+from minime.core import watermark
+from minime.core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
+from minime.core.errors import Busy, QuotaExceeded
+from minime.core.store.schema import ACTIVE_STATES, jobs, result_bands, results, selfies, sessions
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 74_561_029  # PostgreSQL advisory lock id: one process migrates at a time

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 from PIL import Image
 
-from core.engines.base import ProgressCallback, RenderOutput, RenderRequest
-from core.engines.classic import boxes, photo, retro
-from core.engines.classic.look import Look
-from core.engines.classic.paint import resize
+from minime.core.engines.base import ProgressCallback, RenderOutput, RenderRequest
+from minime.core.engines.classic import boxes, photo, retro
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import resize
 
 RECIPES: dict[str, Callable[[Look], Image.Image]] = {
     "figurine": boxes.figurine,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from PIL import Image, ImageDraw
 
-from core.engines.classic.paint import Color, mix
+from minime.core.engines.classic.paint import Color, mix
 
 S = 4  # supersampling for smooth edges
 

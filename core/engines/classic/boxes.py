@@ -13,10 +13,21 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.engines.classic import accessories
-from core.engines.classic.look import Look, toy_figure
-from core.engines.classic.paint import (Color, display_caps, draw_fitted_text, font, hex_color, mix, paste_shadow,
-                                        radial_gradient, rounded_mask, soft_mask, vertical_gradient)
+from minime.core.engines.classic import accessories
+from minime.core.engines.classic.look import Look, toy_figure
+from minime.core.engines.classic.paint import (
+    Color,
+    display_caps,
+    draw_fitted_text,
+    font,
+    hex_color,
+    mix,
+    paste_shadow,
+    radial_gradient,
+    rounded_mask,
+    soft_mask,
+    vertical_gradient,
+)
 
 W, H = 1024, 1280
 BADGES = ("NEW!", "RARE!", "HOT!", "WOW!", "1ST ED.")

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from core.domain import RenderParams
-from core.engines.base import ProgressCallback
-from core.engines.classic.paint import Color, hex_color, smooth_skin
-from core.engines.classic.subject import Subject, find_face, find_subject
-from core.themes import Theme
+from minime.core.domain import RenderParams
+from minime.core.engines.base import ProgressCallback
+from minime.core.engines.classic.paint import Color, hex_color, smooth_skin
+from minime.core.engines.classic.subject import Subject, find_face, find_subject
+from minime.core.themes import Theme
 
 
 @dataclass

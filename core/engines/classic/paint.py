@@ -10,7 +10,7 @@ import numpy as np
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
-from core.settings import THEMES_DIR
+from minime.core.settings import THEMES_DIR
 
 FONTS = THEMES_DIR / "assets" / "fonts"
 FALLBACK_FONT = "DejaVuSans-Bold"

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from core.engines.classic.look import Look
-from core.engines.classic.paint import crop_cover_array, curves, hex_color, saturate, vignette
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import crop_cover_array, curves, hex_color, saturate, vignette
 
 
 def miniature(look: Look) -> Image.Image:

@@ -9,10 +9,26 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from core.engines.classic.look import Look
-from core.engines.classic.paint import (Color, crop_cover, crop_cover_array, curves, draw_fitted_text, font,
-                                        font_for, light_leak, mix, paste_shadow, resize, rounded_mask, saturate,
-                                        screen, soft_mask, vertical_gradient, vignette)
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import (
+    Color,
+    crop_cover,
+    crop_cover_array,
+    curves,
+    draw_fitted_text,
+    font,
+    font_for,
+    light_leak,
+    mix,
+    paste_shadow,
+    resize,
+    rounded_mask,
+    saturate,
+    screen,
+    soft_mask,
+    vertical_gradient,
+    vignette,
+)
 
 SQUARE = (1024, 1024)
 PORTRAIT = (1024, 1280)
@@ -123,7 +139,7 @@ def _rim_colours(w: int, h: int) -> np.ndarray:
 
 
 def _hex(value: str) -> Color:
-    from core.engines.classic.paint import hex_color
+    from minime.core.engines.classic.paint import hex_color
 
     return hex_color(value)
 

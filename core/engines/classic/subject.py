@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from core.logs import get_logger
+from minime.core.logs import get_logger
 
 log = get_logger("minime.subject")
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from PIL import Image
 
-from core.engines.base import ProgressCallback, RenderOutput, RenderRequest
-from core.engines.diffusion import pipelines
-from core.engines.diffusion.pipelines import Loaded, ModelUnavailable
-from core.errors import EngineFailed
-from core.logs import get_logger
-from core.settings import Settings
-from core.themes import Theme
+from minime.core.engines.base import ProgressCallback, RenderOutput, RenderRequest
+from minime.core.engines.diffusion import pipelines
+from minime.core.engines.diffusion.pipelines import Loaded, ModelUnavailable
+from minime.core.errors import EngineFailed
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
+from minime.core.themes import Theme
 
 log = get_logger("minime.diffusion")
 
@@ -128,7 +128,7 @@ class DiffusionEngine:
 
     def _loras(self) -> dict[str, str]:
         """The deployment's LoRA and every theme's, by adapter name (themes name theirs relative to themes/)."""
-        from core.themes import ThemeCatalog
+        from minime.core.themes import ThemeCatalog
 
         loras = {"deployment": self.settings.diffusion_lora} if self.settings.diffusion_lora else {}
         for theme in ThemeCatalog.from_dir(self.settings.themes_dir):
@@ -260,7 +260,7 @@ class DiffusionEngine:
 
     def _package(self, request: RenderRequest, image: Image.Image) -> Image.Image:
         """Put the generated figure into the classic engine's packaging, so the name is typeset, never drawn."""
-        from core.engines.classic import ClassicEngine
+        from minime.core.engines.classic import ClassicEngine
 
         if self._packager is None:
             self._packager = ClassicEngine(self.settings.work_size)
@@ -281,7 +281,7 @@ def _face_crop(source: Image.Image) -> Image.Image:
     """The face with some margin (what IP-Adapter face models expect), or the whole selfie."""
     import numpy as np
 
-    from core.engines.classic.subject import find_face
+    from minime.core.engines.classic.subject import find_face
 
     face = find_face(np.asarray(source.convert("RGB")))
     if not face:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.errors import EngineFailed
-from core.logs import get_logger
+from minime.core.errors import EngineFailed
+from minime.core.logs import get_logger
 
 log = get_logger("minime.diffusion")
 

@@ -11,10 +11,10 @@ import asyncio
 import random
 import time
 
-from core.engines.base import ProgressCallback, RenderOutput, RenderRequest
-from core.errors import EngineFailed, WorkerLost
-from core.logs import get_logger
-from core.settings import Settings
+from minime.core.engines.base import ProgressCallback, RenderOutput, RenderRequest
+from minime.core.errors import EngineFailed, WorkerLost
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
 
 log = get_logger("minime.ray")
 
@@ -48,7 +48,7 @@ class RayEngine:
                      include_dashboard=False, logging_level="warning", log_to_driver=False)
             self._started_ray = True
         if self.settings.ray_deploy:
-            from core.engines.ray.deployment import application
+            from minime.core.engines.ray.deployment import application
 
             serve.start(proxy_location="Disabled")  # the front ends use handles; no HTTP port is opened
             serve.run(application(self.settings), name=self.settings.ray_app_name, route_prefix=None)

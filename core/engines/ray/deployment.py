@@ -1,8 +1,8 @@
 """The Ray Serve side: a deployment whose replicas each hold one classic or diffusion engine.
 
 Deploy it from the front end (``MINIME_RAY_DEPLOY=true``, the default) or on the cluster itself: the Serve config
-import path ``core.engines.ray.deployment:build`` builds the same application from the replicas' MINIME_* variables
-(deploy/kuberay-rayservice.yaml does that).
+import path ``minime.core.engines.ray.deployment:build`` builds the same application from the replicas' MINIME_*
+variables (deploy/kuberay-rayservice.yaml does that).
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from typing import Any
 
 from ray import serve
 
-from core.engines.base import RenderOutput, RenderRequest
-from core.errors import MinimeError
-from core.logs import get_logger
-from core.settings import Settings
+from minime.core.engines.base import RenderOutput, RenderRequest
+from minime.core.errors import MinimeError
+from minime.core.logs import get_logger
+from minime.core.settings import Settings
 
 log = get_logger("minime.ray")
 
@@ -45,8 +45,8 @@ class RenderDeployment:
     """One engine per replica; concurrent requests are gathered into batches the engine can run together."""
 
     def __init__(self, settings: dict[str, Any], inner_engine: str, batch_size: int, batch_wait_s: float) -> None:
-        from core.engines import create_engine
-        from core.logs import configure_logging
+        from minime.core.engines import create_engine
+        from minime.core.logs import configure_logging
 
         self.settings = Settings(_env_file=None, **settings)
         configure_logging(self.settings.log_level, self.settings.log_json)
