@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from minime.core.settings import Settings
 from tests.conftest import RunningBot
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram import ALICE, Bot, bot, buttons, fake, selfie, tg_settings  # noqa: F401 - fixtures
+from tests.test_telegram import ALICE, TOKEN, Bot, selfie
 
 BOB = 222
+
+
+@pytest.fixture()
+async def fake():
+    server = FakeTelegram(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture()
+def tg_settings(tmp_path: Path, fake: FakeTelegram) -> Settings:
+    return Settings(data_dir=tmp_path / "data", telegram_token=SecretStr(TOKEN), telegram_api_root=fake.root,
+                    job_lease_s=2.0, _env_file=None)
+
+
+@pytest.fixture()
+async def bot(tg_settings: Settings):
+    running = await Bot(tg_settings).start()
+    yield running
+    await running.stop()
 
 
 @pytest.mark.timeout(120)
