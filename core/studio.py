@@ -46,7 +46,7 @@ from minime.core.logs import get_logger
 from minime.core.refine import BUTTONS, Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import Theme, ThemeCatalog
+from minime.core.themes import Theme, ThemeCatalog, split_things
 
 log = get_logger("minime.studio")
 
@@ -279,9 +279,10 @@ class Studio:
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
         self._admit(user)
-        theme, variant, text = self.catalog.resolve(command, argument)
-        if by_id and argument and theme.variants and argument.lower() in theme.variants:
-            variant, text = argument.lower(), None
+        given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
+        theme, variant, text = self.catalog.resolve(command, given)
+        if by_id and given and theme.variants and given.lower() in theme.variants:
+            variant, text = given.lower(), None
         pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
@@ -290,7 +291,7 @@ class Studio:
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
             raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
-        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31))
+        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
                   selfie_key=session.selfie_key)
