@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from minime.core import buttons
 from minime.core.domain import Adjustments, ThemeInfo
 from minime.core.errors import UnknownTheme
 
-DEFAULT_BUTTONS = ("warmer", "cooler", "more grain", "variation", "undo", "another theme")
+DEFAULT_BUTTONS = ("warmer", "cooler", "more grain", "variation", buttons.UNDO, buttons.ANOTHER_THEME)
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,14 @@ class Theme:
 
 
 def load_theme(path: Path) -> Theme:
-    """Read one theme file. Raises ValueError with the file name when it is malformed."""
+    """Read one theme file. Raises ValueError with the file name when it is malformed or names an unknown button."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
         theme_id = data["id"]
+        button_ids = tuple(data.get("buttons", DEFAULT_BUTTONS))
+        if typos := buttons.unknown(button_ids):
+            raise ValueError(f"theme file {path.name} names unknown buttons {', '.join(map(repr, typos))}; "
+                             f"known: {', '.join(buttons.BUTTONS)}")
         classic = dict(data.get("classic", {}))
         return Theme(
             id=theme_id,
@@ -68,7 +73,7 @@ def load_theme(path: Path) -> Theme:
             variant=data.get("variant"),
             variants=tuple(data.get("variants", ())),
             default_variant=data.get("default_variant"),
-            buttons=tuple(data.get("buttons", DEFAULT_BUTTONS)),
+            buttons=button_ids,
             recipe=classic.pop("recipe"),
             classic=classic,
             palettes=tuple(data.get("palettes", ())),
