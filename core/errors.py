@@ -62,7 +62,7 @@ class ThemeUnavailable(MinimeError):
     user_message = "This bot's engine can't make that look. Try /themes for the ones it can."
 
 
-class ThemeFileInvalid(MinimeError):
+class ThemeFileInvalid(MinimeError, ValueError):
     """A theme file that cannot be used; raised while the catalogue loads, so minime does not start with it."""
 
     def __init__(self, file_name: str, reason: str) -> None:

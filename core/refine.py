@@ -180,19 +180,3 @@ def _theme_words(theme: Theme) -> set[str]:
     words |= set(theme.aliases)
     return {w for w in words if w}
 
-
-# Buttons an adapter shows under a result: id -> (label, the text it stands for). Ids fit callback data.
-BUTTONS: dict[str, tuple[str, str]] = {
-    "warmer": ("🔥 Warmer", "warmer"),
-    "cooler": ("❄️ Cooler", "cooler"),
-    "brighter": ("☀️ Brighter", "brighter"),
-    "more grain": ("🎞 More grain", "more grain"),
-    "less grain": ("✨ Less grain", "less grain"),
-    "vivid": ("🌈 More vivid", "more saturated"),
-    "faded": ("📼 Faded", "more faded"),
-    "bigger name": ("🔠 Bigger name", "bigger name"),
-    "new colours": ("🎨 New colours", "another background colour"),
-    "variation": ("🎲 Variation", "variation"),
-    "undo": ("↩️ Undo", "undo"),
-    "another theme": ("🖼 Another theme", ""),
-}

@@ -11,6 +11,7 @@ from typing import Any
 
 from minime.core import intake, metrics, provenance, watermark
 from minime.core.adjust import finish
+from minime.core.buttons import BUTTONS
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
 from minime.core.domain import (
@@ -44,7 +45,7 @@ from minime.core.errors import (
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
-from minime.core.refine import BUTTONS, Refinement, parse_refinement
+from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.themes import Theme, ThemeCatalog
@@ -327,9 +328,9 @@ class Studio:
             refinement = Refinement(theme=self.catalog.usable(action.removeprefix("theme:")))
         else:
             if action is not None:
-                if action not in BUTTONS or not BUTTONS[action][1]:
+                if action not in BUTTONS or not BUTTONS[action].text:
                     raise UnknownRefinement("That button isn't something I can do.")
-                text = BUTTONS[action][1]
+                text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
         if refinement.theme:

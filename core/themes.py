@@ -16,10 +16,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from minime.core import buttons
 from minime.core.domain import Adjustments, ThemeCommand, ThemeInfo
 from minime.core.errors import ThemeFileInvalid, ThemeUnavailable, UnknownTheme
 
-DEFAULT_BUTTONS = ("warmer", "cooler", "more grain", "variation", "undo", "another theme")
+DEFAULT_BUTTONS = ("warmer", "cooler", "more grain", "variation", buttons.UNDO, buttons.ANOTHER_THEME)
 ENGINE_KINDS = ("classic", "diffusion", "hosted")
 """What a theme can name in ``engines``: the engines that render images (ray runs one of the first two)."""
 GENERATIVE = ("diffusion", "hosted")
@@ -69,6 +70,9 @@ class _ThemeFile(BaseModel):
         for key in ("aliases", "default_for_command"):
             if key in self.classic:
                 raise ValueError(f"'{key}' belongs at the top level of the file, not under [classic]")
+        if self.buttons and (typos := buttons.unknown(tuple(self.buttons))):
+            raise ValueError(f"it names unknown buttons {', '.join(map(repr, typos))}; "
+                             f"known: {', '.join(buttons.BUTTONS)}")
         if self.default_variant and self.default_variant not in self.variants:
             raise ValueError(f"default_variant '{self.default_variant}' is not one of variants {self.variants}")
         if self.engines is not None:

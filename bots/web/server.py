@@ -13,10 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
+from minime.core import buttons
 from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
 from minime.core.errors import MinimeError
 from minime.core.logs import get_logger
-from minime.core.refine import BUTTONS
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
 from minime.core.texts import help_text, privacy_text, queued_text, rendering_text
@@ -32,7 +32,7 @@ USER = web.RequestKey("user", UserKey)
 
 
 def _buttons(ids: tuple[str, ...]) -> list[dict[str, str]]:
-    return [{"id": b, "label": BUTTONS[b][0]} for b in ids if b in BUTTONS]
+    return [{"id": b.id, "label": b.label} for b in buttons.known(ids)]
 
 
 def _image_url(result_id: str) -> str:
