@@ -290,6 +290,7 @@ class Studio:
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
         self._admit(user)
+        argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
         theme, variant, text = self.catalog.resolve(command, argument)
         if by_id and argument and theme.variants and argument.lower() in theme.variants:
             variant, text = argument.lower(), None
