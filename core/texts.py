@@ -10,7 +10,7 @@ from minime.core.settings import Settings
 def theme_usage(theme: ThemeInfo) -> str:
     """``/figurine [name]``-style usage of a theme command."""
     if theme.argument in ("name", "caption"):
-        return f"/{theme.command} [{theme.argument}]"
+        return f"/{theme.command} [{theme.argument}]" + (f" | {theme.things}" if theme.things else "")
     if theme.variants:
         return f"/{theme.command} [{'|'.join(theme.variants)}]"
     return f"/{theme.command}"
@@ -24,7 +24,7 @@ def themes_list(themes: list[ThemeInfo]) -> list[str]:
             continue
         family = [t for t in themes if t.command == theme.command]
         if len(family) > 1:
-            variants = "|".join(t.id.rsplit("-", 1)[-1] for t in family)
+            variants = "|".join(t.variant or t.id for t in family)
             lines.append(f"/{theme.command} [{variants}] — " + "; ".join(t.description for t in family))
         else:
             lines.append(f"{theme_usage(theme)} — {theme.description}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -57,8 +57,9 @@ async def _fail(interaction: discord.Interaction, message: str) -> None:
         await interaction.response.send_message(message, ephemeral=True)
 
 
-async def _theme(interaction: discord.Interaction, command: str, argument: str | None,
-                 photo: discord.Attachment | None) -> None:
+async def run_theme(interaction: discord.Interaction, command: str, argument: str | None,
+                    photo: discord.Attachment | None) -> None:
+    """A theme's slash command (built from the catalogue in theme_commands): its selfie, if attached, then the look."""
     studio, user = _studio(interaction), _user(interaction.user)
     reply_to = await _deferred(interaction)
     try:
@@ -69,63 +70,12 @@ async def _theme(interaction: discord.Interaction, command: str, argument: str |
         await _fail(interaction, exc.user_message)
 
 
-def _cooldown():
+def cooldown():
     """discord.py's per-user cooldown, one bucket per command."""
     return app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_S, key=lambda i: i.user.id)
 
 
-_photo = "A selfie (optional: your last one is used)"
-
-
-@app_commands.command(name="figurine", description="You as a collectible figurine in a toy box with your name")
-@app_commands.describe(name="The name on the box", photo=_photo)
-@_cooldown()
-async def figurine(interaction: discord.Interaction, name: str, photo: discord.Attachment | None = None) -> None:
-    """/figurine name photo"""
-    await _theme(interaction, "figurine", name, photo)
-
-
-@app_commands.command(name="actionfigure", description="You as an action figure in a blister pack")
-@app_commands.describe(name="The name on the pack", photo=_photo)
-@_cooldown()
-async def actionfigure(interaction: discord.Interaction, name: str, photo: discord.Attachment | None = None) -> None:
-    """/actionfigure name photo"""
-    await _theme(interaction, "actionfigure", name, photo)
-
-
-@app_commands.command(name="miniature", description="A tilt-shift miniature diorama")
-@app_commands.describe(photo=_photo)
-@_cooldown()
-async def miniature(interaction: discord.Interaction, photo: discord.Attachment | None = None) -> None:
-    """/miniature photo"""
-    await _theme(interaction, "miniature", None, photo)
-
-
-@app_commands.command(name="retro", description="A 70s, 80s or 90s photo")
-@app_commands.describe(era="Which decade", photo=_photo)
-@_cooldown()
-async def retro(interaction: discord.Interaction, era: Literal["70s", "80s", "90s"] = "80s",
-                photo: discord.Attachment | None = None) -> None:
-    """/retro era photo"""
-    await _theme(interaction, "retro", era, photo)
-
-
-@app_commands.command(name="polaroid", description="An instant photo with a handwritten caption")
-@app_commands.describe(caption="The handwritten caption", photo=_photo)
-@_cooldown()
-async def polaroid(interaction: discord.Interaction, caption: str | None = None,
-                   photo: discord.Attachment | None = None) -> None:
-    """/polaroid caption photo"""
-    await _theme(interaction, "polaroid", caption, photo)
-
-
-@app_commands.command(name="popart", description="Warhol-style pop art")
-@app_commands.describe(layout="A 2×2 sheet or one big panel", photo=_photo)
-@_cooldown()
-async def popart(interaction: discord.Interaction, layout: Literal["grid", "single"] = "grid",
-                 photo: discord.Attachment | None = None) -> None:
-    """/popart layout photo"""
-    await _theme(interaction, "popart", layout, photo)
+PHOTO_OPTION = "A selfie (optional: your last one is used)"
 
 
 @app_commands.command(name="themes", description="Every look, on one picture")
@@ -192,8 +142,8 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(answer.message(), ephemeral=True)
 
 
-COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, verify, stats, forget, privacy,
-            help_]
+COMMANDS = [themes, undo, verify, stats, forget, privacy, help_]
+"""The fixed commands; each theme command is built from the catalogue (theme_commands.py)."""
 
 
 async def on_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:

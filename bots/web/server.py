@@ -178,7 +178,7 @@ class WebPlayground:
         """The theme gallery data."""
         return web.json_response([{"id": t.id, "command": t.command, "title": t.title,
                                    "description": t.description, "argument": t.argument,
-                                   "variant": t.id.rsplit("-", 1)[-1] if t.id.startswith("retro-") else None,
+                                   "variant": t.variant,
                                    "preview": f"/api/themes/{t.id}.jpg"} for t in self.studio.themes()])
 
     async def theme_preview(self, request: web.Request) -> web.Response:
