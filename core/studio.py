@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -137,6 +140,33 @@ class QueueStatus:
     running_total: int
 
 
+_HELD: contextvars.ContextVar[frozenset[UserKey]] = contextvars.ContextVar("minime_held_users", default=frozenset())
+
+
+def _one_at_a_time_per_user(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Run a Studio call that reads and then writes a user's session only after that user's previous such call
+    ended: a photo and a command sent back to back arrive as concurrent updates, and interleaved they lose the
+    command ("send me a selfie first" right after one). Re-entrant within one call (a selfie runs the waiting
+    request). One process: several processes over one database would need a row lock instead."""
+
+    @functools.wraps(method)
+    async def serialised(self: Studio, user: UserKey, *args: Any, **kwargs: Any) -> Any:
+        held = _HELD.get()
+        if user in held:
+            return await method(self, user, *args, **kwargs)
+        lock = self._user_locks.get(user)
+        if lock is None:
+            lock = self._user_locks[user] = asyncio.Lock()
+        async with lock:
+            token = _HELD.set(held | {user})
+            try:
+                return await method(self, user, *args, **kwargs)
+            finally:
+                _HELD.reset(token)
+
+    return serialised
+
+
 class Studio:
     """Receives selfies, applies themes, refines, undoes, forgets; runs renders as durable jobs."""
 
@@ -149,6 +179,7 @@ class Studio:
         self._warm_up: asyncio.Future[None] | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
         self.delivery_backoff_s = DELIVERY_BACKOFF_S
+        self._user_locks: weakref.WeakValueDictionary[UserKey, asyncio.Lock] = weakref.WeakValueDictionary()
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
         self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
@@ -295,6 +326,7 @@ class Studio:
 
     # ---- commands ------------------------------------------------------------------------------------------------
 
+    @_one_at_a_time_per_user
     async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
                              run_pending: bool = True) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
@@ -317,6 +349,7 @@ class Studio:
                                              reply_to=reply_to or pending.get("reply_to"), by_id=True)
         return SelfieReceived(selfie_id, job, selfie.width, selfie.height)
 
+    @_one_at_a_time_per_user
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
                           reply_to: dict[str, Any] | None = None, by_id: bool = False) -> Job:
         """Start rendering a theme from the current selfie (``/figurine Alice``, ``/retro 80s``).
@@ -344,6 +377,7 @@ class Studio:
                   selfie_key=session.selfie_key)
         return await self._enqueue(job)
 
+    @_one_at_a_time_per_user
     async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
                    reply_to: dict[str, Any] | None = None) -> Job | Undone:
         """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
@@ -355,6 +389,7 @@ class Studio:
                                               reply_to=reply_to or pending.get("reply_to"), by_id=True)
         return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to)
 
+    @_one_at_a_time_per_user
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
                      result_id: str | None = None, reply_to: dict[str, Any] | None = None) -> Job | Undone:
         """Refine a result (the current one, or ``result_id``) by free text or a button action."""
@@ -522,9 +557,15 @@ class Studio:
             except Exception as exc:  # a broken certificate must not stop the bot; the other marks remain
                 log.error("C2PA signing failed; image sent without a manifest", job=job.id,
                           error_type=type(exc).__name__, error=str(exc)[:200])
-        image_key = await self.blobs.put(job.user, image, "jpg")
-        if base_write is not None:
-            base_key = await base_write
+        written: list[str] = []
+        try:
+            written.append(await self.blobs.put(job.user, image, "jpg"))
+            if base_write is not None:
+                written.append(base_key := await base_write)
+        except BaseException:
+            await self._discard(written, base_write)  # a full disk, or a stop: no file without a row
+            raise
+        image_key = written[0]
         energy_wh = measurement.stop()
         metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
         result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
@@ -532,9 +573,20 @@ class Studio:
                         marks.fingerprint if marks else None, energy_wh)
         if not await self.store.complete_job(job.id, self.runner.owner, result,
                                              self.settings.result_ttl_hours * 3600):
-            await self.blobs.delete(image_key)
-            return None  # another process took this job over; its result stands
+            # The user was forgotten meanwhile (their job row went with them), or another process took the job
+            # over and its result stands: either way these files belong to nothing.
+            await self._discard(written, None)
+            return None
         return Done(job, result, image, theme.buttons, notes)
+
+    async def _discard(self, keys: list[str], pending_write: asyncio.Future[str] | None) -> None:
+        """Delete files a job wrote (and the one it may still be writing) when no result will point at them."""
+        if pending_write is not None:
+            outcome = (await asyncio.gather(pending_write, return_exceptions=True))[0]
+            if isinstance(outcome, str) and outcome not in keys:
+                keys = [*keys, outcome]
+        for key in keys:
+            await self.blobs.delete(key)
 
     async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
                       ) -> tuple[Any, tuple[str, ...], str]:
