@@ -16,7 +16,7 @@ from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.studio import Studio, Undone
-from minime.core.texts import help_text, privacy_text
+from minime.core.texts import help_text, privacy_text, status_text
 
 log = get_logger("minime.discord")
 
@@ -30,6 +30,12 @@ def _studio(interaction: discord.Interaction | discord.Client) -> Studio:
 
 def _user(who: discord.abc.User) -> UserKey:
     return UserKey(PLATFORM, str(who.id))
+
+
+def _chat(where: discord.Interaction | discord.Message) -> str | None:
+    """The server channel a request came from (``discord:<channel id>``, for its quota); None in a DM."""
+    channel_id = where.channel_id if isinstance(where, discord.Interaction) else where.channel.id
+    return f"{PLATFORM}:{channel_id}" if where.guild is not None and channel_id else None
 
 
 def _is_image(attachment: discord.Attachment) -> bool:
@@ -73,7 +79,7 @@ async def _theme(interaction: discord.Interaction, command: str, argument: str |
     try:
         if photo is not None:
             await studio.receive_selfie(user, await _read(photo), run_pending=False)
-        await studio.apply_theme(user, command, argument, reply_to=reply_to)
+        await studio.apply_theme(user, command, argument, reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -201,8 +207,27 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(answer.message(), ephemeral=True)
 
 
-COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, verify, stats, forget, privacy,
-            help_]
+@app_commands.command(name="status", description="Your image in the queue, and the images you have left today")
+async def status(interaction: discord.Interaction) -> None:
+    """/status"""
+    user = _user(interaction.user)
+    state = await _studio(interaction).status(user, _chat(interaction))
+    await interaction.response.send_message(status_text(state, user), ephemeral=True)
+
+
+@app_commands.command(name="admin", description="For the bot's admins")
+@app_commands.describe(command="grant platform:id N, block platform:id or unblock platform:id (empty: usage today)")
+async def admin(interaction: discord.Interaction, command: str | None = None) -> None:
+    """/admin [command]: the answer only the asker sees."""
+    try:
+        answer = await _studio(interaction).admin(_user(interaction.user), command)
+    except MinimeError as exc:
+        answer = exc.user_message
+    await interaction.response.send_message(answer, ephemeral=True)
+
+
+COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, verify, stats, status, forget,
+            privacy, help_, admin]
 
 
 async def on_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
@@ -241,7 +266,7 @@ async def result_button(interaction: discord.Interaction, result_id: str, action
     reply_to = await _deferred(interaction)
     try:
         outcome = await studio.refine(_user(interaction.user), action=action, result_id=result_id,
-                                      reply_to=reply_to)
+                                      reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
         return
@@ -256,7 +281,7 @@ async def theme_button(interaction: discord.Interaction, result_id: str, theme_i
     reply_to = await _deferred(interaction)
     try:
         await _studio(interaction).refine(_user(interaction.user), action=f"theme:{theme_id}", result_id=result_id,
-                                          reply_to=reply_to)
+                                          reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -288,7 +313,8 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
         reply_to = {"kind": "channel", "channel_id": message.channel.id, "message_id": status.id,
                     "reference_id": message.id, "owner": message.author.id}
         try:
-            received = await studio.receive_selfie(user, await _read(pictures[0]), reply_to=reply_to)
+            received = await studio.receive_selfie(user, await _read(pictures[0]), reply_to=reply_to,
+                                                   chat=_chat(message))
         except MinimeError as exc:
             await status.edit(content=exc.user_message)
             return
@@ -301,7 +327,7 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
         reply_to = {"kind": "channel", "channel_id": message.channel.id, "message_id": status.id,
                     "reference_id": message.id, "owner": message.author.id}
         try:
-            outcome = await studio.text(user, text, result_id=replied_result, reply_to=reply_to)
+            outcome = await studio.text(user, text, result_id=replied_result, reply_to=reply_to, chat=_chat(message))
         except MinimeError as exc:
             await status.edit(content=exc.user_message)
             return

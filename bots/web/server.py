@@ -19,7 +19,7 @@ from minime.core.logs import get_logger
 from minime.core.refine import BUTTONS
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
-from minime.core.texts import help_text, privacy_text, queued_text, rendering_text
+from minime.core.texts import help_text, privacy_text, queued_text, rendering_text, status_text
 
 log = get_logger("minime.web")
 
@@ -258,10 +258,9 @@ class WebPlayground:
             return web.json_response({"messages": [{"text": "Tap 🔎 and choose the image: I'll tell you whether I "
                                                             "made it."}]})
         if command == "status":
-            status = await self.studio.status(user)
-            text = queued_text(status.position, status.eta_s) if status.position else (
-                "Working on it…" if status.job else "Nothing in progress.")
-            return web.json_response({"messages": [{"text": text}]})
+            return web.json_response({"messages": [{"text": status_text(await self.studio.status(user), user)}]})
+        if command == "admin":
+            return web.json_response({"messages": [{"text": await self.studio.admin(user, argument)}]})
         job = await self.studio.apply_theme(user, command, argument or None)
         return web.json_response(self._outcome(job))
 
