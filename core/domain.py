@@ -172,6 +172,26 @@ class ThemeInfo:
     argument: str | None
     variants: tuple[str, ...]
     buttons: tuple[str, ...]
+    variant: str | None = None  # the variant this look is of a shared command (/retro 80s), if any
+    default_variant: str | None = None
+    argument_required: bool = False
+    things: str | None = None  # what the list after "|" means for this look ("job and hobbies"), if it takes one
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeCommand:
+    """One chat command of the catalogue, as every platform's menu or slash command needs it."""
+
+    command: str
+    description: str
+    argument: str | None  # "name", "caption", "variant" or None
+    option: str  # the option's name on platforms with named options (Discord)
+    option_description: str
+    required: bool
+    choices: tuple[str, ...]  # the values a "variant" option may take
+    default: str | None
+    things: str | None  # what the list after "|" means, when the command takes one
+    theme_ids: tuple[str, ...]
 
 
 # ---- progress events (Studio -> adapters) -----------------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Any
 from minime.core import intake, metrics, provenance, texts, watermark
 from minime.core.adjust import finish
 from minime.core.admin import parse_admin
+from minime.core.buttons import BUTTONS
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
 from minime.core.domain import (
@@ -24,6 +25,7 @@ from minime.core.domain import (
     Queued,
     RenderParams,
     Result,
+    ThemeCommand,
     ThemeInfo,
     UserKey,
     new_id,
@@ -46,7 +48,7 @@ from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
 from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
-from minime.core.refine import BUTTONS, Refinement, parse_refinement
+from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.themes import Theme, ThemeCatalog
@@ -205,8 +207,17 @@ class Studio:
     # ---- queries -------------------------------------------------------------------------------------------------
 
     def themes(self) -> list[ThemeInfo]:
-        """Every theme, for menus and help."""
+        """Every theme this engine can make, for menus and help."""
         return [t.info() for t in self.catalog]
+
+    def theme_commands(self) -> list[ThemeCommand]:
+        """One chat command per command name, with its option and choices (menus and slash commands)."""
+        return self.catalog.command_specs()
+
+    def theme_command_names(self) -> list[str]:
+        """Every theme command of the theme files, also of looks this engine cannot make (asking for one of those
+        gets the reason instead of "unknown command")."""
+        return sorted({t.command for t in self.catalog.everything()})
 
     def buttons(self, result: Result) -> tuple[str, ...]:
         """The refinement buttons of a result's theme."""
@@ -326,6 +337,7 @@ class Studio:
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
         await self._admit(user)
+        argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
         theme, variant, text = self.catalog.resolve(command, argument)
         if by_id and argument and theme.variants and argument.lower() in theme.variants:
             variant, text = argument.lower(), None
@@ -364,14 +376,16 @@ class Studio:
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
-            refinement = Refinement(theme=self.catalog.get(action.removeprefix("theme:")))
+            refinement = Refinement(theme=self.catalog.usable(action.removeprefix("theme:")))
         else:
             if action is not None:
-                if action not in BUTTONS or not BUTTONS[action][1]:
+                if action not in BUTTONS or not BUTTONS[action].text:
                     raise UnknownRefinement("That button isn't something I can do.")
-                text = BUTTONS[action][1]
+                text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
+        if refinement.theme:
+            self.catalog.usable(refinement.theme.id)  # a look this engine can't make: say so, whatever else
         if refinement.undo and not refinement.needs_render and not refinement.adjustments.to_dict():
             return await self.undo(user, result_id)
         try:

@@ -43,7 +43,7 @@ async def _finish(store: Store, job: Job, state: JobState = JobState.DONE) -> No
     await store.finish_job(job.id, state, owner="me")
 
 
-# ---- the store -------------------------------------------------------------------------------------------------------
+# ---- the store ---------------------------------------------------------------------------------------------------
 
 
 async def test_a_user_quota_refuses_the_third_render_and_says_when_it_resets(store: Store) -> None:
@@ -138,7 +138,7 @@ def test_the_quota_day_is_the_utc_day() -> None:
     assert seconds_until_reset(midnight - 90) == 90
 
 
-# ---- the Studio, as a chat adapter uses it ----------------------------------------------------------------------------
+# ---- the Studio, as a chat adapter uses it ---------------------------------------------------------------------------
 
 
 ADMIN = UserKey("telegram", "1")
