@@ -1,7 +1,8 @@
 """Finding the person: a soft subject mask and the face box, offline.
 
-mediapipe's selfie-segmentation and face-detection models (bundled in its wheel) when it is installed; otherwise
-OpenCV's Haar face detector seeds a GrabCut segmentation. When no person is found, callers get a centred crop and
+mediapipe's selfie-segmentation and face-detection models, bundled with minime and run by LiteRT
+(person_models.py); if LiteRT cannot run on a platform, OpenCV's Haar face detector seeds a GrabCut segmentation
+(and the log says so). When no person is found, callers get a centred crop and
 ``found=False`` so they can say so.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from minime.core.engines.classic import person_models
 from minime.core.logs import get_logger
 
 log = get_logger("minime.subject")
@@ -40,36 +42,35 @@ class Subject:
 
 
 class _Models:
-    """Lazily created, thread-confined detectors (mediapipe graphs are not thread-safe)."""
+    """Lazily created, thread-confined detectors (a LiteRT interpreter is not thread-safe)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
-        os.environ.setdefault("GLOG_minloglevel", "2")  # keep the TFLite runtime's start-up chatter out of logs
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep the TFLite runtime's start-up chatter out of logs
         try:
-            import mediapipe as mp
-
-            self._mp = mp.solutions
-        except Exception as exc:  # not installed, or broken: the OpenCV fallback still works
-            log.info("mediapipe unavailable; using OpenCV fallback", reason=type(exc).__name__)
-            self._mp = None
+            self._local.seg = person_models.SelfieSegmenter()
+            self._available = True
+        except Exception as exc:  # no LiteRT wheel for this platform: the OpenCV fallback still works
+            log.warning("segmentation models unavailable; using the OpenCV fallback (GrabCut)",
+                        reason=type(exc).__name__, detail=str(exc)[:200])
+            self._available = False
         self._haar = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
 
     @property
-    def has_mediapipe(self) -> bool:
-        return self._mp is not None
+    def has_models(self) -> bool:
+        return self._available
 
-    def segmenter(self):
+    def segmenter(self) -> person_models.SelfieSegmenter | None:
         seg = getattr(self._local, "seg", None)
-        if seg is None and self._mp is not None:
-            seg = self._local.seg = self._mp.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        if seg is None and self._available:
+            seg = self._local.seg = person_models.SelfieSegmenter()
         return seg
 
-    def face_detector(self, full_range: bool = False):
+    def face_detector(self, full_range: bool = False) -> person_models.FaceDetector | None:
         attr = "face_full" if full_range else "face_short"
         det = getattr(self._local, attr, None)
-        if det is None and self._mp is not None:
-            det = self._mp.face_detection.FaceDetection(model_selection=int(full_range), min_detection_confidence=0.5)
+        if det is None and self._available:
+            det = person_models.FaceDetector(full_range, min_score=0.5)
             setattr(self._local, attr, det)
         return det
 
@@ -111,8 +112,8 @@ def find_subject(rgb: np.ndarray, face: tuple[int, int, int, int] | None = None,
     small, scale = _analysis_copy(rgb)
     m = models()
     face_small = (tuple(int(v * scale) for v in face) if face else None) if face_known else _detect_face(small, m)
-    if m.has_mediapipe:
-        mask_small = m.segmenter().process(small).segmentation_mask.astype(np.float32)
+    if m.has_models:
+        mask_small = m.segmenter()(small)
         # A sharper, cleaner matte: contrast-stretch the model's soft probabilities.
         mask_small = np.clip((mask_small - 0.25) / 0.5, 0.0, 1.0)
     else:
@@ -133,13 +134,12 @@ def _covers(mask: np.ndarray, face: tuple[int, int, int, int]) -> bool:
 
 def _detect_face(small: np.ndarray, m: _Models) -> tuple[int, int, int, int] | None:
     h, w = small.shape[:2]
-    for full_range in (False, True) if m.has_mediapipe else ():
-        result = m.face_detector(full_range).process(small)  # short range first: selfies are close-ups
-        if result.detections:
-            best = max(result.detections, key=lambda d: d.score[0])
-            box = best.location_data.relative_bounding_box
-            x, y = max(0, int(box.xmin * w)), max(0, int(box.ymin * h))
-            return x, y, min(w - x, int(box.width * w)), min(h - y, int(box.height * h))
+    for full_range in (False, True) if m.has_models else ():
+        faces = m.face_detector(full_range)(small)  # short range first: selfies are close-ups
+        if faces:
+            best = faces[0]
+            x, y = max(0, int(best.xmin * w)), max(0, int(best.ymin * h))
+            return x, y, min(w - x, int(best.width * w)), min(h - y, int(best.height * h))
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     faces = m.haar().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
     if len(faces):
