@@ -54,18 +54,20 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core import intake
     from minime.core.adjust import finish
     from minime.core.domain import RenderParams
-    from minime.core.engines import RenderRequest, create_engine
+    from minime.core.engines import RenderRequest, create_engine, theme_catalog
     from minime.core.refine import parse_refinement
-    from minime.core.themes import ThemeCatalog
+    from minime.core.themes import split_things
 
-    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    catalog = theme_catalog(settings, args.engine)
     engine = create_engine(settings, args.engine)
-    theme, variant, text = catalog.resolve(args.theme, args.variant or args.name)
-    if args.variant and args.name:
-        text = args.name
+    name, things = split_things(args.name)
+    theme, variant, text = catalog.resolve(args.theme, args.variant or name)
+    if args.variant and name:
+        text = name
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
-    params = RenderParams(name=text or args.name, variant=variant, seed=args.seed or random.randrange(1, 2**31))
+    params = RenderParams(name=text or name, variant=variant, seed=args.seed or random.randrange(1, 2**31),
+                          things=things)
     for phrase in args.refine:
         refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
@@ -89,9 +91,9 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _themes(_: argparse.Namespace, settings: Settings) -> int:
-    from minime.core.themes import ThemeCatalog
+    from minime.core.engines import theme_catalog
 
-    for theme in ThemeCatalog.from_dir(settings.themes_dir):
+    for theme in theme_catalog(settings):
         usage = f"/{theme.command}" + (f" {theme.variant}" if theme.variant else "")
         if theme.argument in ("name", "caption"):
             usage += f" [{theme.argument}]"
@@ -103,11 +105,11 @@ def _themes(_: argparse.Namespace, settings: Settings) -> int:
 
 def _gallery(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core import intake
+    from minime.core.engines import theme_catalog
     from minime.core.engines.classic import ClassicEngine
     from minime.core.gallery import render_gallery
-    from minime.core.themes import ThemeCatalog
 
-    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    catalog = theme_catalog(settings, "classic")
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
     with _native_noise_filtered(), tqdm(total=len(catalog), desc="rendering themes", unit="theme") as bar:

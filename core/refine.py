@@ -191,6 +191,6 @@ def _theme_words(theme: Theme) -> set[str]:
     words = {theme.command, *theme.id.split("-"), *theme.title.lower().split()}
     if theme.variant:
         words |= {theme.variant, "19" + theme.variant, theme.variant.rstrip("s")}
-    words |= set(theme.classic.get("aliases", ()))
+    words |= set(theme.aliases)
     return {w for w in words if w}
 

@@ -24,6 +24,7 @@ from minime.core.domain import (
     Queued,
     RenderParams,
     Result,
+    ThemeCommand,
     ThemeInfo,
     UserKey,
     new_id,
@@ -47,11 +48,15 @@ from minime.core.logs import get_logger
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import Theme, ThemeCatalog
+from minime.core.themes import Theme, ThemeCatalog, split_things
 
 log = get_logger("minime.studio")
 
 Sink = Callable[[Event], Awaitable[None]]
+
+DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
+UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
+               "Please send the command again in a moment.")
 
 
 @dataclass(frozen=True)
@@ -145,6 +150,7 @@ class Studio:
         self._pending_emits: set[asyncio.Task[None]] = set()
         self._fingerprinting: set[asyncio.Task[None]] = set()
         self._charging: set[asyncio.Task[None]] = set()
+        self.delivery_backoff_s = DELIVERY_BACKOFF_S
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
         self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
@@ -164,6 +170,19 @@ class Studio:
         self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
+
+    async def drain(self, timeout: float) -> None:
+        """Start no more jobs; let the running ones finish and their results be delivered, for up to ``timeout``
+        seconds. Queued jobs stay queued for the next start; what is still running after that is left for it too."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await self.runner.drain(timeout)
+        pending = set(self._pending_emits)
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.1, deadline - loop.time()))
+        undelivered = [task for task in self._pending_emits if not task.done()]
+        if undelivered:
+            log.warning("events still undelivered at shutdown", count=len(undelivered))
 
     async def stop(self) -> None:
         """Stop taking work; running jobs are left to be resumed after a restart."""
@@ -196,18 +215,44 @@ class Studio:
             self._pending_emits.add(task)
             task.add_done_callback(self._pending_emits.discard)
 
-    @staticmethod
-    async def _deliver(sink: Sink, event: Event) -> None:
-        try:
-            await sink(event)
-        except Exception:
-            log.exception("an adapter failed to deliver an event", job=event.job.id, event=type(event).__name__)
+    async def _deliver(self, sink: Sink, event: Event) -> None:
+        """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
+        uploads for a while still gets it), and a result that never gets through is reported to its user."""
+        final = isinstance(event, (Done, Failed))
+        delays = self.delivery_backoff_s if final else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                await sink(event)
+                return
+            except Exception as exc:  # the platform's own errors: the adapter knows them, the Studio does not
+                fields = {"job": event.job.id, "event_type": type(event).__name__, "error_type": type(exc).__name__,
+                          "error": str(exc)[:200]}
+                if attempt < len(delays):
+                    log.warning("delivery failed; retrying", **fields, attempt=attempt + 1)
+                    await asyncio.sleep(delays[attempt])
+                else:
+                    log.error("delivery failed; giving up", **fields, attempts=attempt + 1)
+        if isinstance(event, Done):
+            try:
+                await sink(Failed(event.job, UNDELIVERED))
+            except Exception as exc:
+                log.error("could not tell the user their image was not delivered", job=event.job.id,
+                          error_type=type(exc).__name__)
 
     # ---- queries -------------------------------------------------------------------------------------------------
 
     def themes(self) -> list[ThemeInfo]:
-        """Every theme, for menus and help."""
+        """Every theme this engine can make, for menus and help."""
         return [t.info() for t in self.catalog]
+
+    def theme_commands(self) -> list[ThemeCommand]:
+        """One chat command per command name, with its option and choices (menus and slash commands)."""
+        return self.catalog.command_specs()
+
+    def theme_command_names(self) -> list[str]:
+        """Every theme command of the theme files, also of looks this engine cannot make (asking for one of those
+        gets the reason instead of "unknown command")."""
+        return sorted({t.command for t in self.catalog.everything()})
 
     def buttons(self, result: Result) -> tuple[str, ...]:
         """The refinement buttons of a result's theme."""
@@ -285,9 +330,10 @@ class Studio:
         """
         self._admit(user)
         argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
-        theme, variant, text = self.catalog.resolve(command, argument)
-        if by_id and argument and theme.variants and argument.lower() in theme.variants:
-            variant, text = argument.lower(), None
+        given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
+        theme, variant, text = self.catalog.resolve(command, given)
+        if by_id and given and theme.variants and given.lower() in theme.variants:
+            variant, text = given.lower(), None
         pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
@@ -296,7 +342,7 @@ class Studio:
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
             raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
-        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31))
+        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
                   selfie_key=session.selfie_key)
@@ -320,7 +366,7 @@ class Studio:
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
-            refinement = Refinement(theme=self.catalog.get(action.removeprefix("theme:")))
+            refinement = Refinement(theme=self.catalog.usable(action.removeprefix("theme:")))
         else:
             if action is not None:
                 if action not in BUTTONS or not BUTTONS[action].text:
@@ -328,6 +374,8 @@ class Studio:
                 text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
+        if refinement.theme:
+            self.catalog.usable(refinement.theme.id)  # a look this engine can't make: say so, whatever else
         if refinement.undo and not refinement.needs_render and not refinement.adjustments.to_dict():
             return await self.undo(user, result_id)
         try:
