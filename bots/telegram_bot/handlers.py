@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import Document, InputFile, Message, ReplyParameters, Update
+from telegram import Chat, Document, InputFile, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
 from minime.bots.telegram_bot.address import TelegramReply
@@ -27,6 +27,12 @@ def _studio(context: ContextTypes.DEFAULT_TYPE) -> Studio:
 
 def _user(update: Update) -> UserKey:
     return UserKey(PLATFORM, str(update.effective_user.id))
+
+
+def _chat(update: Update) -> str | None:
+    """The group chat a message came from (``telegram:<id>``, for its quota); None in a private chat."""
+    chat = update.effective_chat
+    return f"{PLATFORM}:{chat.id}" if chat and chat.type in (Chat.GROUP, Chat.SUPERGROUP) else None
 
 
 def _reply_to(message: Message, status: Message | None = None) -> dict[str, object]:
@@ -59,7 +65,7 @@ async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     status = await update.message.reply_text(texts.ON_IT)
     try:
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
-                                           reply_to=_reply_to(update.message, status))
+                                           reply_to=_reply_to(update.message, status), chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
 
@@ -90,7 +96,8 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
     try:
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
-        received = await studio.receive_selfie(_user(update), data, reply_to=_reply_to(update.message, status))
+        received = await studio.receive_selfie(_user(update), data, reply_to=_reply_to(update.message, status),
+                                               chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
@@ -107,7 +114,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     status = await message.reply_text(texts.ON_IT)
     try:
         outcome = await _studio(context).text(_user(update), message.text, result_id=result_id,
-                                              reply_to=_reply_to(message, status))
+                                              reply_to=_reply_to(message, status), chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
@@ -184,9 +191,19 @@ async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status: where the user's image is in the queue."""
-    state = await _studio(context).status(_user(update))
-    await update.message.reply_text(texts.status_text(state.position, state.eta_s, state.job is not None))
+    """/status: where the user's image is in the queue, and the images left today."""
+    user = _user(update)
+    state = await _studio(context).status(user, _chat(update))
+    await update.message.reply_text(texts.status_reply(state, user))
+
+
+async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/admin [grant platform:id N | block platform:id | unblock platform:id]: for MINIME_ADMINS only."""
+    try:
+        answer = await _studio(context).admin(_user(update), " ".join(context.args or ()))
+    except MinimeError as exc:
+        answer = exc.user_message
+    await update.message.reply_text(answer)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -220,11 +237,12 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if pressed.kind == "pick":
             await query.answer()
             status_ = await message.reply_text(texts.ON_IT)
-            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True)
+            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True,
+                                     chat=_chat(update))
             return
         action = f"theme:{pressed.theme_id}" if pressed.kind == "swap" else pressed.action
         outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
-                                      reply_to=_reply_to(message))
+                                      reply_to=_reply_to(message), chat=_chat(update))
     except MinimeError as exc:
         await query.answer(exc.user_message[:200], show_alert=True)
         if pressed.kind == "pick":
