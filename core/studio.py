@@ -40,6 +40,7 @@ from minime.core.errors import (
     NotAllowed,
     NothingToRefine,
     NothingToUndo,
+    NotYours,
     ResultNotFound,
     UnknownRefinement,
     UnsafeOutput,
@@ -315,6 +316,15 @@ class Studio:
             return texts.blocked_text(target, await self.store.block(target, by=user))
         return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
 
+    async def waiting_for(self, user: UserKey) -> str | None:
+        """What a remembered request of the user waits for: "selfie", "argument", or None (nothing waits)."""
+        pending = (await self.store.get_session(user)).pending
+        return pending.get("awaiting") if pending else None
+
+    async def owned_result(self, user: UserKey, result_id: str) -> Result:
+        """A result of this user; NotYours when it is someone else's, ResultNotFound when it is gone."""
+        return await self._own_result(user, result_id)
+
     async def current_result(self, user: UserKey) -> Result:
         """The user's current result (no image bytes read); ResultNotFound when there is none."""
         return await self._own_result(user, None)
@@ -528,8 +538,10 @@ class Studio:
             session = await self.store.get_session(user)
             result_id = session.current_result_id
         result = await self.store.get_result(result_id) if result_id else None
-        if result is None or result.user != user:
+        if result is None:
             raise ResultNotFound()
+        if result.user != user:  # a group member's picture: what it is stays theirs
+            raise NotYours()
         return result
 
     async def _refinement_job(self, user: UserKey, base: Result, refinement: Refinement,
