@@ -96,11 +96,11 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _keep(settings: Settings, theme: Any, params: Any, image: Any, source_type: str) -> tuple[Any, bytes]:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's set-up and migrations: not news to a person
     from minime.core.app import build_studio
     from minime.core.domain import UserKey
 
     studio = build_studio(settings)
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's migrations: not news to a person
     await studio.store.migrate()
     try:
         _, marked, jpeg = await studio.keep(UserKey("cli", _operator()), theme, params, image, source_type)
@@ -118,11 +118,11 @@ def _operator() -> str:
 
 
 def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from minime.core.app import build_studio
 
     async def recognise() -> tuple[Any, str | None]:
         studio = build_studio(settings)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
         await studio.store.migrate()
         try:
             return await studio.recognise(Path(args.image).read_bytes())
