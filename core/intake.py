@@ -22,6 +22,7 @@ from minime.core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, Unsup
 pillow_heif.register_heif_opener()
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")  # JPEG also opens MPO (phone cameras with depth frames)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 MIN_SIDE = 64
 STORE_MAX_SIDE = 2048
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -60,6 +61,11 @@ class Selfie:
     width: int
     height: int
     source_format: str
+
+
+def looks_like_image(content_type: str | None, filename: str | None) -> bool:
+    """Whether an upload claims to be a picture (by MIME type or file name); its bytes are checked on opening."""
+    return (content_type or "").startswith("image/") or (filename or "").lower().endswith(IMAGE_EXTENSIONS)
 
 
 def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:

@@ -11,6 +11,7 @@ import discord
 from minime.bots.discord_bot.limits import CUSTOM_ID_MAX
 from minime.core import buttons as registry
 from minime.core.domain import ThemeInfo
+from minime.core.texts import FORGET_NO, FORGET_YES
 
 
 def _check(custom_id: str) -> str:
@@ -66,8 +67,8 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?
     """The confirmation of /forget."""
 
     def __init__(self, answer: str, owner: int) -> None:
-        label, style = (("Yes, delete everything", discord.ButtonStyle.danger) if answer == "yes" else
-                        ("Keep it", discord.ButtonStyle.secondary))
+        label, style = ((FORGET_YES, discord.ButtonStyle.danger) if answer == "yes" else
+                        (FORGET_NO, discord.ButtonStyle.secondary))
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"mm:f:{answer}:{owner}"))
         self.answer, self.owner = answer, owner
 

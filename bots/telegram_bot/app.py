@@ -46,6 +46,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("undo", handlers.undo),
         CommandHandler("forget", handlers.forget),
         CommandHandler("status", handlers.status),
+        CommandHandler("admin", handlers.admin),
         CommandHandler("verify", handlers.verify),
         CommandHandler("stats", handlers.stats),
         MessageHandler((filters.PHOTO | filters.Document.ALL) & filters.CaptionRegex(r"^/verify\b"), handlers.verify),
@@ -67,7 +68,9 @@ async def _post_init(app: Application) -> None:
                  for spec in studio.theme_commands()]
     commands += [BotCommand("undo", "Back to the previous image"),
                  BotCommand("verify", "Did minime make this image? (reply it to the image)"),
-                 BotCommand("stats", "Your images and the energy they took"), BotCommand("privacy", "What I keep"),
+                 BotCommand("stats", "Your images and the energy they took"),
+                 BotCommand("status", "Your image in the queue, and images left today"),
+                 BotCommand("privacy", "What I keep"),
                  BotCommand("forget", "Delete everything of yours"), BotCommand("help", "How to use me")]
     await app.bot.set_my_commands(commands)
 
@@ -99,10 +102,14 @@ class TelegramRunner:
             await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("telegram polling started")
 
-    async def stop(self) -> None:
-        """Stop receiving, finish what is in flight, and close."""
+    async def stop_receiving(self) -> None:
+        """Take no more updates (polling or webhook); the bot can still send, so running jobs get delivered."""
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what is in flight, and close."""
+        await self.stop_receiving()
         if self.app.running:
             await self.app.stop()
         await self.delivery.close()

@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from minime.bots.telegram_bot.limits import CALLBACK_DATA_MAX
 from minime.core import buttons as registry
 from minime.core.domain import ThemeInfo
+from minime.core.texts import FORGET_NO, FORGET_YES
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,8 @@ def themes_keyboard(themes: list[ThemeInfo], result_id: str | None = None) -> In
 
 def forget_keyboard() -> InlineKeyboardMarkup:
     """Confirmation for /forget."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton("🗑 Yes, delete everything", callback_data="f:yes"),
-                                  InlineKeyboardButton("Keep it", callback_data="f:no")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {FORGET_YES}", callback_data="f:yes"),
+                                  InlineKeyboardButton(FORGET_NO, callback_data="f:no")]])
 
 
 def parse(data: str | None) -> Button | None:
