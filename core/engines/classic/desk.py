@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from minime.core.engines.classic.cutout import name_and_things
 from minime.core.engines.classic.facemesh import face_mesh, low_poly_edges, tessellation
+from minime.core.engines.classic.figure import FigureStyle, render_figure
 from minime.core.engines.classic.look import Look, toy_figure
 from minime.core.engines.classic.paint import (
     Color,
@@ -67,7 +68,12 @@ def desk_figurine(look: Look) -> Image.Image:
 
 def _figure(look: Look, max_w: int, max_h: int) -> Image.Image:
     """The person's figure (RGBA, transparent around it), fitted into max_w × max_h, feet at the bottom edge."""
-    return toy_figure(look, max_w, max_h, gloss=1.15, saturation=1.2, outline_px=0)
+    if not look.person_found:
+        return toy_figure(look, max_w, max_h, gloss=1.15, saturation=1.2, outline_px=0)
+    figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=max_h,
+                           style=FigureStyle(base="none"), max_width=max_w)
+    box = figure.getbbox()
+    return figure.crop(box) if box else figure
 
 
 # ---- the room, cached per palette ----------------------------------------------------------------------------------
