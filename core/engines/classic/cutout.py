@@ -68,30 +68,33 @@ def name_and_things(look: Look, default: str = "") -> tuple[str, tuple[str, ...]
 
 
 def cel_shade(rgb: np.ndarray, levels: int = 6) -> np.ndarray:
-    """Painted-anime colour: smoothed flat regions, quantised tones, brighter and cleaner."""
+    """Painted-anime colour: smoothed flat regions, quantised tones, brighter and cleaner (worked at half size,
+    where the brush strokes are the same and the filters cost a quarter)."""
     small = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    for _ in range(2):
-        small = cv2.bilateralFilter(small, 9, 40, 7)
-    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).astype(np.float32)
-    v = hsv[..., 2] / 255
-    v = np.round(v ** 0.85 * levels) / levels
-    hsv[..., 2] = np.clip(v * 255 * 1.04 + 10, 0, 255)
-    hsv[..., 1] = np.clip(hsv[..., 1] * 1.25, 0, 255)
-    flat = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+    small = cv2.bilateralFilter(cv2.bilateralFilter(small, 7, 40, 7), 5, 40, 5)
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    lut_v = np.clip(np.round((np.arange(256) / 255) ** 0.85 * levels) / levels * 255 * 1.04 + 10, 0, 255)
+    lut_s = np.clip(np.arange(256) * 1.25, 0, 255)
+    hsv[..., 2] = cv2.LUT(hsv[..., 2], lut_v.astype(np.uint8))
+    hsv[..., 1] = cv2.LUT(hsv[..., 1], lut_s.astype(np.uint8))
+    flat = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
     return cv2.resize(flat, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def ink_lines(rgb: np.ndarray, thickness: float = 1.0) -> np.ndarray:
-    """Ink outlines (float32 0..1 coverage) from the photo's edges, like a drawn line art."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    gray = cv2.bilateralFilter(cv2.medianBlur(gray, 7), 5, 30, 5)
-    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 13, 7)
-    ink = (255 - edges)
+    """Ink outlines (float32 0..1 coverage) from the photo's edges, like a drawn line art (found at half size and
+    drawn back up smoothly)."""
+    h, w = rgb.shape[:2]
+    gray = cv2.cvtColor(cv2.resize(rgb, (w // 2, h // 2), interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+    gray = cv2.bilateralFilter(cv2.medianBlur(gray, 5), 5, 30, 5)
+    edges = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 9, 8)
+    ink = 255 - edges
     # Drop specks (skin texture, noise): keep only strokes of some length.
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    keep = np.zeros(count, np.float32)
-    keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 40).astype(np.float32)
+    keep = np.zeros(count, np.uint8)
+    keep[1:] = (stats[1:, cv2.CC_STAT_AREA] >= 16).astype(np.uint8) * 255
     lines = keep[labels]
     if thickness > 1:
         lines = cv2.dilate(lines, np.ones((2, 2), np.uint8))
-    return cv2.GaussianBlur(lines, (0, 0), 0.6)
+    up = cv2.resize(lines, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    return np.clip((up - 0.3) * 2.2, 0, 1)  # thinner, crisp strokes after the upscale

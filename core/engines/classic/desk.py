@@ -334,13 +334,10 @@ def _box(canvas: Image.Image, figure: Image.Image, name: str, c: dict[str, Color
     x0, y0, x1, y1 = BOX
     fw, fh = x1 - x0, y1 - y0
     box_c, accent, ink = c["box"], c["accent"], c["ink"]
-    footprint = Image.new("L", (W, H), 0)
-    ImageDraw.Draw(footprint).polygon([(x0, y1), (x1, y1), (x1 + BOX_DEPTH, y1 - BOX_LIFT),
-                                       (x0 + BOX_DEPTH, y1 - BOX_LIFT)], fill=255)
-    paste_shadow(canvas, footprint, (0, 0), blur=14, opacity=0.55, offset=(-8, 6))
-    body = Image.new("L", (W, H), 0)
-    ImageDraw.Draw(body).rectangle((x0, y0, x1, y1), fill=255)
-    paste_shadow(canvas, body, (0, 0), blur=30, opacity=0.3, offset=(-40, 10))
+    footprint = Image.new("L", (fw + BOX_DEPTH + 1, BOX_LIFT + 1), 0)
+    ImageDraw.Draw(footprint).polygon([(0, BOX_LIFT), (fw, BOX_LIFT), (fw + BOX_DEPTH, 0), (BOX_DEPTH, 0)], fill=255)
+    paste_shadow(canvas, footprint, (x0, y1 - BOX_LIFT), blur=14, opacity=0.55, offset=(-8, 6))
+    paste_shadow(canvas, Image.new("L", (fw, fh), 255), (x0, y0), blur=30, opacity=0.3, offset=(-40, 10))
     d = ImageDraw.Draw(canvas)
     d.polygon([(x1, y0), (x1 + BOX_DEPTH, y0 - BOX_LIFT), (x1 + BOX_DEPTH, y1 - BOX_LIFT), (x1, y1)],
               fill=mix(box_c, (0, 0, 0), 0.3))
@@ -412,7 +409,8 @@ def _burst_panel(size: tuple[int, int], a: Color, b: Color) -> Image.Image:
 
 def _figure_on_base(canvas: Image.Image, figure: Image.Image) -> None:
     cx, cy = BASE_C
-    rx, ry, t = BASE_RX, BASE_RY, BASE_T
+    rx = max(BASE_RX, int(figure.width * 0.56))  # the disc always reaches past the figure's edges
+    ry, t = int(rx * BASE_RY / BASE_RX), BASE_T
     # Shadows: a wide soft one from the disc, a tight contact one under the feet.
     disc = Image.new("L", (2 * rx + 40, 2 * ry + t + 40), 0)
     ImageDraw.Draw(disc).ellipse((20, 20 + t, 20 + 2 * rx, 20 + 2 * ry + t), fill=255)
@@ -473,36 +471,39 @@ def _acrylic_front_rim(canvas: Image.Image, center: tuple[int, int], rx: int, ry
 
 def _props_front(canvas: Image.Image) -> None:
     """The corner of a keyboard in the foreground, out of focus."""
-    layer = Image.new("RGBA", (W, H), (0, 0, 0, 0))
+    layer = _keyboard()
+    canvas.paste(layer, (0, H - layer.height), layer)
+
+
+@lru_cache(maxsize=1)
+def _keyboard() -> Image.Image:
+    layer = Image.new("RGBA", (340, 90), (0, 0, 0, 0))
     d = ImageDraw.Draw(layer)
-    d.rounded_rectangle((-40, 968, 300, 1100), 18, fill=(40, 42, 48, 255))
-    for row in range(3):
+    top = 34  # the keyboard's top edge, 968 px down the picture
+    d.rounded_rectangle((-40, top, 300, top + 140), 18, fill=(40, 42, 48, 255))
+    for row in range(2):
         for col in range(9):
-            x, y = -30 + col * 36 + (row % 2) * 10, 980 + row * 36
+            x, y = -30 + col * 36 + (row % 2) * 10, top + 12 + row * 36
             d.rounded_rectangle((x, y, x + 30, y + 30), 5, fill=(62, 64, 72, 255))
-    layer = layer.filter(ImageFilter.GaussianBlur(5))
-    rgba = canvas.convert("RGBA")
-    rgba.alpha_composite(layer)
-    canvas.paste(rgba.convert("RGB"))
+    return layer.filter(ImageFilter.GaussianBlur(5))
 
 
 def _light(canvas: Image.Image, seed: int) -> Image.Image:
     """Soft product light: a warm key from the window, a gentle bloom, a vignette."""
-    arr = np.asarray(canvas).astype(np.float32)
-    key = _key_light(seed % 3)
-    arr = arr * key[..., None]
-    bright = np.clip(arr - 200, 0, 55)
-    small = cv2.resize(bright, (W // 8, H // 8), interpolation=cv2.INTER_AREA)
-    bloom = cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), (W, H), interpolation=cv2.INTER_LINEAR)
-    arr = arr + bloom * 0.5
-    arr = arr * np.array([1.02, 1.0, 0.97], np.float32)
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    arr = cv2.multiply(np.asarray(canvas), _key_light(seed % 3), scale=1 / 255)
+    small = cv2.resize(arr, (W // 8, H // 8), interpolation=cv2.INTER_AREA)
+    bloom = cv2.GaussianBlur(cv2.subtract(small, np.full_like(small, 200)), (0, 0), 3)
+    arr = cv2.add(arr, cv2.resize(cv2.multiply(bloom, np.full_like(bloom, 128), scale=1 / 255), (W, H)))
+    return Image.fromarray(arr)
 
 
 @lru_cache(maxsize=3)
 def _key_light(variant: int) -> np.ndarray:
+    """The light over the scene as a per-pixel, per-channel gain (uint8, 255 = unchanged, warm tint included)."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32) / W
     lx = (0.85, 0.7, 0.95)[variant]
     light = 0.82 + 0.3 * np.exp(-(((xx - lx) / 0.7) ** 2 + ((yy - 0.15) / 0.9) ** 2))
     corner = np.sqrt((xx - 0.5) ** 2 + (yy - 0.5) ** 2)
-    return (light * (1 - 0.35 * np.clip(corner - 0.35, 0, 1) ** 1.5 * 2)).astype(np.float32)
+    gain = light * (1 - 0.35 * np.clip(corner - 0.35, 0, 1) ** 1.5 * 2)
+    tint = np.array([1.02, 1.0, 0.97], np.float32)
+    return np.clip(gain[..., None] * tint * 255 / 1.06, 0, 255).astype(np.uint8)
