@@ -96,6 +96,12 @@ class ResultNotFound(MinimeError):
     user_message = "I can't find that image any more. It may have expired or been deleted."
 
 
+class NotYours(ResultNotFound):
+    """A picture made for someone else (a group member's): its buttons and refinements answer only its owner."""
+
+    user_message = "This picture belongs to someone else — send your own selfie to make one!"
+
+
 class NotAllowed(MinimeError):
     """The operator has not allowed this user."""
 

@@ -40,6 +40,7 @@ from minime.core.errors import (
     NotAllowed,
     NothingToRefine,
     NothingToUndo,
+    NotYours,
     ResultNotFound,
     UnknownRefinement,
     UnsafeOutput,
@@ -152,6 +153,8 @@ class Studio:
         self._sweeper: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Future[None] | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
+        self._fingerprinting: set[asyncio.Task[None]] = set()
+        self._charging: set[asyncio.Task[None]] = set()
         self.delivery_backoff_s = DELIVERY_BACKOFF_S
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
@@ -168,7 +171,7 @@ class Studio:
     async def start(self) -> None:
         """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
         await self.store.migrate()
-        # codecarbon probes the hardware once per process (~1.4 s): in the background, not on the start-up path.
+        # codecarbon probes the hardware (~1.4 s) and starts the process's tracker: not on the start-up path.
         self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
@@ -194,6 +197,8 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
+        await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
+        await asyncio.to_thread(self.energy.close)
         if self._pending_emits:
             await asyncio.wait(self._pending_emits, timeout=5)
         # Nothing may still hold a database connection when the store closes (a connection left to the
@@ -310,6 +315,15 @@ class Studio:
         if command.action == "block":
             return texts.blocked_text(target, await self.store.block(target, by=user))
         return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
+
+    async def waiting_for(self, user: UserKey) -> str | None:
+        """What a remembered request of the user waits for: "selfie", "argument", or None (nothing waits)."""
+        pending = (await self.store.get_session(user)).pending
+        return pending.get("awaiting") if pending else None
+
+    async def owned_result(self, user: UserKey, result_id: str) -> Result:
+        """A result of this user; NotYours when it is someone else's, ResultNotFound when it is gone."""
+        return await self._own_result(user, result_id)
 
     async def current_result(self, user: UserKey) -> Result:
         """The user's current result (no image bytes read); ResultNotFound when there is none."""
@@ -451,8 +465,11 @@ class Studio:
                                         max_pixels=self.settings.max_image_pixels)
         mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
                                         asyncio.to_thread(watermark.fingerprint, image))
+        await asyncio.gather(*self._fingerprinting, return_exceptions=True)  # results just sent: their fingerprints
         found, how = None, None
         for candidate in await self.store.results_with_mark(mark):
+            if not candidate.fingerprint:  # its fingerprint was lost (a restart right after sending): from its file
+                candidate = await self._fingerprint_stored(candidate)
             agrees = bool(candidate.fingerprint) and (
                 watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE)
             if agrees:
@@ -474,6 +491,15 @@ class Studio:
         title = self.catalog.get(found.theme_id).title.lower() if own else None
         return Verification(True, how, own, title, found.source_type)
 
+    async def _fingerprint_stored(self, result: Result) -> Result:
+        try:
+            image = intake.decode_stored(await self.blobs.get(result.image_key))
+        except FileNotFoundError:
+            return result
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image)
+        await self.store.set_fingerprint(result, fingerprint)
+        return replace(result, fingerprint=fingerprint)
+
     async def _mark_matches_at_size(self, image: Any, candidate: Result) -> bool:
         try:
             size = intake.stored_size(await self.blobs.get(candidate.image_key))
@@ -485,6 +511,7 @@ class Studio:
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
         await self._admit(user)
+        await asyncio.gather(*self._charging, return_exceptions=True)  # renders just sent: their energy
         images, energy_wh = await self.store.user_totals(user)
         return Stats(images, energy_wh, images * self.settings.gpu_wh_per_image, self.settings.energy_price_per_kwh,
                      self.settings.energy_currency)
@@ -511,8 +538,10 @@ class Studio:
             session = await self.store.get_session(user)
             result_id = session.current_result_id
         result = await self.store.get_result(result_id) if result_id else None
-        if result is None or result.user != user:
+        if result is None:
             raise ResultNotFound()
+        if result.user != user:  # a group member's picture: what it is stays theirs
+            raise NotYours()
         return result
 
     async def _refinement_job(self, user: UserKey, base: Result, refinement: Refinement,
@@ -572,9 +601,10 @@ class Studio:
         final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
                                         job.params.seed)
         result_id = new_id()
-        marks = None
+        mark = None
         if self.settings.watermark:
-            final, marks = await asyncio.to_thread(watermark.mark_image, final)
+            mark = watermark.new_mark()
+            final = await asyncio.to_thread(watermark.embed, final, mark)
         image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
         if self.credentials:
             try:
@@ -585,16 +615,41 @@ class Studio:
         image_key = await self.blobs.put(job.user, image, "jpg")
         if base_write is not None:
             base_key = await base_write
-        energy_wh = measurement.stop()
-        metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
+        measurement.stop()
+        # The fingerprint and the energy are stored on the result after the image is sent (_book_later).
         result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes, source_type, marks.mark if marks else None,
-                        marks.fingerprint if marks else None, energy_wh)
+                        base_key, notes, source_type, mark, None, 0.0)
         if not await self.store.complete_job(job.id, self.runner.owner, result,
                                              self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
             return None  # another process took this job over; its result stands
+        self._book_later(result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
+
+    def _book_later(self, result: Result, marked: Any, measurement: Measurement) -> None:
+        """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
+        are worked out while the image goes out, and stored on the result. /verify and /stats wait for them."""
+        async def fingerprint() -> None:
+            await asyncio.sleep(0)  # the Done event first
+            try:
+                await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
+            except Exception:
+                log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
+
+        async def charge() -> None:
+            try:
+                energy_wh = await measurement.watt_hours()
+                metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
+                await self.store.set_energy(result.id, energy_wh)
+            except Exception:
+                log.exception("energy not stored", result=result.id)
+
+        for work, tasks in ((fingerprint, self._fingerprinting), (charge, self._charging)):
+            if work is fingerprint and marked is None:
+                continue
+            task = asyncio.ensure_future(work())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
                       ) -> tuple[Any, tuple[str, ...], str]:

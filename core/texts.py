@@ -181,5 +181,6 @@ def group_intro_text(bot_username: str | None) -> str:
             "Everyone gets their own pictures; reply to one of mine to refine it. /help shows every look.")
 
 
-NOT_YOURS = "This picture belongs to someone else — send your own selfie to make one!"
-"""The note a group member gets when tapping a button of someone else's picture."""
+
+NOT_YOUR_BUTTON = "These buttons are for the person who asked — send your own command to get yours!"
+"""The note a group member gets for someone else's confirmation buttons."""

@@ -208,6 +208,21 @@ class Store:
         await conn.execute(self._upsert(sessions, {"user": str(result.user), "current_result_id": result.id,
                                                    "updated_at": now}, "user", ["current_result_id", "updated_at"]))
 
+    async def set_fingerprint(self, result: Result, fingerprint: str) -> None:
+        """Store a result's perceptual fingerprint and its bands (computed after the image was sent)."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(update(results).where(
+                results.c.id == result.id, results.c.fingerprint.is_(None)).values(fingerprint=fingerprint))
+            if done.rowcount:  # not deleted (/forget) nor fingerprinted meanwhile
+                await conn.execute(insert(result_bands), [
+                    {"result_id": result.id, "user": str(result.user), "band": i, "value": value}
+                    for i, value in enumerate(watermark.bands(fingerprint))])
+
+    async def set_energy(self, result_id: str, energy_wh: float) -> None:
+        """Store the energy a result took (charged after the image was sent)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(results).where(results.c.id == result_id).values(energy_wh=energy_wh))
+
     async def results_with_mark(self, mark: int) -> list[Result]:
         """Results whose watermark id is ``mark`` (normally one)."""
         async with self.engine.connect() as conn:
