@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from minime.core.engines.classic.cutout import name_and_things
-from minime.core.engines.classic.facemesh import face_mesh, low_poly_edges, tessellation
+from minime.core.engines.classic.facemesh import face_mesh, mesh_edges
 from minime.core.engines.classic.figure import FigureStyle, render_figure
 from minime.core.engines.classic.look import Look, toy_figure
 from minime.core.engines.classic.paint import (
@@ -303,7 +303,7 @@ def _sculpt(look: Look, rgb: np.ndarray, vw: int, vh: int) -> Image.Image:
         pts = (mesh[:, :2] - np.array([box[0], box[1]], np.float32)) * scale
         wire = np.zeros((ch, cw), np.uint8)
         face_w = float(np.ptp(pts[:, 0]))
-        edges = tessellation() if face_w > 260 else low_poly_edges(mesh, 4 if face_w > 140 else 6)
+        edges = mesh_edges(mesh, 1 if face_w > 260 else 3 if face_w > 140 else 5)
         segments = np.stack([pts[edges[:, 0]], pts[edges[:, 1]]], axis=1).round().astype(np.int32)
         cv2.polylines(wire, list(segments), False, 255, 1, cv2.LINE_AA)
         arr = np.asarray(layer).copy()
