@@ -116,17 +116,10 @@ async def test_wrong_passwords_are_throttled(studio: Studio, settings: Settings)
         await runner.cleanup()
 
 
-async def test_uploads_and_jobs_are_capped_and_a_new_cookie_does_not_reset_them(web: str, settings: Settings,
-                                                                                astronaut_jpeg: bytes) -> None:
-    settings.web_uploads_per_hour = 2
-    settings.rate_limit_jobs = 2
-    # The limits are read when the playground starts: start another one with them.
-    settings.web_port = _free_port()
-    from minime.core.app import build_studio
-
-    studio = build_studio(settings)
-    await studio.start()
-    runner = await start_web(studio, settings)
+async def test_uploads_and_jobs_are_capped_and_a_new_cookie_does_not_reset_them(
+        studio: Studio, settings: Settings, astronaut_jpeg: bytes) -> None:
+    settings.web_uploads_per_hour, settings.rate_limit_jobs, settings.web_port = 2, 2, _free_port()
+    runner = await start_web(studio, settings)  # the playground reads its limits when it starts
     web = f"http://127.0.0.1:{settings.web_port}"
     try:
         async with _client() as first:
@@ -146,4 +139,3 @@ async def test_uploads_and_jobs_are_capped_and_a_new_cookie_does_not_reset_them(
                         assert r.status == 429 and "lot of images" in (await r.json())["messages"][0]["text"]
     finally:
         await runner.cleanup()
-        await studio.stop()
