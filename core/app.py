@@ -6,12 +6,11 @@ import asyncio
 import signal
 from contextlib import suppress
 
-from minime.core.engines import create_engine
+from minime.core.engines import create_engine, theme_catalog
 from minime.core.logs import configure_logging, get_logger
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.studio import Studio
-from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.app")
 
@@ -23,7 +22,7 @@ def build_studio(settings: Settings) -> Studio:
         store=Store(settings.resolved_database_url),
         blobs=BlobStore(settings.blob_dir),
         engine=create_engine(settings),
-        catalog=ThemeCatalog.from_dir(settings.themes_dir),
+        catalog=theme_catalog(settings),
         settings=settings,
     )
 

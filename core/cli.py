@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import random
+import re
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,28 +20,61 @@ from minime.core.errors import MinimeError
 from minime.core.logs import configure_logging
 from minime.core.settings import Settings
 
+# What the TensorFlow Lite runtime inside mediapipe writes straight to file descriptor 2 when a model loads (its C++
+# logging ignores GLOG_minloglevel / TF_CPP_MIN_LOG_LEVEL): noise to a person running a command.
+_NATIVE_NOISE = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl::InitializeLog"
+                           r"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\])")
+
+
+@contextlib.contextmanager
+def _native_noise_filtered() -> Iterator[None]:
+    """Run a block with native writes to stderr captured, then pass on every line that is not known noise.
+
+    Python's own stderr keeps writing to the terminal meanwhile (progress bars stay live).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        sys.stderr = open(saved, "w", closefd=False, buffering=1)  # noqa: SIM115 - restored in finally
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr = python_stderr
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not _NATIVE_NOISE.match(line):
+                    print(line, file=sys.stderr)
+
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core import intake
     from minime.core.adjust import finish
     from minime.core.domain import RenderParams
-    from minime.core.engines import RenderRequest, create_engine
+    from minime.core.engines import RenderRequest, create_engine, theme_catalog
     from minime.core.refine import parse_refinement
-    from minime.core.themes import ThemeCatalog
+    from minime.core.themes import split_things
 
-    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    catalog = theme_catalog(settings, args.engine)
     engine = create_engine(settings, args.engine)
-    theme, variant, text = catalog.resolve(args.theme, args.variant or args.name)
-    if args.variant and args.name:
-        text = args.name
+    name, things = split_things(args.name)
+    theme, variant, text = catalog.resolve(args.theme, args.variant or name)
+    if args.variant and name:
+        text = name
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
-    params = RenderParams(name=text or args.name, variant=variant, seed=args.seed or random.randrange(1, 2**31))
+    params = RenderParams(name=text or name, variant=variant, seed=args.seed or random.randrange(1, 2**31),
+                          things=things)
     for phrase in args.refine:
         refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
         theme = refinement.theme or theme
-    output = asyncio.run(_render_once(engine, RenderRequest(source, theme, params)))
+    with _native_noise_filtered():
+        output = asyncio.run(_render_once(engine, RenderRequest(source, theme, params)))
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -62,9 +100,9 @@ async def _render_once(engine: Any, request: Any) -> Any:
 
 
 def _themes(_: argparse.Namespace, settings: Settings) -> int:
-    from minime.core.themes import ThemeCatalog
+    from minime.core.engines import theme_catalog
 
-    for theme in ThemeCatalog.from_dir(settings.themes_dir):
+    for theme in theme_catalog(settings):
         usage = f"/{theme.command}" + (f" {theme.variant}" if theme.variant else "")
         if theme.argument in ("name", "caption"):
             usage += f" [{theme.argument}]"
@@ -76,14 +114,14 @@ def _themes(_: argparse.Namespace, settings: Settings) -> int:
 
 def _gallery(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core import intake
+    from minime.core.engines import theme_catalog
     from minime.core.engines.classic import ClassicEngine
     from minime.core.gallery import render_gallery
-    from minime.core.themes import ThemeCatalog
 
-    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    catalog = theme_catalog(settings, "classic")
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
-    with tqdm(total=len(catalog), desc="rendering themes", unit="theme") as bar:
+    with _native_noise_filtered(), tqdm(total=len(catalog), desc="rendering themes", unit="theme") as bar:
         sheet = render_gallery(source, catalog, ClassicEngine(settings.work_size), name=args.name,
                                on_theme=lambda theme: (bar.set_postfix_str(theme.id), bar.update()))
     out = Path(args.output)

@@ -56,6 +56,20 @@ class UnknownTheme(MinimeError):
     user_message = "I don't know that theme. Try /themes to see them all."
 
 
+class ThemeUnavailable(MinimeError):
+    """A look this deployment's engine cannot make (a generative-only look on the classic engine)."""
+
+    user_message = "This bot's engine can't make that look. Try /themes for the ones it can."
+
+
+class ThemeFileInvalid(MinimeError, ValueError):
+    """A theme file that cannot be used; raised while the catalogue loads, so minime does not start with it."""
+
+    def __init__(self, file_name: str, reason: str) -> None:
+        super().__init__(f"theme file {file_name} is malformed: {reason}")
+        self.file_name, self.reason = file_name, reason
+
+
 class UnknownRefinement(MinimeError):
     """Free text the refinement vocabulary does not cover."""
 

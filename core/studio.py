@@ -11,6 +11,7 @@ from typing import Any
 
 from minime.core import intake, metrics, provenance, texts, watermark
 from minime.core.adjust import finish
+from minime.core.buttons import BUTTONS
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
 from minime.core.domain import (
@@ -23,6 +24,7 @@ from minime.core.domain import (
     Queued,
     RenderParams,
     Result,
+    ThemeCommand,
     ThemeInfo,
     UserKey,
     new_id,
@@ -43,10 +45,10 @@ from minime.core.errors import (
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
-from minime.core.refine import BUTTONS, Refinement, parse_refinement
+from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import Theme, ThemeCatalog
+from minime.core.themes import Theme, ThemeCatalog, split_things
 
 log = get_logger("minime.studio")
 
@@ -220,8 +222,17 @@ class Studio:
     # ---- queries -------------------------------------------------------------------------------------------------
 
     def themes(self) -> list[ThemeInfo]:
-        """Every theme, for menus and help."""
+        """Every theme this engine can make, for menus and help."""
         return [t.info() for t in self.catalog]
+
+    def theme_commands(self) -> list[ThemeCommand]:
+        """One chat command per command name, with its option and choices (menus and slash commands)."""
+        return self.catalog.command_specs()
+
+    def theme_command_names(self) -> list[str]:
+        """Every theme command of the theme files, also of looks this engine cannot make (asking for one of those
+        gets the reason instead of "unknown command")."""
+        return sorted({t.command for t in self.catalog.everything()})
 
     def buttons(self, result: Result) -> tuple[str, ...]:
         """The refinement buttons of a result's theme."""
@@ -300,9 +311,11 @@ class Studio:
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
         self._admit(user)
-        theme, variant, text = self.catalog.resolve(command, argument)
-        if by_id and argument and theme.variants and argument.lower() in theme.variants:
-            variant, text = argument.lower(), None
+        argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
+        given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
+        theme, variant, text = self.catalog.resolve(command, given)
+        if by_id and given and theme.variants and given.lower() in theme.variants:
+            variant, text = given.lower(), None
         pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
@@ -311,7 +324,7 @@ class Studio:
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
             raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
-        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31))
+        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
                   selfie_key=session.selfie_key)
@@ -335,14 +348,16 @@ class Studio:
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
-            refinement = Refinement(theme=self.catalog.get(action.removeprefix("theme:")))
+            refinement = Refinement(theme=self.catalog.usable(action.removeprefix("theme:")))
         else:
             if action is not None:
-                if action not in BUTTONS or not BUTTONS[action][1]:
+                if action not in BUTTONS or not BUTTONS[action].text:
                     raise UnknownRefinement("That button isn't something I can do.")
-                text = BUTTONS[action][1]
+                text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
+        if refinement.theme:
+            self.catalog.usable(refinement.theme.id)  # a look this engine can't make: say so, whatever else
         if refinement.undo and not refinement.needs_render and not refinement.adjustments.to_dict():
             return await self.undo(user, result_id)
         try:

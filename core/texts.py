@@ -10,7 +10,7 @@ from minime.core.settings import Settings
 def theme_usage(theme: ThemeInfo) -> str:
     """``/figurine [name]``-style usage of a theme command."""
     if theme.argument in ("name", "caption"):
-        return f"/{theme.command} [{theme.argument}]"
+        return f"/{theme.command} [{theme.argument}]" + (f" | {theme.things}" if theme.things else "")
     if theme.variants:
         return f"/{theme.command} [{'|'.join(theme.variants)}]"
     return f"/{theme.command}"
@@ -24,7 +24,7 @@ def themes_list(themes: list[ThemeInfo]) -> list[str]:
             continue
         family = [t for t in themes if t.command == theme.command]
         if len(family) > 1:
-            variants = "|".join(t.id.rsplit("-", 1)[-1] for t in family)
+            variants = "|".join(t.variant or t.id for t in family)
             lines.append(f"/{theme.command} [{variants}] — " + "; ".join(t.description for t in family))
         else:
             lines.append(f"{theme_usage(theme)} — {theme.description}")
@@ -93,3 +93,47 @@ def rendering_text(percent: int, waiting_for: str | None = None) -> str:
     if waiting_for:
         return f"Waiting for the image model at {waiting_for}… (this can take a minute)"
     return f"Making your image… {percent}%"
+
+
+# ---- what every chat adapter says the same way --------------------------------------------------------------------
+
+ON_IT = "⏳ On it…"
+CHECKING_SELFIE = "📥 Got it — checking your selfie…"
+CHECKING_IMAGE = "🔎 Checking that image…"
+BACK_ONE_STEP = "↩️ Back one step."
+WHICH_LOOK = "Which look?"
+REFINE_HINT = "Reply to this picture to refine it — e.g. “warmer colors”, “more grain”, “bigger name”."
+FORGET_CONFIRM = "This deletes your selfie and every image I made for you. Sure?"
+FORGET_YES, FORGET_NO = "Yes, delete everything", "Keep it"
+FORGOTTEN = "Done: I've deleted your selfie and every image I made for you."
+NOT_FORGOTTEN = "Nothing was deleted."
+SORRY = "Sorry, something went wrong on my side. Please try again."
+
+
+def selfie_received(job_started: bool, next_step: str) -> str:
+    """The answer to a stored selfie: the waiting request runs now, or what to do next (per platform)."""
+    return "Got your selfie! " + ("Making the look you asked for…" if job_started else next_step)
+
+
+def result_caption(title: str, name: str | None, notes: tuple[str, ...], *, bold: str = "") -> str:
+    """The caption under a result: its look and name, the engine's notes, and how to refine it.
+
+    Args:
+        title: the theme's title.
+        name: the name or caption on the picture, if any.
+        notes: the engine's and checks' notes for this result.
+        bold: the platform's bold marker ("**" on Discord), around the title.
+    """
+    return "\n".join([f"✨ {bold}{title}{bold}" + (f" — {name}" if name else ""), *notes, REFINE_HINT])
+
+
+def failed_text(reason: str) -> str:
+    """A job's failure for people."""
+    return f"😕 {reason}"
+
+
+def status_text(position: int, eta_s: float, active: bool) -> str:
+    """The /status answer: a queue place, work in progress, or nothing."""
+    if position:
+        return queued_text(position, eta_s)
+    return "Working on your image…" if active else "Nothing in progress. Send a selfie and pick a look!"

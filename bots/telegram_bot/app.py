@@ -17,7 +17,7 @@ from telegram.ext import (
 
 from minime.bots.telegram_bot import handlers
 from minime.bots.telegram_bot.delivery import TelegramDelivery
-from minime.bots.telegram_bot.limits import PLATFORM
+from minime.bots.telegram_bot.limits import MAX_COMMAND_DESCRIPTION, PLATFORM
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -39,7 +39,6 @@ def build_application(studio: Studio, settings: Settings) -> Application:
            .post_init(_post_init)
            .build())
     app.bot_data.update(studio=studio, settings=settings)
-    themes = studio.themes()
     app.add_handlers([
         CommandHandler(["start", "help"], handlers.start),
         CommandHandler("privacy", handlers.privacy),
@@ -50,7 +49,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("verify", handlers.verify),
         CommandHandler("stats", handlers.stats),
         MessageHandler((filters.PHOTO | filters.Document.ALL) & filters.CaptionRegex(r"^/verify\b"), handlers.verify),
-        CommandHandler(sorted({t.command for t in themes}), handlers.theme_command),
+        CommandHandler(studio.theme_command_names(), handlers.theme_command),
         MessageHandler(filters.PHOTO, handlers.photo),
         MessageHandler(filters.Document.ALL, handlers.document),
         MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text),
@@ -64,11 +63,8 @@ def build_application(studio: Studio, settings: Settings) -> Application:
 async def _post_init(app: Application) -> None:
     studio: Studio = app.bot_data["studio"]
     commands = [BotCommand("start", "What I do"), BotCommand("themes", "Every look, with a preview")]
-    seen = set()
-    for theme in studio.themes():
-        if theme.command not in seen:
-            seen.add(theme.command)
-            commands.append(BotCommand(theme.command, theme.description[:256]))
+    commands += [BotCommand(spec.command, spec.description[:MAX_COMMAND_DESCRIPTION])
+                 for spec in studio.theme_commands()]
     commands += [BotCommand("undo", "Back to the previous image"),
                  BotCommand("verify", "Did minime make this image? (reply it to the image)"),
                  BotCommand("stats", "Your images and the energy they took"), BotCommand("privacy", "What I keep"),

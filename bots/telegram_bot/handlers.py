@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import Document, InputFile, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
+from minime.bots.telegram_bot.address import TelegramReply
 from minime.bots.telegram_bot.delivery import with_retries
 from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
 from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
+from minime.core import texts
+from minime.core.buttons import ANOTHER_THEME
 from minime.core.domain import UserKey
 from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
-from minime.core.intake import encode_for_platform
+from minime.core.intake import encode_for_platform, looks_like_image
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
-from minime.core.texts import help_text, privacy_text, queued_text
 
 log = get_logger("minime.telegram")
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 
 
 def _studio(context: ContextTypes.DEFAULT_TYPE) -> Studio:
@@ -31,20 +29,20 @@ def _user(update: Update) -> UserKey:
     return UserKey(PLATFORM, str(update.effective_user.id))
 
 
-def _reply_to(message: Message, status: Message | None = None) -> dict[str, Any]:
-    return {"chat_id": message.chat_id, "message_id": message.message_id,
-            "status_id": status.message_id if status else None}
+def _reply_to(message: Message, status: Message | None = None) -> dict[str, object]:
+    return TelegramReply.to(message, status).as_dict()
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what minime does and how to use it."""
-    await update.message.reply_text(help_text(_studio(context).themes(), _studio(context).settings))
+    studio = _studio(context)
+    await update.message.reply_text(texts.help_text(studio.themes(), studio.settings))
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/privacy: what is kept, and for how long."""
     settings: Settings = context.bot_data["settings"]
-    await update.message.reply_text(privacy_text(settings))
+    await update.message.reply_text(texts.privacy_text(settings))
 
 
 async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -59,7 +57,7 @@ async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart."""
     command = update.message.text.split()[0].lstrip("/").split("@")[0]
-    status = await update.message.reply_text("⏳ On it…")
+    status = await update.message.reply_text(texts.ON_IT)
     try:
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
                                            reply_to=_reply_to(update.message, status))
@@ -89,7 +87,7 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
                                         .user_message)
         return
     studio = _studio(context)
-    status = await update.message.reply_text("📥 Got it — checking your selfie…")
+    status = await update.message.reply_text(texts.CHECKING_SELFIE)
     try:
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
@@ -97,11 +95,9 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
-    if received.job:
-        await status.edit_text(received.with_notice("Got your selfie! Making the look you asked for…"))
-    else:
-        await status.edit_text(received.with_notice("Got your selfie! Pick a look, or type e.g. /figurine YourName."),
-                               reply_markup=themes_keyboard(studio.themes()))
+    reply = texts.selfie_received(bool(received.job), "Pick a look, or type e.g. /figurine YourName.")
+    await status.edit_text(received.with_notice(reply),
+                           reply_markup=None if received.job else themes_keyboard(studio.themes()))
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -110,7 +106,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     replied = message.reply_to_message
     result_id = result_id_of(replied.reply_markup) if replied and replied.from_user and replied.from_user.is_bot \
         else None
-    status = await message.reply_text("⏳ On it…")
+    status = await message.reply_text(texts.ON_IT)
     try:
         outcome = await _studio(context).text(_user(update), message.text, result_id=result_id,
                                               reply_to=_reply_to(message, status))
@@ -134,7 +130,7 @@ async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if size and size > DOWNLOAD_MAX_BYTES:
         await message.reply_text(ImageTooLarge.user_message)
         return
-    status = await message.reply_text("🔎 Checking that image…")
+    status = await message.reply_text(texts.CHECKING_IMAGE)
     try:
         file = await context.bot.get_file(file_id)
         answer = await _studio(context).verify(_user(update), bytes(await file.download_as_bytearray()))
@@ -154,7 +150,7 @@ def _image_file(message: Message) -> tuple[str | None, int | None]:
 
 
 def _is_image_document(doc: Document) -> bool:
-    return (doc.mime_type or "").startswith("image/") or (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)
+    return looks_like_image(doc.mime_type, doc.file_name)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,22 +176,19 @@ async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _send_undone(message: Message, outcome: Undone) -> None:
     photo = encode_for_platform(outcome.image, max_bytes=PHOTO_MAX_BYTES, stem="minime")
     await with_retries(message.get_bot().send_photo, message.chat_id, InputFile(photo.data, filename=photo.filename),
-                       caption="↩️ Back one step.", reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
+                       caption=texts.BACK_ONE_STEP, reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
                        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True))
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask before deleting everything of the user."""
-    await update.message.reply_text("This deletes your selfie and every image I made for you. Sure?",
-                                    reply_markup=forget_keyboard())
+    await update.message.reply_text(texts.FORGET_CONFIRM, reply_markup=forget_keyboard())
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status: where the user's image is in the queue."""
     state = await _studio(context).status(_user(update))
-    text_ = queued_text(state.position, state.eta_s) if state.position else (
-        "Working on your image…" if state.job else "Nothing in progress. Send a selfie and pick a look!")
-    await update.message.reply_text(text_)
+    await update.message.reply_text(texts.status_text(state.position, state.eta_s, state.job is not None))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -215,24 +208,25 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()
         if pressed.action == "yes":
             await studio.forget(user)
-            await query.edit_message_text("Done: I've deleted your selfie and every image I made for you.")
+            await query.edit_message_text(texts.FORGOTTEN)
         else:
-            await query.edit_message_text("Nothing was deleted.")
+            await query.edit_message_text(texts.NOT_FORGOTTEN)
         return
-    if pressed.kind == "result" and pressed.action == "another theme":
+    if pressed.kind == "result" and pressed.action == ANOTHER_THEME:
         await query.answer()
-        await query.message.reply_text("Which look?", reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
+        await query.message.reply_text(texts.WHICH_LOOK,
+                                       reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
         return
     message = query.message
     try:
         if pressed.kind == "pick":
             await query.answer()
-            status_ = await message.reply_text("⏳ On it…")
+            status_ = await message.reply_text(texts.ON_IT)
             await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True)
             return
         action = f"theme:{pressed.theme_id}" if pressed.kind == "swap" else pressed.action
         outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
-                                      reply_to={"chat_id": message.chat_id, "message_id": message.message_id})
+                                      reply_to=_reply_to(message))
     except MinimeError as exc:
         await query.answer(exc.user_message[:200], show_alert=True)
         if pressed.kind == "pick":
@@ -248,7 +242,6 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed", error_type=type(context.error).__name__, error=str(context.error))
     if isinstance(update, Update) and update.effective_chat:
         try:
-            await context.bot.send_message(update.effective_chat.id,
-                                           "Sorry, something went wrong on my side. Please try again.")
+            await context.bot.send_message(update.effective_chat.id, texts.SORRY)
         except Exception:  # the platform itself is failing: nothing more to do for this update
             pass

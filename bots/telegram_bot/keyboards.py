@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from minime.bots.telegram_bot.limits import CALLBACK_DATA_MAX
+from minime.core import buttons as registry
 from minime.core.domain import ThemeInfo
-from minime.core.refine import BUTTONS
-
-# Short codes keep callback data far below Telegram's 64 bytes.
-ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "g+", "less grain": "g-", "vivid": "v",
-                "faded": "f", "bigger name": "n+", "new colours": "p", "variation": "x", "undo": "u",
-                "another theme": "t"}
-CODE_ACTIONS = {code: action for action, code in ACTION_CODES.items()}
+from minime.core.texts import FORGET_NO, FORGET_YES
 
 
 @dataclass(frozen=True)
@@ -36,8 +31,7 @@ def _data(*parts: str) -> str:
 
 def result_keyboard(result_id: str, buttons: tuple[str, ...]) -> InlineKeyboardMarkup:
     """Refinement buttons under a result, three to a row."""
-    keys = [InlineKeyboardButton(BUTTONS[b][0], callback_data=_data("r", result_id, ACTION_CODES[b]))
-            for b in buttons if b in BUTTONS and b in ACTION_CODES]
+    keys = [InlineKeyboardButton(b.label, callback_data=_data("r", result_id, b.code)) for b in registry.known(buttons)]
     return InlineKeyboardMarkup([keys[i:i + 3] for i in range(0, len(keys), 3)])
 
 
@@ -50,15 +44,15 @@ def themes_keyboard(themes: list[ThemeInfo], result_id: str | None = None) -> In
 
 def forget_keyboard() -> InlineKeyboardMarkup:
     """Confirmation for /forget."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton("🗑 Yes, delete everything", callback_data="f:yes"),
-                                  InlineKeyboardButton("Keep it", callback_data="f:no")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {FORGET_YES}", callback_data="f:yes"),
+                                  InlineKeyboardButton(FORGET_NO, callback_data="f:no")]])
 
 
 def parse(data: str | None) -> Button | None:
     """Callback data back into a Button (None for anything we did not make)."""
     parts = (data or "").split(":")
-    if len(parts) == 3 and parts[0] == "r" and parts[2] in CODE_ACTIONS:
-        return Button("result", result_id=parts[1], action=CODE_ACTIONS[parts[2]])
+    if len(parts) == 3 and parts[0] == "r" and (pressed := registry.by_code(parts[2])):
+        return Button("result", result_id=parts[1], action=pressed.id)
     if len(parts) == 3 and parts[0] == "s":
         return Button("swap", result_id=parts[1], theme_id=parts[2])
     if len(parts) == 2 and parts[0] == "k":

@@ -9,3 +9,4 @@ CALLBACK_DATA_MAX = 64
 STATUS_EDIT_INTERVAL_S = 1.5  # ~1 message per second per chat, edits included: keep progress edits slower
 CHAT_ACTION_REFRESH_S = 4.5  # a chat action shows for 5 seconds
 SEND_ATTEMPTS = 3  # network errors on our side are retried this often (429s are the rate limiter's job)
+MAX_COMMAND_DESCRIPTION = 256  # setMyCommands: a command description is 1–256 characters
