@@ -54,6 +54,10 @@ log = get_logger("minime.studio")
 
 Sink = Callable[[Event], Awaitable[None]]
 
+DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
+UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
+               "Please send the command again in a moment.")
+
 
 @dataclass(frozen=True)
 class SelfieReceived:
@@ -163,6 +167,7 @@ class Studio:
         self._sweeper: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Future[None] | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
+        self.delivery_backoff_s = DELIVERY_BACKOFF_S
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
         self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
@@ -182,6 +187,19 @@ class Studio:
         self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
+
+    async def drain(self, timeout: float) -> None:
+        """Start no more jobs; let the running ones finish and their results be delivered, for up to ``timeout``
+        seconds. Queued jobs stay queued for the next start; what is still running after that is left for it too."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await self.runner.drain(timeout)
+        pending = set(self._pending_emits)
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.1, deadline - loop.time()))
+        undelivered = [task for task in self._pending_emits if not task.done()]
+        if undelivered:
+            log.warning("events still undelivered at shutdown", count=len(undelivered))
 
     async def stop(self) -> None:
         """Stop taking work; running jobs are left to be resumed after a restart."""
@@ -212,12 +230,29 @@ class Studio:
             self._pending_emits.add(task)
             task.add_done_callback(self._pending_emits.discard)
 
-    @staticmethod
-    async def _deliver(sink: Sink, event: Event) -> None:
-        try:
-            await sink(event)
-        except Exception:
-            log.exception("an adapter failed to deliver an event", job=event.job.id, event=type(event).__name__)
+    async def _deliver(self, sink: Sink, event: Event) -> None:
+        """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
+        uploads for a while still gets it), and a result that never gets through is reported to its user."""
+        final = isinstance(event, (Done, Failed))
+        delays = self.delivery_backoff_s if final else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                await sink(event)
+                return
+            except Exception as exc:  # the platform's own errors: the adapter knows them, the Studio does not
+                fields = {"job": event.job.id, "event_type": type(event).__name__, "error_type": type(exc).__name__,
+                          "error": str(exc)[:200]}
+                if attempt < len(delays):
+                    log.warning("delivery failed; retrying", **fields, attempt=attempt + 1)
+                    await asyncio.sleep(delays[attempt])
+                else:
+                    log.error("delivery failed; giving up", **fields, attempts=attempt + 1)
+        if isinstance(event, Done):
+            try:
+                await sink(Failed(event.job, UNDELIVERED))
+            except Exception as exc:
+                log.error("could not tell the user their image was not delivered", job=event.job.id,
+                          error_type=type(exc).__name__)
 
     # ---- queries -------------------------------------------------------------------------------------------------
 
