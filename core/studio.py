@@ -58,6 +58,7 @@ log = get_logger("minime.studio")
 
 Sink = Callable[[Event], Awaitable[None]]
 
+BOOKKEEPING_WAIT_S = 30.0  # a result's fingerprint and energy are stored once it is sent, or after this long
 DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
 UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
                "Please send the command again in a moment.")
@@ -174,6 +175,7 @@ class Studio:
         self._pending_emits: set[asyncio.Task[None]] = set()
         self._fingerprinting: set[asyncio.Task[None]] = set()
         self._charging: set[asyncio.Task[None]] = set()
+        self._delivered: dict[str, asyncio.Future[None]] = {}  # job id → set once its Done event was handed over
         self.delivery_backoff_s = DELIVERY_BACKOFF_S
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
@@ -216,6 +218,9 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
+        for delivered in self._delivered.values():  # never emitted: keep the bookkeeping anyway
+            if not delivered.done():
+                delivered.set_result(None)
         await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
         await asyncio.to_thread(self.energy.close)
         if self._pending_emits:
@@ -234,10 +239,21 @@ class Studio:
         self._sinks.setdefault(platform, []).append(sink)
 
     def _emit(self, event: Event) -> None:
+        deliveries = []
         for sink in self._sinks.get(event.job.user.platform, []):
             task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
             self._pending_emits.add(task)
             task.add_done_callback(self._pending_emits.discard)
+            deliveries.append(task)
+        delivered = self._delivered.pop(event.job.id, None) if isinstance(event, Done) else None
+        if delivered is not None:  # the result's bookkeeping waits until the image is out
+            def settle(_: Any = None) -> None:
+                if not delivered.done():
+                    delivered.set_result(None)
+            if deliveries:
+                asyncio.ensure_future(asyncio.wait(deliveries)).add_done_callback(settle)
+            else:
+                settle()
 
     async def _deliver(self, sink: Sink, event: Event) -> None:
         """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
@@ -482,6 +498,17 @@ class Studio:
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
         await self._admit(user)
+        found, how = await self.recognise(data)
+        log.info("image verified", user=str(user), answer=how or "not-ours")
+        if found is None:
+            return Verification(False)
+        own = found if found.user == user else None
+        title = self.catalog.get(found.theme_id).title.lower() if own else None
+        return Verification(True, how, own, title, found.source_type)
+
+    async def recognise(self, data: bytes) -> tuple[Result | None, str | None]:
+        """The result an image is a copy of, and how it was recognised ("watermark" or "fingerprint"), whoever
+        made it: for /verify (which tells only the image's owner which result it is) and the operator's CLI."""
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
         mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
@@ -505,12 +532,22 @@ class Studio:
                     found, how = candidate, "fingerprint"
                     break
         metrics.VERIFICATIONS.labels(how or "not-ours").inc()
-        log.info("image verified", user=str(user), answer=how or "not-ours")
-        if found is None:
-            return Verification(False)
-        own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
-        return Verification(True, how, own, title, found.source_type)
+        return found, how
+
+    async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
+                   ) -> tuple[Result, Any, bytes]:
+        """Mark, encode and store an image made outside the job queue (``minime render``) as a result of ``user``,
+        so that ``minime verify`` and /verify recognise it. Returns the result, the marked image and its JPEG."""
+        result_id = new_id()
+        mark = watermark.new_mark() if self.settings.watermark else None
+        if mark is not None:
+            image = await asyncio.to_thread(watermark.embed, image, mark)
+        data = await asyncio.to_thread(intake.result_bytes, image, source_type, result_id)
+        key = await self.blobs.put(user, data, "jpg")
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image) if mark is not None else None
+        result = Result(result_id, user, theme.id, params, None, None, key, key, (), source_type, mark, fingerprint)
+        await self.store.add_result(result, None, self.settings.result_ttl_hours * 3600)
+        return result, image, data
 
     async def _fingerprint_stored(self, result: Result) -> Result:
         try:
@@ -645,20 +682,24 @@ class Studio:
                                              self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
             return None  # another process took this job over; its result stands
-        self._book_later(result, final if mark is not None else None, measurement)
+        self._book_later(job.id, result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
 
-    def _book_later(self, result: Result, marked: Any, measurement: Measurement) -> None:
+    def _book_later(self, job_id: str, result: Result, marked: Any, measurement: Measurement) -> None:
         """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
-        are worked out while the image goes out, and stored on the result. /verify and /stats wait for them."""
+        are worked out once the image has been handed to the user's platform (or after ``BOOKKEEPING_WAIT_S``), and
+        stored on the result. /verify and /stats wait for them."""
+        delivered = self._delivered[job_id] = asyncio.get_running_loop().create_future()
+
         async def fingerprint() -> None:
-            await asyncio.sleep(0)  # the Done event first
+            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             try:
                 await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
             except Exception:
                 log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
 
         async def charge() -> None:
+            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             try:
                 energy_wh = await measurement.watt_hours()
                 metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
