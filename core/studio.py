@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from minime.core import intake, metrics, provenance, watermark
-from minime.core.adjust import finish
+from minime.core import intake
 from minime.core.buttons import BUTTONS
-from minime.core.checks import FaceIdentity, SafetyCheck
-from minime.core.content_credentials import ContentCredentials
 from minime.core.domain import (
     Done,
-    Event,
     Failed,
     Job,
     JobKind,
@@ -29,9 +23,7 @@ from minime.core.domain import (
     UserKey,
     new_id,
 )
-from minime.core.energy import EnergyMeter, Measurement
-from minime.core.engines import Engine, RenderRequest
-from minime.core.engines.classic import ClassicEngine
+from minime.core.engines import Engine
 from minime.core.errors import (
     ArgumentRequired,
     NoSelfie,
@@ -40,19 +32,19 @@ from minime.core.errors import (
     NothingToUndo,
     ResultNotFound,
     UnknownRefinement,
-    UnsafeOutput,
 )
+from minime.core.events import EventHub, Sink
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
+from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import Theme, ThemeCatalog
+from minime.core.themes import ThemeCatalog
+from minime.core.verify import Verification, Verifier
 
 log = get_logger("minime.studio")
-
-Sink = Callable[[Event], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -72,28 +64,6 @@ class Undone:
     result: Result
     image: bytes
     buttons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Verification:
-    """What /verify found: whether minime made the image, how it knows, and the result if it is the user's."""
-
-    made_by_minime: bool
-    how: str | None = None  # "watermark" or "fingerprint"
-    result: Result | None = None  # only when the result belongs to the asking user
-    theme_title: str | None = None
-    source_type: str | None = None
-
-    def message(self) -> str:
-        """The answer in words."""
-        if not self.made_by_minime:
-            return ("I didn't make this image: it carries no minime watermark and matches nothing I made in the "
-                    "last week.")
-        how = "its hidden watermark" if self.how == "watermark" else "its visual fingerprint"
-        kind = provenance.description(self.source_type or "compositeSynthetic")
-        if self.result is not None:
-            return f"Yes, I made this: it's your {self.theme_title or 'image'} (recognised by {how}). {kind}"
-        return f"Yes, this image was made with minime (recognised by {how}). {kind}"
 
 
 @dataclass(frozen=True)
@@ -129,38 +99,27 @@ class QueueStatus:
     job: Job | None
     position: int
     eta_s: float
-    queued_total: int
-    running_total: int
 
 
 class Studio:
     """Receives selfies, applies themes, refines, undoes, forgets; runs renders as durable jobs."""
 
-    def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog,
-                 settings: Settings) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
+                 *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
+                 previews: PreviewCache) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
-        self.runner = JobRunner(store, self._execute, self._emit, settings)
-        self._sinks: dict[str, list[Sink]] = {}
+        self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
+                                                                                 previews)
         self._sweeper: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Future[None] | None = None
-        self._pending_emits: set[asyncio.Task[None]] = set()
-        self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
-                                     settings.themes_dir / "assets")
-        self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
-        self.credentials = (ContentCredentials(settings.c2pa_cert_chain, settings.c2pa_private_key,
-                                               settings.c2pa_algorithm, settings.c2pa_timestamp_url)
-                            if settings.c2pa_cert_chain and settings.c2pa_private_key else None)
-        self.identity = FaceIdentity() if settings.identity_check else None
-        self.safety = (SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
-                       if settings.nsfw_model else None)
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
         await self.store.migrate()
-        # codecarbon probes the hardware once per process (~1.4 s): in the background, not on the start-up path.
-        self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
+        # The pipeline's one-time probes, in the background: not on the start-up path.
+        self._warm_up = asyncio.create_task(asyncio.to_thread(self.pipeline.warm_up), name="minime-warm-up")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
 
@@ -172,33 +131,13 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
-        if self._pending_emits:
-            await asyncio.wait(self._pending_emits, timeout=5)
-        # Nothing may still hold a database connection when the store closes (a connection left to the
-        # garbage collector would be closed on a dead event loop).
-        leftovers = list(self._pending_emits)
-        for task in leftovers:
-            task.cancel()
-        await asyncio.gather(*leftovers, return_exceptions=True)
+        await self.events.drain()
         await self.engine.close()
         await self.store.close()
 
     def subscribe(self, platform: str, sink: Sink) -> None:
         """Receive every event of jobs whose user is on ``platform`` (results of resumed jobs included)."""
-        self._sinks.setdefault(platform, []).append(sink)
-
-    def _emit(self, event: Event) -> None:
-        for sink in self._sinks.get(event.job.user.platform, []):
-            task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
-            self._pending_emits.add(task)
-            task.add_done_callback(self._pending_emits.discard)
-
-    @staticmethod
-    async def _deliver(sink: Sink, event: Event) -> None:
-        try:
-            await sink(event)
-        except Exception:
-            log.exception("an adapter failed to deliver an event", job=event.job.id, event=type(event).__name__)
+        self.events.subscribe(platform, sink)
 
     # ---- queries -------------------------------------------------------------------------------------------------
 
@@ -232,8 +171,7 @@ class Studio:
         """The user's active job and the queue around it."""
         job = await self.store.active_job(user)
         position = await self.store.queue_position(job.id) if job else 0
-        return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0,
-                           await self.store.count_jobs(JobState.QUEUED), await self.store.count_jobs(JobState.RUNNING))
+        return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0)
 
     async def current_result(self, user: UserKey) -> Result:
         """The user's current result (no image bytes read); ResultNotFound when there is none."""
@@ -363,38 +301,7 @@ class Studio:
         self._admit(user)
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
-        mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
-                                        asyncio.to_thread(watermark.fingerprint, image))
-        found, how = None, None
-        for candidate in await self.store.results_with_mark(mark):
-            agrees = bool(candidate.fingerprint) and (
-                watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE)
-            if agrees:
-                found, how = candidate, "watermark"
-        if found is None:  # a resized copy: find look-alikes by fingerprint, then read the mark at their size
-            candidates = sorted((watermark.distance(fp, c.fingerprint), c.id, c) for c in
-                                await self.store.results_sharing_a_band(fp) if c.fingerprint)
-            for distance, _, candidate in candidates[:5]:
-                if distance > watermark.MATCH_DISTANCE or candidate.mark is None:
-                    break
-                if await self._mark_matches_at_size(image, candidate):
-                    found, how = candidate, "fingerprint"
-                    break
-        metrics.VERIFICATIONS.labels(how or "not-ours").inc()
-        log.info("image verified", user=str(user), answer=how or "not-ours")
-        if found is None:
-            return Verification(False)
-        own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
-        return Verification(True, how, own, title, found.source_type)
-
-    async def _mark_matches_at_size(self, image: Any, candidate: Result) -> bool:
-        try:
-            size = intake.stored_size(await self.blobs.get(candidate.image_key))
-        except FileNotFoundError:
-            return False
-        mark = await asyncio.to_thread(watermark.read_mark, image, size)
-        return watermark.mark_errors(mark, candidate.mark or 0) <= watermark.RESIZED_MARK_ERRORS
+        return await self.verifier(user, image)
 
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
@@ -438,7 +345,7 @@ class Studio:
             session = await self.store.get_session(user)
             selfie_id, selfie_key = session.selfie_id, session.selfie_key
             if not selfie_key:
-                raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.")
+                raise NoSelfie(SELFIE_EXPIRED)
         return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
                    selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
 
@@ -447,103 +354,8 @@ class Studio:
                                             rate_window_s=self.settings.rate_limit_window_s)
         log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
         self.runner.wake()
-        self._emit(Queued(job, position, self.runner.eta_s(position)))
+        self.events.emit(Queued(job, position, self.runner.eta_s(position)))
         return job
-
-    async def _execute(self, job: Job, progress: Callable[[float], None]) -> Done | None:
-        measurement = self.energy.start()
-        try:
-            return await self._produce(job, progress, measurement)
-        finally:
-            measurement.stop()
-
-    async def _produce(self, job: Job, progress: Callable[[float], None], measurement: Measurement
-                       ) -> Done | None:
-        theme = self.catalog.get(job.theme_id)
-        notes: tuple[str, ...] = ()
-        base_write = None
-        if job.rerender:
-            base_image, notes, source_type = await self._render(job, theme, progress)
-            base_bytes = await asyncio.to_thread(intake.lossless_bytes, base_image)
-            base_write = asyncio.ensure_future(self.blobs.put(job.user, base_bytes, "tif"))  # beside the finish
-        else:
-            parent = await self.store.get_result(job.parent_result_id or "")
-            if parent is None:
-                raise ResultNotFound("The image you're refining has been deleted.")
-            base_key, source_type = parent.base_key, parent.source_type
-            base_image = intake.decode_stored(await self.blobs.get(base_key))
-        progress(0.9)
-        final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
-                                        job.params.seed)
-        result_id = new_id()
-        marks = None
-        if self.settings.watermark:
-            final, marks = await asyncio.to_thread(watermark.mark_image, final)
-        image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
-        if self.credentials:
-            try:
-                image = await asyncio.to_thread(self.credentials.sign_jpeg, image, source_type, theme.title)
-            except Exception as exc:  # a broken certificate must not stop the bot; the other marks remain
-                log.error("C2PA signing failed; image sent without a manifest", job=job.id,
-                          error_type=type(exc).__name__, error=str(exc)[:200])
-        image_key = await self.blobs.put(job.user, image, "jpg")
-        if base_write is not None:
-            base_key = await base_write
-        energy_wh = measurement.stop()
-        metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
-        result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes, source_type, marks.mark if marks else None,
-                        marks.fingerprint if marks else None, energy_wh)
-        if not await self.store.complete_job(job.id, self.runner.owner, result,
-                                             self.settings.result_ttl_hours * 3600):
-            await self.blobs.delete(image_key)
-            return None  # another process took this job over; its result stands
-        return Done(job, result, image, theme.buttons, notes)
-
-    async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
-                      ) -> tuple[Any, tuple[str, ...], str]:
-        try:
-            source = intake.decode_stored(await self.blobs.get(job.selfie_key or ""))
-        except (FileNotFoundError, IsADirectoryError, ValueError):  # expired and swept since the job was queued
-            raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.") from None
-        # A new instruction edits the image it was given for; earlier ones are already in that image, and a
-        # re-render (a variation) folds them all into the prompt instead.
-        instruction, previous = None, None
-        parent = await self.store.get_result(job.parent_result_id) if job.parent_result_id else None
-        if parent and len(job.params.instructions) > len(parent.params.instructions):
-            instruction = job.params.instructions[-1]
-            previous = intake.decode_stored(await self.blobs.get(parent.base_key))
-        request = RenderRequest(source, theme, job.params, instruction, previous)
-        output = await self._timed_render(request, progress)
-        if output.source_type == "compositeSynthetic":
-            return output.image, output.notes, output.source_type  # the user's own photo, recomposed
-        notes = list(output.notes)
-        reference = (await asyncio.to_thread(self.identity.embedding, source)
-                     if self.identity is not None and instruction is None else None)
-        if reference is not None:  # the selfie has a face to compare with
-            distance = await asyncio.to_thread(self.identity.distance_from, reference, output.image)
-            if distance is not None and distance > self.settings.identity_threshold:
-                log.info("face differs from the selfie; retrying closer to it", job=job.id,
-                         distance=round(distance, 3))
-                output = await self._timed_render(replace(request, identity_boost=1.0), progress)
-                distance = await asyncio.to_thread(self.identity.distance_from, reference, output.image)
-                if distance is not None and distance > self.settings.identity_threshold:
-                    notes.append("Heads-up: the face may not look quite like you this time. Try “variation” or a "
-                                 "clearer, front-facing selfie.")
-        if self.safety is not None:
-            verdict = await asyncio.to_thread(self.safety.check, output.image)
-            if verdict.flagged:
-                metrics.BLOCKED_OUTPUTS.labels("nsfw").inc()
-                log.warning("generated image blocked by the safety check", job=job.id, user=str(job.user),
-                            theme=theme.id, label=verdict.label, score=round(verdict.score, 3))
-                raise UnsafeOutput()
-        return output.image, tuple(notes), output.source_type
-
-    async def _timed_render(self, request: RenderRequest, progress: Callable[[float], None]) -> Any:
-        started = time.perf_counter()
-        output = await self.engine(request, progress=progress)
-        metrics.ENGINE_SECONDS.labels(self.engine.name).observe(time.perf_counter() - started)
-        return output
 
     async def _sweep_loop(self) -> None:
         while True:
