@@ -56,15 +56,18 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core.domain import RenderParams
     from minime.core.engines import RenderRequest, create_engine, theme_catalog
     from minime.core.refine import parse_refinement
+    from minime.core.themes import split_things
 
     catalog = theme_catalog(settings, args.engine)
     engine = create_engine(settings, args.engine)
-    theme, variant, text = catalog.resolve(args.theme, args.variant or args.name)
-    if args.variant and args.name:
-        text = args.name
+    name, things = split_things(args.name)
+    theme, variant, text = catalog.resolve(args.theme, args.variant or name)
+    if args.variant and name:
+        text = name
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
-    params = RenderParams(name=text or args.name, variant=variant, seed=args.seed or random.randrange(1, 2**31))
+    params = RenderParams(name=text or name, variant=variant, seed=args.seed or random.randrange(1, 2**31),
+                          things=things)
     for phrase in args.refine:
         refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))

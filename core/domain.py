@@ -70,10 +70,13 @@ class RenderParams:
     name_scale: float = 1.0
     instructions: tuple[str, ...] = ()
     adjustments: Adjustments = field(default_factory=Adjustments)
+    things: tuple[str, ...] = ()
+    """What followed a ``|`` in the command: the action figure's accessories, the caricature's job and hobbies."""
 
     def render_key(self) -> tuple[Any, ...]:
         """The part that changes the engine's output (adjustments are post-processing)."""
-        return (self.name, self.variant, self.seed, self.palette, round(self.name_scale, 3), self.instructions)
+        return (self.name, self.variant, self.seed, self.palette, round(self.name_scale, 3), self.instructions,
+                self.things)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -85,6 +88,7 @@ class RenderParams:
             "name_scale": self.name_scale,
             "instructions": list(self.instructions),
             "adjustments": self.adjustments.to_dict(),
+            "things": list(self.things),
         }
 
     @classmethod
@@ -98,6 +102,7 @@ class RenderParams:
             name_scale=float(data.get("name_scale", 1.0)),
             instructions=tuple(data.get("instructions", ())),
             adjustments=Adjustments.from_dict(data.get("adjustments")),
+            things=tuple(data.get("things", ())),
         )
 
     def with_(self, **changes: Any) -> RenderParams:

@@ -5,18 +5,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from minime.core.domain import Event
+from minime.core.domain import Done, Event, Failed
 from minime.core.logs import get_logger
 
 log = get_logger("minime.events")
 
 Sink = Callable[[Event], Awaitable[None]]
 
+DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
+UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
+               "Please send the command again in a moment.")
+
 
 class EventHub:
-    """Adapters subscribe per platform; the Studio and the job runner emit; a failing sink harms no other."""
+    """Adapters subscribe per platform; the Studio and the job runner emit; a failing sink harms no other.
 
-    def __init__(self) -> None:
+    Args:
+        backoff_s: the pauses between tries of delivering a result or a failure (progress is tried once).
+    """
+
+    def __init__(self, backoff_s: tuple[float, ...] = DELIVERY_BACKOFF_S) -> None:
+        self.backoff_s = backoff_s
         self._sinks: dict[str, list[Sink]] = {}
         self._pending: set[asyncio.Task[None]] = set()
 
@@ -31,6 +40,13 @@ class EventHub:
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
+    async def settle(self, timeout_s: float) -> int:
+        """Wait up to ``timeout_s`` for the deliveries in flight; how many are still under way."""
+        pending = set(self._pending)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout_s)
+        return sum(not task.done() for task in self._pending)
+
     async def drain(self, timeout_s: float = 5.0) -> None:
         """Let deliveries in flight finish (up to ``timeout_s``), then cancel the rest."""
         if self._pending:
@@ -42,9 +58,26 @@ class EventHub:
             task.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
 
-    @staticmethod
-    async def _deliver(sink: Sink, event: Event) -> None:
-        try:
-            await sink(event)
-        except Exception:
-            log.exception("an adapter failed to deliver an event", job=event.job.id, event=type(event).__name__)
+    async def _deliver(self, sink: Sink, event: Event) -> None:
+        """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
+        uploads for a while still gets it), and a result that never gets through is reported to its user."""
+        final = isinstance(event, (Done, Failed))
+        delays = self.backoff_s if final else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                await sink(event)
+                return
+            except Exception as exc:  # the platform's own errors: the adapter knows them, the hub does not
+                fields = {"job": event.job.id, "event_type": type(event).__name__, "error_type": type(exc).__name__,
+                          "error": str(exc)[:200]}
+                if attempt < len(delays):
+                    log.warning("delivery failed; retrying", **fields, attempt=attempt + 1)
+                    await asyncio.sleep(delays[attempt])
+                else:
+                    log.error("delivery failed; giving up", **fields, attempts=attempt + 1)
+        if isinstance(event, Done):
+            try:
+                await sink(Failed(event.job, UNDELIVERED))
+            except Exception as exc:
+                log.error("could not tell the user their image was not delivered", job=event.job.id,
+                          error_type=type(exc).__name__)

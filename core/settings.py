@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     render_timeout_s: float = Field(120.0, gt=0)
     job_max_attempts: int = Field(2, ge=1)
     job_lease_s: float = Field(30.0, gt=0)
+    shutdown_grace_s: float = Field(20.0, ge=0, description="on SIGTERM, how long running jobs may finish and be "
+                                                           "delivered (keep under the service manager's stop timeout)")
     rate_limit_jobs: int = Field(30, ge=1, description="jobs a user may start per rate_limit_window_s")
     rate_limit_window_s: float = Field(600.0, gt=0)
 

@@ -41,7 +41,7 @@ from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import ThemeCatalog
+from minime.core.themes import ThemeCatalog, split_things
 from minime.core.verify import Verification, Verifier
 
 log = get_logger("minime.studio")
@@ -122,6 +122,16 @@ class Studio:
         self._warm_up = asyncio.create_task(asyncio.to_thread(self.pipeline.warm_up), name="minime-warm-up")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
+
+    async def drain(self, timeout: float) -> None:
+        """Start no more jobs; let the running ones finish and their results be delivered, for up to ``timeout``
+        seconds. Queued jobs stay queued for the next start; what is still running after that is left for it too."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await self.runner.drain(timeout)
+        undelivered = await self.events.settle(max(0.1, deadline - loop.time()))
+        if undelivered:
+            log.warning("events still undelivered at shutdown", count=undelivered)
 
     async def stop(self) -> None:
         """Stop taking work; running jobs are left to be resumed after a restart."""
@@ -229,9 +239,10 @@ class Studio:
         """
         self._admit(user)
         argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
-        theme, variant, text = self.catalog.resolve(command, argument)
-        if by_id and argument and theme.variants and argument.lower() in theme.variants:
-            variant, text = argument.lower(), None
+        given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
+        theme, variant, text = self.catalog.resolve(command, given)
+        if by_id and given and theme.variants and given.lower() in theme.variants:
+            variant, text = given.lower(), None
         pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
@@ -240,7 +251,7 @@ class Studio:
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
             raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
-        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31))
+        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
                   selfie_key=session.selfie_key)

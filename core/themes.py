@@ -342,6 +342,25 @@ class ThemeCatalog:
         return None
 
 
+MAX_THINGS, MAX_THING_CHARS = 6, 40
+
+
+def split_things(argument: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """Split ``"Ada | coffee, laptop, guitar"`` into the argument and the list of things after the ``|``.
+
+    The list is separated by commas (or further bars), trimmed, de-duplicated, at most six things of 40 characters.
+    """
+    if not argument or "|" not in argument:
+        return argument, ()
+    head, _, tail = argument.partition("|")
+    things: list[str] = []
+    for part in tail.replace("|", ",").replace("\n", ",").split(","):
+        thing = " ".join(part.split())[:MAX_THING_CHARS]
+        if thing and thing.lower() not in (t.lower() for t in things):
+            things.append(thing)
+    return head.strip() or None, tuple(things[:MAX_THINGS])
+
+
 def _has_phrase(text: str, phrase: str) -> bool:
     padded = f" {''.join(c if c.isalnum() else ' ' for c in text)} "
     return f" {phrase} " in padded

@@ -48,6 +48,9 @@ class FakeTelegram(FakeServer):
         self._message_ids = itertools.count(1000)
         self._file_ids = itertools.count(1)
         self._failures: dict[str, list[int]] = {}
+        self._refusing: dict[str, tuple[float, int]] = {}
+        self._reachable = asyncio.Event()
+        self._reachable.set()
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._api)
@@ -58,6 +61,18 @@ class FakeTelegram(FakeServer):
     def fail_next(self, method: str, *statuses: int) -> None:
         """Answer the next calls of ``method`` with these HTTP statuses (429 carries retry_after=1)."""
         self._failures.setdefault(method, []).extend(statuses)
+
+    def cut_off(self) -> None:
+        """A network partition: every API request hangs, unanswered, until ``reconnect``."""
+        self._reachable.clear()
+
+    def reconnect(self) -> None:
+        """The network is back: hanging requests are answered."""
+        self._reachable.set()
+
+    def refuse_for(self, method: str, seconds: float, status: int = 500) -> None:
+        """Answer every call of ``method`` with ``status`` for the next ``seconds`` (an outage of one endpoint)."""
+        self._refusing[method] = (time.monotonic() + seconds, status)
 
     def _user(self, user_id: int) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
@@ -150,9 +165,11 @@ class FakeTelegram(FakeServer):
                         params[key] = value
                 else:
                     params[key] = value
+        await self._reachable.wait()
         failures = self._failures.get(method)
-        if failures:
-            status = failures.pop(0)
+        refusing_until, refusing_status = self._refusing.get(method, (0.0, 0))
+        if failures or time.monotonic() < refusing_until:
+            status = failures.pop(0) if failures else refusing_status
             self.calls.append(Call(method, params, files, result=f"HTTP {status}"))
             if status == 429:
                 return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry "

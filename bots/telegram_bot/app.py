@@ -99,10 +99,14 @@ class TelegramRunner:
             await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("telegram polling started")
 
-    async def stop(self) -> None:
-        """Stop receiving, finish what is in flight, and close."""
+    async def stop_receiving(self) -> None:
+        """Take no more updates (polling or webhook); the bot can still send, so running jobs get delivered."""
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what is in flight, and close."""
+        await self.stop_receiving()
         if self.app.running:
             await self.app.stop()
         await self.delivery.close()
