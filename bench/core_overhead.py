@@ -68,7 +68,7 @@ async def main(requests: int) -> None:
         pipeline_module.finish = _timed(adjust.finish, image_work)
         pipeline_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)
         pipeline_module.intake.result_bytes = _timed(intake.result_bytes, image_work)
-        pipeline_module.watermark.mark_image = _timed(watermark.mark_image, image_work)  # image work, not core
+        pipeline_module.watermark.embed = _timed(watermark.embed, image_work)  # image work, not core
         done: dict[str, asyncio.Future] = {}
 
         async def sink(event) -> None:

@@ -54,7 +54,7 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         events=events,
         runner=JobRunner(store, pipeline, events.emit, settings, owner=owner),
         pipeline=pipeline,
-        verifier=Verifier(store, blobs, catalog),
+        verifier=Verifier(store, blobs, catalog, pipeline.fingerprints_booked),
         previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                               settings.themes_dir / "assets"),
     )

@@ -2,8 +2,9 @@
 
 Like a diffusers pipeline it has one entry point, ``await pipeline(job, progress)``. The steps, in order: the engine
 (with the identity and safety checks on generated pictures), the theme's finish and the user's adjustments, the
-invisible watermark and fingerprint, encoding with provenance metadata, C2PA content credentials, the energy the job
-took, and the blob and result writes. Every collaborator is built by the composition root (core/app.py) and passed in.
+invisible watermark, encoding with provenance metadata, C2PA content credentials, and the blob and result writes;
+then, off the request path while the image goes out, the marked image's fingerprint and the energy the job took.
+Every collaborator is built by the composition root (core/app.py) and passed in.
 """
 
 from __future__ import annotations
@@ -55,14 +56,29 @@ class RenderPipeline:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.owner, self.energy, self.credentials, self.identity, self.safety = (owner, energy, credentials,
                                                                                  identity, safety)
+        self._fingerprinting: set[asyncio.Task[None]] = set()
+        self._charging: set[asyncio.Task[None]] = set()
 
     def warm_up(self) -> None:
-        """Do the slow one-time probes (codecarbon's hardware probe, ~1.4 s) before the first user's job needs them."""
+        """Start the process's energy tracker (codecarbon probes the hardware, ~1.4 s: run this in a thread)."""
         self.energy.warm_up()
+
+    async def fingerprints_booked(self) -> None:
+        """Wait until the fingerprints of results already sent are stored (/verify looks them up)."""
+        await asyncio.gather(*self._fingerprinting, return_exceptions=True)
+
+    async def energy_booked(self) -> None:
+        """Wait until the energy of renders already sent is stored (/stats adds it up)."""
+        await asyncio.gather(*self._charging, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Finish the bookkeeping in flight and stop the energy tracker."""
+        await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
+        await asyncio.to_thread(self.energy.close)
 
     async def __call__(self, job: Job, progress: ProgressCallback) -> Done | None:
         """Render, finish, mark, sign and store ``job``'s result; None when another process took the job over."""
-        measurement = await asyncio.to_thread(self.energy.start)  # the tracker's set-up blocks: off the loop
+        measurement = self.energy.start()
         try:
             return await self._produce(job, progress, measurement)
         finally:
@@ -86,23 +102,49 @@ class RenderPipeline:
         final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
                                         job.params.seed)
         result_id = new_id()
-        marks = None
+        mark = None
         if self.settings.watermark:
-            final, marks = await asyncio.to_thread(watermark.mark_image, final)
+            mark = watermark.new_mark()
+            final = await asyncio.to_thread(watermark.embed, final, mark)
         image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
         image = await self._sign(job, image, source_type, theme)
         image_key = await self.blobs.put(job.user, image, "jpg")
         if base_write is not None:
             base_key = await base_write
-        energy_wh = measurement.stop()
-        metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
+        measurement.stop()
+        # The fingerprint and the energy are stored on the result after the image is sent (_book_later).
         result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes, source_type, marks.mark if marks else None,
-                        marks.fingerprint if marks else None, energy_wh)
+                        base_key, notes, source_type, mark, None, 0.0)
         if not await self.store.complete_job(job.id, self.owner, result, self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
             return None  # another process took this job over; its result stands
+        self._book_later(result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
+
+    def _book_later(self, result: Result, marked: Any, measurement: Measurement) -> None:
+        """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
+        are worked out while the image goes out, and stored on the result. /verify and /stats wait for them."""
+        async def fingerprint() -> None:
+            await asyncio.sleep(0)  # the Done event first
+            try:
+                await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
+            except Exception:
+                log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
+
+        async def charge() -> None:
+            try:
+                energy_wh = await measurement.watt_hours()
+                metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
+                await self.store.set_energy(result.id, energy_wh)
+            except Exception:
+                log.exception("energy not stored", result=result.id)
+
+        for work, tasks in ((fingerprint, self._fingerprinting), (charge, self._charging)):
+            if work is fingerprint and marked is None:
+                continue
+            task = asyncio.ensure_future(work())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     async def _sign(self, job: Job, image: bytes, source_type: str, theme: Theme) -> bytes:
         if not self.credentials:

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     energy_currency: str = "€"
     allow_users: list[str] = Field(default_factory=list, description="if set, only these users (platform:id)")
     deny_users: list[str] = Field(default_factory=list, description="users who may not use the bot (platform:id)")
+    admins: list[str] = Field(default_factory=list, description="who may use /admin (platform:id)")
+    daily_quota: int = Field(0, ge=0, description="images a user may get per UTC day; 0: unlimited")
+    chat_daily_quota: int = Field(0, ge=0, description="images one group chat or server channel may get per UTC "
+                                                       "day; 0: unlimited")
     nsfw_model: str | None = Field(None, description="local image-classification model folder checking "
                                                      "diffusion output")
     nsfw_labels: list[str] = Field(default_factory=lambda: ["nsfw", "porn", "hentai", "sexy", "unsafe"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
-from minime.core import intake
+from minime.core import intake, texts
+from minime.core.admin import parse_admin
 from minime.core.buttons import BUTTONS
 from minime.core.domain import (
     Done,
@@ -25,11 +27,13 @@ from minime.core.domain import (
 )
 from minime.core.engines import Engine
 from minime.core.errors import (
+    AdminOnly,
     ArgumentRequired,
     NoSelfie,
     NotAllowed,
     NothingToRefine,
     NothingToUndo,
+    NotYours,
     ResultNotFound,
     UnknownRefinement,
 )
@@ -38,6 +42,7 @@ from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
 from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
+from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
@@ -99,6 +104,7 @@ class QueueStatus:
     job: Job | None
     position: int
     eta_s: float
+    allowance: Allowance | None = None  # images left today (of the user, and of the chat asked in)
 
 
 class Studio:
@@ -141,6 +147,7 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
+        await self.pipeline.close()
         await self.events.drain()
         await self.engine.close()
         await self.store.close()
@@ -177,11 +184,57 @@ class Studio:
         self.catalog.get(theme_id)
         return await asyncio.to_thread(self.previews.preview, theme_id)
 
-    async def status(self, user: UserKey) -> QueueStatus:
-        """The user's active job and the queue around it."""
+    async def status(self, user: UserKey, chat: str | None = None) -> QueueStatus:
+        """The user's active job, the queue around it, and the images left today (theirs and ``chat``'s)."""
         job = await self.store.active_job(user)
         position = await self.store.queue_position(job.id) if job else 0
-        return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0)
+        return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0,
+                           await self.allowance(user, chat))
+
+    async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
+        """Images the user (and the group chat ``chat``) may still get today; None where unlimited."""
+        now = now or time.time()
+        own = 0 if self.is_admin(user) else self.settings.daily_quota
+        images_left = left(own, *await self.store.usage_of(user_subject(user), now))
+        chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \
+            if chat else None
+        return Allowance(images_left, chat_left, seconds_until_reset(now))
+
+    def is_admin(self, user: UserKey) -> bool:
+        """Whether the user is one of MINIME_ADMINS."""
+        return str(user) in self.settings.admins
+
+    async def admin(self, user: UserKey, text: str | None = None) -> str:
+        """/admin for MINIME_ADMINS: today's usage, ``grant platform:id N``, ``block platform:id``, ``unblock …``.
+
+        Raises AdminOnly for anyone else (its message tells nothing about the command).
+        """
+        if not self.is_admin(user):
+            log.info("admin command refused", user=str(user))
+            raise AdminOnly()
+        command = parse_admin(text)
+        log.info("admin command", user=str(user), action=command.action,
+                 target=str(command.target) if command.target else None)
+        if command.action == "usage":
+            return texts.admin_usage_text(await self.store.day_usage(), await self.store.count_jobs(JobState.QUEUED),
+                                          await self.store.count_jobs(JobState.RUNNING), self.settings)
+        target = command.target
+        assert target is not None
+        if command.action == "grant":
+            await self.store.grant(user_subject(target), command.images)
+            return texts.granted_text(target, command.images, await self.allowance(target))
+        if command.action == "block":
+            return texts.blocked_text(target, await self.store.block(target, by=user))
+        return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
+
+    async def waiting_for(self, user: UserKey) -> str | None:
+        """What a remembered request of the user waits for: "selfie", "argument", or None (nothing waits)."""
+        pending = (await self.store.get_session(user)).pending
+        return pending.get("awaiting") if pending else None
+
+    async def owned_result(self, user: UserKey, result_id: str) -> Result:
+        """A result of this user; NotYours when it is someone else's, ResultNotFound when it is gone."""
+        return await self._own_result(user, result_id)
 
     async def current_result(self, user: UserKey) -> Result:
         """The user's current result (no image bytes read); ResultNotFound when there is none."""
@@ -209,10 +262,11 @@ class Studio:
     # ---- commands ------------------------------------------------------------------------------------------------
 
     async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
-                             run_pending: bool = True) -> SelfieReceived:
+                             run_pending: bool = True, chat: str | None = None) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
-        ``run_pending`` is False: the selfie came with a request of its own)."""
-        self._admit(user)
+        ``run_pending`` is False: the selfie came with a request of its own). ``chat`` is the group chat or server
+        channel (``platform:id``) it was sent in, None in a private chat."""
+        await self._admit(user)
         selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
                                          max_pixels=self.settings.max_image_pixels)
         key = await self.blobs.put(user, selfie.data, "jpg")
@@ -227,23 +281,28 @@ class Studio:
             pending = await self.store.take_pending(user)
             if pending:
                 job = await self.apply_theme(user, pending["theme_id"], pending.get("argument"),
-                                             reply_to=reply_to or pending.get("reply_to"), by_id=True)
+                                             reply_to=reply_to or pending.get("reply_to"), by_id=True,
+                                             chat=chat if reply_to else pending.get("chat"))
         return SelfieReceived(selfie_id, job, selfie.width, selfie.height)
 
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
-                          reply_to: dict[str, Any] | None = None, by_id: bool = False) -> Job:
+                          reply_to: dict[str, Any] | None = None, by_id: bool = False, chat: str | None = None
+                          ) -> Job:
         """Start rendering a theme from the current selfie (``/figurine Alice``, ``/retro 80s``).
+
+        ``chat`` is the group chat or server channel asked in (``platform:id``; None in a private chat): its daily
+        quota applies besides the user's.
 
         Raises ArgumentRequired (and remembers the request) when the theme needs a name that was not given, and
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
-        self._admit(user)
+        await self._admit(user)
         argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
         given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
         theme, variant, text = self.catalog.resolve(command, given)
         if by_id and given and theme.variants and given.lower() in theme.variants:
             variant, text = given.lower(), None
-        pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
+        pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}, "chat": chat}
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
             raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
@@ -254,24 +313,27 @@ class Studio:
         params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
-                  selfie_key=session.selfie_key)
+                  selfie_key=session.selfie_key, chat=chat)
         return await self._enqueue(job)
 
     async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
-                   reply_to: dict[str, Any] | None = None) -> Job | Undone:
+                   reply_to: dict[str, Any] | None = None, chat: str | None = None) -> Job | Undone:
         """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
         session = await self.store.get_session(user)
         if session.pending and session.pending.get("awaiting") == "argument" and not result_id:
             pending = await self.store.take_pending(user)
             if pending:
                 return await self.apply_theme(user, pending["theme_id"], text.strip()[:64],
-                                              reply_to=reply_to or pending.get("reply_to"), by_id=True)
-        return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to)
+                                              reply_to=reply_to or pending.get("reply_to"), by_id=True,
+                                              chat=chat if reply_to else pending.get("chat"))
+        return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to, chat=chat)
 
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
-                     result_id: str | None = None, reply_to: dict[str, Any] | None = None) -> Job | Undone:
-        """Refine a result (the current one, or ``result_id``) by free text or a button action."""
-        self._admit(user)
+                     result_id: str | None = None, reply_to: dict[str, Any] | None = None, chat: str | None = None
+                     ) -> Job | Undone:
+        """Refine a result (the current one, or ``result_id``) by free text or a button action; a refinement
+        that renders again counts towards the daily quotas of the user and of ``chat``."""
+        await self._admit(user)
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
@@ -294,7 +356,7 @@ class Studio:
                 raise
             raise NothingToRefine() from None
         job = await self._refinement_job(user, base, refinement, reply_to or {})
-        return await self._enqueue(job)
+        return await self._enqueue(replace(job, chat=chat))
 
     async def undo(self, user: UserKey, result_id: str | None = None) -> Undone:
         """Go back to the result before the current one (or before ``result_id``); later ones stay in the tree."""
@@ -316,7 +378,8 @@ class Studio:
 
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
-        self._admit(user)
+        await self._admit(user)
+        await self.pipeline.energy_booked()  # renders just sent: their energy
         images, energy_wh = await self.store.user_totals(user)
         return Stats(images, energy_wh, images * self.settings.gpu_wh_per_image, self.settings.energy_price_per_kwh,
                      self.settings.energy_currency)
@@ -330,10 +393,11 @@ class Studio:
 
     # ---- internals -----------------------------------------------------------------------------------------------
 
-    def _admit(self, user: UserKey) -> None:
-        """The operator's allow and deny lists (``platform:id``)."""
+    async def _admit(self, user: UserKey) -> None:
+        """The operator's allow and deny lists (``platform:id``) and the blocks admins made with /admin."""
         key = str(user)
-        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users):
+        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users) \
+                or await self.store.is_blocked(user):
             log.info("user not admitted", user=key)
             raise NotAllowed()
 
@@ -342,8 +406,10 @@ class Studio:
             session = await self.store.get_session(user)
             result_id = session.current_result_id
         result = await self.store.get_result(result_id) if result_id else None
-        if result is None or result.user != user:
+        if result is None:
             raise ResultNotFound()
+        if result.user != user:  # a group member's picture: what it is stays theirs
+            raise NotYours()
         return result
 
     async def _refinement_job(self, user: UserKey, base: Result, refinement: Refinement,
@@ -360,9 +426,18 @@ class Studio:
         return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
                    selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
 
+    def _quotas(self, user: UserKey, chat: str | None) -> tuple[Quota, ...]:
+        """The daily counts a new render takes (admins are not limited by their own quota, only counted)."""
+        own = 0 if self.is_admin(user) else self.settings.daily_quota
+        quotas = [Quota("user", user_subject(user), own)]
+        if chat:
+            quotas.append(Quota("chat", chat_subject(chat), self.settings.chat_daily_quota))
+        return tuple(quotas)
+
     async def _enqueue(self, job: Job) -> Job:
         position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
-                                            rate_window_s=self.settings.rate_limit_window_s)
+                                            rate_window_s=self.settings.rate_limit_window_s,
+                                            quotas=self._quotas(job.user, job.chat))
         log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
         self.runner.wake()
         self.events.emit(Queued(job, position, self.runner.eta_s(position)))
@@ -380,6 +455,7 @@ class Studio:
 
     async def sweep(self, now: float | None = None) -> int:
         """Delete expired selfies and results (rows and files). Returns how many files went."""
+        await self.store.prune_usage(now)
         keys = await self.store.take_expired_selfies(now) + await self.store.take_expired_results(now)
         for key in keys:
             await self.blobs.delete(key)

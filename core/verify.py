@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from PIL import Image
 
@@ -39,17 +40,29 @@ class Verification:
 
 
 class Verifier:
-    """Looks an image up among the stored results: first by the mark it carries, then by look-alike fingerprints."""
+    """Looks an image up among the stored results: first by the mark it carries, then by look-alike fingerprints.
 
-    def __init__(self, store: Store, blobs: BlobStore, catalog: ThemeCatalog) -> None:
+    Args:
+        store: the results and their marks and fingerprints.
+        blobs: the result files (a mark is read again at a result's own size).
+        catalog: the themes, for the answer's wording.
+        fingerprints_booked: waits until the fingerprints of results just sent are stored.
+    """
+
+    def __init__(self, store: Store, blobs: BlobStore, catalog: ThemeCatalog,
+                 fingerprints_booked: Callable[[], Awaitable[None]]) -> None:
         self.store, self.blobs, self.catalog = store, blobs, catalog
+        self._fingerprints_booked = fingerprints_booked
 
     async def __call__(self, user: UserKey, image: Image.Image) -> Verification:
         """Whether minime made ``image`` (an opened, upright picture), asked by ``user``."""
         mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
                                         asyncio.to_thread(watermark.fingerprint, image))
+        await self._fingerprints_booked()  # results just sent: their fingerprints
         found, how = None, None
         for candidate in await self.store.results_with_mark(mark):
+            if not candidate.fingerprint:  # its fingerprint was lost (a restart right after sending): from its file
+                candidate = await self._fingerprint_stored(candidate)
             agrees = bool(candidate.fingerprint) and (
                 watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE)
             if agrees:
@@ -70,6 +83,15 @@ class Verifier:
         own = found if found.user == user else None
         title = self.catalog.get(found.theme_id).title.lower() if own else None
         return Verification(True, how, own, title, found.source_type)
+
+    async def _fingerprint_stored(self, result: Result) -> Result:
+        try:
+            image = intake.decode_stored(await self.blobs.get(result.image_key))
+        except FileNotFoundError:
+            return result
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image)
+        await self.store.set_fingerprint(result, fingerprint)
+        return replace(result, fingerprint=fingerprint)
 
     async def _mark_matches_at_size(self, image: Image.Image, candidate: Result) -> bool:
         try:

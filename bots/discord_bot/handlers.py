@@ -31,6 +31,12 @@ def _user(who: discord.abc.User) -> UserKey:
     return UserKey(PLATFORM, str(who.id))
 
 
+def _chat(where: discord.Interaction | discord.Message) -> str | None:
+    """The server channel a request came from (``discord:<channel id>``, for its quota); None in a DM."""
+    channel_id = where.channel_id if isinstance(where, discord.Interaction) else where.channel.id
+    return f"{PLATFORM}:{channel_id}" if where.guild is not None and channel_id else None
+
+
 async def _read(attachment: discord.Attachment) -> bytes:
     if not looks_like_image(attachment.content_type, attachment.filename):
         raise UnsupportedImage()
@@ -65,7 +71,7 @@ async def run_theme(interaction: discord.Interaction, command: str, argument: st
     try:
         if photo is not None:
             await studio.receive_selfie(user, await _read(photo), run_pending=False)
-        await studio.apply_theme(user, command, argument, reply_to=reply_to)
+        await studio.apply_theme(user, command, argument, reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -142,7 +148,26 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(answer.message(), ephemeral=True)
 
 
-COMMANDS = [themes, undo, verify, stats, forget, privacy, help_]
+@app_commands.command(name="status", description="Your image in the queue, and the images you have left today")
+async def status(interaction: discord.Interaction) -> None:
+    """/status"""
+    user = _user(interaction.user)
+    state = await _studio(interaction).status(user, _chat(interaction))
+    await interaction.response.send_message(texts.status_reply(state, user), ephemeral=True)
+
+
+@app_commands.command(name="admin", description="For the bot's admins")
+@app_commands.describe(command="grant platform:id N, block platform:id or unblock platform:id (empty: usage today)")
+async def admin(interaction: discord.Interaction, command: str | None = None) -> None:
+    """/admin [command]: the answer only the asker sees."""
+    try:
+        answer = await _studio(interaction).admin(_user(interaction.user), command)
+    except MinimeError as exc:
+        answer = exc.user_message
+    await interaction.response.send_message(answer, ephemeral=True)
+
+
+COMMANDS = [themes, undo, verify, stats, status, forget, privacy, help_, admin]
 """The fixed commands; each theme command is built from the catalogue (theme_commands.py)."""
 
 
@@ -182,7 +207,7 @@ async def result_button(interaction: discord.Interaction, result_id: str, action
     reply_to = await _deferred(interaction)
     try:
         outcome = await studio.refine(_user(interaction.user), action=action, result_id=result_id,
-                                      reply_to=reply_to)
+                                      reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
         return
@@ -197,7 +222,7 @@ async def theme_button(interaction: discord.Interaction, result_id: str, theme_i
     reply_to = await _deferred(interaction)
     try:
         await _studio(interaction).refine(_user(interaction.user), action=f"theme:{theme_id}", result_id=result_id,
-                                          reply_to=reply_to)
+                                          reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -228,7 +253,8 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
         status = await message.reply(texts.CHECKING_SELFIE, mention_author=False)
         try:
             received = await studio.receive_selfie(user, await _read(pictures[0]),
-                                                   reply_to=DiscordReply.channel(message, status).as_dict())
+                                                   reply_to=DiscordReply.channel(message, status).as_dict(),
+                                                   chat=_chat(message))
         except MinimeError as exc:
             await status.edit(content=exc.user_message)
             return
@@ -240,7 +266,7 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
         status = await message.reply(texts.ON_IT, mention_author=False)
         try:
             outcome = await studio.text(user, text, result_id=replied_result,
-                                        reply_to=DiscordReply.channel(message, status).as_dict())
+                                        reply_to=DiscordReply.channel(message, status).as_dict(), chat=_chat(message))
         except MinimeError as exc:
             await status.edit(content=exc.user_message)
             return
