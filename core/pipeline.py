@@ -18,7 +18,7 @@ from minime.core import intake, metrics, watermark
 from minime.core.adjust import finish
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
-from minime.core.domain import Done, Job, Result, new_id
+from minime.core.domain import Done, Job, RenderParams, Result, UserKey, new_id
 from minime.core.energy import EnergyMeter, Measurement
 from minime.core.engines import Engine, ProgressCallback, RenderOutput, RenderRequest
 from minime.core.errors import NoSelfie, ResultNotFound, UnsafeOutput
@@ -83,6 +83,21 @@ class RenderPipeline:
             return await self._produce(job, progress, measurement)
         finally:
             measurement.stop()
+
+    async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
+                   ) -> tuple[Result, Any, bytes]:
+        """Mark, encode and store an image made outside the job queue (``minime render``) as a result of ``user``.
+        Returns the result, the marked image and its JPEG."""
+        result_id = new_id()
+        mark = watermark.new_mark() if self.settings.watermark else None
+        if mark is not None:
+            image = await asyncio.to_thread(watermark.embed, image, mark)
+        data = await asyncio.to_thread(intake.result_bytes, image, source_type, result_id)
+        key = await self.blobs.put(user, data, "jpg")
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image) if mark is not None else None
+        result = Result(result_id, user, theme.id, params, None, None, key, key, (), source_type, mark, fingerprint)
+        await self.store.add_result(result, None, self.settings.result_ttl_hours * 3600)
+        return result, image, data
 
     async def _produce(self, job: Job, progress: ProgressCallback, measurement: Measurement) -> Done | None:
         theme = self.catalog.get(job.theme_id)

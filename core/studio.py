@@ -46,7 +46,7 @@ from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_unt
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import ThemeCatalog, split_things
+from minime.core.themes import Theme, ThemeCatalog, split_things
 from minime.core.verify import Verification, Verifier
 
 log = get_logger("minime.studio")
@@ -371,10 +371,23 @@ class Studio:
 
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
-        self._admit(user)
+        await self._admit(user)
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
         return await self.verifier(user, image)
+
+    async def recognise(self, data: bytes) -> tuple[Result | None, str | None]:
+        """The result an image is a copy of, and how it was recognised ("watermark" or "fingerprint"), whoever
+        made it: for /verify (which tells only the image's owner which result it is) and the operator's CLI."""
+        image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
+                                        max_pixels=self.settings.max_image_pixels)
+        return await self.verifier.recognise(image)
+
+    async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
+                   ) -> tuple[Result, Any, bytes]:
+        """Mark, encode and store an image made outside the job queue (``minime render``) as a result of ``user``,
+        so that ``minime verify`` and /verify recognise it. Returns the result, the marked image and its JPEG."""
+        return await self.pipeline.keep(user, theme, params, image, source_type)
 
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""

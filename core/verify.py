@@ -56,6 +56,17 @@ class Verifier:
 
     async def __call__(self, user: UserKey, image: Image.Image) -> Verification:
         """Whether minime made ``image`` (an opened, upright picture), asked by ``user``."""
+        found, how = await self.recognise(image)
+        log.info("image verified", user=str(user), answer=how or "not-ours")
+        if found is None:
+            return Verification(False)
+        own = found if found.user == user else None
+        title = self.catalog.get(found.theme_id).title.lower() if own else None
+        return Verification(True, how, own, title, found.source_type)
+
+    async def recognise(self, image: Image.Image) -> tuple[Result | None, str | None]:
+        """The result ``image`` is a copy of, whoever made it, and how it was recognised ("watermark" or
+        "fingerprint"); (None, None) when minime did not make it."""
         mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
                                         asyncio.to_thread(watermark.fingerprint, image))
         await self._fingerprints_booked()  # results just sent: their fingerprints
@@ -77,12 +88,7 @@ class Verifier:
                     found, how = candidate, "fingerprint"
                     break
         metrics.VERIFICATIONS.labels(how or "not-ours").inc()
-        log.info("image verified", user=str(user), answer=how or "not-ours")
-        if found is None:
-            return Verification(False)
-        own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
-        return Verification(True, how, own, title, found.source_type)
+        return found, how
 
     async def _fingerprint_stored(self, result: Result) -> Result:
         try:
