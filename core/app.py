@@ -40,7 +40,7 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
     catalog = theme_catalog(settings)
     events, owner = EventHub(), worker_id()
     pipeline = RenderPipeline(
-        store, blobs, engine, catalog, settings, owner=owner,
+        store, blobs, engine, catalog, settings, owner=owner, events=events,
         energy=EnergyMeter(settings.energy_country, settings.energy_tracking),
         credentials=(ContentCredentials(settings.c2pa_cert_chain, settings.c2pa_private_key, settings.c2pa_algorithm,
                                         settings.c2pa_timestamp_url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from minime.core.domain import Done, Event, Failed
 from minime.core.logs import get_logger
@@ -28,6 +29,7 @@ class EventHub:
         self.backoff_s = backoff_s
         self._sinks: dict[str, list[Sink]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self._handed_over: dict[str, asyncio.Future[None]] = {}  # job id → set once its Done event was handed over
 
     def subscribe(self, platform: str, sink: Sink) -> None:
         """Receive every event of jobs whose user is on ``platform`` (results of resumed jobs included)."""
@@ -35,10 +37,32 @@ class EventHub:
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` to its platform's sinks without waiting for them."""
+        deliveries = []
         for sink in self._sinks.get(event.job.user.platform, []):
             task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
+            deliveries.append(task)
+        waiting = self._handed_over.pop(event.job.id, None) if isinstance(event, Done) else None
+        if waiting is not None:
+            def settle(_: Any = None) -> None:
+                if not waiting.done():
+                    waiting.set_result(None)
+            if deliveries:
+                asyncio.ensure_future(asyncio.wait(deliveries)).add_done_callback(settle)
+            else:
+                settle()
+
+    def handed_over(self, job_id: str) -> asyncio.Future[None]:
+        """A future set once the Done event of ``job_id`` has been handed to its platform (or the hub is released)."""
+        return self._handed_over.setdefault(job_id, asyncio.get_running_loop().create_future())
+
+    def release(self) -> None:
+        """Stop waiting for Done events that will not come (shutting down): settle every ``handed_over`` future."""
+        for waiting in self._handed_over.values():
+            if not waiting.done():
+                waiting.set_result(None)
+        self._handed_over.clear()
 
     async def settle(self, timeout_s: float) -> int:
         """Wait up to ``timeout_s`` for the deliveries in flight; how many are still under way."""

@@ -22,6 +22,7 @@ from minime.core.domain import Done, Job, RenderParams, Result, UserKey, new_id
 from minime.core.energy import EnergyMeter, Measurement
 from minime.core.engines import Engine, ProgressCallback, RenderOutput, RenderRequest
 from minime.core.errors import NoSelfie, ResultNotFound, UnsafeOutput
+from minime.core.events import EventHub
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
@@ -30,6 +31,7 @@ from minime.core.themes import Theme, ThemeCatalog
 log = get_logger("minime.pipeline")
 
 SELFIE_EXPIRED = "Your selfie has expired (I only keep it for a day). Send it again to keep going."
+BOOKKEEPING_WAIT_S = 30.0  # a result's fingerprint and energy are stored once it is sent, or after this long
 FACE_DIFFERS = ("Heads-up: the face may not look quite like you this time. Try “variation” or a clearer, "
                 "front-facing selfie.")
 
@@ -44,6 +46,7 @@ class RenderPipeline:
         catalog: the themes jobs name.
         settings: the watermark switch, identity threshold and result lifetime.
         owner: the job runner's lease owner; a job another process took over is not recorded twice.
+        events: tells when a result was handed to its platform (its bookkeeping waits for that).
         energy: measures each job's energy.
         credentials: signs results with C2PA content credentials (None: not configured).
         identity: compares a generated face with the selfie's (None: off).
@@ -51,11 +54,12 @@ class RenderPipeline:
     """
 
     def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings, *,
-                 owner: str, energy: EnergyMeter, credentials: ContentCredentials | None = None,
+                 owner: str, events: EventHub, energy: EnergyMeter, credentials: ContentCredentials | None = None,
                  identity: FaceIdentity | None = None, safety: SafetyCheck | None = None) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.owner, self.energy, self.credentials, self.identity, self.safety = (owner, energy, credentials,
                                                                                  identity, safety)
+        self.events = events
         self._fingerprinting: set[asyncio.Task[None]] = set()
         self._charging: set[asyncio.Task[None]] = set()
 
@@ -133,20 +137,24 @@ class RenderPipeline:
         if not await self.store.complete_job(job.id, self.owner, result, self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
             return None  # another process took this job over; its result stands
-        self._book_later(result, final if mark is not None else None, measurement)
+        self._book_later(job.id, result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
 
-    def _book_later(self, result: Result, marked: Any, measurement: Measurement) -> None:
+    def _book_later(self, job_id: str, result: Result, marked: Any, measurement: Measurement) -> None:
         """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
-        are worked out while the image goes out, and stored on the result. /verify and /stats wait for them."""
+        are worked out once the image has been handed to the user's platform (or after ``BOOKKEEPING_WAIT_S``), and
+        stored on the result. /verify and /stats wait for them."""
+        delivered = self.events.handed_over(job_id)
+
         async def fingerprint() -> None:
-            await asyncio.sleep(0)  # the Done event first
+            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             try:
                 await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
             except Exception:
                 log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
 
         async def charge() -> None:
+            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             try:
                 energy_wh = await measurement.watt_hours()
                 metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)

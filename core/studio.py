@@ -147,6 +147,7 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
+        self.events.release()  # Done events that will never be emitted: keep the bookkeeping anyway
         await self.pipeline.close()
         await self.events.drain()
         await self.engine.close()
