@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +25,8 @@ class Look:
     params: RenderParams
     progress: ProgressCallback
     notes: list[str] = field(default_factory=list)
+    min_face_px: float = 0.0  # a face narrower than this (working pixels) is too small to sculpt
+    name_drawn: bool = False  # set when the look typesets the name (so "bigger name" elsewhere gets a note)
     _face: tuple[int, int, int, int] | None | bool = False
     _subject: Subject | None = None
 
@@ -49,6 +52,16 @@ class Look:
         return self._subject.found if self._subject else self.face is not None
 
     @property
+    def low_resolution(self) -> bool:
+        """Whether the person's face is too small in the original photo for a cut-out to look good."""
+        return self.face is not None and self.face[2] < self.min_face_px
+
+    @property
+    def sculptable(self) -> bool:
+        """Whether there is a person to cut out and sculpt (found, and not too small)."""
+        return self.subject.found and not self.low_resolution
+
+    @property
     def rng(self) -> np.random.Generator:
         """A generator seeded by the request (variations differ, repeats match)."""
         return np.random.default_rng(self.params.seed)
@@ -63,8 +76,10 @@ class Look:
         return hex_color(self.palette.get(key, self.theme.classic.get(key, default)))
 
     def name(self, default: str = "") -> str:
-        """The name (or caption) to typeset, exactly as given."""
-        return (self.params.name or default).strip()
+        """The name (or caption) to typeset, exactly as given (line breaks and control characters as spaces)."""
+        self.name_drawn = True
+        return " ".join("".join(" " if unicodedata.category(c)[0] == "C" and c not in "\u200d\ufe0f" else c
+                                for c in (self.params.name or default)).split())
 
     def face_center(self) -> tuple[float, float]:
         """The face centre as fractions of the source, or a portrait guess."""
@@ -79,7 +94,7 @@ def toy_figure(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_
     (RGBA). Without a person, the photo itself becomes a framed print on a stand."""
     src = np.asarray(look.source)
     faces = list(look.subject.faces) or ([look.subject.face] if look.subject.face else [])
-    if not look.subject.found or not faces:
+    if not look.sculptable or not faces:
         return photo_print(look, max_w, max_h, style)
     if len(faces) > 1:
         return render_group(src, look.subject.mask, faces, look.params.seed, height=max_h, max_width=max_w,

@@ -17,7 +17,6 @@ from minime.core.engines.classic.paint import (
     curves,
     draw_fitted_text,
     font,
-    font_for,
     light_leak,
     mix,
     paste_shadow,
@@ -49,7 +48,9 @@ def seventies(look: Look) -> Image.Image:
     paper.paste(img, (40, 40), rounded_mask(img.size, 34))
     stamp = look.name() or look.theme.package.get("stamp", "")
     if stamp:
-        draw_fitted_text(paper, (60, 1226, 964, 1268), stamp, "bebas-neue", (150, 110, 70), anchor="lm")
+        stamp_h = int(np.clip(42 * look.params.name_scale, 22, 56))
+        draw_fitted_text(paper, (60, 1250 - stamp_h // 2, 964, 1250 + stamp_h // 2), stamp, "bebas-neue",
+                         (150, 110, 70), anchor="lm")
     return paper
 
 
@@ -171,8 +172,9 @@ def _vhs(img: Image.Image, look: Look) -> Image.Image:
     d.text((42, 40), "PLAY ▶", font=osd, fill=white, stroke_width=2, stroke_fill=outline)
     stamp = look.name()
     if stamp:
-        draw_fitted_text(out, (42, h - 190, w - 42, h - 100), stamp.upper(), "monoton", (255, 240, 255),
-                         shadow=(255, 40, 180), max_size=96)
+        top = h - 100 - int(np.clip(90 * look.params.name_scale, 40, 200))
+        draw_fitted_text(out, (42, top, w - 42, h - 100), stamp.upper(), "monoton", (255, 240, 255),
+                         shadow=(255, 40, 180), max_size=int(96 * look.params.name_scale), max_lines=2)
     seed = look.params.seed
     taped = dt.date(1983 + seed % 7, 1 + seed % 12, 1 + seed % 28)
     d.text((42, h - 78), f"SP  0:{seed % 60:02d}:{(seed // 60) % 60:02d}", font=osd, fill=white, stroke_width=2,
@@ -212,8 +214,11 @@ def nineties(look: Look) -> Image.Image:
     img.paste(screen(screen(img.crop(region), glow), layer), region[:2])
     caption = look.name()
     if caption:
-        ImageDraw.Draw(img).text((60, h - 70), caption, font=font(font_for(caption, "permanent-marker"), 56),
-                                 fill=(255, 255, 255), anchor="ls", stroke_width=2, stroke_fill=(40, 40, 40))
+        # Left of the date stamp, never over it; two lines for a long caption.
+        cap_h = int(np.clip(70 * look.params.name_scale, 34, 150))
+        draw_fitted_text(img, (50, h - 50 - cap_h, w - 480, h - 50), caption, "permanent-marker", (255, 255, 255),
+                         stroke=0.04, stroke_fill=(40, 40, 40), anchor="lm", max_lines=2,
+                         max_size=int(60 * look.params.name_scale))
     return img
 
 
@@ -237,7 +242,8 @@ def polaroid(look: Look) -> Image.Image:
     ImageDraw.Draw(frame).rectangle((40, 40, 799, 799), outline=(225, 222, 214), width=2)
     caption = look.name(look.theme.package.get("default_caption", ""))
     if caption:
-        draw_fitted_text(frame, (70, 830, 770, 960), caption, "permanent-marker", (30, 40, 90), max_size=86)
+        draw_fitted_text(frame, (60, 822, 780, 972), caption, "permanent-marker", (30, 40, 90),
+                         max_size=int(86 * look.params.name_scale), max_lines=2)
     # On a table, slightly rotated, with a soft shadow.
     table = _table(look.color("table_top", "#c9a27e"), look.color("table_bottom", "#8a6446")).copy()
     rng = look.rng
