@@ -12,8 +12,6 @@ from PIL import Image, ImageDraw
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
-    crop_cover,
-    crop_cover_array,
     curves,
     draw_fitted_text,
     font,
@@ -35,7 +33,7 @@ PORTRAIT = (1024, 1280)
 
 def seventies(look: Look) -> Image.Image:
     """Warm, faded 1970s film print: amber cast, lifted browns, soft highlights, light leaks, rounded print."""
-    photo = crop_cover_array(look.source, (944, 1180), focus=look.face_center())
+    photo = look.frame((944, 1180))
     arr = curves(photo, {"r": [(0, 0.10), (0.5, 0.58), (1, 0.97)], "g": [(0, 0.07), (0.5, 0.50), (1, 0.92)],
                          "b": [(0, 0.10), (0.5, 0.38), (1, 0.74)]})
     arr = saturate(arr, 0.82)
@@ -80,9 +78,9 @@ def eighties(look: Look) -> Image.Image:
         scene.paste(look.color("glow", "#ff3cc8"), (px, py), Image.fromarray(glow))
         scene.paste(person, (px, py), Image.fromarray(alpha))
     else:
-        photo = curves(crop_cover(look.source, (w, h), focus=look.face_center()),
+        photo = curves(look.frame((w, h)),
                        {"r": [(0, 0.1), (1, 1)], "g": [(0, 0.0), (1, 0.9)], "b": [(0, 0.25), (1, 1)]})
-        scene = Image.blend(scene, photo, 0.75)
+        scene = Image.blend(scene, Image.fromarray(photo), 0.75)
     look.progress(0.7)
     return _vhs(scene, look)
 
@@ -196,7 +194,7 @@ def _flash(w: int, h: int) -> np.ndarray:
 def nineties(look: Look) -> Image.Image:
     """A 1990s disposable-camera flash snapshot: hot centre, dark falloff, punchy colour, orange date stamp."""
     w, h = PORTRAIT
-    photo = np.asarray(crop_cover(look.source, (w, h), focus=look.face_center()))
+    photo = look.frame((w, h))
     img = Image.fromarray(cv2.multiply(photo, _flash(w, h), scale=1 / 200), "RGB")
     img = curves(img, {"all": [(0, 0), (0.25, 0.18), (0.75, 0.86), (1, 1)],
                        "g": [(0, 0.03), (1, 0.98)], "b": [(0, 0.06), (1, 0.92)]})
@@ -232,7 +230,7 @@ def _table(top: Color, bottom: Color) -> Image.Image:
 
 def polaroid(look: Look) -> Image.Image:
     """An instant photo: soft cyan-shadowed colour in a white frame, a handwritten caption, on a table."""
-    photo = crop_cover(look.source, (760, 760), focus=look.face_center())
+    photo = Image.fromarray(look.frame((760, 760)))
     img = curves(photo, {"r": [(0, 0.08), (0.5, 0.55), (1, 0.96)], "g": [(0, 0.1), (0.5, 0.52), (1, 0.95)],
                          "b": [(0, 0.16), (0.5, 0.5), (1, 0.86)]})
     img = vignette(saturate(img, 0.88), 0.25)

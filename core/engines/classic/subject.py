@@ -182,16 +182,13 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / max(1e-6, min(a[2] * a[3], b[2] * b[3]))
 
 
-def find_subject(rgb: np.ndarray, face: tuple[int, int, int, int] | None = None, *, face_known: bool = False
-                 ) -> Subject:
-    """Segment the person and find the face in an RGB uint8 image (pass ``face`` if it is already known)."""
+def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] | None = None) -> Subject:
+    """Segment the people and find their faces in an RGB uint8 image (pass ``faces`` if they are already known)."""
     h, w = rgb.shape[:2]
     small, scale = _analysis_copy(rgb)
     m = models()
-    faces_full = find_faces(rgb)
-    if face_known:
-        face_small = tuple(int(v * scale) for v in face) if face else None
-    elif faces_full:  # the main face: the largest one
+    faces_full = list(faces) if faces is not None else find_faces(rgb)
+    if faces_full:  # the main face: the largest one
         face_small = tuple(int(v * scale) for v in max(faces_full, key=lambda f: f[2] * f[3]))
     else:
         face_small = _detect_face(small, m)
