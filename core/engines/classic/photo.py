@@ -9,36 +9,58 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from minime.core.engines.classic.look import Look
-from minime.core.engines.classic.paint import curves, hex_color, saturate, vignette
+from minime.core.engines.classic import diorama
+from minime.core.engines.classic.diorama import tilt_shift
+from minime.core.engines.classic.figure import BUST, PEDESTAL, FigureStyle, figure_kind
+from minime.core.engines.classic.look import Look, toy_figure
+from minime.core.engines.classic.paint import curves, hex_color, saturate, soft_mask, vignette
 
 
 def miniature(look: Look) -> Image.Image:
-    """Tilt-shift diorama: a sharp band across the face, blur growing above and below, toy-bright colour."""
+    """A tilt-shift diorama. With a person: their toy figure standing in a little model park, town square or beach
+    (a bust on a stone plinth, like a monument), shot with a tilt-shift lens. Without one (a landscape, a street,
+    a face too small to sculpt): the photo itself with the tilt-shift treatment, sharp across the people."""
+    if look.sculptable:
+        return _diorama(look)
     src = look.source
     scale = 1024 / max(src.size)
     size = (round(src.width * scale), round(src.height * scale))
     x = cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.24), (0.75, 0.84), (1, 1)]}), 1.5)
     h, w = x.shape[:2]
-    # Blurred copies from an image pyramid: each level halves the size, then comes back up smoothly.
-    levels, small = [x], x
-    for _ in range(3):
-        small = cv2.pyrDown(small)
-        levels.append(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
     look.progress(0.5)
-    _, fy = look.face_center()
-    out = np.empty_like(x)
-    band_h = 16
-    for y0 in range(0, h, band_h):
-        y1 = min(h, y0 + band_h)
-        t = float(np.clip((abs((y0 + y1) / 2 / h - fy) - 0.07) / 0.42, 0, 1)) ** 0.9 * 3.0
-        lo = min(2, int(t))
-        frac = t - lo
-        out[y0:y1] = cv2.addWeighted(levels[lo][y0:y1], 1 - frac, levels[lo + 1][y0:y1], frac, 0)
+    heads = look.heads()
+    if heads:
+        band = (heads[1] / src.height - 0.03, heads[3] / src.height + 0.05)
+    else:  # a scene: sharp a little below the middle, where a street or a table usually is
+        band = (0.5, 0.62)
+    out = tilt_shift(x, *band)
     # Toy-scale light: a gentle top-down brightening, as if lit by a desk lamp.
     out = cv2.multiply(out, _lamp(w, h), scale=1 / 200)
     return Image.fromarray(vignette(out, 0.3), "RGB")
+
+
+def _diorama(look: Look) -> Image.Image:
+    seed = look.params.seed
+    canvas = diorama.scene(seed % 6).convert("RGBA")
+    look.progress(0.4)
+    bust = figure_kind(look.subject.mask, look.face) == BUST
+    style = FigureStyle(base=PEDESTAL if bust else "none", base_color=(176, 170, 160), tones=6, gloss=0.8)
+    height = int(diorama.SIZE * (0.36 if bust else 0.42))
+    figure = toy_figure(look, int(diorama.SIZE * 0.8), height, style)
+    look.progress(0.65)
+    feet = int(diorama.SIZE * 0.86)
+    fx, fy = (diorama.SIZE - figure.width) // 2, feet - figure.height
+    shade = np.zeros((diorama.SIZE, diorama.SIZE), np.uint8)
+    cv2.ellipse(shade, (diorama.SIZE // 2 + 26, feet - 6), (int(figure.width * 0.42), max(8, figure.width // 12)),
+                0, 0, 360, 120, -1)
+    canvas.paste((20, 30, 20, 255), (0, 0), Image.fromarray(soft_mask(shade, 10)))
+    canvas.alpha_composite(figure, (fx, fy))
+    arr = np.asarray(canvas.convert("RGB"))
+    arr = saturate(curves(arr, {"all": [(0, 0.02), (0.25, 0.22), (0.75, 0.84), (1, 1)]}), 1.3)
+    out = diorama.tilt_shift(arr, fy / diorama.SIZE + 0.03, feet / diorama.SIZE)
+    out = cv2.multiply(out, _lamp(diorama.SIZE, diorama.SIZE), scale=1 / 200)
+    return Image.fromarray(vignette(out, 0.35), "RGB")
 
 
 @lru_cache(maxsize=4)
