@@ -332,6 +332,12 @@ def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Imag
 MAX_ACCESSORIES = 4
 
 
+def _posed(figure: Image.Image, seed: int) -> Image.Image:
+    """The figure leaning a little one way or the other in its tray, by edition."""
+    angle = (0.0, 5.0, -5.0)[seed % 3]
+    return figure if angle == 0 else figure.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+
+
 def _default_accessories(look: Look) -> list[str]:
     """Three of the theme's accessories, a different pick and order per edition (seed)."""
     pool = list(look.theme.package.get("accessories", ["phone", "mug", "sunglasses"]))
@@ -354,8 +360,10 @@ def action_figure(look: Look) -> Image.Image:
     look.progress(0.4)
     bx0, by0, bx1, by1 = BLISTER
     bw, bh = bx1 - bx0, by1 - by0
-    style = FigureStyle(base=ACRYLIC, gloss=1.1)
-    figure = toy_figure(look, FIG_W - 36, int(bh * 0.9), style)
+    # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
+    style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
+                        base_color=mix(card_c, (20, 20, 30), 0.5))
+    figure = _posed(toy_figure(look, FIG_W - 36, int(bh * 0.9), style), look.params.seed)
     look.progress(0.7)
     fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))

@@ -34,6 +34,7 @@ class FigureStyle:
     gloss: float = 1.0
     tones: int = 7  # flat paint colours (the face keeps more of the photo so the person stays recognisable)
     head_scale: float | None = None  # toy proportions; None picks 1.12 for a bust, 1.3 for a standing figure
+    shoulders: float = 1.75  # a bust's half width, in face widths (narrower in a group, so each figure is bigger)
     saturation: float = 1.25
 
 
@@ -66,7 +67,7 @@ def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: 
     """
     kind = figure_kind(mask, face)
     face = face or _face_guess(mask)
-    crop = _sculpt_crop(source, mask, face, kind)
+    crop = _sculpt_crop(source, mask, face, kind, style.shoulders)
     base_frac = 0.0 if style.base == "none" else (0.2 if kind == BUST else 0.1)
     body_h = max(16, int(height * (1 - base_frac)))
     scale = body_h / crop.rgb.shape[0]
@@ -85,14 +86,14 @@ def render_group(source: np.ndarray, mask: np.ndarray, faces: list[Box], seed: i
                              max_width=max_width)
     parts = split_people(mask, faces)
     solo = FigureStyle(base="none", base_color=style.base_color, gloss=style.gloss, tones=style.tones,
-                       head_scale=style.head_scale, saturation=style.saturation)
+                       head_scale=style.head_scale, saturation=style.saturation, shoulders=1.3)
     ref = max(f[3] for f in faces)
     figures = []
     for i, (face, part) in enumerate(zip(faces, parts)):
         # People further away stay smaller, as in the photo, but never below 70 % of the nearest.
         h = int(height * 0.86 * max(0.7, min(1.0, face[3] / ref)))
         figures.append(render_figure(source, part, face, seed + i, height=h, style=solo))
-    overlap = 0.16
+    overlap = 0.22
     total = sum(f.width for f in figures) - overlap * sum(f.width for f in figures[1:])
     fit = min(1.0, max_width * 0.94 / max(1.0, total))
     if fit < 1.0:
@@ -158,7 +159,7 @@ def _face_guess(mask: np.ndarray) -> Box:
     return int((x0 + x1) / 2 - fw / 2), int(y0 + fw * 0.3), fw, int(fw * 1.2)
 
 
-def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str) -> _Crop:
+def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, shoulders: float = 1.75) -> _Crop:
     h, w = mask.shape
     fx, fy, fw, fh = face
     cx = fx + fw / 2
@@ -179,8 +180,9 @@ def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str) -> 
         # As wide as the shoulders, but closing inside the photo (no side cut flat where the photo ends).
         band = person[int(min(h - 1, shoulders)):int(min(h, chest + 1))]
         cols = np.nonzero((band > 0.5).any(axis=0))[0] if band.size else np.array([])
-        reach = min(cx - cols[0], cols[-1] - cx) if len(cols) else 1.75 * fw
-        half = float(np.clip(min(1.75 * fw, reach * 0.97 if reach > 0.6 * fw else 1.75 * fw), 0.6 * fw, 1.75 * fw))
+        widest = shoulders * fw
+        reach = min(cx - cols[0], cols[-1] - cx) if len(cols) else widest
+        half = float(np.clip(min(widest, reach * 0.97 if reach > 0.6 * fw else widest), 0.6 * fw, widest))
         box = (cx - half - 0.05 * fw, top - 0.08 * fh, cx + half + 0.05 * fw, max(chest, fy + fh * 1.2) + 2)
         envelope = (cx, shoulders, half, max(0.25 * fh, chest - shoulders))
     rgb, alpha = _crop_padded(source, person, box)

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 from minime.core.domain import RenderParams
 from minime.core.engines.base import ProgressCallback
 from minime.core.engines.classic.figure import DEFAULT_STYLE, FigureStyle, render_figure, render_group
-from minime.core.engines.classic.paint import Color, crop_cover_array, hex_color
+from minime.core.engines.classic.paint import Color, hex_color
 from minime.core.engines.classic.subject import Subject, find_faces, find_subject
 from minime.core.themes import Theme
 
@@ -110,14 +110,21 @@ class Look:
         aspect = w / h
         cw, ch = (sw, sw / aspect) if sw / sh < aspect else (sh * aspect, sh)
         heads = self.heads()
+        # The edition (seed) varies the composition: a closer or wider crop, framed further left or right.
+        zoom = (1.0, 0.88, 0.78)[self.params.seed % 3]
+        if heads is None or (heads[2] - heads[0] <= cw * zoom * 0.9 and heads[3] - heads[1] <= ch * zoom * 0.9):
+            cw, ch = cw * zoom, ch * zoom
+        lean = ((self.params.seed // 3) % 3 - 1) * 0.35
         if heads is None:
             fx, fy = self.face_center()
             return (min(max(0.0, fx * sw - cw / 2), sw - cw), min(max(0.0, fy * sh - ch / 2), sh - ch), cw, ch)
         hx0, hy0, hx1, hy1 = heads
         if hx1 - hx0 <= cw + 1 and hy1 - hy0 <= ch + 1:
-            x0 = min(max(0.0, (hx0 + hx1) / 2 - cw / 2), sw - cw)
+            slack = cw - (hx1 - hx0)
+            x0 = min(max(0.0, (hx0 + hx1) / 2 - cw / 2 + lean * slack / 2), sw - cw)
             y0 = min(max(0.0, hy0 - 0.1 * ch), sh - ch)
-            return min(x0, hx0), min(y0, hy0), cw, ch
+            x0 = min(max(x0, hx1 - cw), hx0)
+            return x0, min(y0, hy0), cw, ch
         scale = max(sw / w, sh / h)  # contain: the whole photo, centred
         return (sw - w * scale) / 2, (sh - h * scale) / 2, w * scale, h * scale
 
@@ -132,12 +139,16 @@ class Look:
         out = cv2.warpAffine(arr, m, size, flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         sw, sh = self.source.size
         if image is None and (x0 < -0.5 or y0 < -0.5 or x0 + cw > sw + 0.5 or y0 + ch > sh + 0.5):
-            fill = crop_cover_array(self.source, (max(8, size[0] // 8), max(8, size[1] // 8)), (0.5, 0.5))
-            fill = cv2.resize(cv2.GaussianBlur(fill, (0, 0), 2), size, interpolation=cv2.INTER_LINEAR)
+            # The photo's edges drawn out and softened: the picture continues in its own colours.
+            small = (max(8, size[0] // 8), max(8, size[1] // 8))
+            ms = m / 8
+            fill = cv2.warpAffine(arr, np.array([[ms[0, 0], 0, ms[0, 2]], [0, ms[1, 1], ms[1, 2]]], np.float32),
+                                  small, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+            fill = cv2.resize(cv2.GaussianBlur(fill, (0, 0), 9), size, interpolation=cv2.INTER_LINEAR)
             inside = np.zeros(size[::-1], np.uint8)
             ix0, iy0 = int(round(-x0 * sx)), int(round(-y0 * sx))
             inside[max(0, iy0):iy0 + int(round(sh * sx)), max(0, ix0):ix0 + int(round(sw * sx))] = 1
-            out = np.where(inside[..., None] > 0, out, (fill * 0.7).astype(np.uint8))
+            out = np.where(inside[..., None] > 0, out, (fill * 0.8).astype(np.uint8))
         return out
 
     def face_center(self) -> tuple[float, float]:

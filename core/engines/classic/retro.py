@@ -62,7 +62,10 @@ def eighties(look: Look) -> Image.Image:
         x0, y0, x1, y1 = look.subject.bbox(0.3)
         pad = int(0.05 * (x1 - x0))
         x0, x1 = max(0, x0 - pad), min(look.source.width, x1 + pad)
+        # The edition (seed) sets how big the person stands in the scene and how far off centre.
         scale = min(w * 0.95 / (x1 - x0), h * 0.86 / (y1 - y0))
+        if len(look.faces) <= 1:
+            scale *= (1.0, 0.84, 0.7)[look.params.seed % 3]
         pw, ph = max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale))
         person = resize(look.source.crop((x0, y0, x1, y1)), (pw, ph))
         alpha = cv2.resize((look.subject.mask[y0:y1, x0:x1] * 255).astype(np.uint8), (pw, ph),
@@ -74,7 +77,8 @@ def eighties(look: Look) -> Image.Image:
         rim = cv2.multiply(_rim_colours(pw, ph), cv2.merge([edge] * 3), scale=1.4 / 255)
         person = Image.fromarray(cv2.add(np.asarray(person), rim), "RGB")
         glow = (soft_mask(alpha, 18).astype(np.float32) * 0.55).astype(np.uint8)
-        px, py = (w - pw) // 2, h - ph
+        lean = ((look.params.seed // 3) % 3 - 1) * 0.8
+        px, py = int((w - pw) / 2 * (1 + lean)), h - ph
         scene.paste(look.color("glow", "#ff3cc8"), (px, py), Image.fromarray(glow))
         scene.paste(person, (px, py), Image.fromarray(alpha))
     else:
@@ -182,11 +186,12 @@ def _vhs(img: Image.Image, look: Look) -> Image.Image:
     return out
 
 
-@lru_cache(maxsize=4)
-def _flash(w: int, h: int) -> np.ndarray:
-    """A disposable camera's flash: hot centre, fast fall-off (a multiplier; 200 means 1.0)."""
+@lru_cache(maxsize=8)
+def _flash(w: int, h: int, aim: int = 1) -> np.ndarray:
+    """A disposable camera's flash: hot centre (left, middle or right of centre by ``aim``), fast fall-off (a
+    multiplier; 200 means 1.0)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    d = np.sqrt(((xx / w - 0.5) * 1.2) ** 2 + (yy / h - 0.38) ** 2)
+    d = np.sqrt(((xx / w - 0.38 - 0.12 * aim) * 1.2) ** 2 + (yy / h - 0.38) ** 2)
     factor = (np.clip(1.25 - d * 1.1, 0.35, 1.25) * 200).astype(np.uint8)
     return cv2.merge([factor] * 3)
 
@@ -195,7 +200,7 @@ def nineties(look: Look) -> Image.Image:
     """A 1990s disposable-camera flash snapshot: hot centre, dark falloff, punchy colour, orange date stamp."""
     w, h = PORTRAIT
     photo = look.frame((w, h))
-    img = Image.fromarray(cv2.multiply(photo, _flash(w, h), scale=1 / 200), "RGB")
+    img = Image.fromarray(cv2.multiply(photo, _flash(w, h, look.params.seed % 3), scale=1 / 200), "RGB")
     img = curves(img, {"all": [(0, 0), (0.25, 0.18), (0.75, 0.86), (1, 1)],
                        "g": [(0, 0.03), (1, 0.98)], "b": [(0, 0.06), (1, 0.92)]})
     img = saturate(img, 1.18)
