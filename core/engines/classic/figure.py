@@ -94,28 +94,46 @@ def render_group(source: np.ndarray, mask: np.ndarray, faces: list[Box], seed: i
         h = int(height * 0.86 * max(0.7, min(1.0, face[3] / ref)))
         figures.append(render_figure(source, part, face, seed + i, height=h, style=solo))
     overlap = 0.22
-    total = sum(f.width for f in figures) - overlap * sum(f.width for f in figures[1:])
-    fit = min(1.0, max_width * 0.94 / max(1.0, total))
-    if fit < 1.0:
-        figures = [f.resize((max(1, int(f.width * fit)), max(1, int(f.height * fit))), Image.Resampling.LANCZOS)
-                   for f in figures]
-        total *= fit
-    row_h = max(f.height for f in figures)
+
+    def row_width(row: list[Image.Image]) -> float:
+        return sum(f.width for f in row) - overlap * sum(f.width for f in row[1:])
+
+    # One row; or, for three people or more whom one row would shrink a lot, a back row (raised, a little
+    # smaller) behind a front row, like a team photo.
+    rows = [figures]
+    if len(figures) >= 3 and max_width * 0.94 / max(1.0, row_width(figures)) < 0.75:
+        rows = [figures[1::2], figures[0::2]]
+    lift, back_scale = 0.3, 0.9
     base_h = int(height * 0.14) if style.base != "none" else 0
-    width = int(total) + 8
-    canvas = Image.new("RGBA", (max(width, int(total * 1.06) + 8), row_h + base_h), (0, 0, 0, 0))
-    x = (canvas.width - total) / 2
+    row_h = max(f.height for f in figures)
+    widths = [row_width(r) * (back_scale if len(rows) == 2 and i == 0 else 1.0) for i, r in enumerate(rows)]
+    need_h = row_h * (1 + (lift if len(rows) == 2 else 0)) + base_h
+    fit = min(1.0, max_width * 0.94 / max(1.0, max(widths)), height / max(1.0, need_h))
+    canvas_w = int(max(widths) * fit * 1.06) + 8
+    row_h_fit = int(row_h * fit)
+    top_pad = int(row_h * lift * fit) if len(rows) == 2 else 0
+    canvas = Image.new("RGBA", (canvas_w, top_pad + row_h_fit + base_h), (0, 0, 0, 0))
     if base_h:
-        _draw_base(canvas, (int(x - total * 0.03), row_h - int(base_h * 0.55), int(x + total * 1.03),
-                            row_h + base_h - 2), style)
-    # Draw from the back (smaller, further away) to the front, so nearer people overlap the others.
-    placed = []
-    for f in figures:
-        placed.append((f, int(x), row_h - f.height + (int(base_h * 0.05) if base_h else 0)))
-        x += f.width * (1 - overlap)
-    for f, fx, fy in sorted(placed, key=lambda p: p[0].height):
-        _contact_shadow(canvas, fx + f.width // 2, fy + f.height - 4, int(f.width * 0.34))
-        canvas.alpha_composite(f, (fx, max(0, fy)))
+        span = max(widths) * fit
+        x0 = (canvas_w - span) / 2
+        _draw_base(canvas, (int(x0 - span * 0.03), top_pad + row_h_fit - int(base_h * 0.55), int(x0 + span * 1.03),
+                            top_pad + row_h_fit + base_h - 2), style)
+    for i, row in enumerate(rows):
+        back = len(rows) == 2 and i == 0
+        k = fit * (back_scale if back else 1.0)
+        scaled = [f.resize((max(1, int(f.width * k)), max(1, int(f.height * k))), Image.Resampling.LANCZOS)
+                  if k != 1.0 else f for f in row]
+        x = (canvas_w - row_width(scaled)) / 2
+        floor = top_pad + row_h_fit - (int(row_h_fit * lift * 0.8) if back else 0)
+        placed = []
+        for f in scaled:
+            placed.append((f, int(x), floor - f.height + (int(base_h * 0.05) if base_h else 0)))
+            x += f.width * (1 - overlap)
+        # Smaller (further away) first, so nearer people overlap the others.
+        for f, fx, fy in sorted(placed, key=lambda p: p[0].height):
+            if not back:
+                _contact_shadow(canvas, fx + f.width // 2, fy + f.height - 4, int(f.width * 0.34))
+            canvas.alpha_composite(f, (fx, max(0, fy)))
     return canvas
 
 
