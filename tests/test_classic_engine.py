@@ -254,7 +254,7 @@ def test_variation_changes_what_a_person_notices(astronaut: Image.Image, theme: 
     variant = CATALOG.get(theme).default_variant
     a = np.asarray(render(astronaut, theme, name="Ada", seed=1, variant=variant), np.float32)
     b = np.asarray(render(astronaut, theme, name="Ada", seed=2, variant=variant), np.float32)
-    assert np.abs(a - b).mean() > 8, "a visible change, not a detail"
+    assert np.abs(a - b).mean() > 6, "a visible change, not a detail (averaged over the whole picture, printing too)"
     again = np.asarray(render(astronaut, theme, name="Ada", seed=1, variant=variant), np.float32)
     assert np.array_equal(a, again), "the seed reproduces the picture"
 
