@@ -218,21 +218,32 @@ def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, sho
 
 def _person_only(mask: np.ndarray, face: Box) -> np.ndarray:
     """The matte's part that belongs to the person at ``face``: the face region is always in (where the matte and
-    the face disagree, the face wins) and blobs not joined to it (a chair, someone else's arm) are dropped."""
+    the face disagree, the face wins) and blobs not joined to it (a chair, someone else's arm) are dropped.
+    The blobs are found on a quarter-size copy (the same answer, far faster)."""
     fx, fy, fw, fh = face
     h, w = mask.shape
-    m = mask.copy()
-    head = np.zeros((h, w), np.uint8)
-    cv2.ellipse(head, (int(fx + fw / 2), int(fy + fh * 0.5)), (int(fw * 0.5), int(fh * 0.62)), 0, 0, 360, 1, -1)
-    m = np.maximum(m, soft_mask(head * 255, max(1.0, fw * 0.04)).astype(np.float32) / 255.0)
-    binary = (m > 0.5).astype(np.uint8)
+    k = 4
+    small = cv2.resize(mask, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    head = np.zeros(small.shape, np.uint8)
+    cv2.ellipse(head, (int((fx + fw / 2) / k), int((fy + fh * 0.5) / k)), (max(1, int(fw * 0.5 / k)),
+                max(1, int(fh * 0.62 / k))), 0, 0, 360, 1, -1)
+    binary = ((small > 0.5) | (head > 0)).astype(np.uint8)
     count, labels = cv2.connectedComponents(binary, connectivity=8)
+    keep_small = head.astype(np.float32)
     if count > 2:
-        keep = labels[int(np.clip(fy + fh / 2, 0, h - 1)), int(np.clip(fx + fw / 2, 0, w - 1))]
+        keep = labels[int(np.clip((fy + fh / 2) / k, 0, small.shape[0] - 1)),
+                      int(np.clip((fx + fw / 2) / k, 0, small.shape[1] - 1))]
         if keep:
-            near = cv2.dilate((labels == keep).astype(np.uint8), np.ones((5, 5), np.uint8))
-            m = np.where(near > 0, m, 0.0).astype(np.float32)
-    return m
+            keep_small = np.maximum(keep_small, cv2.dilate((labels == keep).astype(np.uint8), np.ones((3, 3),
+                                                                                                     np.uint8)))
+        else:
+            keep_small = np.maximum(keep_small, (binary > 0).astype(np.float32))
+    else:
+        keep_small = np.maximum(keep_small, (binary > 0).astype(np.float32))
+    keep_full = cv2.resize(keep_small.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+    head_full = cv2.resize(cv2.GaussianBlur(head.astype(np.float32), (0, 0), 1.0), (w, h),
+                           interpolation=cv2.INTER_LINEAR)
+    return np.maximum(mask * (keep_full > 0.01), head_full).astype(np.float32)
 
 
 def _crop_padded(rgb: np.ndarray, mask: np.ndarray, box: tuple[float, float, float, float]
@@ -327,11 +338,11 @@ def _flat_tones(rgb: np.ndarray, solid: np.ndarray, face_w: np.ndarray, tones: i
     pts = lab[solid > 0]
     if len(pts) < tones * 4:
         return smooth.astype(np.float32) / 255.0
-    step = max(1, len(pts) // 6000)
+    step = max(1, len(pts) // 3000)
     sample = np.ascontiguousarray(pts[::step])
-    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 12, 1.0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 1.0)
     cv2.setRNGSeed(7)
-    _, _, centers = cv2.kmeans(sample, tones, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    _, _, centers = cv2.kmeans(sample, tones, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
     flat_lab = _nearest(lab, centers)
     # Keep lightness a little (folds and features read), flatten colour fully outside the face.
     keep_l = 0.35 + 0.55 * face_w
