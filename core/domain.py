@@ -144,6 +144,7 @@ class Job:
     result_id: str | None = None
     rerender: bool = True
     selfie_key: str | None = None  # the selfie's blob, looked up when the job was queued
+    chat: str | None = None  # the group chat or server channel it was asked in (platform:id); None: a private chat
 
 
 @dataclass(frozen=True, slots=True)

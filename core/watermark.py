@@ -15,7 +15,6 @@ Two complementary marks:
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -188,18 +187,3 @@ def mark_errors(a: int, b: int) -> int:
 def distance(a: str, b: str) -> int:
     """Bits that differ between two fingerprints."""
     return (int(a, 16) ^ int(b, 16)).bit_count()
-
-
-@dataclass(frozen=True)
-class Marks:
-    """What is stored for a result so it can be recognised: the watermark id and the fingerprint."""
-
-    mark: int
-    fingerprint: str
-
-
-def mark_image(img: Image.Image) -> tuple[Image.Image, Marks]:
-    """Watermark an image with a new id and fingerprint the marked image."""
-    mark = new_mark()
-    marked = embed(img, mark)
-    return marked, Marks(mark, fingerprint(marked))

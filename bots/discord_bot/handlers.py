@@ -31,6 +31,13 @@ def _user(who: discord.abc.User) -> UserKey:
     return UserKey(PLATFORM, str(who.id))
 
 
+def _chat(where: discord.Interaction | discord.Message) -> str | None:
+    """The server channel a request came from (``discord:<channel id>``, for its quota); None in a DM."""
+    if isinstance(where, discord.Interaction):
+        return f"{PLATFORM}:{where.channel_id}" if where.guild_id and where.channel_id else None
+    return f"{PLATFORM}:{where.channel.id}" if where.guild is not None else None
+
+
 async def _read(attachment: discord.Attachment) -> bytes:
     if not looks_like_image(attachment.content_type, attachment.filename):
         raise UnsupportedImage()
@@ -65,7 +72,7 @@ async def run_theme(interaction: discord.Interaction, command: str, argument: st
     try:
         if photo is not None:
             await studio.receive_selfie(user, await _read(photo), run_pending=False)
-        await studio.apply_theme(user, command, argument, reply_to=reply_to)
+        await studio.apply_theme(user, command, argument, reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -142,7 +149,26 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(answer.message(), ephemeral=True)
 
 
-COMMANDS = [themes, undo, verify, stats, forget, privacy, help_]
+@app_commands.command(name="status", description="Your image in the queue, and the images you have left today")
+async def status(interaction: discord.Interaction) -> None:
+    """/status"""
+    user = _user(interaction.user)
+    state = await _studio(interaction).status(user, _chat(interaction))
+    await interaction.response.send_message(texts.status_reply(state, user), ephemeral=True)
+
+
+@app_commands.command(name="admin", description="For the bot's admins")
+@app_commands.describe(command="grant platform:id N, block platform:id or unblock platform:id (empty: usage today)")
+async def admin(interaction: discord.Interaction, command: str | None = None) -> None:
+    """/admin [command]: the answer only the asker sees."""
+    try:
+        answer = await _studio(interaction).admin(_user(interaction.user), command)
+    except MinimeError as exc:
+        answer = exc.user_message
+    await interaction.response.send_message(answer, ephemeral=True)
+
+
+COMMANDS = [themes, undo, verify, stats, status, forget, privacy, help_, admin]
 """The fixed commands; each theme command is built from the catalogue (theme_commands.py)."""
 
 
@@ -182,7 +208,7 @@ async def result_button(interaction: discord.Interaction, result_id: str, action
     reply_to = await _deferred(interaction)
     try:
         outcome = await studio.refine(_user(interaction.user), action=action, result_id=result_id,
-                                      reply_to=reply_to)
+                                      reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
         return
@@ -197,7 +223,7 @@ async def theme_button(interaction: discord.Interaction, result_id: str, theme_i
     reply_to = await _deferred(interaction)
     try:
         await _studio(interaction).refine(_user(interaction.user), action=f"theme:{theme_id}", result_id=result_id,
-                                          reply_to=reply_to)
+                                          reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -214,38 +240,62 @@ async def forget_button(interaction: discord.Interaction, yes: bool, owner: int)
 
 
 async def on_message(client: discord.Client, message: discord.Message) -> None:
-    """A selfie posted in a DM (or with a mention), or text replying to one of our images."""
+    """A message for minime: in a DM every one; in a server channel one that mentions minime or replies to it (and a
+    picture from someone minime asked for a selfie), never other chatter. A picture is a selfie (with a ``/command``
+    in its text: the selfie and that request at once); text is a ``/command``, the name a theme asked for, or a
+    refinement of the replied-to (or latest) image."""
     if message.author.bot:
         return
-    studio, user = _studio(client), _user(message.author)
-    direct = message.guild is None
-    addressed = direct or (client.user is not None and client.user in message.mentions)
-    pictures = [a for a in message.attachments]
+    studio, user, me = _studio(client), _user(message.author), client.user
     replied = message.reference.resolved if message.reference else None
-    replied_result = result_id_of(replied) if isinstance(replied, discord.Message) and replied.author == client.user \
-        else None
-    if pictures and addressed:
-        status = await message.reply(texts.CHECKING_SELFIE, mention_author=False)
-        try:
-            received = await studio.receive_selfie(user, await _read(pictures[0]),
-                                                   reply_to=DiscordReply.channel(message, status).as_dict())
-        except MinimeError as exc:
-            await status.edit(content=exc.user_message)
-            return
-        await status.edit(content=texts.selfie_received(bool(received.job),
-                                                        "Now try `/figurine name:YourName`, `/retro` or `/popart`."))
+    to_me = me is not None and isinstance(replied, discord.Message) and replied.author.id == me.id
+    addressed = message.guild is None or to_me or (me is not None and me in message.mentions)
+    text = " ".join(w for w in message.content.split() if me is None or w not in (f"<@{me.id}>", f"<@!{me.id}>"))
+    request = _command(studio, text)
+    if message.attachments and (addressed or await studio.waiting_for(user) == "selfie"):
+        await _selfie(message, studio, request)
+    elif addressed and text:
+        await _text(message, studio, text, request, result_id_of(replied) if to_me else None)
+
+
+def _command(studio: Studio, text: str) -> tuple[str, str | None] | None:
+    """``/figurine Ada`` typed as a message (a theme command): ``("figurine", "Ada")``."""
+    first, _, rest = text.partition(" ")
+    name = first[1:].lower() if first.startswith("/") else ""
+    return (name, rest.strip() or None) if name in studio.theme_command_names() else None
+
+
+async def _selfie(message: discord.Message, studio: Studio, request: tuple[str, str | None] | None) -> None:
+    user = _user(message.author)
+    status = await message.reply(texts.CHECKING_SELFIE, mention_author=False)
+    reply_to = DiscordReply.channel(message, status).as_dict()
+    try:
+        received = await studio.receive_selfie(user, await _read(message.attachments[0]), reply_to=reply_to,
+                                               chat=_chat(message), run_pending=request is None)
+        if request:
+            await studio.apply_theme(user, *request, reply_to=reply_to, chat=_chat(message))
+    except MinimeError as exc:
+        await status.edit(content=exc.user_message)
         return
-    text = message.content.replace(f"<@{client.user.id}>", "").strip() if client.user else message.content
-    if text and (replied_result or direct):
-        status = await message.reply(texts.ON_IT, mention_author=False)
-        try:
-            outcome = await studio.text(user, text, result_id=replied_result,
-                                        reply_to=DiscordReply.channel(message, status).as_dict())
-        except MinimeError as exc:
-            await status.edit(content=exc.user_message)
+    await status.edit(content=texts.selfie_received(bool(received.job or request),
+                                                    "Now try `/figurine name:YourName`, `/retro` or `/popart`."))
+
+
+async def _text(message: discord.Message, studio: Studio, text: str, request: tuple[str, str | None] | None,
+                result_id: str | None) -> None:
+    user = _user(message.author)
+    status = await message.reply(texts.ON_IT, mention_author=False)
+    reply_to = DiscordReply.channel(message, status).as_dict()
+    try:
+        if request:
+            await studio.apply_theme(user, *request, reply_to=reply_to, chat=_chat(message))
             return
-        if isinstance(outcome, Undone):
-            picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
-            await status.edit(content=texts.BACK_ONE_STEP,
-                              attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
-                              view=result_view(outcome.result.id, outcome.buttons, message.author.id))
+        outcome = await studio.text(user, text, result_id=result_id, reply_to=reply_to, chat=_chat(message))
+    except MinimeError as exc:
+        await status.edit(content=exc.user_message)
+        return
+    if isinstance(outcome, Undone):
+        picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
+        await status.edit(content=texts.BACK_ONE_STEP,
+                          attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+                          view=result_view(outcome.result.id, outcome.buttons, message.author.id))

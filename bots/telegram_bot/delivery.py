@@ -14,6 +14,7 @@ from minime.bots.telegram_bot.keyboards import result_keyboard
 from minime.bots.telegram_bot.limits import (
     CAPTION_MAX,
     CHAT_ACTION_REFRESH_S,
+    GROUP_STATUS_EDIT_INTERVAL_S,
     PHOTO_MAX_BYTES,
     PHOTO_MAX_SIDE_SUM,
     SEND_ATTEMPTS,
@@ -49,6 +50,7 @@ class TelegramDelivery:
     def __init__(self, bot: Bot, catalog: ThemeCatalog) -> None:
         self.bot, self.catalog = bot, catalog
         self._pacer = StatusPacer(STATUS_EDIT_INTERVAL_S)  # progress edits never trip the per-chat flood limit
+        self._group_pacer = StatusPacer(GROUP_STATUS_EDIT_INTERVAL_S)  # nor a group's 20 messages a minute
         self._actions: dict[str, asyncio.Task[None]] = {}
 
     async def __call__(self, event: Event) -> None:
@@ -71,12 +73,12 @@ class TelegramDelivery:
             if not await self._edit_status(chat_id, status_id, failed_text(event.reason), final=True):
                 await with_retries(self.bot.send_message, chat_id, failed_text(event.reason))
             if status_id:
-                self._pacer.forget(status_id)
+                self._pacer_of(chat_id).forget(status_id)
 
     async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool) -> bool:
         if not message_id:
             return False
-        if not self._pacer.allow(message_id, text, final=final):
+        if not self._pacer_of(chat_id).allow(message_id, text, final=final):
             return True
         try:
             await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id)
@@ -84,8 +86,11 @@ class TelegramDelivery:
         except BadRequest as exc:  # deleted by the user, or "message is not modified"
             return "not modified" in str(exc).lower()
 
+    def _pacer_of(self, chat_id: int) -> StatusPacer:
+        return self._group_pacer if chat_id < 0 else self._pacer  # groups and supergroups have negative ids
+
     async def _delete(self, chat_id: int, message_id: int) -> None:
-        self._pacer.forget(message_id)
+        self._pacer_of(chat_id).forget(message_id)
         try:
             await self.bot.delete_message(chat_id, message_id)
         except (BadRequest, NetworkError):
@@ -123,7 +128,7 @@ class TelegramDelivery:
                 await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
             except (NetworkError, TimedOut):
                 pass
-            await asyncio.sleep(CHAT_ACTION_REFRESH_S)
+            await asyncio.sleep(CHAT_ACTION_REFRESH_S if chat_id > 0 else GROUP_STATUS_EDIT_INTERVAL_S)
 
     async def close(self) -> None:
         """Stop the chat-action loops."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from telegram import Document, InputFile, Message, ReplyParameters, Update
+from telegram import Chat, ChatMember, Document, InputFile, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
+from minime.bots.telegram_bot import groups
 from minime.bots.telegram_bot.address import TelegramReply
 from minime.bots.telegram_bot.delivery import with_retries
 from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
@@ -12,7 +13,7 @@ from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES,
 from minime.core import texts
 from minime.core.buttons import ANOTHER_THEME
 from minime.core.domain import UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
+from minime.core.errors import ImageTooLarge, MinimeError, NotYours, UnsupportedImage
 from minime.core.intake import encode_for_platform, looks_like_image
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
@@ -27,6 +28,12 @@ def _studio(context: ContextTypes.DEFAULT_TYPE) -> Studio:
 
 def _user(update: Update) -> UserKey:
     return UserKey(PLATFORM, str(update.effective_user.id))
+
+
+def _chat(update: Update) -> str | None:
+    """The group chat a message came from (``telegram:<id>``, for its quota); None in a private chat."""
+    chat = update.effective_chat
+    return f"{PLATFORM}:{chat.id}" if chat and chat.type in (Chat.GROUP, Chat.SUPERGROUP) else None
 
 
 def _reply_to(message: Message, status: Message | None = None) -> dict[str, object]:
@@ -54,29 +61,44 @@ async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart."""
+    """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart (also /figurine@bot Ada)."""
     command = update.message.text.split()[0].lstrip("/").split("@")[0]
     status = await update.message.reply_text(texts.ON_IT)
     try:
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
-                                           reply_to=_reply_to(update.message, status))
+                                           reply_to=_reply_to(update.message, status), chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A selfie sent as a compressed photo."""
-    largest = update.message.photo[-1]
-    await _take_selfie(update, context, largest.file_id, largest.file_size)
+    """A selfie sent as a compressed photo; with a command as its caption, the selfie and that request at once."""
+    if await _for_me(update, context):
+        largest = update.message.photo[-1]
+        await _take_selfie(update, context, largest.file_id, largest.file_size)
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A selfie sent as a file (uncompressed, PNG, HEIC); anything else gets a friendly refusal."""
+    if not await _for_me(update, context):
+        return
     doc = update.message.document
     if not _is_image_document(doc):
         await update.message.reply_text(UnsupportedImage.user_message)
         return
     await _take_selfie(update, context, doc.file_id, doc.file_size)
+
+
+async def _for_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether a picture is minime's to take: always in a private chat; in a group when its caption is a command
+    for minime, when it replies to or mentions minime, or when its sender was asked for a selfie."""
+    message = update.message
+    if not groups.is_group(message) or groups.replies_to_bot(message) or groups.mentions_bot(message):
+        return True
+    request = groups.split_command(message, message.caption or "")
+    if request and (request[0] in _studio(context).theme_command_names() or "@" in (message.caption or "").split()[0]):
+        return True
+    return await _studio(context).waiting_for(_user(update)) == "selfie"
 
 
 async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, size: int | None) -> None:
@@ -85,35 +107,57 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
                                                       "up to 20 MB from Telegram. Please send a smaller one.")
                                         .user_message)
         return
-    studio = _studio(context)
-    status = await update.message.reply_text(texts.CHECKING_SELFIE)
+    studio, user, message = _studio(context), _user(update), update.message
+    request = groups.split_command(message, message.caption or "")
+    if request and request[0] not in studio.theme_command_names():
+        request = None  # another command as a caption (/start…): the photo is just a selfie
+    status = await message.reply_text(texts.CHECKING_SELFIE)
     try:
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
-        received = await studio.receive_selfie(_user(update), data, reply_to=_reply_to(update.message, status))
+        received = await studio.receive_selfie(user, data, reply_to=_reply_to(message, status), chat=_chat(update),
+                                               run_pending=request is None)
+        if request:
+            await studio.apply_theme(user, request[0], request[1], reply_to=_reply_to(message, status),
+                                     chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
-    await status.edit_text(texts.selfie_received(bool(received.job), "Pick a look, or type e.g. /figurine YourName."),
-                           reply_markup=None if received.job else themes_keyboard(studio.themes()))
+    started = bool(received.job or request)
+    await status.edit_text(texts.selfie_received(started, "Pick a look, or type e.g. /figurine YourName."),
+                           reply_markup=None if started else themes_keyboard(studio.themes()))
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Plain text: the name a theme asked for, or a refinement of the replied-to (or latest) image."""
+    """Plain text (in a group: a reply to minime or a mention of it): the name a theme asked for, or a refinement of
+    the replied-to (or latest) image."""
     message = update.message
     replied = message.reply_to_message
     result_id = result_id_of(replied.reply_markup) if replied and replied.from_user and replied.from_user.is_bot \
         else None
+    words = groups.without_mention(message, message.text)
+    if not words:
+        await message.reply_text(texts.help_text(_studio(context).themes()))
+        return
     status = await message.reply_text(texts.ON_IT)
     try:
-        outcome = await _studio(context).text(_user(update), message.text, result_id=result_id,
-                                              reply_to=_reply_to(message, status))
+        outcome = await _studio(context).text(_user(update), words, result_id=result_id,
+                                              reply_to=_reply_to(message, status), chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
     if isinstance(outcome, Undone):
         await status.delete()
         await _send_undone(message, outcome)
+
+
+async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """minime was added to a group: a short hello saying how it works there."""
+    change = update.my_chat_member
+    was_out = change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED)
+    now_in = change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+    if change.chat.type in (Chat.GROUP, Chat.SUPERGROUP) and was_out and now_in:
+        await context.bot.send_message(change.chat.id, texts.group_intro_text(context.bot.username))
 
 
 async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,18 +224,32 @@ async def _send_undone(message: Message, outcome: Undone) -> None:
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask before deleting everything of the user."""
-    await update.message.reply_text(texts.FORGET_CONFIRM, reply_markup=forget_keyboard())
+    await update.message.reply_text(texts.FORGET_CONFIRM, reply_markup=forget_keyboard(_user(update).user_id))
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status: where the user's image is in the queue."""
-    state = await _studio(context).status(_user(update))
-    await update.message.reply_text(texts.status_text(state.position, state.eta_s, state.job is not None))
+    """/status: where the user's image is in the queue, and the images left today."""
+    user = _user(update)
+    state = await _studio(context).status(user, _chat(update))
+    await update.message.reply_text(texts.status_reply(state, user))
+
+
+async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/admin [grant platform:id N | block platform:id | unblock platform:id]: for MINIME_ADMINS only."""
+    try:
+        answer = await _studio(context).admin(_user(update), " ".join(context.args or ()))
+    except MinimeError as exc:
+        answer = exc.user_message
+    await update.message.reply_text(answer)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Commands we do not have."""
-    await update.message.reply_text("I don't know that command. Try /help or /themes.")
+    """Commands we do not have (in a group, only those addressed to minime by name: others may be another bot's)."""
+    message = update.message
+    if groups.is_group(message) and (groups.split_command(message, message.text) is None
+                                     or "@" not in message.text.split()[0]):
+        return
+    await message.reply_text("I don't know that command. Try /help or /themes.")
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -203,6 +261,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer("That button has expired.")
         return
     if pressed.kind == "forget":
+        if pressed.owner and pressed.owner != user.user_id:
+            await query.answer(texts.NOT_YOUR_BUTTON)
+            return
         await query.answer()
         if pressed.action == "yes":
             await studio.forget(user)
@@ -211,6 +272,11 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_text(texts.NOT_FORGOTTEN)
         return
     if pressed.kind == "result" and pressed.action == ANOTHER_THEME:
+        try:
+            await studio.owned_result(user, pressed.result_id)
+        except MinimeError as exc:
+            await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
+            return
         await query.answer()
         await query.message.reply_text(texts.WHICH_LOOK,
                                        reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
@@ -220,13 +286,14 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if pressed.kind == "pick":
             await query.answer()
             status_ = await message.reply_text(texts.ON_IT)
-            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True)
+            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True,
+                                     chat=_chat(update))
             return
         action = f"theme:{pressed.theme_id}" if pressed.kind == "swap" else pressed.action
         outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
-                                      reply_to=_reply_to(message))
-    except MinimeError as exc:
-        await query.answer(exc.user_message[:200], show_alert=True)
+                                      reply_to=_reply_to(message), chat=_chat(update))
+    except MinimeError as exc:  # someone else's picture: a short note to the tapper, and nothing changes
+        await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
         if pressed.kind == "pick":
             await message.reply_text(exc.user_message)
         return

@@ -21,6 +21,7 @@ class Button:
     result_id: str | None = None
     action: str | None = None
     theme_id: str | None = None
+    owner: str | None = None  # who may press it (the /forget confirmation), when it names someone
 
 
 def _data(*parts: str) -> str:
@@ -42,10 +43,10 @@ def themes_keyboard(themes: list[ThemeInfo], result_id: str | None = None) -> In
     return InlineKeyboardMarkup([keys[i:i + 2] for i in range(0, len(keys), 2)])
 
 
-def forget_keyboard() -> InlineKeyboardMarkup:
-    """Confirmation for /forget."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {FORGET_YES}", callback_data="f:yes"),
-                                  InlineKeyboardButton(FORGET_NO, callback_data="f:no")]])
+def forget_keyboard(owner: str) -> InlineKeyboardMarkup:
+    """Confirmation for /forget, for its asker only (in a group anyone sees it)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {FORGET_YES}", callback_data=_data("f", "yes", owner)),
+                                  InlineKeyboardButton(FORGET_NO, callback_data=_data("f", "no", owner))]])
 
 
 def parse(data: str | None) -> Button | None:
@@ -57,8 +58,8 @@ def parse(data: str | None) -> Button | None:
         return Button("swap", result_id=parts[1], theme_id=parts[2])
     if len(parts) == 2 and parts[0] == "k":
         return Button("pick", theme_id=parts[1])
-    if len(parts) == 2 and parts[0] == "f":
-        return Button("forget", action=parts[1])
+    if len(parts) in (2, 3) and parts[0] == "f":
+        return Button("forget", action=parts[1], owner=parts[2] if len(parts) == 3 else None)
     return None
 
 

@@ -257,9 +257,9 @@ class WebPlayground:
             return web.json_response({"messages": [{"text": "Tap 🔎 and choose the image: I'll tell you whether I "
                                                             "made it."}]})
         if command == "status":
-            status = await self.studio.status(user)
-            text = texts.status_text(status.position, status.eta_s, status.job is not None)
-            return web.json_response({"messages": [{"text": text}]})
+            return web.json_response({"messages": [{"text": texts.status_reply(await self.studio.status(user), user)}]})
+        if command == "admin":
+            return web.json_response({"messages": [{"text": await self.studio.admin(user, argument)}]})
         job = await self.studio.apply_theme(user, command, argument or None)
         return web.json_response(self._outcome(job))
 

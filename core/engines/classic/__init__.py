@@ -32,7 +32,7 @@ LOW_RES_FACE_PX = 80
 
 
 class ClassicEngine:
-    """Renders themes with OpenCV, NumPy and Pillow (and mediapipe's bundled segmentation when installed)."""
+    """Renders themes with OpenCV, NumPy and Pillow (and mediapipe's segmentation and face models, run by LiteRT)."""
 
     name = "classic"
     understands_instructions = False

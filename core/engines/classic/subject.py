@@ -1,7 +1,8 @@
 """Finding the person: a soft subject mask and the face box, offline.
 
-mediapipe's selfie-segmentation and face-detection models (bundled in its wheel) when it is installed; otherwise
-OpenCV's Haar face detector seeds a GrabCut segmentation. When no person is found, callers get a centred crop and
+mediapipe's selfie-segmentation and face-detection models, bundled with minime and run by LiteRT
+(person_models.py); if LiteRT cannot run on a platform, OpenCV's Haar face detector seeds a GrabCut segmentation
+(and the log says so). When no person is found, callers get a centred crop and
 ``found=False`` so they can say so.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from minime.core.engines.classic import person_models
 from minime.core.logs import get_logger
 
 log = get_logger("minime.subject")
@@ -41,36 +43,35 @@ class Subject:
 
 
 class _Models:
-    """Lazily created, thread-confined detectors (mediapipe graphs are not thread-safe)."""
+    """Lazily created, thread-confined detectors (a LiteRT interpreter is not thread-safe)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
-        os.environ.setdefault("GLOG_minloglevel", "2")  # keep the TFLite runtime's start-up chatter out of logs
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep the TFLite runtime's start-up chatter out of logs
         try:
-            import mediapipe as mp
-
-            self._mp = mp.solutions
-        except Exception as exc:  # not installed, or broken: the OpenCV fallback still works
-            log.info("mediapipe unavailable; using OpenCV fallback", reason=type(exc).__name__)
-            self._mp = None
+            self._local.seg = person_models.SelfieSegmenter()
+            self._available = True
+        except Exception as exc:  # no LiteRT wheel for this platform: the OpenCV fallback still works
+            log.warning("segmentation models unavailable; using the OpenCV fallback (GrabCut)",
+                        reason=type(exc).__name__, detail=str(exc)[:200])
+            self._available = False
         self._haar = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
 
     @property
-    def has_mediapipe(self) -> bool:
-        return self._mp is not None
+    def has_models(self) -> bool:
+        return self._available
 
-    def segmenter(self):
+    def segmenter(self) -> person_models.SelfieSegmenter | None:
         seg = getattr(self._local, "seg", None)
-        if seg is None and self._mp is not None:
-            seg = self._local.seg = self._mp.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        if seg is None and self._available:
+            seg = self._local.seg = person_models.SelfieSegmenter()
         return seg
 
-    def face_detector(self, full_range: bool = False):
+    def face_detector(self, full_range: bool = False) -> person_models.FaceDetector | None:
         attr = "face_full" if full_range else "face_short"
         det = getattr(self._local, attr, None)
-        if det is None and self._mp is not None:
-            det = self._mp.face_detection.FaceDetection(model_selection=int(full_range), min_detection_confidence=0.5)
+        if det is None and self._available:
+            det = person_models.FaceDetector(full_range, min_score=0.5)
             setattr(self._local, attr, det)
         return det
 
@@ -122,7 +123,7 @@ def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
         if scale < 1 else rgb
     ih, iw = img.shape[:2]
     found: list[tuple[float, float, float, float, float]] = []
-    if not m.has_mediapipe:
+    if not m.has_models:
         gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
         for x, y, fw, fh in m.haar().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)):
             found.append((float(x), float(y), float(fw), float(fh), 1.0))
@@ -152,15 +153,13 @@ def _detect_in(img: np.ndarray, window: tuple[int, int, int], m: _Models, ranges
     tile = np.zeros((side, side, 3), np.uint8)
     part = img[y0:y0 + side, x0:x0 + side]
     tile[:part.shape[0], :part.shape[1]] = part
-    # One input size for every call: mediapipe reconfigures its graph whenever the size changes.
     tile = cv2.resize(tile, (DETECT_SIDE, DETECT_SIDE), interpolation=cv2.INTER_AREA)
     boxes = []
     for full_range in ranges:
-        for det in m.face_detector(full_range).process(tile).detections or ():
-            if det.score[0] >= min_score:
-                b = det.location_data.relative_bounding_box
-                boxes.append((x0 + b.xmin * side, y0 + b.ymin * side, b.width * side, b.height * side,
-                              float(det.score[0])))
+        for face in m.face_detector(full_range)(tile):
+            if face.score >= min_score:
+                boxes.append((x0 + face.xmin * side, y0 + face.ymin * side, face.width * side, face.height * side,
+                              face.score))
     return boxes
 
 
@@ -192,7 +191,7 @@ def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] |
         face_small = tuple(int(v * scale) for v in max(faces_full, key=lambda f: f[2] * f[3]))
     else:
         face_small = _detect_face(small, m)
-    if m.has_mediapipe:
+    if m.has_models:
         mask_small = _segment(small, m)
         # A sharper, cleaner matte: contrast-stretch the model's soft probabilities.
         mask_small = np.clip((mask_small - 0.25) / 0.5, 0.0, 1.0)
@@ -229,13 +228,13 @@ def _segment(small: np.ndarray, m: _Models) -> np.ndarray:
     h, w = small.shape[:2]
     short, long_ = min(h, w), max(h, w)
     if long_ <= 1.4 * short:
-        return m.segmenter().process(small).segmentation_mask.astype(np.float32)
+        return m.segmenter()(small)
     out = np.zeros((h, w), np.float32)
     steps = int(np.ceil((long_ - short) / (short / 2))) + 1
     for i in range(steps):
         off = int(round(i * (long_ - short) / max(1, steps - 1)))
         window = (slice(None), slice(off, off + short)) if w > h else (slice(off, off + short), slice(None))
-        part = m.segmenter().process(np.ascontiguousarray(small[window])).segmentation_mask.astype(np.float32)
+        part = m.segmenter()(np.ascontiguousarray(small[window]))
         out[window] = np.maximum(out[window], part)
     return out
 
@@ -247,13 +246,12 @@ def _covers(mask: np.ndarray, face: tuple[int, int, int, int]) -> bool:
 
 def _detect_face(small: np.ndarray, m: _Models) -> tuple[int, int, int, int] | None:
     h, w = small.shape[:2]
-    for full_range in (False, True) if m.has_mediapipe else ():
-        result = m.face_detector(full_range).process(small)  # short range first: selfies are close-ups
-        if result.detections:
-            best = max(result.detections, key=lambda d: d.score[0])
-            box = best.location_data.relative_bounding_box
-            x, y = max(0, int(box.xmin * w)), max(0, int(box.ymin * h))
-            return x, y, min(w - x, int(box.width * w)), min(h - y, int(box.height * h))
+    for full_range in (False, True) if m.has_models else ():
+        faces = m.face_detector(full_range)(small)  # short range first: selfies are close-ups
+        if faces:
+            best = faces[0]
+            x, y = max(0, int(best.xmin * w)), max(0, int(best.ymin * h))
+            return x, y, min(w - x, int(best.width * w)), min(h - y, int(best.height * h))
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     faces = m.haar().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
     if len(faces):
