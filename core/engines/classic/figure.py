@@ -71,6 +71,7 @@ def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: 
     base_frac = 0.0 if style.base == "none" else (0.2 if kind == BUST else 0.1)
     body_h = max(16, int(height * (1 - base_frac)))
     scale = body_h / crop.rgb.shape[0]
+    scale = min(scale, 2048 / max(crop.rgb.shape[:2]))  # never an enormous canvas (a bad face box, a tiny crop)
     if max_width:
         scale = min(scale, max_width * 0.98 / crop.rgb.shape[1])
     body = _paint(crop, scale, seed, style, kind)

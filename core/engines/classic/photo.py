@@ -84,6 +84,7 @@ class _PopShapes:
     lines: np.ndarray  # uint8 ink coverage (silhouette and region outlines, facial features)
     bg_dots: np.ndarray  # bool: finer dots on the background
     skin_l: float  # the skin's median lightness (Lab L, 0..255): its inks keep it, so dark skin stays dark
+    shading: np.ndarray  # float32 multiplier: the face's own light and shade kept over its flat inks (1 elsewhere)
 
 
 def pop_art(look: Look) -> Image.Image:
@@ -137,7 +138,16 @@ def _pop_shapes(look: Look, side: int, dot: int) -> _PopShapes:
     lines = cv2.GaussianBlur(np.maximum(lines, (region_lines * 0.85).astype(np.uint8)), (0, 0), 0.8)
     dots_big, dots_small = _dot_screens(side, dot)
     dots = dots_big & np.isin(labels, (SKIN_SHADE, CLOTHES_SHADE))
-    return _PopShapes(labels, dots, lines, dots_small, skin_l)
+    # Faces keep their features: inside each face the photo's own shading modulates the flat skin ink.
+    face_w = np.zeros((work, work), np.float32)
+    for fx, fy, fw, fh in faces:
+        cv2.ellipse(face_w, (int(fx + fw / 2), int(fy + fh * 0.5)), (int(fw * 0.5), int(fh * 0.62)), 0, 0, 360, 1.0,
+                    -1)
+    face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
+    relief = np.clip(lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
+    shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), (side, side),
+                         interpolation=cv2.INTER_LINEAR)
+    return _PopShapes(labels, dots, lines, dots_small, skin_l, shading)
 
 
 def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
@@ -231,6 +241,7 @@ def _pop_paint(shapes: _PopShapes, palette: dict) -> np.ndarray:
         ink,
     ], np.uint8)
     out = table[shapes.labels]
+    out = np.clip(out.astype(np.float32) * shapes.shading[..., None], 0, 255).astype(np.uint8)
     dark = (out[shapes.dots].astype(np.uint16) * 170 // 255).astype(np.uint8)
     out[shapes.dots] = dark
     bgm = shapes.bg_dots & (shapes.labels == BG)
