@@ -1,10 +1,12 @@
-"""The ``minime`` command line: render, themes, gallery, and the servers."""
+"""The ``minime`` command line: render, verify, themes, gallery, and the servers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import getpass
+import logging
 import os
 import random
 import re
@@ -12,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -75,11 +78,13 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     with _native_noise_filtered():
         output = asyncio.run(engine(RenderRequest(source, theme, params)))
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
+    # Marked and kept in the data folder's store like a chat result, so `minime verify` (and /verify) know it.
+    image, jpeg = asyncio.run(_keep(settings, theme, params, image, output.source_type))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix in (".jpg", ".jpeg"):
-        out.write_bytes(intake.result_bytes(image, output.source_type))
+        out.write_bytes(jpeg)
     elif suffix == ".png":
         out.write_bytes(intake.png_bytes(image, output.source_type))
     else:
@@ -88,6 +93,62 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         print(note, file=sys.stderr)
     print(f"{out} ({theme.id}, {image.width}×{image.height})")
     return 0
+
+
+async def _keep(settings: Settings, theme: Any, params: Any, image: Any, source_type: str) -> tuple[Any, bytes]:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's set-up and migrations: not news to a person
+    from minime.core.app import build_studio
+    from minime.core.domain import UserKey
+
+    studio = build_studio(settings)
+    await studio.store.migrate()
+    try:
+        _, marked, jpeg = await studio.keep(UserKey("cli", _operator()), theme, params, image, source_type)
+        return marked, jpeg
+    finally:
+        await studio.engine.close()
+        await studio.store.close()
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "operator"
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from minime.core.app import build_studio
+
+    async def recognise() -> tuple[Any, str | None]:
+        studio = build_studio(settings)
+        await studio.store.migrate()
+        try:
+            return await studio.recognise(Path(args.image).read_bytes())
+        finally:
+            await studio.engine.close()
+            await studio.store.close()
+
+    found, how = asyncio.run(recognise())
+    if found is None:
+        print(f"{args.image}: not made by minime (no minime watermark, and it matches no result in "
+              f"{settings.data_dir})")
+        return 1
+    by = "its hidden watermark" if how == "watermark" else "its visual fingerprint and watermark"
+    print(f"{args.image}: made by minime: {theme_title(settings, found.theme_id)} (result {found.id}, "
+          f"recognised by {by})")
+    return 0
+
+
+def theme_title(settings: Settings, theme_id: str) -> str:
+    """A theme's title, or its id when the theme is no longer installed."""
+    from minime.core.engines import theme_catalog
+
+    try:
+        return theme_catalog(settings).get(theme_id).title
+    except Exception:
+        return theme_id
 
 
 def _themes(_: argparse.Namespace, settings: Settings) -> int:
@@ -154,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--name", default="Mini Me")
     gallery.add_argument("-o", "--output", required=True)
     gallery.set_defaults(func=_gallery)
+    verify = sub.add_parser("verify", help="did minime make this image? (exit 0: yes, and which look; 1: no)")
+    verify.add_argument("image")
+    verify.set_defaults(func=_verify)
     for name, helptext in (("web", "serve the web playground"),
                            ("telegram", "run the Telegram bot (MINIME_TELEGRAM_TOKEN)"),
                            ("discord", "run the Discord bot (MINIME_DISCORD_TOKEN)"),

@@ -461,6 +461,17 @@ class Studio:
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
         await self._admit(user)
+        found, how = await self.recognise(data)
+        log.info("image verified", user=str(user), answer=how or "not-ours")
+        if found is None:
+            return Verification(False)
+        own = found if found.user == user else None
+        title = self.catalog.get(found.theme_id).title.lower() if own else None
+        return Verification(True, how, own, title, found.source_type)
+
+    async def recognise(self, data: bytes) -> tuple[Result | None, str | None]:
+        """The result an image is a copy of, and how it was recognised ("watermark" or "fingerprint"), whoever
+        made it: for /verify (which tells only the image's owner which result it is) and the operator's CLI."""
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
         mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
@@ -484,12 +495,22 @@ class Studio:
                     found, how = candidate, "fingerprint"
                     break
         metrics.VERIFICATIONS.labels(how or "not-ours").inc()
-        log.info("image verified", user=str(user), answer=how or "not-ours")
-        if found is None:
-            return Verification(False)
-        own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
-        return Verification(True, how, own, title, found.source_type)
+        return found, how
+
+    async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
+                   ) -> tuple[Result, Any, bytes]:
+        """Mark, encode and store an image made outside the job queue (``minime render``) as a result of ``user``,
+        so that ``minime verify`` and /verify recognise it. Returns the result, the marked image and its JPEG."""
+        result_id = new_id()
+        mark = watermark.new_mark() if self.settings.watermark else None
+        if mark is not None:
+            image = await asyncio.to_thread(watermark.embed, image, mark)
+        data = await asyncio.to_thread(intake.result_bytes, image, source_type, result_id)
+        key = await self.blobs.put(user, data, "jpg")
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image) if mark is not None else None
+        result = Result(result_id, user, theme.id, params, None, None, key, key, (), source_type, mark, fingerprint)
+        await self.store.add_result(result, None, self.settings.result_ttl_hours * 3600)
+        return result, image, data
 
     async def _fingerprint_stored(self, result: Result) -> Result:
         try:
