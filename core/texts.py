@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from minime.core.domain import ThemeInfo, UserKey
+from minime.core.errors import ArgumentRequired, NoSelfie
 from minime.core.quotas import Allowance, duration_words
 from minime.core.refine import UNDERSTOOD
 from minime.core.settings import Settings
@@ -184,3 +185,12 @@ def group_intro_text(bot_username: str | None) -> str:
 
 NOT_YOUR_BUTTON = "These buttons are for the person who asked — send your own command to get yours!"
 """The note a group member gets for someone else's confirmation buttons."""
+
+
+def group_hint(error: Exception) -> str:
+    """What to add to a question asked in a group, where minime only hears replies to it (and mentions of it)."""
+    if isinstance(error, NoSelfie):
+        return " Reply to this message with your photo, or send it with the command as its caption."
+    if isinstance(error, ArgumentRequired):
+        return " Reply to this message with it."
+    return ""

@@ -25,7 +25,7 @@ from minime.core.engines.classic.text import has_all_glyphs
 from minime.core.settings import THEMES_DIR
 from minime.core.themes import ThemeCatalog, split_things
 
-CATALOG = ThemeCatalog.from_dir(THEMES_DIR)
+CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
 ENGINE = ClassicEngine()
 
 

@@ -292,7 +292,7 @@ async def _text(message: discord.Message, studio: Studio, text: str, request: tu
             return
         outcome = await studio.text(user, text, result_id=result_id, reply_to=reply_to, chat=_chat(message))
     except MinimeError as exc:
-        await status.edit(content=exc.user_message)
+        await status.edit(content=exc.user_message + (texts.group_hint(exc) if message.guild else ""))
         return
     if isinstance(outcome, Undone):
         picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)

@@ -68,7 +68,8 @@ async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
                                            reply_to=_reply_to(update.message, status), chat=_chat(update))
     except MinimeError as exc:
-        await status.edit_text(exc.user_message)
+        hint = texts.group_hint(exc) if groups.is_group(update.message) else ""
+        await status.edit_text(exc.user_message + hint)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
