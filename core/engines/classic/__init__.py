@@ -22,6 +22,7 @@ from minime.core.engines.classic import (
 )
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import resize
+from minime.core.themes import split_things
 
 RECIPES: dict[str, Callable[[Look], Image.Image]] = {
     "figurine": boxes.figurine,
@@ -75,7 +76,11 @@ class ClassicEngine:
             scale = self.work_size / max(source.size)
             source = resize(source, (max(1, round(source.width * scale)), max(1, round(source.height * scale))))
         report(0.05)
-        look = Look(source, request.theme, request.params, report,
+        params = request.params
+        if params.name and "|" in params.name and not params.things:  # "Ada | coffee, laptop" that reached us whole
+            name, things = split_things(params.name)
+            params = params.with_(name=name, things=things)
+        look = Look(source, request.theme, params, report,
                     min_face_px=LOW_RES_FACE_PX * self.work_size / original_side)
         image = recipe(look)
         report(0.85)
@@ -84,7 +89,7 @@ class ClassicEngine:
             notes.append(NO_PERSON)
         elif look.low_resolution:
             notes.append(LOW_RES.format(px=LOW_RES_FACE_PX))
-        if request.params.name_scale != 1.0 and not look.name_drawn:
+        if params.name_scale != 1.0 and not look.name_drawn:
             notes.append(NO_NAME)
         return RenderOutput(image.convert("RGB"), tuple(notes))
 
