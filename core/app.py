@@ -41,6 +41,11 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
         raise ValueError("MINIME_DISCORD_TOKEN is not set")
     stop = _stop_on_signal()
     studio = build_studio(settings)
+    try:
+        await _check_engine_access(studio)  # before any job (a resumed one too) could send a selfie
+    except BaseException:
+        await studio.engine.close()
+        raise
     await studio.start()
     if settings.metrics_port:
         from minime.core.metrics import serve_metrics
@@ -71,6 +76,20 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
         await stop.wait()
     finally:
         await shutdown(studio, adapters, settings.shutdown_grace_s)
+
+
+async def _check_engine_access(studio: Studio) -> None:
+    """A hosted model's key and model are checked before any user is served (no image is sent): a rejected key
+    stops start-up with the operator's message; a service that is only unreachable now is left to recover."""
+    check = getattr(studio.engine, "check_access", None)
+    if check is None:
+        return
+    from minime.core.engines.hosted import HostedUnavailable
+
+    try:
+        await check()
+    except HostedUnavailable as exc:
+        log.warning("the hosted image model can't be reached yet; starting anyway", reason=exc.user_message)
 
 
 async def shutdown(studio: Studio, adapters: list[Any], grace_s: float) -> None:

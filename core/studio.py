@@ -72,6 +72,12 @@ class SelfieReceived:
     job: Job | None
     width: int
     height: int
+    notice: str | None = None
+    """For the user's first selfie: where photos are sent (a hosted model's provider), if anywhere."""
+
+    def with_notice(self, reply: str) -> str:
+        """The adapter's reply, followed by the notice when there is one."""
+        return f"{reply}\n\n{self.notice}" if self.notice else reply
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,11 @@ class Stats:
     gpu_wh: float  # the same number of images on a GPU diffusion model (estimate)
     price_per_kwh: float
     currency: str
+    service: str | None = None
+    """The hosted model's provider when one draws the images; then the figures below are the operator's."""
+    service_price_per_image: float = 0.0
+    service_wh_per_image: float = 0.0
+    service_currency: str = "$"
 
     def message(self) -> str:
         """The /stats answer in words."""
@@ -123,6 +134,14 @@ class Stats:
             cost = wh / 1000 * self.price_per_kwh
             return f"{self.currency}{cost:.2f}" if cost >= 0.01 else f"under {self.currency}0.01"
 
+        if self.service:
+            price, wh = self.service_price_per_image, self.service_wh_per_image
+            return "\n".join([
+                f"Images you have with me: {self.images}",
+                f"They're drawn by {self.service}'s image model: about {self.service_currency}{price:.3f} and an "
+                f"estimated {wh:g} Wh per image (the operator's figures), so about "
+                f"{self.service_currency}{price * self.images:.2f} and {wh * self.images:.1f} Wh for yours.",
+                f"Energy on this server on top: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)"])
         times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0
         lines = [f"Images you have with me: {self.images}",
                  f"Energy they took: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)",
@@ -374,6 +393,7 @@ class Studio:
         await self._admit(user)
         selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
                                          max_pixels=self.settings.max_image_pixels)
+        first = not (await self.store.get_session(user)).selfie_id
         key = await self.blobs.put(user, selfie.data, "jpg")
         selfie_id = await self.store.add_selfie(user, key, self.settings.selfie_ttl_hours * 3600)
         log.info("selfie stored", user=str(user), width=selfie.width, height=selfie.height,
@@ -388,7 +408,8 @@ class Studio:
                 job = await self.apply_theme(user, pending["theme_id"], pending.get("argument"),
                                              reply_to=reply_to or pending.get("reply_to"), by_id=True,
                                              chat=chat if reply_to else pending.get("chat"))
-        return SelfieReceived(selfie_id, job, selfie.width, selfie.height)
+        return SelfieReceived(selfie_id, job, selfie.width, selfie.height,
+                              texts.hosted_notice(self.settings) if first else None)
 
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
                           reply_to: dict[str, Any] | None = None, by_id: bool = False, chat: str | None = None
@@ -550,8 +571,9 @@ class Studio:
         await self._admit(user)
         await asyncio.gather(*self._charging, return_exceptions=True)  # renders just sent: their energy
         images, energy_wh = await self.store.user_totals(user)
-        return Stats(images, energy_wh, images * self.settings.gpu_wh_per_image, self.settings.energy_price_per_kwh,
-                     self.settings.energy_currency)
+        s = self.settings
+        return Stats(images, energy_wh, images * s.gpu_wh_per_image, s.energy_price_per_kwh, s.energy_currency,
+                     texts.photos_go_to(s), s.hosted_price_per_image, s.hosted_wh_per_image, s.hosted_currency)
 
     async def forget(self, user: UserKey) -> int:
         """Delete every row and file of a user. Returns how many rows went."""
