@@ -34,13 +34,18 @@ INTERRUPTED = ("Your image was interrupted (the server restarted) and couldn't b
                "Please send the command again.")
 
 
-class JobRunner:
-    """Runs queued jobs through ``execute`` and reports every step through ``emit``."""
+def worker_id() -> str:
+    """A name for this process's job leases, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
 
-    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings,
+
+class JobRunner:
+    """Runs queued jobs through ``execute`` and reports every step through ``emit``; leases jobs as ``owner``."""
+
+    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings, *, owner: str,
                  poll_interval_s: float = 0.5) -> None:
         self.store, self._execute, self._emit, self.settings = store, execute, emit, settings
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
+        self.owner = owner
         self._poll = poll_interval_s
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
