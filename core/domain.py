@@ -70,10 +70,13 @@ class RenderParams:
     name_scale: float = 1.0
     instructions: tuple[str, ...] = ()
     adjustments: Adjustments = field(default_factory=Adjustments)
+    things: tuple[str, ...] = ()
+    """What followed a ``|`` in the command: the action figure's accessories, the caricature's job and hobbies."""
 
     def render_key(self) -> tuple[Any, ...]:
         """The part that changes the engine's output (adjustments are post-processing)."""
-        return (self.name, self.variant, self.seed, self.palette, round(self.name_scale, 3), self.instructions)
+        return (self.name, self.variant, self.seed, self.palette, round(self.name_scale, 3), self.instructions,
+                self.things)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -85,6 +88,7 @@ class RenderParams:
             "name_scale": self.name_scale,
             "instructions": list(self.instructions),
             "adjustments": self.adjustments.to_dict(),
+            "things": list(self.things),
         }
 
     @classmethod
@@ -98,6 +102,7 @@ class RenderParams:
             name_scale=float(data.get("name_scale", 1.0)),
             instructions=tuple(data.get("instructions", ())),
             adjustments=Adjustments.from_dict(data.get("adjustments")),
+            things=tuple(data.get("things", ())),
         )
 
     def with_(self, **changes: Any) -> RenderParams:
@@ -139,6 +144,7 @@ class Job:
     result_id: str | None = None
     rerender: bool = True
     selfie_key: str | None = None  # the selfie's blob, looked up when the job was queued
+    chat: str | None = None  # the group chat or server channel it was asked in (platform:id); None: a private chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,26 @@ class ThemeInfo:
     argument: str | None
     variants: tuple[str, ...]
     buttons: tuple[str, ...]
+    variant: str | None = None  # the variant this look is of a shared command (/retro 80s), if any
+    default_variant: str | None = None
+    argument_required: bool = False
+    things: str | None = None  # what the list after "|" means for this look ("job and hobbies"), if it takes one
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeCommand:
+    """One chat command of the catalogue, as every platform's menu or slash command needs it."""
+
+    command: str
+    description: str
+    argument: str | None  # "name", "caption", "variant" or None
+    option: str  # the option's name on platforms with named options (Discord)
+    option_description: str
+    required: bool
+    choices: tuple[str, ...]  # the values a "variant" option may take
+    default: str | None
+    things: str | None  # what the list after "|" means, when the command takes one
+    theme_ids: tuple[str, ...]
 
 
 # ---- progress events (Studio -> adapters) -----------------------------------------------------------------------

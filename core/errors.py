@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from minime.core.quotas import duration_words
+
 
 class MinimeError(Exception):
     """Base of every error a user may be told about."""
@@ -56,6 +58,20 @@ class UnknownTheme(MinimeError):
     user_message = "I don't know that theme. Try /themes to see them all."
 
 
+class ThemeUnavailable(MinimeError):
+    """A look this deployment's engine cannot make (a generative-only look on the classic engine)."""
+
+    user_message = "This bot's engine can't make that look. Try /themes for the ones it can."
+
+
+class ThemeFileInvalid(MinimeError, ValueError):
+    """A theme file that cannot be used; raised while the catalogue loads, so minime does not start with it."""
+
+    def __init__(self, file_name: str, reason: str) -> None:
+        super().__init__(f"theme file {file_name} is malformed: {reason}")
+        self.file_name, self.reason = file_name, reason
+
+
 class UnknownRefinement(MinimeError):
     """Free text the refinement vocabulary does not cover."""
 
@@ -80,10 +96,22 @@ class ResultNotFound(MinimeError):
     user_message = "I can't find that image any more. It may have expired or been deleted."
 
 
+class NotYours(ResultNotFound):
+    """A picture made for someone else (a group member's): its buttons and refinements answer only its owner."""
+
+    user_message = "This picture belongs to someone else — send your own selfie to make one!"
+
+
 class NotAllowed(MinimeError):
     """The operator has not allowed this user."""
 
     user_message = "Sorry, this bot isn't available to you."
+
+
+class AdminOnly(NotAllowed):
+    """Someone who is not in MINIME_ADMINS tried /admin; the answer says nothing about what it does."""
+
+    user_message = "Sorry, that's not something I can do for you."
 
 
 class UnsafeOutput(MinimeError):
@@ -100,16 +128,28 @@ class Busy(MinimeError):
 
 
 class QuotaExceeded(MinimeError):
-    """The per-user rate limit is reached."""
+    """A limit on images is reached: the short-term rate limit (``scope`` "rate"), or a daily quota of the user
+    ("user") or of the group chat / server channel ("chat"). No picture is made; ``retry_after_s`` says when it
+    resets."""
 
     user_message = "You've made a lot of images! Please take a short break and try again in a few minutes."
 
-    def __init__(self, retry_after_s: float) -> None:
-        minutes = max(1, round(retry_after_s / 60))
-        super().__init__(
-            f"You've made a lot of images! Please try again in about {minutes} minute{'s' if minutes > 1 else ''}."
-        )
-        self.retry_after_s = retry_after_s
+    def __init__(self, retry_after_s: float, *, scope: str = "rate", limit: int = 0, granted: int = 0) -> None:
+        if scope == "rate":
+            minutes = max(1, round(retry_after_s / 60))
+            message = (f"You've made a lot of images! Please try again in about {minutes} "
+                       f"minute{'s' if minutes > 1 else ''}.")
+        else:
+            whose = ("You've had all {n} of your images for today" if scope == "user" else
+                     "This chat has had all {n} of its images for today")
+            rule = "per person" if scope == "user" else "per group"
+            extra = f", plus {granted} granted today" if granted else ""
+            message = (whose.format(n=limit + granted) + f" (the daily limit is {limit} {rule}{extra}). "
+                       "It resets at midnight UTC, "
+                       f"in {duration_words(retry_after_s)}. Refinements that only change colours or grain are still "
+                       "free.")
+        super().__init__(message)
+        self.retry_after_s, self.scope, self.limit = retry_after_s, scope, limit
 
 
 class EngineFailed(MinimeError):

@@ -26,10 +26,7 @@ def render_gallery(source: Image.Image, themes: Iterable[Theme], engine: Classic
     """Render each theme (with ``name`` where a theme takes one) and lay them out in a labelled grid."""
     tiles: list[tuple[Theme, Image.Image]] = []
     for theme in themes:
-        text = name if theme.argument in ("name", "caption") else None
-        params = RenderParams(name=text, variant=theme.default_variant, seed=seed)
-        output = engine.render(RenderRequest(source, theme, params))
-        tiles.append((theme, finish(output.image, theme.finish, seed)))
+        tiles.append((theme, _preview(source, theme, engine, name, seed)))
         if on_theme:
             on_theme(theme)
     cols = min(3, len(tiles)) or 1
@@ -53,6 +50,22 @@ def render_gallery(source: Image.Image, themes: Iterable[Theme], engine: Classic
         draw_fitted_text(sheet, (x, y + TILE_H + 44, x + TILE_W, y + TILE_H + 66), label, "DejaVuSansMono-Bold",
                          (255, 120, 180))
     return sheet
+
+
+def _preview(source: Image.Image, theme: Theme, engine: ClassicEngine, name: str, seed: int) -> Image.Image:
+    """The classic engine's picture of a theme, or a title card for a look only a generative engine makes."""
+    if not theme.serves("classic"):
+        card = vertical_gradient((TILE_W * 2, TILE_H * 2), (70, 52, 110), (24, 18, 40))
+        w, h = card.size
+        draw_fitted_text(card, (60, h // 2 - 160, w - 60, h // 2 + 20), theme.title, "luckiest-guy", (255, 255, 255),
+                         shadow=(230, 50, 120))
+        draw_fitted_text(card, (80, h // 2 + 60, w - 80, h // 2 + 110), "made by the " + " / ".join(theme.engines)
+                         + " engine", "DejaVuSans-Bold", (255, 200, 230))
+        return card
+    text = name if theme.argument in ("name", "caption") else None
+    output = engine.render(RenderRequest(source, theme, RenderParams(name=text, variant=theme.default_variant,
+                                                                     seed=seed)))
+    return finish(output.image, theme.finish, seed)
 
 
 SAMPLE_PORTRAIT = "sample-portrait.jpg"
@@ -82,9 +95,7 @@ class PreviewCache:
         theme = next(t for t in self.themes if t.id == theme_id)
 
         def make() -> Image.Image:
-            text = "Mini Me" if theme.argument in ("name", "caption") else None
-            params = RenderParams(name=text, variant=theme.default_variant, seed=7)
-            image = finish(self.engine.render(RenderRequest(self._sample(), theme, params)).image, theme.finish, 7)
+            image = _preview(self._sample(), theme, self.engine, "Mini Me", 7)
             image.thumbnail((320, 400), Image.Resampling.LANCZOS)
             return image
 

@@ -1,15 +1,18 @@
-"""Safe image intake and output encoding.
+"""Safe intake of what people send (images and the text typeset on them) and output encoding.
 
 Selfies are opened with an explicit format allow-list and pixel/byte caps, turned upright (EXIF orientation),
-converted to sRGB and re-encoded without any metadata (GPS included) before they are stored.
+converted to sRGB and re-encoded without any metadata (GPS included) before they are stored. Names and captions lose
+line breaks and control characters, which no one means on a toy box and which text layout cannot set.
 """
 
 from __future__ import annotations
 
 import io
+import unicodedata
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pillow_heif
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
@@ -19,11 +22,35 @@ from minime.core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, Unsup
 pillow_heif.register_heif_opener()
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF")  # JPEG also opens MPO (phone cameras with depth frames)
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 MIN_SIDE = 64
 STORE_MAX_SIDE = 2048
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 _SRGB = ImageCms.createProfile("sRGB")
+_JOINERS = ("\u200c", "\u200d")  # zero-width (non-)joiners: part of Persian words and emoji sequences
+ANIMATION_REFUSED = "GIFs and animations aren't supported. Please send a still photo (JPEG, PNG, WebP or HEIC)."
+MAX_ARGUMENT = 200  # characters of a theme's argument (a name, a caption, a list of accessories) that are kept
+
+
+def clean_text(text: str | None, max_chars: int = MAX_ARGUMENT) -> str | None:
+    """Text a person typed for an image, made safe to typeset and to echo back.
+
+    Line and paragraph breaks (``\\n``, ``\\r``, U+0085, U+2028, U+2029), tabs and other control or invisible
+    formatting characters (bidirectional overrides, lone surrogates) become one space; runs of spaces collapse; the
+    result is cut to ``max_chars``. None (or nothing left) gives None.
+    """
+    if text is None:
+        return None
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category in ("Cc", "Zl", "Zp", "Cs") or (category == "Cf" and char not in _JOINERS):
+            kept.append(" ")
+        else:
+            kept.append(char)
+    cleaned = " ".join("".join(kept).split())[:max_chars].strip()
+    return cleaned or None
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +61,11 @@ class Selfie:
     width: int
     height: int
     source_format: str
+
+
+def looks_like_image(content_type: str | None, filename: str | None) -> bool:
+    """Whether an upload claims to be a picture (by MIME type or file name); its bytes are checked on opening."""
+    return (content_type or "").startswith("image/") or (filename or "").lower().endswith(IMAGE_EXTENSIONS)
 
 
 def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
@@ -47,9 +79,10 @@ def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS) + ["GIF"])
-            if img.format == "GIF":
-                raise UnsupportedImage("GIFs and animations aren't supported. Please send a still photo "
-                                       "(JPEG, PNG, WebP or HEIC).")
+            # One policy for every animation (GIF, animated WebP, APNG): refused, rather than silently taking a
+            # first frame the person may not have meant. MPO (a JPEG with depth frames) and HEIF stay stills.
+            if img.format == "GIF" or (img.format in ("PNG", "WEBP") and getattr(img, "is_animated", False)):
+                raise UnsupportedImage(ANIMATION_REFUSED)
             width, height = img.size
             if width * height > max_pixels:
                 raise ImageTooLarge(f"That photo is {width}×{height} pixels, more than I can take. Please send "
@@ -74,6 +107,8 @@ def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
 
 def _to_srgb(img: Image.Image) -> Image.Image:
     icc = img.info.get("icc_profile")
+    if img.mode in ("I", "I;16", "I;16L", "I;16B", "I;16N", "F"):
+        img = _to_8bit_grey(img)
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -89,6 +124,17 @@ def _to_srgb(img: Image.Image) -> Image.Image:
     return img
 
 
+def _to_8bit_grey(img: Image.Image) -> Image.Image:
+    """16-bit (or 32-bit) greyscale scaled into 8 bits: Pillow's own conversion clips everything above 255 to white."""
+    values = np.asarray(img, dtype=np.float64)
+    top = 65535.0 if img.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+    if img.mode == "F" and values.max(initial=0) <= 1.0:
+        top = 1.0
+    grey = Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+    grey.info.update(img.info)
+    return grey
+
+
 def normalise_selfie(data: bytes, *, max_bytes: int, max_pixels: int) -> Selfie:
     """Open, check and re-encode a selfie for storage: upright, sRGB, at most 2048 px, metadata stripped."""
     img = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
@@ -97,7 +143,7 @@ def normalise_selfie(data: bytes, *, max_bytes: int, max_pixels: int) -> Selfie:
         img.thumbnail((STORE_MAX_SIDE, STORE_MAX_SIDE), Image.Resampling.LANCZOS)
     clean = Image.frombytes("RGB", img.size, img.tobytes())  # fresh image: no EXIF, GPS, ICC or comments
     out = io.BytesIO()
-    clean.save(out, "JPEG", quality=94, subsampling=0, optimize=True)
+    clean.save(out, "JPEG", quality=94, subsampling=0)  # no optimize=True: it fails on very noisy photos
     return Selfie(out.getvalue(), clean.width, clean.height, source_format)
 
 
@@ -170,7 +216,7 @@ def encode_for_platform(data: bytes, *, max_bytes: int, max_side_sum: int | None
     while True:
         for quality in (95, 90, 85, 75):
             out = io.BytesIO()
-            img.save(out, "JPEG", quality=quality, optimize=True)
+            img.save(out, "JPEG", quality=quality)  # no optimize=True: it fails on very noisy images
             if out.tell() <= max_bytes:
                 return Encoded(out.getvalue(), "image/jpeg", f"{stem}.jpg", img.width, img.height)
         img = img.resize((int(img.width * 0.8), int(img.height * 0.8)), Image.Resampling.LANCZOS)

@@ -42,6 +42,7 @@ class JobRunner:
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._draining = False
         self.render_seconds_avg = 1.0
 
     @property
@@ -51,10 +52,20 @@ class JobRunner:
 
     async def start(self) -> None:
         """Recover jobs of dead processes, then start dispatching."""
-        self._stopping = False
+        self._stopping = self._draining = False
         await self._recover()
         self._tasks = [asyncio.create_task(self._dispatch_loop(), name="minime-dispatch"),
                        asyncio.create_task(self._lease_loop(), name="minime-lease")]
+
+    async def drain(self, timeout: float) -> None:
+        """Claim no more jobs and wait up to ``timeout`` seconds for the running ones (heart-beats go on)."""
+        self._draining = True  # the dispatch loop ends after its current claim; the lease loop goes on
+        self.wake()
+        if self._tasks:
+            await asyncio.wait(self._tasks[:1], timeout=5)
+        if self._running:
+            log.info("waiting for running jobs before stopping", running=len(self._running))
+            await asyncio.wait(list(self._running.values()), timeout=timeout)
 
     async def stop(self) -> None:
         """Stop taking jobs; wait briefly for the running ones, then cancel them (they will be retried later)."""
@@ -83,10 +94,10 @@ class JobRunner:
             self._emit(Queued(job, position, self.eta_s(position)))
 
     async def _dispatch_loop(self) -> None:
-        while not self._stopping:
+        while not (self._stopping or self._draining):
             self._wakeup.clear()  # before claiming: a wake-up that arrives meanwhile is not lost
             try:
-                while len(self._running) < self.settings.max_concurrent_jobs:
+                while len(self._running) < self.settings.max_concurrent_jobs and not self._draining:
                     job = await self.store.claim_next(self.owner)
                     if job is None:
                         break

@@ -110,7 +110,10 @@ _SOFTENER_RE = _pattern(_SOFTENERS)
 _BOOSTER_RE = _pattern(_BOOSTERS)
 _NAME_BIGGER_RE, _NAME_SMALLER_RE = _pattern(_NAME_BIGGER), _pattern(_NAME_SMALLER)
 _PALETTE_RE, _VARIATION_RE, _UNDO_RE = _pattern(_PALETTE), _pattern(_VARIATION), _pattern(_UNDO)
-_TOO_RE = re.compile(r"^\s*(it'?s |its |it is |way |a bit |a little |much |far )*too\b")  # "too dark" = brighter
+# Words that may stand before "too" in "it's way too dark" (which asks for brighter). Matched word by word: a
+# regular expression with a repeated group of overlapping alternatives backtracks exponentially ("its its its … x").
+_BEFORE_TOO = frozenset({"it's", "its", "it", "is", "way", "a", "bit", "little", "much", "far"})
+MAX_TEXT = 500  # characters of refinement text read; longer text is cut (every step below is linear in it)
 _CLAUSE_SPLIT = re.compile(r"[,;.!?]+|\band\b|\bbut\b|\bplus\b|&|\n")
 
 
@@ -123,8 +126,9 @@ def parse_refinement(text: str, catalog: ThemeCatalog | None = None, *, accept_i
         catalog: themes, so that "make it 80s" can switch theme.
         accept_instructions: when True (an editing engine), text outside the vocabulary becomes an instruction.
     """
-    original = text.strip()
-    text = original.lower().replace("’", "'")
+    original = text.strip()[:MAX_TEXT]
+    # Every kind of line break (\r, U+0085, U+2029…) ends a clause, like "\n".
+    text = "\n".join(original.lower().replace("’", "'").splitlines())
     text = re.sub(r"black\s*(and|&|n)\s*white", "monochrome", text)
     deltas: dict[str, float] = {}
     palette_step, name_scale, variation, undo = 0, 1.0, False, False
@@ -144,7 +148,7 @@ def parse_refinement(text: str, catalog: ThemeCatalog | None = None, *, accept_i
             palette_step, rest = palette_step + 1, _PALETTE_RE.sub(" ", rest)
         if _VARIATION_RE.search(rest):
             variation, rest = True, _VARIATION_RE.sub(" ", rest)
-        negated = bool(_NEGATOR_RE.search(rest) or _TOO_RE.match(rest))
+        negated = bool(_NEGATOR_RE.search(rest)) or _starts_with_too(rest)
         intensity = 0.5 if _SOFTENER_RE.search(rest) else 2.0 if _BOOSTER_RE.search(rest) else 1.0
         for pattern, param, sign in _VOCAB_PATTERNS:
             if pattern.search(rest):
@@ -173,26 +177,20 @@ def parse_refinement(text: str, catalog: ThemeCatalog | None = None, *, accept_i
     return refinement
 
 
+def _starts_with_too(clause: str) -> bool:
+    """Whether a clause says "too …" ("too dark", "it's way too dark"), which asks for the opposite."""
+    for word in clause.split():
+        if word == "too":
+            return True
+        if word not in _BEFORE_TOO:
+            return False
+    return False
+
+
 def _theme_words(theme: Theme) -> set[str]:
     words = {theme.command, *theme.id.split("-"), *theme.title.lower().split()}
     if theme.variant:
         words |= {theme.variant, "19" + theme.variant, theme.variant.rstrip("s")}
-    words |= set(theme.classic.get("aliases", ()))
+    words |= set(theme.aliases)
     return {w for w in words if w}
 
-
-# Buttons an adapter shows under a result: id -> (label, the text it stands for). Ids fit callback data.
-BUTTONS: dict[str, tuple[str, str]] = {
-    "warmer": ("🔥 Warmer", "warmer"),
-    "cooler": ("❄️ Cooler", "cooler"),
-    "brighter": ("☀️ Brighter", "brighter"),
-    "more grain": ("🎞 More grain", "more grain"),
-    "less grain": ("✨ Less grain", "less grain"),
-    "vivid": ("🌈 More vivid", "more saturated"),
-    "faded": ("📼 Faded", "more faded"),
-    "bigger name": ("🔠 Bigger name", "bigger name"),
-    "new colours": ("🎨 New colours", "another background colour"),
-    "variation": ("🎲 Variation", "variation"),
-    "undo": ("↩️ Undo", "undo"),
-    "another theme": ("🖼 Another theme", ""),
-}

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     energy_currency: str = "€"
     allow_users: list[str] = Field(default_factory=list, description="if set, only these users (platform:id)")
     deny_users: list[str] = Field(default_factory=list, description="users who may not use the bot (platform:id)")
+    admins: list[str] = Field(default_factory=list, description="who may use /admin (platform:id)")
+    daily_quota: int = Field(0, ge=0, description="images a user may get per UTC day; 0: unlimited")
+    chat_daily_quota: int = Field(0, ge=0, description="images one group chat or server channel may get per UTC "
+                                                       "day; 0: unlimited")
     nsfw_model: str | None = Field(None, description="local image-classification model folder checking "
                                                      "diffusion output")
     nsfw_labels: list[str] = Field(default_factory=lambda: ["nsfw", "porn", "hentai", "sexy", "unsafe"])
@@ -98,6 +102,8 @@ class Settings(BaseSettings):
     render_timeout_s: float = Field(120.0, gt=0)
     job_max_attempts: int = Field(2, ge=1)
     job_lease_s: float = Field(30.0, gt=0)
+    shutdown_grace_s: float = Field(20.0, ge=0, description="on SIGTERM, how long running jobs may finish and be "
+                                                           "delivered (keep under the service manager's stop timeout)")
     rate_limit_jobs: int = Field(30, ge=1, description="jobs a user may start per rate_limit_window_s")
     rate_limit_window_s: float = Field(600.0, gt=0)
 

@@ -9,8 +9,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from minime.core import intake, metrics, provenance, watermark
+from minime.core import intake, metrics, provenance, texts, watermark
 from minime.core.adjust import finish
+from minime.core.admin import parse_admin
+from minime.core.buttons import BUTTONS
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
 from minime.core.domain import (
@@ -23,6 +25,7 @@ from minime.core.domain import (
     Queued,
     RenderParams,
     Result,
+    ThemeCommand,
     ThemeInfo,
     UserKey,
     new_id,
@@ -31,11 +34,13 @@ from minime.core.energy import EnergyMeter, Measurement
 from minime.core.engines import Engine, RenderRequest
 from minime.core.engines.classic import ClassicEngine
 from minime.core.errors import (
+    AdminOnly,
     ArgumentRequired,
     NoSelfie,
     NotAllowed,
     NothingToRefine,
     NothingToUndo,
+    NotYours,
     ResultNotFound,
     UnknownRefinement,
     UnsafeOutput,
@@ -43,14 +48,19 @@ from minime.core.errors import (
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
-from minime.core.refine import BUTTONS, Refinement, parse_refinement
+from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
+from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
-from minime.core.themes import Theme, ThemeCatalog
+from minime.core.themes import Theme, ThemeCatalog, split_things
 
 log = get_logger("minime.studio")
 
 Sink = Callable[[Event], Awaitable[None]]
+
+DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
+UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
+               "Please send the command again in a moment.")
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,7 @@ class QueueStatus:
     eta_s: float
     queued_total: int
     running_total: int
+    allowance: Allowance | None = None  # images left today (of the user, and of the chat asked in)
 
 
 class Studio:
@@ -142,6 +153,9 @@ class Studio:
         self._sweeper: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Future[None] | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
+        self._fingerprinting: set[asyncio.Task[None]] = set()
+        self._charging: set[asyncio.Task[None]] = set()
+        self.delivery_backoff_s = DELIVERY_BACKOFF_S
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
         self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
@@ -157,10 +171,23 @@ class Studio:
     async def start(self) -> None:
         """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
         await self.store.migrate()
-        # codecarbon probes the hardware once per process (~1.4 s): in the background, not on the start-up path.
+        # codecarbon probes the hardware (~1.4 s) and starts the process's tracker: not on the start-up path.
         self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
+
+    async def drain(self, timeout: float) -> None:
+        """Start no more jobs; let the running ones finish and their results be delivered, for up to ``timeout``
+        seconds. Queued jobs stay queued for the next start; what is still running after that is left for it too."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        await self.runner.drain(timeout)
+        pending = set(self._pending_emits)
+        if pending:
+            await asyncio.wait(pending, timeout=max(0.1, deadline - loop.time()))
+        undelivered = [task for task in self._pending_emits if not task.done()]
+        if undelivered:
+            log.warning("events still undelivered at shutdown", count=len(undelivered))
 
     async def stop(self) -> None:
         """Stop taking work; running jobs are left to be resumed after a restart."""
@@ -170,6 +197,8 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
+        await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
+        await asyncio.to_thread(self.energy.close)
         if self._pending_emits:
             await asyncio.wait(self._pending_emits, timeout=5)
         # Nothing may still hold a database connection when the store closes (a connection left to the
@@ -191,18 +220,44 @@ class Studio:
             self._pending_emits.add(task)
             task.add_done_callback(self._pending_emits.discard)
 
-    @staticmethod
-    async def _deliver(sink: Sink, event: Event) -> None:
-        try:
-            await sink(event)
-        except Exception:
-            log.exception("an adapter failed to deliver an event", job=event.job.id, event=type(event).__name__)
+    async def _deliver(self, sink: Sink, event: Event) -> None:
+        """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
+        uploads for a while still gets it), and a result that never gets through is reported to its user."""
+        final = isinstance(event, (Done, Failed))
+        delays = self.delivery_backoff_s if final else ()
+        for attempt in range(len(delays) + 1):
+            try:
+                await sink(event)
+                return
+            except Exception as exc:  # the platform's own errors: the adapter knows them, the Studio does not
+                fields = {"job": event.job.id, "event_type": type(event).__name__, "error_type": type(exc).__name__,
+                          "error": str(exc)[:200]}
+                if attempt < len(delays):
+                    log.warning("delivery failed; retrying", **fields, attempt=attempt + 1)
+                    await asyncio.sleep(delays[attempt])
+                else:
+                    log.error("delivery failed; giving up", **fields, attempts=attempt + 1)
+        if isinstance(event, Done):
+            try:
+                await sink(Failed(event.job, UNDELIVERED))
+            except Exception as exc:
+                log.error("could not tell the user their image was not delivered", job=event.job.id,
+                          error_type=type(exc).__name__)
 
     # ---- queries -------------------------------------------------------------------------------------------------
 
     def themes(self) -> list[ThemeInfo]:
-        """Every theme, for menus and help."""
+        """Every theme this engine can make, for menus and help."""
         return [t.info() for t in self.catalog]
+
+    def theme_commands(self) -> list[ThemeCommand]:
+        """One chat command per command name, with its option and choices (menus and slash commands)."""
+        return self.catalog.command_specs()
+
+    def theme_command_names(self) -> list[str]:
+        """Every theme command of the theme files, also of looks this engine cannot make (asking for one of those
+        gets the reason instead of "unknown command")."""
+        return sorted({t.command for t in self.catalog.everything()})
 
     def buttons(self, result: Result) -> tuple[str, ...]:
         """The refinement buttons of a result's theme."""
@@ -217,12 +272,58 @@ class Studio:
         self.catalog.get(theme_id)
         return await asyncio.to_thread(self.previews.preview, theme_id)
 
-    async def status(self, user: UserKey) -> QueueStatus:
-        """The user's active job and the queue around it."""
+    async def status(self, user: UserKey, chat: str | None = None) -> QueueStatus:
+        """The user's active job, the queue around it, and the images left today (theirs and ``chat``'s)."""
         job = await self.store.active_job(user)
         position = await self.store.queue_position(job.id) if job else 0
         return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0,
-                           await self.store.count_jobs(JobState.QUEUED), await self.store.count_jobs(JobState.RUNNING))
+                           await self.store.count_jobs(JobState.QUEUED), await self.store.count_jobs(JobState.RUNNING),
+                           await self.allowance(user, chat))
+
+    async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
+        """Images the user (and the group chat ``chat``) may still get today; None where unlimited."""
+        now = now or time.time()
+        own = 0 if self.is_admin(user) else self.settings.daily_quota
+        images_left = left(own, *await self.store.usage_of(user_subject(user), now))
+        chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \
+            if chat else None
+        return Allowance(images_left, chat_left, seconds_until_reset(now))
+
+    def is_admin(self, user: UserKey) -> bool:
+        """Whether the user is one of MINIME_ADMINS."""
+        return str(user) in self.settings.admins
+
+    async def admin(self, user: UserKey, text: str | None = None) -> str:
+        """/admin for MINIME_ADMINS: today's usage, ``grant platform:id N``, ``block platform:id``, ``unblock …``.
+
+        Raises AdminOnly for anyone else (its message tells nothing about the command).
+        """
+        if not self.is_admin(user):
+            log.info("admin command refused", user=str(user))
+            raise AdminOnly()
+        command = parse_admin(text)
+        log.info("admin command", user=str(user), action=command.action,
+                 target=str(command.target) if command.target else None)
+        if command.action == "usage":
+            return texts.admin_usage_text(await self.store.day_usage(), await self.store.count_jobs(JobState.QUEUED),
+                                          await self.store.count_jobs(JobState.RUNNING), self.settings)
+        target = command.target
+        assert target is not None
+        if command.action == "grant":
+            await self.store.grant(user_subject(target), command.images)
+            return texts.granted_text(target, command.images, await self.allowance(target))
+        if command.action == "block":
+            return texts.blocked_text(target, await self.store.block(target, by=user))
+        return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
+
+    async def waiting_for(self, user: UserKey) -> str | None:
+        """What a remembered request of the user waits for: "selfie", "argument", or None (nothing waits)."""
+        pending = (await self.store.get_session(user)).pending
+        return pending.get("awaiting") if pending else None
+
+    async def owned_result(self, user: UserKey, result_id: str) -> Result:
+        """A result of this user; NotYours when it is someone else's, ResultNotFound when it is gone."""
+        return await self._own_result(user, result_id)
 
     async def current_result(self, user: UserKey) -> Result:
         """The user's current result (no image bytes read); ResultNotFound when there is none."""
@@ -250,10 +351,11 @@ class Studio:
     # ---- commands ------------------------------------------------------------------------------------------------
 
     async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
-                             run_pending: bool = True) -> SelfieReceived:
+                             run_pending: bool = True, chat: str | None = None) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
-        ``run_pending`` is False: the selfie came with a request of its own)."""
-        self._admit(user)
+        ``run_pending`` is False: the selfie came with a request of its own). ``chat`` is the group chat or server
+        channel (``platform:id``) it was sent in, None in a private chat."""
+        await self._admit(user)
         selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
                                          max_pixels=self.settings.max_image_pixels)
         key = await self.blobs.put(user, selfie.data, "jpg")
@@ -268,21 +370,28 @@ class Studio:
             pending = await self.store.take_pending(user)
             if pending:
                 job = await self.apply_theme(user, pending["theme_id"], pending.get("argument"),
-                                             reply_to=reply_to or pending.get("reply_to"), by_id=True)
+                                             reply_to=reply_to or pending.get("reply_to"), by_id=True,
+                                             chat=chat if reply_to else pending.get("chat"))
         return SelfieReceived(selfie_id, job, selfie.width, selfie.height)
 
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
-                          reply_to: dict[str, Any] | None = None, by_id: bool = False) -> Job:
+                          reply_to: dict[str, Any] | None = None, by_id: bool = False, chat: str | None = None
+                          ) -> Job:
         """Start rendering a theme from the current selfie (``/figurine Alice``, ``/retro 80s``).
+
+        ``chat`` is the group chat or server channel asked in (``platform:id``; None in a private chat): its daily
+        quota applies besides the user's.
 
         Raises ArgumentRequired (and remembers the request) when the theme needs a name that was not given, and
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
-        self._admit(user)
-        theme, variant, text = self.catalog.resolve(command, argument)
-        if by_id and argument and theme.variants and argument.lower() in theme.variants:
-            variant, text = argument.lower(), None
-        pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}}
+        await self._admit(user)
+        argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
+        given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
+        theme, variant, text = self.catalog.resolve(command, given)
+        if by_id and given and theme.variants and given.lower() in theme.variants:
+            variant, text = given.lower(), None
+        pending = {"theme_id": theme.id, "argument": argument, "reply_to": reply_to or {}, "chat": chat}
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
             raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
@@ -290,38 +399,43 @@ class Studio:
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
             raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
-        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31))
+        params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
-                  selfie_key=session.selfie_key)
+                  selfie_key=session.selfie_key, chat=chat)
         return await self._enqueue(job)
 
     async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
-                   reply_to: dict[str, Any] | None = None) -> Job | Undone:
+                   reply_to: dict[str, Any] | None = None, chat: str | None = None) -> Job | Undone:
         """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
         session = await self.store.get_session(user)
         if session.pending and session.pending.get("awaiting") == "argument" and not result_id:
             pending = await self.store.take_pending(user)
             if pending:
                 return await self.apply_theme(user, pending["theme_id"], text.strip()[:64],
-                                              reply_to=reply_to or pending.get("reply_to"), by_id=True)
-        return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to)
+                                              reply_to=reply_to or pending.get("reply_to"), by_id=True,
+                                              chat=chat if reply_to else pending.get("chat"))
+        return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to, chat=chat)
 
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
-                     result_id: str | None = None, reply_to: dict[str, Any] | None = None) -> Job | Undone:
-        """Refine a result (the current one, or ``result_id``) by free text or a button action."""
-        self._admit(user)
+                     result_id: str | None = None, reply_to: dict[str, Any] | None = None, chat: str | None = None
+                     ) -> Job | Undone:
+        """Refine a result (the current one, or ``result_id``) by free text or a button action; a refinement
+        that renders again counts towards the daily quotas of the user and of ``chat``."""
+        await self._admit(user)
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
-            refinement = Refinement(theme=self.catalog.get(action.removeprefix("theme:")))
+            refinement = Refinement(theme=self.catalog.usable(action.removeprefix("theme:")))
         else:
             if action is not None:
-                if action not in BUTTONS or not BUTTONS[action][1]:
+                if action not in BUTTONS or not BUTTONS[action].text:
                     raise UnknownRefinement("That button isn't something I can do.")
-                text = BUTTONS[action][1]
+                text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
+        if refinement.theme:
+            self.catalog.usable(refinement.theme.id)  # a look this engine can't make: say so, whatever else
         if refinement.undo and not refinement.needs_render and not refinement.adjustments.to_dict():
             return await self.undo(user, result_id)
         try:
@@ -331,7 +445,7 @@ class Studio:
                 raise
             raise NothingToRefine() from None
         job = await self._refinement_job(user, base, refinement, reply_to or {})
-        return await self._enqueue(job)
+        return await self._enqueue(replace(job, chat=chat))
 
     async def undo(self, user: UserKey, result_id: str | None = None) -> Undone:
         """Go back to the result before the current one (or before ``result_id``); later ones stay in the tree."""
@@ -346,13 +460,27 @@ class Studio:
 
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
-        self._admit(user)
+        await self._admit(user)
+        found, how = await self.recognise(data)
+        log.info("image verified", user=str(user), answer=how or "not-ours")
+        if found is None:
+            return Verification(False)
+        own = found if found.user == user else None
+        title = self.catalog.get(found.theme_id).title.lower() if own else None
+        return Verification(True, how, own, title, found.source_type)
+
+    async def recognise(self, data: bytes) -> tuple[Result | None, str | None]:
+        """The result an image is a copy of, and how it was recognised ("watermark" or "fingerprint"), whoever
+        made it: for /verify (which tells only the image's owner which result it is) and the operator's CLI."""
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
         mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
                                         asyncio.to_thread(watermark.fingerprint, image))
+        await asyncio.gather(*self._fingerprinting, return_exceptions=True)  # results just sent: their fingerprints
         found, how = None, None
         for candidate in await self.store.results_with_mark(mark):
+            if not candidate.fingerprint:  # its fingerprint was lost (a restart right after sending): from its file
+                candidate = await self._fingerprint_stored(candidate)
             agrees = bool(candidate.fingerprint) and (
                 watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE)
             if agrees:
@@ -367,12 +495,31 @@ class Studio:
                     found, how = candidate, "fingerprint"
                     break
         metrics.VERIFICATIONS.labels(how or "not-ours").inc()
-        log.info("image verified", user=str(user), answer=how or "not-ours")
-        if found is None:
-            return Verification(False)
-        own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
-        return Verification(True, how, own, title, found.source_type)
+        return found, how
+
+    async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
+                   ) -> tuple[Result, Any, bytes]:
+        """Mark, encode and store an image made outside the job queue (``minime render``) as a result of ``user``,
+        so that ``minime verify`` and /verify recognise it. Returns the result, the marked image and its JPEG."""
+        result_id = new_id()
+        mark = watermark.new_mark() if self.settings.watermark else None
+        if mark is not None:
+            image = await asyncio.to_thread(watermark.embed, image, mark)
+        data = await asyncio.to_thread(intake.result_bytes, image, source_type, result_id)
+        key = await self.blobs.put(user, data, "jpg")
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image) if mark is not None else None
+        result = Result(result_id, user, theme.id, params, None, None, key, key, (), source_type, mark, fingerprint)
+        await self.store.add_result(result, None, self.settings.result_ttl_hours * 3600)
+        return result, image, data
+
+    async def _fingerprint_stored(self, result: Result) -> Result:
+        try:
+            image = intake.decode_stored(await self.blobs.get(result.image_key))
+        except FileNotFoundError:
+            return result
+        fingerprint = await asyncio.to_thread(watermark.fingerprint, image)
+        await self.store.set_fingerprint(result, fingerprint)
+        return replace(result, fingerprint=fingerprint)
 
     async def _mark_matches_at_size(self, image: Any, candidate: Result) -> bool:
         try:
@@ -384,7 +531,8 @@ class Studio:
 
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
-        self._admit(user)
+        await self._admit(user)
+        await asyncio.gather(*self._charging, return_exceptions=True)  # renders just sent: their energy
         images, energy_wh = await self.store.user_totals(user)
         return Stats(images, energy_wh, images * self.settings.gpu_wh_per_image, self.settings.energy_price_per_kwh,
                      self.settings.energy_currency)
@@ -398,10 +546,11 @@ class Studio:
 
     # ---- internals -----------------------------------------------------------------------------------------------
 
-    def _admit(self, user: UserKey) -> None:
-        """The operator's allow and deny lists (``platform:id``)."""
+    async def _admit(self, user: UserKey) -> None:
+        """The operator's allow and deny lists (``platform:id``) and the blocks admins made with /admin."""
         key = str(user)
-        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users):
+        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users) \
+                or await self.store.is_blocked(user):
             log.info("user not admitted", user=key)
             raise NotAllowed()
 
@@ -410,8 +559,10 @@ class Studio:
             session = await self.store.get_session(user)
             result_id = session.current_result_id
         result = await self.store.get_result(result_id) if result_id else None
-        if result is None or result.user != user:
+        if result is None:
             raise ResultNotFound()
+        if result.user != user:  # a group member's picture: what it is stays theirs
+            raise NotYours()
         return result
 
     async def _refinement_job(self, user: UserKey, base: Result, refinement: Refinement,
@@ -428,9 +579,18 @@ class Studio:
         return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
                    selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
 
+    def _quotas(self, user: UserKey, chat: str | None) -> tuple[Quota, ...]:
+        """The daily counts a new render takes (admins are not limited by their own quota, only counted)."""
+        own = 0 if self.is_admin(user) else self.settings.daily_quota
+        quotas = [Quota("user", user_subject(user), own)]
+        if chat:
+            quotas.append(Quota("chat", chat_subject(chat), self.settings.chat_daily_quota))
+        return tuple(quotas)
+
     async def _enqueue(self, job: Job) -> Job:
         position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
-                                            rate_window_s=self.settings.rate_limit_window_s)
+                                            rate_window_s=self.settings.rate_limit_window_s,
+                                            quotas=self._quotas(job.user, job.chat))
         log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
         self.runner.wake()
         self._emit(Queued(job, position, self.runner.eta_s(position)))
@@ -462,9 +622,10 @@ class Studio:
         final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
                                         job.params.seed)
         result_id = new_id()
-        marks = None
+        mark = None
         if self.settings.watermark:
-            final, marks = await asyncio.to_thread(watermark.mark_image, final)
+            mark = watermark.new_mark()
+            final = await asyncio.to_thread(watermark.embed, final, mark)
         image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
         if self.credentials:
             try:
@@ -475,16 +636,41 @@ class Studio:
         image_key = await self.blobs.put(job.user, image, "jpg")
         if base_write is not None:
             base_key = await base_write
-        energy_wh = measurement.stop()
-        metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
+        measurement.stop()
+        # The fingerprint and the energy are stored on the result after the image is sent (_book_later).
         result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes, source_type, marks.mark if marks else None,
-                        marks.fingerprint if marks else None, energy_wh)
+                        base_key, notes, source_type, mark, None, 0.0)
         if not await self.store.complete_job(job.id, self.runner.owner, result,
                                              self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
             return None  # another process took this job over; its result stands
+        self._book_later(result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
+
+    def _book_later(self, result: Result, marked: Any, measurement: Measurement) -> None:
+        """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
+        are worked out while the image goes out, and stored on the result. /verify and /stats wait for them."""
+        async def fingerprint() -> None:
+            await asyncio.sleep(0)  # the Done event first
+            try:
+                await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
+            except Exception:
+                log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
+
+        async def charge() -> None:
+            try:
+                energy_wh = await measurement.watt_hours()
+                metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
+                await self.store.set_energy(result.id, energy_wh)
+            except Exception:
+                log.exception("energy not stored", result=result.id)
+
+        for work, tasks in ((fingerprint, self._fingerprinting), (charge, self._charging)):
+            if work is fingerprint and marked is None:
+                continue
+            task = asyncio.ensure_future(work())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
 
     async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
                       ) -> tuple[Any, tuple[str, ...], str]:
@@ -543,6 +729,7 @@ class Studio:
 
     async def sweep(self, now: float | None = None) -> int:
         """Delete expired selfies and results (rows and files). Returns how many files went."""
+        await self.store.prune_usage(now)
         keys = await self.store.take_expired_selfies(now) + await self.store.take_expired_results(now)
         for key in keys:
             await self.blobs.delete(key)

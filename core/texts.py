@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from minime.core.domain import ThemeInfo
+from typing import TYPE_CHECKING
+
+from minime.core.domain import ThemeInfo, UserKey
+from minime.core.quotas import Allowance, duration_words
 from minime.core.refine import UNDERSTOOD
 from minime.core.settings import Settings
+
+if TYPE_CHECKING:
+    from minime.core.store.db import DayUsage
+    from minime.core.studio import QueueStatus
 
 
 def theme_usage(theme: ThemeInfo) -> str:
     """``/figurine [name]``-style usage of a theme command."""
     if theme.argument in ("name", "caption"):
-        return f"/{theme.command} [{theme.argument}]"
+        return f"/{theme.command} [{theme.argument}]" + (f" | {theme.things}" if theme.things else "")
     if theme.variants:
         return f"/{theme.command} [{'|'.join(theme.variants)}]"
     return f"/{theme.command}"
@@ -24,7 +31,7 @@ def themes_list(themes: list[ThemeInfo]) -> list[str]:
             continue
         family = [t for t in themes if t.command == theme.command]
         if len(family) > 1:
-            variants = "|".join(t.id.rsplit("-", 1)[-1] for t in family)
+            variants = "|".join(t.variant or t.id for t in family)
             lines.append(f"/{theme.command} [{variants}] — " + "; ".join(t.description for t in family))
         else:
             lines.append(f"{theme_usage(theme)} — {theme.description}")
@@ -64,3 +71,116 @@ def queued_text(position: int, eta_s: float) -> str:
 def rendering_text(percent: int) -> str:
     """Render progress for people."""
     return f"Making your image… {percent}%"
+
+
+# ---- what every chat adapter says the same way --------------------------------------------------------------------
+
+ON_IT = "⏳ On it…"
+CHECKING_SELFIE = "📥 Got it — checking your selfie…"
+CHECKING_IMAGE = "🔎 Checking that image…"
+BACK_ONE_STEP = "↩️ Back one step."
+WHICH_LOOK = "Which look?"
+REFINE_HINT = "Reply to this picture to refine it — e.g. “warmer colors”, “more grain”, “bigger name”."
+FORGET_CONFIRM = "This deletes your selfie and every image I made for you. Sure?"
+FORGET_YES, FORGET_NO = "Yes, delete everything", "Keep it"
+FORGOTTEN = "Done: I've deleted your selfie and every image I made for you."
+NOT_FORGOTTEN = "Nothing was deleted."
+SORRY = "Sorry, something went wrong on my side. Please try again."
+
+
+def selfie_received(job_started: bool, next_step: str) -> str:
+    """The answer to a stored selfie: the waiting request runs now, or what to do next (per platform)."""
+    return "Got your selfie! " + ("Making the look you asked for…" if job_started else next_step)
+
+
+def result_caption(title: str, name: str | None, notes: tuple[str, ...], *, bold: str = "") -> str:
+    """The caption under a result: its look and name, the engine's notes, and how to refine it.
+
+    Args:
+        title: the theme's title.
+        name: the name or caption on the picture, if any.
+        notes: the engine's and checks' notes for this result.
+        bold: the platform's bold marker ("**" on Discord), around the title.
+    """
+    return "\n".join([f"✨ {bold}{title}{bold}" + (f" — {name}" if name else ""), *notes, REFINE_HINT])
+
+
+def failed_text(reason: str) -> str:
+    """A job's failure for people."""
+    return f"😕 {reason}"
+
+
+def status_text(position: int, eta_s: float, active: bool) -> str:
+    """The /status answer: a queue place, work in progress, or nothing."""
+    if position:
+        return queued_text(position, eta_s)
+    return "Working on your image…" if active else "Nothing in progress. Send a selfie and pick a look!"
+
+
+def allowance_text(allowance: Allowance) -> str:
+    """Images left today, for /status ("" when nothing is limited)."""
+    lines = []
+    if allowance.images_left is not None:
+        lines.append(f"Images left for you today: {allowance.images_left}.")
+    if allowance.chat_images_left is not None:
+        lines.append(f"Images left for this group today: {allowance.chat_images_left}.")
+    if lines:
+        lines.append(f"Quotas reset at midnight UTC (in {duration_words(allowance.resets_in_s)}).")
+    return " ".join(lines)
+
+
+def status_reply(status: QueueStatus, user: UserKey) -> str:
+    """/status: where the user's image stands, what is left today, and the user's id (for an admin's grant)."""
+    lines = [status_text(status.position, status.eta_s, status.job is not None)]
+    if status.allowance is not None:
+        lines.append(allowance_text(status.allowance) or "No daily limit on images.")
+    lines.append(f"Your id: {user}")
+    return "\n".join(line for line in lines if line)
+
+
+def admin_usage_text(usage: DayUsage, queued: int, running: int, settings: Settings) -> str:
+    """/admin: today's usage at a glance."""
+    def limit(n: int) -> str:
+        return str(n) if n else "unlimited"
+
+    return "\n".join([
+        "Today (UTC):",
+        f"Images: {usage.images} for {usage.users} user{'s' if usage.users != 1 else ''}"
+        f" ({usage.chats} group chat{'s' if usage.chats != 1 else ''})",
+        f"Queue: {queued} waiting, {running} rendering",
+        f"Energy: {usage.energy_wh:.2f} Wh",
+        f"Daily quota: {limit(settings.daily_quota)} per user, {limit(settings.chat_daily_quota)} per group",
+        "/admin grant platform:id N · /admin block platform:id · /admin unblock platform:id",
+    ])
+
+
+def granted_text(target: UserKey, images: int, allowance: Allowance) -> str:
+    """The answer to /admin grant."""
+    left = "" if allowance.images_left is None else f" They have {allowance.images_left} left today."
+    return f"Granted {images} more image{'s' if images != 1 else ''} to {target} for today.{left}"
+
+
+def blocked_text(target: UserKey, done: bool) -> str:
+    """The answer to /admin block."""
+    return f"{target} is blocked now." if done else f"{target} was already blocked."
+
+
+def unblocked_text(target: UserKey, done: bool, still_denied: bool) -> str:
+    """The answer to /admin unblock."""
+    text = f"{target} is unblocked." if done else f"{target} wasn't blocked."
+    if still_denied:
+        text += " They are still in MINIME_DENY_USERS, which only the operator's configuration can change."
+    return text
+
+
+def group_intro_text(bot_username: str | None) -> str:
+    """What the bot says when it is added to a group."""
+    at = f"@{bot_username}" if bot_username else "me"
+    return ("Hi everyone, I'm minime! I turn selfies into collectible figurines, action figures and retro photos. "
+            f"Send a photo with a command as its caption (e.g. /figurine Ada), or mention {at}. "
+            "Everyone gets their own pictures; reply to one of mine to refine it. /help shows every look.")
+
+
+
+NOT_YOUR_BUTTON = "These buttons are for the person who asked — send your own command to get yours!"
+"""The note a group member gets for someone else's confirmation buttons."""

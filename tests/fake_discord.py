@@ -52,6 +52,7 @@ class FakeDiscord(FakeServer):
         self._seq = itertools.count(2)
         self._sockets: list[web.WebSocketResponse] = []
         self._identified = asyncio.Event()
+        self.guild_channels: dict[int, int] = {}  # channel id -> guild id
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/gateway/", self._gateway)
@@ -90,7 +91,44 @@ class FakeDiscord(FakeServer):
         return {"id": attachment_id, "filename": filename, "size": len(data), "url": url, "proxy_url": url,
                 "content_type": content_type}
 
+    async def add_guild(self, guild_id: int, channel_id: int, name: str = "Book club") -> None:
+        """The bot joins a server with one text channel: GUILD_CREATE, as the gateway sends it."""
+        self.guild_channels[channel_id] = guild_id
+        await self._dispatch("GUILD_CREATE", {
+            "id": str(guild_id), "name": name, "icon": None, "owner_id": "1", "unavailable": False,
+            "member_count": 3, "large": False, "features": [], "emojis": [], "stickers": [], "members": [],
+            "voice_states": [], "presences": [], "threads": [], "stage_instances": [], "guild_scheduled_events": [],
+            "roles": [{"id": str(guild_id), "name": "@everyone", "permissions": "104324673", "position": 0,
+                       "color": 0, "hoist": False, "managed": False, "mentionable": False, "flags": 0}],
+            "channels": [{"id": str(channel_id), "type": 0, "name": "general", "position": 0,
+                          "permission_overwrites": [], "guild_id": str(guild_id), "nsfw": False}],
+            "joined_at": "2026-11-22T12:00:00.000000+00:00", "preferred_locale": "en-US", "premium_tier": 0,
+            "system_channel_id": str(channel_id), "verification_level": 0, "default_message_notifications": 0,
+            "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0})
+
+    def _member(self, user_id: int) -> dict[str, Any]:
+        return {"roles": [], "joined_at": "2026-11-22T12:00:00.000000+00:00", "deaf": False, "mute": False,
+                "flags": 0, "nick": None}
+
+    async def post(self, user_id: int, channel_id: int, content: str = "",
+                   attachments: list[dict[str, Any]] | None = None, reply_to: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """The user writes in a server channel. ``<@bot id>`` in the content mentions the bot (it is then in
+        ``mentions``, as Discord lists it); a reply carries ``message_reference`` and ``referenced_message``."""
+        mentions = [{**BOT_USER, "member": self._member(APP_ID)}] if f"<@{APP_ID}>" in content else []
+        fields: dict[str, Any] = {"content": content, "attachments": attachments or [], "mentions": mentions,
+                                  "guild_id": str(self.guild_channels[channel_id]), "member": self._member(user_id)}
+        if reply_to:
+            fields["message_reference"] = {"message_id": reply_to["id"], "channel_id": reply_to["channel_id"],
+                                           "guild_id": fields["guild_id"]}
+            fields["referenced_message"] = reply_to
+        message = self._message(channel_id, self.user(user_id), **fields)
+        await self._dispatch("MESSAGE_CREATE", message)
+        return message
+
     def _message(self, channel_id: int, author: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        if channel_id in self.guild_channels:
+            fields.setdefault("guild_id", str(self.guild_channels[channel_id]))
         message = {"id": str(self.snowflake()), "channel_id": str(channel_id), "author": author,
                    "content": fields.pop("content", "") or "", "timestamp": "2026-11-22T12:00:00.000000+00:00",
                    "edited_timestamp": None, "tts": False, "mention_everyone": False, "mentions": [],
@@ -106,8 +144,9 @@ class FakeDiscord(FakeServer):
             await ws.send_str(payload)
 
     async def slash(self, user_id: int, name: str, options: dict[str, Any] | None = None,
-                    attachment: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The user runs a slash command in a DM with the bot; returns the interaction."""
+                    attachment: dict[str, Any] | None = None, channel: int | None = None) -> dict[str, Any]:
+        """The user runs a slash command in a DM with the bot (or in the server ``channel``); returns the
+        interaction."""
         command = next(c for c in self.commands if c["name"] == name)
         opts, resolved = [], {}
         for option in command.get("options", []):
@@ -119,24 +158,37 @@ class FakeDiscord(FakeServer):
         data = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if resolved:
             data["resolved"] = resolved
-        interaction = self._interaction(user_id, 2, data)
+        interaction = self._interaction(user_id, 2, data, **self._in_channel(user_id, channel))
         await self._dispatch("INTERACTION_CREATE", interaction)
         return interaction
 
-    async def press(self, user_id: int, message: dict[str, Any], label: str) -> dict[str, Any]:
+    def _in_channel(self, user_id: int, channel: int | None) -> dict[str, Any]:
+        """An interaction's place in a server channel: guild, channel and the member instead of the user."""
+        if channel is None:
+            return {}
+        return {"guild_id": str(self.guild_channels[channel]), "channel_id": str(channel),
+                "channel": {"id": str(channel), "type": 0, "guild_id": str(self.guild_channels[channel])},
+                "member": {**self._member(user_id), "user": self.user(user_id), "permissions": "104324673"},
+                "context": 0}
+
+    async def press(self, user_id: int, message: dict[str, Any], label: str, channel: int | None = None
+                    ) -> dict[str, Any]:
         """The user presses the button labelled ``label`` on a message; returns the interaction."""
         button = next(c for row in message["components"] for c in row["components"] if c.get("label") == label)
         interaction = self._interaction(user_id, 3, {"custom_id": button["custom_id"], "component_type": 2},
-                                        message=message)
+                                        message=message, **self._in_channel(user_id, channel))
         await self._dispatch("INTERACTION_CREATE", interaction)
         return interaction
 
     def _interaction(self, user_id: int, kind: int, data: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return {"id": str(self.snowflake()), "application_id": str(APP_ID), "type": kind, "data": data,
-                "channel_id": str(user_id + 1), "channel": {"id": str(user_id + 1), "type": 1},
-                "user": self.user(user_id), "token": f"tok-{self.snowflake()}", "version": 1, "locale": "en-US",
-                "attachment_size_limit": 10 * 1024 * 1024, "app_permissions": "0", "entitlements": [],
-                "authorizing_integration_owners": {}, "context": 1, **extra}
+        interaction = {"id": str(self.snowflake()), "application_id": str(APP_ID), "type": kind, "data": data,
+                       "channel_id": str(user_id + 1), "channel": {"id": str(user_id + 1), "type": 1},
+                       "user": self.user(user_id), "token": f"tok-{self.snowflake()}", "version": 1,
+                       "locale": "en-US", "attachment_size_limit": 10 * 1024 * 1024, "app_permissions": "0",
+                       "entitlements": [], "authorizing_integration_owners": {}, "context": 1, **extra}
+        if "member" in extra:  # in a server Discord sends the member (with its user), not a user
+            del interaction["user"]
+        return interaction
 
     async def dm(self, user_id: int, content: str = "", attachments: list[dict[str, Any]] | None = None,
                  reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -255,7 +307,7 @@ class FakeDiscord(FakeServer):
     def _content(self, payload: dict[str, Any], files: dict[str, bytes], old: dict[str, Any] | None = None
                  ) -> dict[str, Any]:
         fields: dict[str, Any] = {}
-        for key in ("content", "components", "flags"):
+        for key in ("content", "components", "flags", "message_reference"):
             if key in payload:
                 fields[key] = payload[key] if payload[key] is not None else ([] if key == "components" else "")
         if files:

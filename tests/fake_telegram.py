@@ -48,6 +48,10 @@ class FakeTelegram(FakeServer):
         self._message_ids = itertools.count(1000)
         self._file_ids = itertools.count(1)
         self._failures: dict[str, list[int]] = {}
+        self.groups: dict[int, dict[str, Any]] = {}
+        self._refusing: dict[str, tuple[float, int]] = {}
+        self._reachable = asyncio.Event()
+        self._reachable.set()
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._api)
@@ -59,17 +63,67 @@ class FakeTelegram(FakeServer):
         """Answer the next calls of ``method`` with these HTTP statuses (429 carries retry_after=1)."""
         self._failures.setdefault(method, []).extend(statuses)
 
+    def cut_off(self) -> None:
+        """A network partition: every API request hangs, unanswered, until ``reconnect``."""
+        self._reachable.clear()
+
+    def reconnect(self) -> None:
+        """The network is back: hanging requests are answered."""
+        self._reachable.set()
+
+    def refuse_for(self, method: str, seconds: float, status: int = 500) -> None:
+        """Answer every call of ``method`` with ``status`` for the next ``seconds`` (an outage of one endpoint)."""
+        self._refusing[method] = (time.monotonic() + seconds, status)
+
     def _user(self, user_id: int) -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
 
-    def _chat(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "type": "private", "first_name": f"User{user_id}"}
+    def _chat(self, chat_id: int) -> dict[str, Any]:
+        if chat_id in self.groups:
+            return self.groups[chat_id]
+        return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
 
-    def _new_message(self, user_id: int, **content: Any) -> dict[str, Any]:
-        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat(user_id),
+    def add_group(self, chat_id: int = -1001234567890, title: str = "Friends", *, supergroup: bool = True
+                  ) -> dict[str, Any]:
+        """A group chat (supergroups have ids like -100…); messages sent with ``chat=`` go there."""
+        self.groups[chat_id] = {"id": chat_id, "type": "supergroup" if supergroup else "group", "title": title}
+        return self.groups[chat_id]
+
+    async def add_bot_to(self, chat_id: int, by_user: int) -> dict[str, Any]:
+        """A member adds the bot to a group: Telegram sends the bot a my_chat_member update."""
+        now = int(time.time())
+        return await self._push({"my_chat_member": {
+            "chat": self._chat(chat_id), "from": self._user(by_user), "date": now,
+            "old_chat_member": {"status": "left", "user": BOT},
+            "new_chat_member": {"status": "member", "user": BOT}}})
+
+    def _new_message(self, user_id: int, chat: int | None = None, **content: Any) -> dict[str, Any]:
+        chat_id = user_id if chat is None else chat
+        message = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self._chat(chat_id),
                    "from": self._user(user_id), **content}
-        self.messages[(user_id, message["message_id"])] = message
+        self.messages[(chat_id, message["message_id"])] = message
         return message
+
+    @staticmethod
+    def _entities(text: str) -> list[dict[str, Any]]:
+        """What Telegram marks in a text or caption: a leading /command (with its @botname) and @mentions.
+        Offsets and lengths count UTF-16 code units, as Telegram's do."""
+        def units(part: str) -> int:
+            return len(part.encode("utf-16-le")) // 2
+
+        found, offset = [], 0
+        for i, word in enumerate(text.split(" ")):
+            if i == 0 and word.startswith("/") and len(word) > 1:
+                found.append({"type": "bot_command", "offset": 0, "length": units(word)})
+            elif word.startswith("@") and len(word) > 1:
+                found.append({"type": "mention", "offset": offset, "length": units(word.rstrip(",.!?"))})
+            offset += units(word) + 1
+        return found
+
+    @staticmethod
+    def _quoted(message: dict[str, Any]) -> dict[str, Any]:
+        """A replied-to message as Telegram includes it: without its own reply_to_message."""
+        return {k: v for k, v in message.items() if k != "reply_to_message"}
 
     async def _push(self, update: dict[str, Any]) -> dict[str, Any]:
         update["update_id"] = next(self._update_ids)
@@ -85,8 +139,9 @@ class FakeTelegram(FakeServer):
         return file_id
 
     async def send_photo(self, user_id: int, data: bytes, *, as_document: bool = False, mime: str = "image/jpeg",
-                         filename: str = "selfie.jpg", caption: str | None = None) -> dict[str, Any]:
-        """The user sends a picture (compressed photo, or a file)."""
+                         filename: str = "selfie.jpg", caption: str | None = None, chat: int | None = None,
+                         reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The user sends a picture (compressed photo, or a file), in a private chat or the group ``chat``."""
         file_id = self.add_file(data)
         if as_document:
             content = {"document": {"file_id": file_id, "file_unique_id": file_id, "file_name": filename,
@@ -96,18 +151,24 @@ class FakeTelegram(FakeServer):
                                   "file_size": len(data)}]}
         if caption:
             content["caption"] = caption
-        message = self._new_message(user_id, **content)
+            if entities := self._entities(caption):
+                content["caption_entities"] = entities
+        if reply_to:
+            content["reply_to_message"] = self._quoted(reply_to)
+        message = self._new_message(user_id, chat, **content)
         await self._push({"message": message})
         return message
 
-    async def send_text(self, user_id: int, text: str, *, reply_to: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The user types text (a command when it starts with '/'), optionally replying to a message."""
+    async def send_text(self, user_id: int, text: str, *, reply_to: dict[str, Any] | None = None,
+                        chat: int | None = None) -> dict[str, Any]:
+        """The user types text (a command when it starts with '/'), optionally replying to a message, in a private
+        chat or the group ``chat``."""
         content: dict[str, Any] = {"text": text}
-        if text.startswith("/"):
-            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        if entities := self._entities(text):
+            content["entities"] = entities
         if reply_to:
-            content["reply_to_message"] = reply_to
-        message = self._new_message(user_id, **content)
+            content["reply_to_message"] = self._quoted(reply_to)
+        message = self._new_message(user_id, chat, **content)
         await self._push({"message": message})
         return message
 
@@ -150,9 +211,11 @@ class FakeTelegram(FakeServer):
                         params[key] = value
                 else:
                     params[key] = value
+        await self._reachable.wait()
         failures = self._failures.get(method)
-        if failures:
-            status = failures.pop(0)
+        refusing_until, refusing_status = self._refusing.get(method, (0.0, 0))
+        if failures or time.monotonic() < refusing_until:
+            status = failures.pop(0) if failures else refusing_status
             self.calls.append(Call(method, params, files, result=f"HTTP {status}"))
             if status == 429:
                 return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry "
@@ -186,6 +249,10 @@ class FakeTelegram(FakeServer):
 
     def _handle(self, method: str, p: dict[str, Any], files: dict[str, bytes]) -> Any:
         markup = {"reply_markup": p["reply_markup"]} if isinstance(p.get("reply_markup"), dict) else {}
+        quoted = p.get("reply_parameters") if isinstance(p.get("reply_parameters"), dict) else {}
+        answered = self.messages.get((int(p.get("chat_id") or 0), int(quoted.get("message_id") or 0)))
+        if answered:  # the bot's message quotes the one it answers, as Telegram shows it
+            markup = {**markup, "reply_to_message": self._quoted(answered)}
         if method == "getMe":
             return BOT
         if method == "sendMessage":
@@ -194,7 +261,8 @@ class FakeTelegram(FakeServer):
             message = self.messages.get((int(p["chat_id"]), int(p["message_id"])))
             if message is None:
                 return True
-            message.update(text=p["text"], edit_date=int(time.time()), **markup)
+            message.update(text=p["text"], edit_date=int(time.time()),
+                           **{k: v for k, v in markup.items() if k == "reply_markup"})
             return message
         if method in ("sendPhoto", "sendDocument"):
             field_name = "photo" if method == "sendPhoto" else "document"

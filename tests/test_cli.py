@@ -1,4 +1,4 @@
-"""The command-line contract: render, themes, gallery."""
+"""The command-line contract: render, verify, themes, gallery."""
 
 from __future__ import annotations
 
@@ -60,3 +60,27 @@ def test_themes_and_gallery(tmp_path: Path, astronaut: Image.Image) -> None:
     done = minime("gallery", str(src), "-o", str(sheet), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert Image.open(sheet).width > 1000 and "8 themes" in done.stdout
+
+
+def test_verify_names_the_look_of_a_render_and_refuses_a_stranger(tmp_path: Path, astronaut: Image.Image) -> None:
+    import matplotlib.cbook
+
+    src = tmp_path / "astronaut.jpg"
+    astronaut.save(src)
+    out = tmp_path / "polaroid.jpg"
+    assert minime("render", str(src), "-t", "polaroid", "--name", "Eileen", "-o", str(out),
+                  tmp_path=tmp_path).returncode == 0
+    half = tmp_path / "half.jpg"
+    with Image.open(out) as made:
+        made.resize((made.width // 2, made.height // 2)).save(half, quality=75)
+
+    for copy in (out, half):
+        done = minime("verify", str(copy), tmp_path=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.count("\n") == 1 and "made by minime: Polaroid" in done.stdout
+
+    stranger = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    for photo in (stranger, src):  # someone else's photo, and the selfie the polaroid was made from
+        done = minime("verify", str(photo), tmp_path=tmp_path)
+        assert done.returncode == 1, done.stderr
+        assert done.stdout.count("\n") == 1 and "not made by minime" in done.stdout

@@ -168,9 +168,9 @@ async def test_cooldown_is_a_friendly_ephemeral_note(bot: RunningBot, fake: Fake
 
 async def test_jobs_outliving_the_interaction_token_post_to_the_channel(bot: RunningBot, fake: FakeDiscord,
                                                                         astronaut_jpeg: bytes, monkeypatch) -> None:
-    import minime.bots.discord_bot.delivery as delivery
+    import minime.bots.discord_bot.address as address
 
-    monkeypatch.setattr(delivery, "INTERACTION_TOKEN_TTL_S", 0)
+    monkeypatch.setattr(address, "INTERACTION_TOKEN_TTL_S", 0)
     mark = len(fake.calls)
     await fake.slash(ALICE, "actionfigure", {"name": "Late"}, attachment=fake.attachment(astronaut_jpeg))
     posted = await fake.wait_for_image(mark)

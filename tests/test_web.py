@@ -184,3 +184,23 @@ async def test_verify_and_stats_in_the_playground(web: str, astronaut_jpeg: byte
         assert reply["verified"] is False
         async with alice.post(f"{web}/api/message", json={"text": "/stats"}) as r:
             assert "Images you have with me: 1" in (await r.json())["messages"][0]["text"]
+
+
+async def test_status_shows_images_left_and_admin_answers_only_admins(web: str, settings: Settings) -> None:
+    settings.daily_quota = 3
+    async with _client() as browser:
+        async def say(text: str) -> dict:
+            async with browser.post(f"{web}/api/message", json={"text": text}) as r:
+                return (await r.json())["messages"][0]
+
+        status = await say("/status")
+        assert "Images left for you today: 3" in status["text"] and "midnight UTC" in status["text"]
+        me = status["text"].rsplit("Your id: ", 1)[1].strip()
+        assert me.startswith("web:")
+        refused = await say("/admin")
+        assert refused.get("error") and "Images" not in refused["text"] and "grant" not in refused["text"]
+        settings.admins = [me]
+        usage = await say("/admin")
+        assert "Images: 0 for 0 users" in usage["text"] and "3 per user" in usage["text"]
+        granted = await say("/admin grant web:a-friend 2")
+        assert "5 left today" in granted["text"]

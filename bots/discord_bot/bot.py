@@ -11,6 +11,7 @@ from discord import app_commands
 from minime.bots.discord_bot import handlers
 from minime.bots.discord_bot.delivery import DiscordDelivery
 from minime.bots.discord_bot.limits import PLATFORM
+from minime.bots.discord_bot.theme_commands import theme_commands
 from minime.bots.discord_bot.views import ForgetButton, ResultButton, ThemeButton
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
@@ -28,7 +29,7 @@ class MinimeDiscord(discord.Client):
         super().__init__(intents=intents, **options)
         self.studio, self.settings = studio, settings
         self.tree = app_commands.CommandTree(self)
-        for command in handlers.COMMANDS:
+        for command in [*theme_commands(studio.theme_commands()), *handlers.COMMANDS]:
             self.tree.add_command(command)
         self.tree.on_error = handlers.on_command_error
         self.delivery = DiscordDelivery(self, studio.catalog)

@@ -3,27 +3,21 @@
 from __future__ import annotations
 
 import io
-import time
 from typing import Any
 
 import discord
 
-from minime.bots.discord_bot.limits import (
-    DEFAULT_UPLOAD_LIMIT,
-    INTERACTION_TOKEN_TTL_S,
-    STATUS_EDIT_INTERVAL_S,
-    TOKEN_MARGIN_S,
-)
+from minime.bots.discord_bot.address import DiscordReply
+from minime.bots.discord_bot.limits import STATUS_EDIT_INTERVAL_S
 from minime.bots.discord_bot.views import result_view
 from minime.core.domain import Done, Event, Failed, Queued, Rendering
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
-from minime.core.texts import queued_text, rendering_text
+from minime.core.pacing import StatusPacer
+from minime.core.texts import failed_text, queued_text, rendering_text, result_caption
 from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.discord")
-
-REFINE_HINT = "Reply to this image to refine it — e.g. “warmer colors”, “more grain”, “bigger name”."
 
 
 class DiscordDelivery:
@@ -31,53 +25,47 @@ class DiscordDelivery:
 
     def __init__(self, client: discord.Client, catalog: ThemeCatalog) -> None:
         self.client, self.catalog = client, catalog
-        self._last_edit: dict[str, float] = {}
+        self._pacer = StatusPacer(STATUS_EDIT_INTERVAL_S)
 
     async def __call__(self, event: Event) -> None:
-        where = event.job.reply_to
-        if not where.get("channel_id"):
+        where = DiscordReply.from_dict(event.job.reply_to)
+        if where is None:
             return
+        key = (where.channel_id, where.message_id)
         if isinstance(event, (Queued, Rendering)):
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
                 event.percent)
-            key = f"{where.get('channel_id')}:{where.get('message_id')}"
-            if time.monotonic() - self._last_edit.get(key, 0.0) >= STATUS_EDIT_INTERVAL_S:
-                self._last_edit[key] = time.monotonic()
+            if self._pacer.allow(key, text):
                 await self._edit(where, content=text)
-        elif isinstance(event, Done):
+            return
+        self._pacer.forget(key)
+        if isinstance(event, Done):
             await self._deliver(where, event)
         elif isinstance(event, Failed):
-            if not await self._edit(where, content=f"😕 {event.reason}"):
-                await self._channel(where).send(f"😕 {event.reason}")
+            if not await self._edit(where, content=failed_text(event.reason)):
+                await self._channel(where).send(failed_text(event.reason))
 
-    def _fresh(self, where: dict[str, Any]) -> bool:
-        """Whether the interaction token still works (15 minutes, minus a margin)."""
-        return where.get("kind") == "interaction" and time.time() - where.get("created", 0) < (
-            INTERACTION_TOKEN_TTL_S - TOKEN_MARGIN_S)
+    def _channel(self, where: DiscordReply) -> discord.PartialMessageable:
+        return self.client.get_partial_messageable(where.channel_id)
 
-    def _channel(self, where: dict[str, Any]) -> discord.PartialMessageable:
-        return self.client.get_partial_messageable(int(where["channel_id"]))
-
-    async def _edit(self, where: dict[str, Any], **fields: Any) -> bool:
+    async def _edit(self, where: DiscordReply, **fields: Any) -> bool:
         try:
-            if self._fresh(where) and where.get("message_id"):
-                webhook = discord.Webhook.partial(where["application_id"], where["token"], client=self.client)
-                await webhook.edit_message(int(where["message_id"]), **fields)
+            if where.token_alive() and where.message_id and where.application_id and where.token:
+                webhook = discord.Webhook.partial(where.application_id, where.token, client=self.client)
+                await webhook.edit_message(where.message_id, **fields)
                 return True
-            if where.get("kind") == "channel" and where.get("message_id"):
-                await self._channel(where).get_partial_message(int(where["message_id"])).edit(**fields)
+            if where.kind == "channel" and where.message_id:
+                await self._channel(where).get_partial_message(where.message_id).edit(**fields)
                 return True
         except discord.HTTPException as exc:
             log.info("could not edit the status message", status=exc.status)
         return False
 
-    async def _deliver(self, where: dict[str, Any], event: Done) -> None:
+    async def _deliver(self, where: DiscordReply, event: Done) -> None:
         theme = self.catalog.get(event.result.theme_id)
-        name = event.result.params.name
-        caption = "\n".join([f"✨ **{theme.title}**" + (f" — {name}" if name else ""), *event.notes, REFINE_HINT])
-        picture = encode_for_platform(event.image, max_bytes=int(where.get("upload_limit") or DEFAULT_UPLOAD_LIMIT),
-                                      stem=f"minime-{theme.id}")
-        owner = int(where.get("owner") or event.job.user.user_id)
+        caption = result_caption(theme.title, event.result.params.name, event.notes, bold="**")
+        picture = encode_for_platform(event.image, max_bytes=where.upload_limit, stem=f"minime-{theme.id}")
+        owner = where.owner or int(event.job.user.user_id)
         view = result_view(event.result.id, event.buttons, owner)
 
         def file() -> discord.File:
@@ -87,6 +75,6 @@ class DiscordDelivery:
             return
         # The interaction token expired (a long job): post to the channel instead, replying to the request.
         channel = self._channel(where)
-        reference = discord.MessageReference(message_id=int(where["reference_id"]), channel_id=channel.id,
-                                             fail_if_not_exists=False) if where.get("reference_id") else None
+        reference = discord.MessageReference(message_id=where.reference_id, channel_id=channel.id,
+                                             fail_if_not_exists=False) if where.reference_id else None
         await channel.send(content=f"<@{owner}> " + caption, file=file(), view=view, reference=reference)

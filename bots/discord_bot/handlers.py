@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import io
-import time
-from typing import Any, Literal
+from typing import Any
 
 import discord
 from discord import app_commands
 
+from minime.bots.discord_bot.address import DiscordReply
 from minime.bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT, DOWNLOAD_MAX_BYTES, PLATFORM
 from minime.bots.discord_bot.views import forget_view, result_id_of, result_view, themes_view
+from minime.core import texts
+from minime.core.buttons import ANOTHER_THEME
 from minime.core.domain import UserKey
 from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
-from minime.core.intake import encode_for_platform
+from minime.core.intake import encode_for_platform, looks_like_image
 from minime.core.logs import get_logger
 from minime.core.studio import Studio, Undone
-from minime.core.texts import help_text, privacy_text
 
 log = get_logger("minime.discord")
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 
 
 def _studio(interaction: discord.Interaction | discord.Client) -> Studio:
@@ -32,13 +31,15 @@ def _user(who: discord.abc.User) -> UserKey:
     return UserKey(PLATFORM, str(who.id))
 
 
-def _is_image(attachment: discord.Attachment) -> bool:
-    return (attachment.content_type or "").startswith("image/") or attachment.filename.lower().endswith(
-        IMAGE_EXTENSIONS)
+def _chat(where: discord.Interaction | discord.Message) -> str | None:
+    """The server channel a request came from (``discord:<channel id>``, for its quota); None in a DM."""
+    if isinstance(where, discord.Interaction):
+        return f"{PLATFORM}:{where.channel_id}" if where.guild_id and where.channel_id else None
+    return f"{PLATFORM}:{where.channel.id}" if where.guild is not None else None
 
 
 async def _read(attachment: discord.Attachment) -> bytes:
-    if not _is_image(attachment):
+    if not looks_like_image(attachment.content_type, attachment.filename):
         raise UnsupportedImage()
     if attachment.size > DOWNLOAD_MAX_BYTES:
         raise ImageTooLarge(f"That file is {attachment.size / 1e6:.0f} MB. Please send a photo under 20 MB.")
@@ -48,10 +49,7 @@ async def _read(attachment: discord.Attachment) -> bytes:
 async def _deferred(interaction: discord.Interaction) -> dict[str, Any]:
     """Acknowledge at once (Discord allows 3 s) and describe where progress and the result go."""
     callback = await interaction.response.defer(thinking=True)
-    return {"kind": "interaction", "application_id": interaction.application_id, "token": interaction.token,
-            "message_id": callback.message_id if callback else None, "channel_id": interaction.channel_id,
-            "created": time.time(), "upload_limit": interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT,
-            "owner": interaction.user.id}
+    return DiscordReply.interaction(interaction, callback.message_id if callback else None).as_dict()
 
 
 async def _fail(interaction: discord.Interaction, message: str) -> None:
@@ -66,75 +64,25 @@ async def _fail(interaction: discord.Interaction, message: str) -> None:
         await interaction.response.send_message(message, ephemeral=True)
 
 
-async def _theme(interaction: discord.Interaction, command: str, argument: str | None,
-                 photo: discord.Attachment | None) -> None:
+async def run_theme(interaction: discord.Interaction, command: str, argument: str | None,
+                    photo: discord.Attachment | None) -> None:
+    """A theme's slash command (built from the catalogue in theme_commands): its selfie, if attached, then the look."""
     studio, user = _studio(interaction), _user(interaction.user)
     reply_to = await _deferred(interaction)
     try:
         if photo is not None:
             await studio.receive_selfie(user, await _read(photo), run_pending=False)
-        await studio.apply_theme(user, command, argument, reply_to=reply_to)
+        await studio.apply_theme(user, command, argument, reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
 
-def _cooldown():
+def cooldown():
     """discord.py's per-user cooldown, one bucket per command."""
     return app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_S, key=lambda i: i.user.id)
 
 
-_photo = "A selfie (optional: your last one is used)"
-
-
-@app_commands.command(name="figurine", description="You as a collectible figurine in a toy box with your name")
-@app_commands.describe(name="The name on the box", photo=_photo)
-@_cooldown()
-async def figurine(interaction: discord.Interaction, name: str, photo: discord.Attachment | None = None) -> None:
-    """/figurine name photo"""
-    await _theme(interaction, "figurine", name, photo)
-
-
-@app_commands.command(name="actionfigure", description="You as an action figure in a blister pack")
-@app_commands.describe(name="The name on the pack", photo=_photo)
-@_cooldown()
-async def actionfigure(interaction: discord.Interaction, name: str, photo: discord.Attachment | None = None) -> None:
-    """/actionfigure name photo"""
-    await _theme(interaction, "actionfigure", name, photo)
-
-
-@app_commands.command(name="miniature", description="A tilt-shift miniature diorama")
-@app_commands.describe(photo=_photo)
-@_cooldown()
-async def miniature(interaction: discord.Interaction, photo: discord.Attachment | None = None) -> None:
-    """/miniature photo"""
-    await _theme(interaction, "miniature", None, photo)
-
-
-@app_commands.command(name="retro", description="A 70s, 80s or 90s photo")
-@app_commands.describe(era="Which decade", photo=_photo)
-@_cooldown()
-async def retro(interaction: discord.Interaction, era: Literal["70s", "80s", "90s"] = "80s",
-                photo: discord.Attachment | None = None) -> None:
-    """/retro era photo"""
-    await _theme(interaction, "retro", era, photo)
-
-
-@app_commands.command(name="polaroid", description="An instant photo with a handwritten caption")
-@app_commands.describe(caption="The handwritten caption", photo=_photo)
-@_cooldown()
-async def polaroid(interaction: discord.Interaction, caption: str | None = None,
-                   photo: discord.Attachment | None = None) -> None:
-    """/polaroid caption photo"""
-    await _theme(interaction, "polaroid", caption, photo)
-
-
-@app_commands.command(name="popart", description="Warhol-style pop art")
-@app_commands.describe(layout="A 2×2 sheet or one big panel", photo=_photo)
-@_cooldown()
-async def popart(interaction: discord.Interaction, layout: Literal["grid", "single"] = "grid",
-                 photo: discord.Attachment | None = None) -> None:
-    """/popart layout photo"""
-    await _theme(interaction, "popart", layout, photo)
+PHOTO_OPTION = "A selfie (optional: your last one is used)"
 
 
 @app_commands.command(name="themes", description="Every look, on one picture")
@@ -161,20 +109,20 @@ async def undo(interaction: discord.Interaction) -> None:
 @app_commands.command(name="forget", description="Delete your selfie and every image made for you")
 async def forget(interaction: discord.Interaction) -> None:
     """/forget: asks first."""
-    await interaction.response.send_message("This deletes your selfie and every image I made for you. Sure?",
-                                            view=forget_view(interaction.user.id), ephemeral=True)
+    await interaction.response.send_message(texts.FORGET_CONFIRM, view=forget_view(interaction.user.id),
+                                            ephemeral=True)
 
 
 @app_commands.command(name="privacy", description="What minime keeps, and for how long")
 async def privacy(interaction: discord.Interaction) -> None:
     """/privacy"""
-    await interaction.response.send_message(privacy_text(_studio(interaction).settings), ephemeral=True)
+    await interaction.response.send_message(texts.privacy_text(_studio(interaction).settings), ephemeral=True)
 
 
 @app_commands.command(name="help", description="How to use minime")
 async def help_(interaction: discord.Interaction) -> None:
     """/help"""
-    await interaction.response.send_message(help_text(_studio(interaction).themes()), ephemeral=True)
+    await interaction.response.send_message(texts.help_text(_studio(interaction).themes()), ephemeral=True)
 
 
 @app_commands.command(name="verify", description="Did minime make this image?")
@@ -201,8 +149,27 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(answer.message(), ephemeral=True)
 
 
-COMMANDS = [figurine, actionfigure, miniature, retro, polaroid, popart, themes, undo, verify, stats, forget, privacy,
-            help_]
+@app_commands.command(name="status", description="Your image in the queue, and the images you have left today")
+async def status(interaction: discord.Interaction) -> None:
+    """/status"""
+    user = _user(interaction.user)
+    state = await _studio(interaction).status(user, _chat(interaction))
+    await interaction.response.send_message(texts.status_reply(state, user), ephemeral=True)
+
+
+@app_commands.command(name="admin", description="For the bot's admins")
+@app_commands.describe(command="grant platform:id N, block platform:id or unblock platform:id (empty: usage today)")
+async def admin(interaction: discord.Interaction, command: str | None = None) -> None:
+    """/admin [command]: the answer only the asker sees."""
+    try:
+        answer = await _studio(interaction).admin(_user(interaction.user), command)
+    except MinimeError as exc:
+        answer = exc.user_message
+    await interaction.response.send_message(answer, ephemeral=True)
+
+
+COMMANDS = [themes, undo, verify, stats, status, forget, privacy, help_, admin]
+"""The fixed commands; each theme command is built from the catalogue (theme_commands.py)."""
 
 
 async def on_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
@@ -211,13 +178,13 @@ async def on_command_error(interaction: discord.Interaction, error: app_commands
         await _fail(interaction, f"One moment — try again in {error.retry_after:.0f} s.")
         return
     log.error("discord command failed", error_type=type(error).__name__, error=str(error))
-    await _fail(interaction, "Sorry, something went wrong on my side. Please try again.")
+    await _fail(interaction, texts.SORRY)
 
 
 async def _show_undone(interaction: discord.Interaction, outcome: Undone) -> None:
     picture = encode_for_platform(outcome.image, max_bytes=interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT)
     await interaction.edit_original_response(
-        content="↩️ Back one step.", attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+        content=texts.BACK_ONE_STEP, attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
         view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
 
 
@@ -234,14 +201,14 @@ async def result_button(interaction: discord.Interaction, result_id: str, action
     if await _not_yours(interaction, owner):
         return
     studio = _studio(interaction)
-    if action == "another theme":
-        await interaction.response.send_message("Which look?", ephemeral=True,
+    if action == ANOTHER_THEME:
+        await interaction.response.send_message(texts.WHICH_LOOK, ephemeral=True,
                                                 view=themes_view(result_id, studio.themes(), owner))
         return
     reply_to = await _deferred(interaction)
     try:
         outcome = await studio.refine(_user(interaction.user), action=action, result_id=result_id,
-                                      reply_to=reply_to)
+                                      reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
         return
@@ -256,7 +223,7 @@ async def theme_button(interaction: discord.Interaction, result_id: str, theme_i
     reply_to = await _deferred(interaction)
     try:
         await _studio(interaction).refine(_user(interaction.user), action=f"theme:{theme_id}", result_id=result_id,
-                                          reply_to=reply_to)
+                                          reply_to=reply_to, chat=_chat(interaction))
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
 
@@ -268,45 +235,67 @@ async def forget_button(interaction: discord.Interaction, yes: bool, owner: int)
     if yes:
         await _studio(interaction).forget(_user(interaction.user))
     await interaction.response.edit_message(
-        content="Done: I've deleted your selfie and every image I made for you." if yes else "Nothing was deleted.",
+        content=texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN,
         view=None)
 
 
 async def on_message(client: discord.Client, message: discord.Message) -> None:
-    """A selfie posted in a DM (or with a mention), or text replying to one of our images."""
+    """A message for minime: in a DM every one; in a server channel one that mentions minime or replies to it (and a
+    picture from someone minime asked for a selfie), never other chatter. A picture is a selfie (with a ``/command``
+    in its text: the selfie and that request at once); text is a ``/command``, the name a theme asked for, or a
+    refinement of the replied-to (or latest) image."""
     if message.author.bot:
         return
-    studio, user = _studio(client), _user(message.author)
-    direct = message.guild is None
-    addressed = direct or (client.user is not None and client.user in message.mentions)
-    pictures = [a for a in message.attachments]
+    studio, user, me = _studio(client), _user(message.author), client.user
     replied = message.reference.resolved if message.reference else None
-    replied_result = result_id_of(replied) if isinstance(replied, discord.Message) and replied.author == client.user \
-        else None
-    if pictures and addressed:
-        status = await message.reply("📥 Got it — checking your selfie…", mention_author=False)
-        reply_to = {"kind": "channel", "channel_id": message.channel.id, "message_id": status.id,
-                    "reference_id": message.id, "owner": message.author.id}
-        try:
-            received = await studio.receive_selfie(user, await _read(pictures[0]), reply_to=reply_to)
-        except MinimeError as exc:
-            await status.edit(content=exc.user_message)
-            return
-        await status.edit(content="Got your selfie! Making the look you asked for…" if received.job else
-                          "Got your selfie! Now try `/figurine name:YourName`, `/retro` or `/popart`.")
+    to_me = me is not None and isinstance(replied, discord.Message) and replied.author.id == me.id
+    addressed = message.guild is None or to_me or (me is not None and me in message.mentions)
+    text = " ".join(w for w in message.content.split() if me is None or w not in (f"<@{me.id}>", f"<@!{me.id}>"))
+    request = _command(studio, text)
+    if message.attachments and (addressed or await studio.waiting_for(user) == "selfie"):
+        await _selfie(message, studio, request)
+    elif addressed and text:
+        await _text(message, studio, text, request, result_id_of(replied) if to_me else None)
+
+
+def _command(studio: Studio, text: str) -> tuple[str, str | None] | None:
+    """``/figurine Ada`` typed as a message (a theme command): ``("figurine", "Ada")``."""
+    first, _, rest = text.partition(" ")
+    name = first[1:].lower() if first.startswith("/") else ""
+    return (name, rest.strip() or None) if name in studio.theme_command_names() else None
+
+
+async def _selfie(message: discord.Message, studio: Studio, request: tuple[str, str | None] | None) -> None:
+    user = _user(message.author)
+    status = await message.reply(texts.CHECKING_SELFIE, mention_author=False)
+    reply_to = DiscordReply.channel(message, status).as_dict()
+    try:
+        received = await studio.receive_selfie(user, await _read(message.attachments[0]), reply_to=reply_to,
+                                               chat=_chat(message), run_pending=request is None)
+        if request:
+            await studio.apply_theme(user, *request, reply_to=reply_to, chat=_chat(message))
+    except MinimeError as exc:
+        await status.edit(content=exc.user_message)
         return
-    text = message.content.replace(f"<@{client.user.id}>", "").strip() if client.user else message.content
-    if text and (replied_result or direct):
-        status = await message.reply("⏳ On it…", mention_author=False)
-        reply_to = {"kind": "channel", "channel_id": message.channel.id, "message_id": status.id,
-                    "reference_id": message.id, "owner": message.author.id}
-        try:
-            outcome = await studio.text(user, text, result_id=replied_result, reply_to=reply_to)
-        except MinimeError as exc:
-            await status.edit(content=exc.user_message)
+    await status.edit(content=texts.selfie_received(bool(received.job or request),
+                                                    "Now try `/figurine name:YourName`, `/retro` or `/popart`."))
+
+
+async def _text(message: discord.Message, studio: Studio, text: str, request: tuple[str, str | None] | None,
+                result_id: str | None) -> None:
+    user = _user(message.author)
+    status = await message.reply(texts.ON_IT, mention_author=False)
+    reply_to = DiscordReply.channel(message, status).as_dict()
+    try:
+        if request:
+            await studio.apply_theme(user, *request, reply_to=reply_to, chat=_chat(message))
             return
-        if isinstance(outcome, Undone):
-            picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
-            await status.edit(content="↩️ Back one step.",
-                              attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
-                              view=result_view(outcome.result.id, outcome.buttons, message.author.id))
+        outcome = await studio.text(user, text, result_id=result_id, reply_to=reply_to, chat=_chat(message))
+    except MinimeError as exc:
+        await status.edit(content=exc.user_message)
+        return
+    if isinstance(outcome, Undone):
+        picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
+        await status.edit(content=texts.BACK_ONE_STEP,
+                          attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+                          view=result_view(outcome.result.id, outcome.buttons, message.author.id))

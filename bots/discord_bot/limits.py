@@ -8,3 +8,5 @@ DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024
 CUSTOM_ID_MAX = 100
 STATUS_EDIT_INTERVAL_S = 1.0  # progress edits of the deferred response, paced
 COOLDOWN_RATE, COOLDOWN_S = 3, 10.0  # per user and command: at most 3 uses in 10 seconds
+DESCRIPTION_MAX = 100  # a command's or an option's description
+THINGS_OPTION = "things"  # the option carrying what follows "|" in chat (/caricature name:Ada things:nurse, running)

@@ -9,13 +9,9 @@ from typing import Any
 import discord
 
 from minime.bots.discord_bot.limits import CUSTOM_ID_MAX
+from minime.core import buttons as registry
 from minime.core.domain import ThemeInfo
-from minime.core.refine import BUTTONS
-
-ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "gp", "less grain": "gm", "vivid": "v",
-                "faded": "f", "bigger name": "np", "new colours": "p", "variation": "x", "undo": "u",
-                "another theme": "t"}
-CODE_ACTIONS = {code: action for action, code in ACTION_CODES.items()}
+from minime.core.texts import FORGET_NO, FORGET_YES
 
 
 def _check(custom_id: str) -> str:
@@ -28,15 +24,16 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:r:(?
     """A refinement button under a result."""
 
     def __init__(self, result_id: str, action: str, owner: int) -> None:
-        label = BUTTONS[action][0]
-        super().__init__(discord.ui.Button(label=label, style=discord.ButtonStyle.secondary,
-                                           custom_id=_check(f"mm:r:{result_id}:{ACTION_CODES[action]}:{owner}")))
+        spec = registry.BUTTONS[action]
+        super().__init__(discord.ui.Button(label=spec.label, style=discord.ButtonStyle.secondary,
+                                           custom_id=_check(f"mm:r:{result_id}:{spec.code}:{owner}")))
         self.result_id, self.action, self.owner = result_id, action, owner
 
     @classmethod
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
                              ) -> ResultButton:
-        return cls(match["result"], CODE_ACTIONS.get(match["code"], "variation"), int(match["owner"]))
+        pressed = registry.by_code(match["code"])
+        return cls(match["result"], pressed.id if pressed else "variation", int(match["owner"]))
 
     async def callback(self, interaction: discord.Interaction) -> Any:
         from minime.bots.discord_bot import handlers
@@ -70,8 +67,8 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?
     """The confirmation of /forget."""
 
     def __init__(self, answer: str, owner: int) -> None:
-        label, style = (("Yes, delete everything", discord.ButtonStyle.danger) if answer == "yes" else
-                        ("Keep it", discord.ButtonStyle.secondary))
+        label, style = ((FORGET_YES, discord.ButtonStyle.danger) if answer == "yes" else
+                        (FORGET_NO, discord.ButtonStyle.secondary))
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"mm:f:{answer}:{owner}"))
         self.answer, self.owner = answer, owner
 
@@ -89,9 +86,8 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?
 def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:
     """The buttons under a result (no timeout: they work for as long as the result exists)."""
     view = discord.ui.View(timeout=None)
-    for action in buttons:
-        if action in ACTION_CODES and action in BUTTONS:
-            view.add_item(ResultButton(result_id, action, owner))
+    for spec in registry.known(buttons):
+        view.add_item(ResultButton(result_id, spec.id, owner))
     return view
 
 

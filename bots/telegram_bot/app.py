@@ -10,6 +10,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     MessageHandler,
     filters,
@@ -17,7 +18,8 @@ from telegram.ext import (
 
 from minime.bots.telegram_bot import handlers
 from minime.bots.telegram_bot.delivery import TelegramDelivery
-from minime.bots.telegram_bot.limits import PLATFORM
+from minime.bots.telegram_bot.groups import ADDRESSED
+from minime.bots.telegram_bot.limits import GROUP_MAX_PER_MINUTE, MAX_COMMAND_DESCRIPTION, OVERALL_MAX_PER_S, PLATFORM
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -32,14 +34,14 @@ def build_application(studio: Studio, settings: Settings) -> Application:
            .token(settings.telegram_token.get_secret_value())
            .base_url(f"{root}/bot")
            .base_file_url(f"{root}/file/bot")
-           .rate_limiter(AIORateLimiter(max_retries=3))
+           .rate_limiter(AIORateLimiter(overall_max_rate=OVERALL_MAX_PER_S, overall_time_period=1,
+                                        group_max_rate=GROUP_MAX_PER_MINUTE, group_time_period=60, max_retries=3))
            .concurrent_updates(True)
            .connect_timeout(10).read_timeout(30).write_timeout(60).media_write_timeout(60)
            .get_updates_read_timeout(40)
            .post_init(_post_init)
            .build())
     app.bot_data.update(studio=studio, settings=settings)
-    themes = studio.themes()
     app.add_handlers([
         CommandHandler(["start", "help"], handlers.start),
         CommandHandler("privacy", handlers.privacy),
@@ -47,15 +49,17 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("undo", handlers.undo),
         CommandHandler("forget", handlers.forget),
         CommandHandler("status", handlers.status),
+        CommandHandler("admin", handlers.admin),
         CommandHandler("verify", handlers.verify),
         CommandHandler("stats", handlers.stats),
         MessageHandler((filters.PHOTO | filters.Document.ALL) & filters.CaptionRegex(r"^/verify\b"), handlers.verify),
-        CommandHandler(sorted({t.command for t in themes}), handlers.theme_command),
+        CommandHandler(studio.theme_command_names(), handlers.theme_command),
         MessageHandler(filters.PHOTO, handlers.photo),
         MessageHandler(filters.Document.ALL, handlers.document),
-        MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.text),
+        MessageHandler(filters.TEXT & ~filters.COMMAND & ADDRESSED, handlers.text),
         MessageHandler(filters.COMMAND, handlers.unknown_command),
         CallbackQueryHandler(handlers.button),
+        ChatMemberHandler(handlers.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
     ])
     app.add_error_handler(handlers.error)
     return app
@@ -64,14 +68,13 @@ def build_application(studio: Studio, settings: Settings) -> Application:
 async def _post_init(app: Application) -> None:
     studio: Studio = app.bot_data["studio"]
     commands = [BotCommand("start", "What I do"), BotCommand("themes", "Every look, with a preview")]
-    seen = set()
-    for theme in studio.themes():
-        if theme.command not in seen:
-            seen.add(theme.command)
-            commands.append(BotCommand(theme.command, theme.description[:256]))
+    commands += [BotCommand(spec.command, spec.description[:MAX_COMMAND_DESCRIPTION])
+                 for spec in studio.theme_commands()]
     commands += [BotCommand("undo", "Back to the previous image"),
                  BotCommand("verify", "Did minime make this image? (reply it to the image)"),
-                 BotCommand("stats", "Your images and the energy they took"), BotCommand("privacy", "What I keep"),
+                 BotCommand("stats", "Your images and the energy they took"),
+                 BotCommand("status", "Your image in the queue, and images left today"),
+                 BotCommand("privacy", "What I keep"),
                  BotCommand("forget", "Delete everything of yours"), BotCommand("help", "How to use me")]
     await app.bot.set_my_commands(commands)
 
@@ -103,10 +106,14 @@ class TelegramRunner:
             await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
             log.info("telegram polling started")
 
-    async def stop(self) -> None:
-        """Stop receiving, finish what is in flight, and close."""
+    async def stop_receiving(self) -> None:
+        """Take no more updates (polling or webhook); the bot can still send, so running jobs get delivered."""
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
+
+    async def stop(self) -> None:
+        """Stop receiving, finish what is in flight, and close."""
+        await self.stop_receiving()
         if self.app.running:
             await self.app.stop()
         await self.delivery.close()

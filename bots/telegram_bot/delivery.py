@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from telegram import Bot, InputFile, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
+from minime.bots.telegram_bot.address import TelegramReply
 from minime.bots.telegram_bot.keyboards import result_keyboard
 from minime.bots.telegram_bot.limits import (
     CAPTION_MAX,
     CHAT_ACTION_REFRESH_S,
+    GROUP_STATUS_EDIT_INTERVAL_S,
     PHOTO_MAX_BYTES,
     PHOTO_MAX_SIDE_SUM,
     SEND_ATTEMPTS,
@@ -22,12 +23,11 @@ from minime.bots.telegram_bot.limits import (
 from minime.core.domain import Done, Event, Failed, Queued, Rendering
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
-from minime.core.texts import queued_text, rendering_text
+from minime.core.pacing import StatusPacer
+from minime.core.texts import failed_text, queued_text, rendering_text, result_caption
 from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.telegram")
-
-REFINE_HINT = "Reply to this picture to refine it — e.g. “warmer colors”, “more grain”, “bigger name”."
 
 
 async def with_retries(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -49,16 +49,15 @@ class TelegramDelivery:
 
     def __init__(self, bot: Bot, catalog: ThemeCatalog) -> None:
         self.bot, self.catalog = bot, catalog
-        self._last_edit: dict[int, float] = {}
-        self._status_text: dict[int, str] = {}
+        self._pacer = StatusPacer(STATUS_EDIT_INTERVAL_S)  # progress edits never trip the per-chat flood limit
+        self._group_pacer = StatusPacer(GROUP_STATUS_EDIT_INTERVAL_S)  # nor a group's 20 messages a minute
         self._actions: dict[str, asyncio.Task[None]] = {}
 
     async def __call__(self, event: Event) -> None:
-        reply_to = event.job.reply_to
-        chat_id = reply_to.get("chat_id")
-        if chat_id is None:
+        reply_to = TelegramReply.from_dict(event.job.reply_to)
+        if reply_to is None:
             return
-        status_id = reply_to.get("status_id")
+        chat_id, status_id = reply_to.chat_id, reply_to.status_id
         if isinstance(event, (Queued, Rendering)):
             self._keep_action(event.job.id, chat_id)
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
@@ -71,38 +70,38 @@ class TelegramDelivery:
                 await self._delete(chat_id, status_id)
         elif isinstance(event, Failed):
             self._stop_action(event.job.id)
-            if not await self._edit_status(chat_id, status_id, f"😕 {event.reason}", final=True):
-                await with_retries(self.bot.send_message, chat_id, f"😕 {event.reason}")
+            if not await self._edit_status(chat_id, status_id, failed_text(event.reason), final=True):
+                await with_retries(self.bot.send_message, chat_id, failed_text(event.reason))
+            if status_id:
+                self._pacer_of(chat_id).forget(status_id)
 
     async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool) -> bool:
         if not message_id:
             return False
-        now = time.monotonic()
-        if not final and (now - self._last_edit.get(message_id, 0.0) < STATUS_EDIT_INTERVAL_S
-                          or self._status_text.get(message_id) == text):
-            return True  # paced: progress edits never trip the per-chat flood limit
-        self._last_edit[message_id], self._status_text[message_id] = now, text
+        if not self._pacer_of(chat_id).allow(message_id, text, final=final):
+            return True
         try:
             await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id)
             return True
         except BadRequest as exc:  # deleted by the user, or "message is not modified"
             return "not modified" in str(exc).lower()
 
+    def _pacer_of(self, chat_id: int) -> StatusPacer:
+        return self._group_pacer if chat_id < 0 else self._pacer  # groups and supergroups have negative ids
+
     async def _delete(self, chat_id: int, message_id: int) -> None:
-        self._last_edit.pop(message_id, None)
-        self._status_text.pop(message_id, None)
+        self._pacer_of(chat_id).forget(message_id)
         try:
             await self.bot.delete_message(chat_id, message_id)
         except (BadRequest, NetworkError):
             pass  # a leftover status line is harmless
 
-    async def _send_result(self, chat_id: int, reply_to: dict[str, Any], event: Done) -> None:
+    async def _send_result(self, chat_id: int, reply_to: TelegramReply, event: Done) -> None:
         theme = self.catalog.get(event.result.theme_id)
-        name = event.result.params.name
-        caption = "\n".join([f"✨ {theme.title}" + (f" — {name}" if name else ""), *event.notes, REFINE_HINT])
+        caption = result_caption(theme.title, event.result.params.name, event.notes)
         keyboard = result_keyboard(event.result.id, event.buttons)
-        reply = ReplyParameters(reply_to["message_id"], allow_sending_without_reply=True) if reply_to.get(
-            "message_id") else None
+        reply = ReplyParameters(reply_to.message_id, allow_sending_without_reply=True) if reply_to.message_id \
+            else None
         photo = encode_for_platform(event.image, max_bytes=PHOTO_MAX_BYTES, max_side_sum=PHOTO_MAX_SIDE_SUM,
                                     stem=f"minime-{theme.id}")
         try:
@@ -129,7 +128,7 @@ class TelegramDelivery:
                 await self.bot.send_chat_action(chat_id, ChatAction.UPLOAD_PHOTO)
             except (NetworkError, TimedOut):
                 pass
-            await asyncio.sleep(CHAT_ACTION_REFRESH_S)
+            await asyncio.sleep(CHAT_ACTION_REFRESH_S if chat_id > 0 else GROUP_STATUS_EDIT_INTERVAL_S)
 
     async def close(self) -> None:
         """Stop the chat-action loops."""

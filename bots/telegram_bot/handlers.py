@@ -2,25 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from telegram import Document, InputFile, Message, ReplyParameters, Update
+from telegram import Chat, ChatMember, Document, InputFile, Message, ReplyParameters, Update
 from telegram.ext import ContextTypes
 
+from minime.bots.telegram_bot import groups
+from minime.bots.telegram_bot.address import TelegramReply
 from minime.bots.telegram_bot.delivery import with_retries
 from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
 from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
+from minime.core import texts
+from minime.core.buttons import ANOTHER_THEME
 from minime.core.domain import UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
-from minime.core.intake import encode_for_platform
+from minime.core.errors import ImageTooLarge, MinimeError, NotYours, UnsupportedImage
+from minime.core.intake import encode_for_platform, looks_like_image
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
-from minime.core.texts import help_text, privacy_text, queued_text
 
 log = get_logger("minime.telegram")
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
 
 
 def _studio(context: ContextTypes.DEFAULT_TYPE) -> Studio:
@@ -31,20 +30,25 @@ def _user(update: Update) -> UserKey:
     return UserKey(PLATFORM, str(update.effective_user.id))
 
 
-def _reply_to(message: Message, status: Message | None = None) -> dict[str, Any]:
-    return {"chat_id": message.chat_id, "message_id": message.message_id,
-            "status_id": status.message_id if status else None}
+def _chat(update: Update) -> str | None:
+    """The group chat a message came from (``telegram:<id>``, for its quota); None in a private chat."""
+    chat = update.effective_chat
+    return f"{PLATFORM}:{chat.id}" if chat and chat.type in (Chat.GROUP, Chat.SUPERGROUP) else None
+
+
+def _reply_to(message: Message, status: Message | None = None) -> dict[str, object]:
+    return TelegramReply.to(message, status).as_dict()
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what minime does and how to use it."""
-    await update.message.reply_text(help_text(_studio(context).themes()))
+    await update.message.reply_text(texts.help_text(_studio(context).themes()))
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/privacy: what is kept, and for how long."""
     settings: Settings = context.bot_data["settings"]
-    await update.message.reply_text(privacy_text(settings))
+    await update.message.reply_text(texts.privacy_text(settings))
 
 
 async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -57,29 +61,44 @@ async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart."""
+    """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart (also /figurine@bot Ada)."""
     command = update.message.text.split()[0].lstrip("/").split("@")[0]
-    status = await update.message.reply_text("⏳ On it…")
+    status = await update.message.reply_text(texts.ON_IT)
     try:
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
-                                           reply_to=_reply_to(update.message, status))
+                                           reply_to=_reply_to(update.message, status), chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A selfie sent as a compressed photo."""
-    largest = update.message.photo[-1]
-    await _take_selfie(update, context, largest.file_id, largest.file_size)
+    """A selfie sent as a compressed photo; with a command as its caption, the selfie and that request at once."""
+    if await _for_me(update, context):
+        largest = update.message.photo[-1]
+        await _take_selfie(update, context, largest.file_id, largest.file_size)
 
 
 async def document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A selfie sent as a file (uncompressed, PNG, HEIC); anything else gets a friendly refusal."""
+    if not await _for_me(update, context):
+        return
     doc = update.message.document
     if not _is_image_document(doc):
         await update.message.reply_text(UnsupportedImage.user_message)
         return
     await _take_selfie(update, context, doc.file_id, doc.file_size)
+
+
+async def _for_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Whether a picture is minime's to take: always in a private chat; in a group when its caption is a command
+    for minime, when it replies to or mentions minime, or when its sender was asked for a selfie."""
+    message = update.message
+    if not groups.is_group(message) or groups.replies_to_bot(message) or groups.mentions_bot(message):
+        return True
+    request = groups.split_command(message, message.caption or "")
+    if request and (request[0] in _studio(context).theme_command_names() or "@" in (message.caption or "").split()[0]):
+        return True
+    return await _studio(context).waiting_for(_user(update)) == "selfie"
 
 
 async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, size: int | None) -> None:
@@ -88,38 +107,57 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
                                                       "up to 20 MB from Telegram. Please send a smaller one.")
                                         .user_message)
         return
-    studio = _studio(context)
-    status = await update.message.reply_text("📥 Got it — checking your selfie…")
+    studio, user, message = _studio(context), _user(update), update.message
+    request = groups.split_command(message, message.caption or "")
+    if request and request[0] not in studio.theme_command_names():
+        request = None  # another command as a caption (/start…): the photo is just a selfie
+    status = await message.reply_text(texts.CHECKING_SELFIE)
     try:
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
-        received = await studio.receive_selfie(_user(update), data, reply_to=_reply_to(update.message, status))
+        received = await studio.receive_selfie(user, data, reply_to=_reply_to(message, status), chat=_chat(update),
+                                               run_pending=request is None)
+        if request:
+            await studio.apply_theme(user, request[0], request[1], reply_to=_reply_to(message, status),
+                                     chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
-    if received.job:
-        await status.edit_text("Got your selfie! Making the look you asked for…")
-    else:
-        await status.edit_text("Got your selfie! Pick a look, or type e.g. /figurine YourName.",
-                               reply_markup=themes_keyboard(studio.themes()))
+    started = bool(received.job or request)
+    await status.edit_text(texts.selfie_received(started, "Pick a look, or type e.g. /figurine YourName."),
+                           reply_markup=None if started else themes_keyboard(studio.themes()))
 
 
 async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Plain text: the name a theme asked for, or a refinement of the replied-to (or latest) image."""
+    """Plain text (in a group: a reply to minime or a mention of it): the name a theme asked for, or a refinement of
+    the replied-to (or latest) image."""
     message = update.message
     replied = message.reply_to_message
     result_id = result_id_of(replied.reply_markup) if replied and replied.from_user and replied.from_user.is_bot \
         else None
-    status = await message.reply_text("⏳ On it…")
+    words = groups.without_mention(message, message.text)
+    if not words:
+        await message.reply_text(texts.help_text(_studio(context).themes()))
+        return
+    status = await message.reply_text(texts.ON_IT)
     try:
-        outcome = await _studio(context).text(_user(update), message.text, result_id=result_id,
-                                              reply_to=_reply_to(message, status))
+        outcome = await _studio(context).text(_user(update), words, result_id=result_id,
+                                              reply_to=_reply_to(message, status), chat=_chat(update))
     except MinimeError as exc:
         await status.edit_text(exc.user_message)
         return
     if isinstance(outcome, Undone):
         await status.delete()
         await _send_undone(message, outcome)
+
+
+async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """minime was added to a group: a short hello saying how it works there."""
+    change = update.my_chat_member
+    was_out = change.old_chat_member.status in (ChatMember.LEFT, ChatMember.BANNED)
+    now_in = change.new_chat_member.status in (ChatMember.MEMBER, ChatMember.ADMINISTRATOR)
+    if change.chat.type in (Chat.GROUP, Chat.SUPERGROUP) and was_out and now_in:
+        await context.bot.send_message(change.chat.id, texts.group_intro_text(context.bot.username))
 
 
 async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -134,7 +172,7 @@ async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if size and size > DOWNLOAD_MAX_BYTES:
         await message.reply_text(ImageTooLarge.user_message)
         return
-    status = await message.reply_text("🔎 Checking that image…")
+    status = await message.reply_text(texts.CHECKING_IMAGE)
     try:
         file = await context.bot.get_file(file_id)
         answer = await _studio(context).verify(_user(update), bytes(await file.download_as_bytearray()))
@@ -154,7 +192,7 @@ def _image_file(message: Message) -> tuple[str | None, int | None]:
 
 
 def _is_image_document(doc: Document) -> bool:
-    return (doc.mime_type or "").startswith("image/") or (doc.file_name or "").lower().endswith(IMAGE_EXTENSIONS)
+    return looks_like_image(doc.mime_type, doc.file_name)
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,27 +218,38 @@ async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _send_undone(message: Message, outcome: Undone) -> None:
     photo = encode_for_platform(outcome.image, max_bytes=PHOTO_MAX_BYTES, stem="minime")
     await with_retries(message.get_bot().send_photo, message.chat_id, InputFile(photo.data, filename=photo.filename),
-                       caption="↩️ Back one step.", reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
+                       caption=texts.BACK_ONE_STEP, reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
                        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True))
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask before deleting everything of the user."""
-    await update.message.reply_text("This deletes your selfie and every image I made for you. Sure?",
-                                    reply_markup=forget_keyboard())
+    await update.message.reply_text(texts.FORGET_CONFIRM, reply_markup=forget_keyboard(_user(update).user_id))
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/status: where the user's image is in the queue."""
-    state = await _studio(context).status(_user(update))
-    text_ = queued_text(state.position, state.eta_s) if state.position else (
-        "Working on your image…" if state.job else "Nothing in progress. Send a selfie and pick a look!")
-    await update.message.reply_text(text_)
+    """/status: where the user's image is in the queue, and the images left today."""
+    user = _user(update)
+    state = await _studio(context).status(user, _chat(update))
+    await update.message.reply_text(texts.status_reply(state, user))
+
+
+async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/admin [grant platform:id N | block platform:id | unblock platform:id]: for MINIME_ADMINS only."""
+    try:
+        answer = await _studio(context).admin(_user(update), " ".join(context.args or ()))
+    except MinimeError as exc:
+        answer = exc.user_message
+    await update.message.reply_text(answer)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Commands we do not have."""
-    await update.message.reply_text("I don't know that command. Try /help or /themes.")
+    """Commands we do not have (in a group, only those addressed to minime by name: others may be another bot's)."""
+    message = update.message
+    if groups.is_group(message) and (groups.split_command(message, message.text) is None
+                                     or "@" not in message.text.split()[0]):
+        return
+    await message.reply_text("I don't know that command. Try /help or /themes.")
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -212,29 +261,39 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer("That button has expired.")
         return
     if pressed.kind == "forget":
+        if pressed.owner and pressed.owner != user.user_id:
+            await query.answer(texts.NOT_YOUR_BUTTON)
+            return
         await query.answer()
         if pressed.action == "yes":
             await studio.forget(user)
-            await query.edit_message_text("Done: I've deleted your selfie and every image I made for you.")
+            await query.edit_message_text(texts.FORGOTTEN)
         else:
-            await query.edit_message_text("Nothing was deleted.")
+            await query.edit_message_text(texts.NOT_FORGOTTEN)
         return
-    if pressed.kind == "result" and pressed.action == "another theme":
+    if pressed.kind == "result" and pressed.action == ANOTHER_THEME:
+        try:
+            await studio.owned_result(user, pressed.result_id)
+        except MinimeError as exc:
+            await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
+            return
         await query.answer()
-        await query.message.reply_text("Which look?", reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
+        await query.message.reply_text(texts.WHICH_LOOK,
+                                       reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
         return
     message = query.message
     try:
         if pressed.kind == "pick":
             await query.answer()
-            status_ = await message.reply_text("⏳ On it…")
-            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True)
+            status_ = await message.reply_text(texts.ON_IT)
+            await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True,
+                                     chat=_chat(update))
             return
         action = f"theme:{pressed.theme_id}" if pressed.kind == "swap" else pressed.action
         outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
-                                      reply_to={"chat_id": message.chat_id, "message_id": message.message_id})
-    except MinimeError as exc:
-        await query.answer(exc.user_message[:200], show_alert=True)
+                                      reply_to=_reply_to(message), chat=_chat(update))
+    except MinimeError as exc:  # someone else's picture: a short note to the tapper, and nothing changes
+        await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
         if pressed.kind == "pick":
             await message.reply_text(exc.user_message)
         return
@@ -248,7 +307,6 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed", error_type=type(context.error).__name__, error=str(context.error))
     if isinstance(update, Update) and update.effective_chat:
         try:
-            await context.bot.send_message(update.effective_chat.id,
-                                           "Sorry, something went wrong on my side. Please try again.")
+            await context.bot.send_message(update.effective_chat.id, texts.SORRY)
         except Exception:  # the platform itself is failing: nothing more to do for this update
             pass

@@ -8,14 +8,9 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from minime.bots.telegram_bot.limits import CALLBACK_DATA_MAX
+from minime.core import buttons as registry
 from minime.core.domain import ThemeInfo
-from minime.core.refine import BUTTONS
-
-# Short codes keep callback data far below Telegram's 64 bytes.
-ACTION_CODES = {"warmer": "w", "cooler": "c", "brighter": "b", "more grain": "g+", "less grain": "g-", "vivid": "v",
-                "faded": "f", "bigger name": "n+", "new colours": "p", "variation": "x", "undo": "u",
-                "another theme": "t"}
-CODE_ACTIONS = {code: action for action, code in ACTION_CODES.items()}
+from minime.core.texts import FORGET_NO, FORGET_YES
 
 
 @dataclass(frozen=True)
@@ -26,6 +21,7 @@ class Button:
     result_id: str | None = None
     action: str | None = None
     theme_id: str | None = None
+    owner: str | None = None  # who may press it (the /forget confirmation), when it names someone
 
 
 def _data(*parts: str) -> str:
@@ -36,8 +32,7 @@ def _data(*parts: str) -> str:
 
 def result_keyboard(result_id: str, buttons: tuple[str, ...]) -> InlineKeyboardMarkup:
     """Refinement buttons under a result, three to a row."""
-    keys = [InlineKeyboardButton(BUTTONS[b][0], callback_data=_data("r", result_id, ACTION_CODES[b]))
-            for b in buttons if b in BUTTONS and b in ACTION_CODES]
+    keys = [InlineKeyboardButton(b.label, callback_data=_data("r", result_id, b.code)) for b in registry.known(buttons)]
     return InlineKeyboardMarkup([keys[i:i + 3] for i in range(0, len(keys), 3)])
 
 
@@ -48,23 +43,23 @@ def themes_keyboard(themes: list[ThemeInfo], result_id: str | None = None) -> In
     return InlineKeyboardMarkup([keys[i:i + 2] for i in range(0, len(keys), 2)])
 
 
-def forget_keyboard() -> InlineKeyboardMarkup:
-    """Confirmation for /forget."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton("🗑 Yes, delete everything", callback_data="f:yes"),
-                                  InlineKeyboardButton("Keep it", callback_data="f:no")]])
+def forget_keyboard(owner: str) -> InlineKeyboardMarkup:
+    """Confirmation for /forget, for its asker only (in a group anyone sees it)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {FORGET_YES}", callback_data=_data("f", "yes", owner)),
+                                  InlineKeyboardButton(FORGET_NO, callback_data=_data("f", "no", owner))]])
 
 
 def parse(data: str | None) -> Button | None:
     """Callback data back into a Button (None for anything we did not make)."""
     parts = (data or "").split(":")
-    if len(parts) == 3 and parts[0] == "r" and parts[2] in CODE_ACTIONS:
-        return Button("result", result_id=parts[1], action=CODE_ACTIONS[parts[2]])
+    if len(parts) == 3 and parts[0] == "r" and (pressed := registry.by_code(parts[2])):
+        return Button("result", result_id=parts[1], action=pressed.id)
     if len(parts) == 3 and parts[0] == "s":
         return Button("swap", result_id=parts[1], theme_id=parts[2])
     if len(parts) == 2 and parts[0] == "k":
         return Button("pick", theme_id=parts[1])
-    if len(parts) == 2 and parts[0] == "f":
-        return Button("forget", action=parts[1])
+    if len(parts) in (2, 3) and parts[0] == "f":
+        return Button("forget", action=parts[1], owner=parts[2] if len(parts) == 3 else None)
     return None
 
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
+from minime.core import buttons, texts
 from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
 from minime.core.errors import MinimeError
 from minime.core.logs import get_logger
-from minime.core.refine import BUTTONS
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
-from minime.core.texts import help_text, privacy_text, queued_text, rendering_text
+from minime.core.texts import queued_text, rendering_text
 
 log = get_logger("minime.web")
 
@@ -32,7 +32,7 @@ USER = web.RequestKey("user", UserKey)
 
 
 def _buttons(ids: tuple[str, ...]) -> list[dict[str, str]]:
-    return [{"id": b, "label": BUTTONS[b][0]} for b in ids if b in BUTTONS]
+    return [{"id": b.id, "label": b.label} for b in buttons.known(ids)]
 
 
 def _image_url(result_id: str) -> str:
@@ -178,7 +178,7 @@ class WebPlayground:
         """The theme gallery data."""
         return web.json_response([{"id": t.id, "command": t.command, "title": t.title,
                                    "description": t.description, "argument": t.argument,
-                                   "variant": t.id.rsplit("-", 1)[-1] if t.id.startswith("retro-") else None,
+                                   "variant": t.variant,
                                    "preview": f"/api/themes/{t.id}.jpg"} for t in self.studio.themes()])
 
     async def theme_preview(self, request: web.Request) -> web.Response:
@@ -207,9 +207,8 @@ class WebPlayground:
         if data is None:
             return web.json_response({"messages": [{"text": "Please choose a photo to upload.", "error": True}]})
         received = await self.studio.receive_selfie(user, data)
-        text = "Got your selfie! Now pick a look below, or type a command like /figurine YourName."
-        if received.job:
-            text = "Got your selfie! Working on the look you asked for…"
+        text = texts.selfie_received(bool(received.job), "Now pick a look below, or type a command like "
+                                                         "/figurine YourName.")
         return web.json_response({"messages": [{"text": text}], "job": received.job.id if received.job else None})
 
     async def verify(self, request: web.Request) -> web.Response:
@@ -237,9 +236,9 @@ class WebPlayground:
         command, _, argument = text[1:].partition(" ")
         command = command.lower()
         if command in ("start", "help"):
-            return web.json_response({"messages": [{"text": help_text(self.studio.themes())}]})
+            return web.json_response({"messages": [{"text": texts.help_text(self.studio.themes())}]})
         if command == "privacy":
-            return web.json_response({"messages": [{"text": privacy_text(self.settings)}]})
+            return web.json_response({"messages": [{"text": texts.privacy_text(self.settings)}]})
         if command == "themes":
             return web.json_response({"messages": [{"text": "Here's every look. Tap one below to try it.",
                                                     "image": "/api/gallery.png"}]})
@@ -247,10 +246,10 @@ class WebPlayground:
             return web.json_response(self._outcome(await self.studio.undo(user)))
         if command == "forget":
             if argument.strip().lower() != "yes":
-                return web.json_response({"messages": [{"text": "This deletes your selfie and every image I made "
-                                                        "for you. Type “/forget yes” to confirm."}]})
+                return web.json_response({"messages": [{"text": f"{texts.FORGET_CONFIRM} Type “/forget yes” to "
+                                                                "confirm."}]})
             await self.studio.forget(user)
-            return web.json_response({"messages": [{"text": "Done: I've deleted everything of yours."}],
+            return web.json_response({"messages": [{"text": texts.FORGOTTEN}],
                                       "forgotten": True})
         if command == "stats":
             return web.json_response({"messages": [{"text": (await self.studio.stats(user)).message()}]})
@@ -258,10 +257,9 @@ class WebPlayground:
             return web.json_response({"messages": [{"text": "Tap 🔎 and choose the image: I'll tell you whether I "
                                                             "made it."}]})
         if command == "status":
-            status = await self.studio.status(user)
-            text = queued_text(status.position, status.eta_s) if status.position else (
-                "Working on it…" if status.job else "Nothing in progress.")
-            return web.json_response({"messages": [{"text": text}]})
+            return web.json_response({"messages": [{"text": texts.status_reply(await self.studio.status(user), user)}]})
+        if command == "admin":
+            return web.json_response({"messages": [{"text": await self.studio.admin(user, argument)}]})
         job = await self.studio.apply_theme(user, command, argument or None)
         return web.json_response(self._outcome(job))
 
@@ -275,7 +273,7 @@ class WebPlayground:
     @staticmethod
     def _outcome(outcome: Job | Undone) -> dict[str, Any]:
         if isinstance(outcome, Undone):
-            return {"messages": [{"text": "Back one step.", "image": _image_url(outcome.result.id),
+            return {"messages": [{"text": texts.BACK_ONE_STEP, "image": _image_url(outcome.result.id),
                                   "result": outcome.result.id, "buttons": _buttons(outcome.buttons)}]}
         return {"messages": [], "job": outcome.id}
 

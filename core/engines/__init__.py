@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from minime.core.engines.base import Engine, ProgressCallback, RenderOutput, RenderRequest
 from minime.core.settings import Settings
+from minime.core.themes import ThemeCatalog
 
-__all__ = ["Engine", "ProgressCallback", "RenderOutput", "RenderRequest", "create_engine"]
+__all__ = ["Engine", "ProgressCallback", "RenderOutput", "RenderRequest", "create_engine", "engine_kind",
+           "theme_catalog"]
+
+
+def engine_kind(settings: Settings, name: str | None = None) -> str:
+    """The kind of engine that makes the pictures (what theme files name in ``engines``): ray runs another one."""
+    name = name or settings.engine
+    return settings.ray_inner_engine if name == "ray" else name
 
 
 def create_engine(settings: Settings, name: str | None = None) -> Engine:
@@ -25,3 +33,11 @@ def create_engine(settings: Settings, name: str | None = None) -> Engine:
         return RayEngine(settings)
     raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "
                      "use MINIME_ENGINE=classic, diffusion or ray")
+
+
+def theme_catalog(settings: Settings, engine: str | None = None) -> ThemeCatalog:
+    """The theme files of ``MINIME_THEMES_DIR``, checked against the classic engine's recipes, showing the looks that
+    ``engine`` (default: ``MINIME_ENGINE``) can make. Raises ThemeFileInvalid naming a malformed file."""
+    from minime.core.engines.classic import RECIPES
+
+    return ThemeCatalog.from_dir(settings.themes_dir, engine_kind(settings, engine), recipes=RECIPES)

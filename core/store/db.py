@@ -16,10 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from minime.core import watermark
 from minime.core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
 from minime.core.errors import Busy, QuotaExceeded
-from minime.core.store.schema import ACTIVE_STATES, jobs, result_bands, results, selfies, sessions
+from minime.core.quotas import Quota, day_start, seconds_until_reset, utc_day
+from minime.core.store.schema import ACTIVE_STATES, blocks, jobs, result_bands, results, selfies, sessions, usage
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 74_561_029  # PostgreSQL advisory lock id: one process migrates at a time
+
+
+@dataclass(frozen=True, slots=True)
+class DayUsage:
+    """One UTC day's totals, for /admin."""
+
+    images: int
+    users: int
+    chats: int
+    energy_wh: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +50,7 @@ def _job(row: Any) -> Job:
         id=row.id, user=UserKey.parse(row.user), kind=JobKind(row.kind), theme_id=row.theme_id,
         params=RenderParams.from_dict(row.params), state=JobState(row.state), parent_result_id=row.parent_result_id,
         selfie_id=row.selfie_id, reply_to=row.reply_to or {}, attempts=row.attempts, error=row.error,
-        result_id=row.result_id, rerender=row.rerender, selfie_key=row.selfie_key,
+        result_id=row.result_id, rerender=row.rerender, selfie_key=row.selfie_key, chat=row.chat,
     )
 
 
@@ -93,12 +104,15 @@ class Store:
         """Release connections."""
         await self.engine.dispose()
 
-    def _upsert(self, table: Any, values: dict[str, Any], key: str, update_cols: list[str]) -> Any:
+    def _insert(self, table: Any) -> Any:
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        stmt = dialect_insert(table).values(**values)
+        return dialect_insert(table)
+
+    def _upsert(self, table: Any, values: dict[str, Any], key: str, update_cols: list[str]) -> Any:
+        stmt = self._insert(table).values(**values)
         return stmt.on_conflict_do_update(index_elements=[key], set_={c: stmt.excluded[c] for c in update_cols})
 
     # ---- selfies -------------------------------------------------------------------------------------------------
@@ -194,6 +208,21 @@ class Store:
         await conn.execute(self._upsert(sessions, {"user": str(result.user), "current_result_id": result.id,
                                                    "updated_at": now}, "user", ["current_result_id", "updated_at"]))
 
+    async def set_fingerprint(self, result: Result, fingerprint: str) -> None:
+        """Store a result's perceptual fingerprint and its bands (computed after the image was sent)."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(update(results).where(
+                results.c.id == result.id, results.c.fingerprint.is_(None)).values(fingerprint=fingerprint))
+            if done.rowcount:  # not deleted (/forget) nor fingerprinted meanwhile
+                await conn.execute(insert(result_bands), [
+                    {"result_id": result.id, "user": str(result.user), "band": i, "value": value}
+                    for i, value in enumerate(watermark.bands(fingerprint))])
+
+    async def set_energy(self, result_id: str, energy_wh: float) -> None:
+        """Store the energy a result took (charged after the image was sent)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(update(results).where(results.c.id == result_id).values(energy_wh=energy_wh))
+
     async def results_with_mark(self, mark: int) -> list[Result]:
         """Results whose watermark id is ``mark`` (normally one)."""
         async with self.engine.connect() as conn:
@@ -230,10 +259,13 @@ class Store:
 
     # ---- jobs ----------------------------------------------------------------------------------------------------
 
-    async def enqueue(self, job: Job, *, rate_limit: int, rate_window_s: float) -> int:
+    async def enqueue(self, job: Job, *, rate_limit: int, rate_window_s: float, quotas: tuple[Quota, ...] = ()
+                      ) -> int:
         """Write a job durably before it runs, in one transaction with its checks; return its queue position.
 
-        Raises QuotaExceeded past the user's rate limit and Busy when the user already has an active job.
+        A job that renders takes one image from each of ``quotas`` (today's counts, atomically: a conditional
+        upsert, so concurrent front ends never let one more through). Raises QuotaExceeded past the user's rate
+        limit or a daily quota, and Busy when the user already has an active job; then nothing is counted.
         """
         now = time.time()
         try:
@@ -245,14 +277,96 @@ class Store:
                 recent, oldest, ahead = (await conn.execute(counts)).one()
                 if recent >= rate_limit:
                     raise QuotaExceeded(retry_after_s=oldest + rate_window_s - now)
+                if job.rerender:
+                    for quota in quotas:
+                        await self._take(conn, quota, now)
                 await conn.execute(insert(jobs).values(
                     id=job.id, user=str(job.user), platform=job.user.platform, kind=job.kind.value,
                     theme_id=job.theme_id, params=job.params.to_dict(), state=job.state.value,
                     parent_result_id=job.parent_result_id, selfie_id=job.selfie_id, selfie_key=job.selfie_key,
-                    reply_to=job.reply_to, rerender=job.rerender, attempts=job.attempts, created_at=now))
+                    reply_to=job.reply_to, chat=job.chat, rerender=job.rerender, attempts=job.attempts,
+                    created_at=now))
             return ahead + 1
         except IntegrityError as exc:
             raise Busy() from exc
+
+    async def _take(self, conn: Any, quota: Quota, now: float) -> None:
+        """Count one image for ``quota`` today, unless that would pass its limit (then QuotaExceeded)."""
+        stmt = self._insert(usage).values(day=utc_day(now), subject=quota.subject, images=1, granted=0,
+                                          updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day", "subject"], set_={"images": usage.c.images + 1, "updated_at": now},
+            where=(usage.c.images < usage.c.granted + quota.limit) if quota.limit else None,
+        ).returning(usage.c.images)
+        if (await conn.execute(stmt)).first() is None:
+            granted = (await conn.execute(select(usage.c.granted).where(and_(
+                usage.c.day == utc_day(now), usage.c.subject == quota.subject)))).scalar_one()
+            raise QuotaExceeded(seconds_until_reset(now), scope=quota.scope, limit=quota.limit, granted=granted)
+
+    async def _give_back(self, conn: Any, row: Any) -> None:
+        """A failed render's images go back to its user's (and chat's) quota of the day it was asked."""
+        if not row.rerender:
+            return
+        subjects = [f"user:{row.user}"] + ([f"chat:{row.chat}"] if row.chat else [])
+        await conn.execute(update(usage).where(and_(
+            usage.c.day == utc_day(row.created_at), usage.c.subject.in_(subjects), usage.c.images > 0)).values(
+            images=usage.c.images - 1, updated_at=time.time()))
+
+    # ---- quotas and admin ----------------------------------------------------------------------------------------
+
+    async def usage_of(self, subject: str, now: float | None = None) -> tuple[int, int]:
+        """Today's (images, granted) of a subject."""
+        now = now or time.time()
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(select(usage.c.images, usage.c.granted).where(and_(
+                usage.c.day == utc_day(now), usage.c.subject == subject)))).first()
+        return (int(row.images), int(row.granted)) if row else (0, 0)
+
+    async def grant(self, subject: str, images: int, now: float | None = None) -> int:
+        """Add ``images`` to a subject's quota for today; return its granted total today."""
+        now = now or time.time()
+        stmt = self._insert(usage).values(day=utc_day(now), subject=subject, images=0, granted=images,
+                                          updated_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=["day", "subject"], set_={
+            "granted": usage.c.granted + images, "updated_at": now}).returning(usage.c.granted)
+        async with self.engine.begin() as conn:
+            return int((await conn.execute(stmt)).scalar_one())
+
+    async def day_usage(self, now: float | None = None) -> DayUsage:
+        """Today's images, users who got one, chats that got one, and the energy of today's results."""
+        now = now or time.time()
+        today = usage.c.day == utc_day(now)
+        users = and_(today, usage.c.subject.like("user:%"), usage.c.images > 0)
+        chats = and_(today, usage.c.subject.like("chat:%"), usage.c.images > 0)
+        query = select(func.coalesce(func.sum(usage.c.images).filter(users), 0), func.count().filter(users),
+                       func.count().filter(chats))
+        energy = select(func.coalesce(func.sum(results.c.energy_wh), 0.0)).where(results.c.created_at >= day_start(now))
+        async with self.engine.connect() as conn:
+            images, user_count, chat_count = (await conn.execute(query)).one()
+            energy_wh = (await conn.execute(energy)).scalar_one()
+        return DayUsage(int(images), int(user_count), int(chat_count), float(energy_wh))
+
+    async def prune_usage(self, now: float | None = None) -> int:
+        """Delete usage rows older than yesterday (they only ever count today); return how many went."""
+        yesterday = utc_day((now or time.time()) - 86400)
+        async with self.engine.begin() as conn:
+            return (await conn.execute(delete(usage).where(usage.c.day < yesterday))).rowcount
+
+    async def block(self, user: UserKey, by: UserKey) -> bool:
+        """Block a user (durable); False when they were blocked already."""
+        stmt = self._insert(blocks).values(user=str(user), by=str(by), created_at=time.time())
+        async with self.engine.begin() as conn:
+            return bool((await conn.execute(stmt.on_conflict_do_nothing(index_elements=["user"]))).rowcount)
+
+    async def unblock(self, user: UserKey) -> bool:
+        """Lift a block; False when there was none."""
+        async with self.engine.begin() as conn:
+            return bool((await conn.execute(delete(blocks).where(blocks.c.user == str(user)))).rowcount)
+
+    async def is_blocked(self, user: UserKey) -> bool:
+        """Whether an admin blocked this user."""
+        async with self.engine.connect() as conn:
+            return (await conn.execute(select(blocks.c.user).where(blocks.c.user == str(user)))).first() is not None
 
     async def complete_job(self, job_id: str, owner: str, result: Result, ttl_s: float) -> bool:
         """Store a job's result, make it current and mark the job done, all at once; False (and nothing stored)
@@ -314,9 +428,12 @@ class Store:
         if owner:
             condition.append(jobs.c.owner == owner)
         async with self.engine.begin() as conn:
-            done = await conn.execute(update(jobs).where(and_(*condition)).values(
-                state=state.value, result_id=result_id, error=error, finished_at=time.time()))
-        return done.rowcount == 1
+            done = (await conn.execute(update(jobs).where(and_(*condition)).values(
+                state=state.value, result_id=result_id, error=error, finished_at=time.time()).returning(
+                jobs.c.user, jobs.c.chat, jobs.c.rerender, jobs.c.created_at))).first()
+            if done is not None and state is JobState.FAILED:
+                await self._give_back(conn, done)
+        return done is not None
 
     async def requeue(self, job_id: str, owner: str) -> bool:
         """Put a running job this process owns back in the queue (its render was lost); False if not ours."""
@@ -342,6 +459,8 @@ class Store:
                          error=None if retry else "interrupted", finished_at=None if retry else time.time()))
                 if changed.rowcount:
                     (requeued if retry else failed).append(_job(row))
+                    if not retry:
+                        await self._give_back(conn, row)
         return requeued, failed
 
     async def queue_position(self, job_id: str) -> int:

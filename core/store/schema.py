@@ -70,6 +70,7 @@ jobs = Table(
     Column("selfie_id", String(32)),
     Column("selfie_key", String(128)),
     Column("reply_to", JSON),
+    Column("chat", String(160)),  # the group chat / server channel it was asked in (platform:id), for its quota
     Column("rerender", Boolean, nullable=False, default=True),
     Column("attempts", Integer, nullable=False, default=0),
     Column("error", Text),
@@ -83,4 +84,23 @@ jobs = Table(
     Index("one_active_job_per_user", "user", unique=True,
           sqlite_where=text("state IN ('queued', 'running')"),
           postgresql_where=text("state IN ('queued', 'running')")),
+)
+
+# Images per UTC day and subject ("user:platform:id" or "chat:platform:id"), counted when a render is queued;
+# ``granted`` is what an admin added to that day's quota.
+usage = Table(
+    "usage", metadata,
+    Column("day", String(10), primary_key=True),
+    Column("subject", String(200), primary_key=True),
+    Column("images", Integer, nullable=False, server_default="0"),
+    Column("granted", Integer, nullable=False, server_default="0"),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Users an admin blocked with /admin block (joins MINIME_DENY_USERS).
+blocks = Table(
+    "blocks", metadata,
+    Column("user", String(128), primary_key=True),
+    Column("by", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
 )

@@ -27,7 +27,7 @@ NO_PERSON = "I couldn't find a person in that photo, so I used the whole picture
 
 
 class ClassicEngine:
-    """Renders themes with OpenCV, NumPy and Pillow (and mediapipe's bundled segmentation when installed)."""
+    """Renders themes with OpenCV, NumPy and Pillow (and mediapipe's segmentation and face models, run by LiteRT)."""
 
     name = "classic"
     understands_instructions = False

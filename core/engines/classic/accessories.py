@@ -1,107 +1,132 @@
-"""Accessories drawn for the action figure's slots: simple, shaded toy shapes (RGBA)."""
+"""Accessories for the action figure's blister: any thing a person names, drawn from a bundled icon set.
+
+The icons are Font Awesome Free's solid set (themes/assets/icons/fa-solid-900.ttf, SIL OFL 1.1 for the font file,
+icons CC BY 4.0; see the licence beside it), looked up by their names. Words people use are mapped to icon names
+through a small table of synonyms, then by close spelling; a thing with no icon gets a gift box with its name printed
+under it, so whatever was asked for is in the pack.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import difflib
+from functools import lru_cache
 
-from PIL import Image, ImageDraw
+import cv2
+import numpy as np
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageDraw, ImageFont
 
 from minime.core.engines.classic.paint import Color, mix
+from minime.core.settings import THEMES_DIR
 
-S = 4  # supersampling for smooth edges
+ICON_FONT = THEMES_DIR / "assets" / "icons" / "fa-solid-900.ttf"
 
-
-def _canvas(size: tuple[int, int]) -> tuple[Image.Image, ImageDraw.ImageDraw, int, int]:
-    w, h = size[0] * S, size[1] * S
-    img = Image.new("RGBA", (w, h), (0, 0, 0, 0))
-    return img, ImageDraw.Draw(img), w, h
-
-
-def _done(img: Image.Image, size: tuple[int, int]) -> Image.Image:
-    return img.resize(size, Image.Resampling.LANCZOS)
-
-
-def phone(size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
-    img, d, w, h = _canvas(size)
-    pw = min(w * 0.42, h * 0.5)
-    x0, y0, x1, y1 = (w - pw) / 2, h * 0.04, (w + pw) / 2, h * 0.96
-    d.rounded_rectangle((x0, y0, x1, y1), pw * 0.16, fill=(*ink, 255))
-    d.rounded_rectangle((x0 + pw * 0.07, y0 + pw * 0.12, x1 - pw * 0.07, y1 - pw * 0.12), pw * 0.09,
-                        fill=(*mix(accent, (255, 255, 255), 0.3), 255))
-    for i in range(3):
-        yy = y0 + (y1 - y0) * (0.28 + i * 0.17)
-        d.rounded_rectangle((x0 + pw * 0.2, yy, x1 - pw * 0.2, yy + (y1 - y0) * 0.09), pw * 0.04,
-                            fill=(*mix(accent, ink, 0.5), 255))
-    d.line((x0 + pw * 0.14, y0 + pw * 0.2, x0 + pw * 0.14, y1 - pw * 0.4), fill=(255, 255, 255, 140), width=S * 3)
-    return _done(img, size)
-
-
-def mug(size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
-    img, d, w, h = _canvas(size)
-    mw = min(w * 0.55, h * 0.7)
-    x0, y0, x1, y1 = (w - mw) / 2 - mw * 0.1, h * 0.2, (w + mw) / 2 - mw * 0.1, h * 0.9
-    d.ellipse((x1 - mw * 0.2, y0 + mw * 0.12, x1 + mw * 0.32, y0 + mw * 0.62), outline=(*accent, 255),
-              width=int(mw * 0.09))
-    d.rounded_rectangle((x0, y0, x1, y1), mw * 0.12, fill=(*accent, 255))
-    d.ellipse((x0, y0 - mw * 0.08, x1, y0 + mw * 0.1), fill=(*mix(accent, (255, 255, 255), 0.3), 255))
-    d.ellipse((x0 + mw * 0.06, y0 - mw * 0.05, x1 - mw * 0.06, y0 + mw * 0.07), fill=(90, 55, 30, 255))
-    d.line((x0 + mw * 0.14, y0 + mw * 0.2, x0 + mw * 0.14, y1 - mw * 0.15), fill=(255, 255, 255, 150),
-           width=int(mw * 0.06))
-    for i in range(2):  # steam
-        sx = x0 + mw * (0.35 + 0.3 * i)
-        d.arc((sx - mw * 0.1, y0 - mw * 0.55, sx + mw * 0.1, y0 - mw * 0.2), 90, 270, fill=(*ink, 120),
-              width=int(mw * 0.04))
-    return _done(img, size)
-
-
-def sunglasses(size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
-    img, d, w, h = _canvas(size)
-    gw = min(w * 0.92, h * 1.6)
-    x0, cy = (w - gw) / 2, h * 0.5
-    lens_w, lens_h = gw * 0.4, gw * 0.26
-    for lx in (x0, x0 + gw - lens_w):
-        d.rounded_rectangle((lx, cy - lens_h / 2, lx + lens_w, cy + lens_h / 2), lens_h * 0.35,
-                            fill=(*mix(ink, (60, 60, 90), 0.3), 255), outline=(*accent, 255), width=int(gw * 0.025))
-        d.line((lx + lens_w * 0.2, cy - lens_h * 0.25, lx + lens_w * 0.45, cy - lens_h * 0.25),
-               fill=(255, 255, 255, 170), width=int(gw * 0.02))
-    d.arc((x0 + lens_w - gw * 0.02, cy - lens_h * 0.55, x0 + gw - lens_w + gw * 0.02, cy + lens_h * 0.2), 200, 340,
-          fill=(*accent, 255), width=int(gw * 0.03))
-    return _done(img, size)
-
-
-def camera(size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
-    img, d, w, h = _canvas(size)
-    cw = min(w * 0.8, h * 1.2)
-    x0, y0 = (w - cw) / 2, h / 2 - cw * 0.32
-    x1, y1 = x0 + cw, h / 2 + cw * 0.32
-    d.rounded_rectangle((x0 + cw * 0.12, y0 - cw * 0.1, x0 + cw * 0.38, y0 + cw * 0.05), cw * 0.04,
-                        fill=(*ink, 255))
-    d.rounded_rectangle((x0, y0, x1, y1), cw * 0.1, fill=(*ink, 255))
-    d.rectangle((x0, y0 + cw * 0.12, x1, y0 + cw * 0.22), fill=(*accent, 255))
-    r = cw * 0.22
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 + cw * 0.04
-    d.ellipse((cx - r, cy - r, cx + r, cy + r), fill=(200, 200, 210, 255))
-    d.ellipse((cx - r * 0.75, cy - r * 0.75, cx + r * 0.75, cy + r * 0.75), fill=(30, 35, 60, 255))
-    d.ellipse((cx - r * 0.45, cy - r * 0.55, cx - r * 0.05, cy - r * 0.15), fill=(255, 255, 255, 170))
-    return _done(img, size)
-
-
-def headphones(size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
-    img, d, w, h = _canvas(size)
-    hw = min(w * 0.75, h * 0.9)
-    x0, y0 = (w - hw) / 2, h * 0.1
-    d.arc((x0, y0, x0 + hw, y0 + hw), 180, 360, fill=(*ink, 255), width=int(hw * 0.08))
-    for ex in (x0 - hw * 0.04, x0 + hw - hw * 0.2):
-        d.rounded_rectangle((ex, y0 + hw * 0.42, ex + hw * 0.24, y0 + hw * 0.85), hw * 0.08, fill=(*accent, 255),
-                            outline=(*ink, 255), width=int(hw * 0.03))
-    return _done(img, size)
-
-
-DRAWINGS: dict[str, Callable[[tuple[int, int], Color, Color], Image.Image]] = {
-    "phone": phone, "mug": mug, "sunglasses": sunglasses, "camera": camera, "headphones": headphones,
+# Words people type -> the icon set's names.
+SYNONYMS = {
+    "phone": "mobile-alt", "smartphone": "mobile-alt", "mobile": "mobile-alt", "iphone": "mobile-alt",
+    "mug": "mug-hot", "coffee": "mug-hot", "tea": "mug-hot", "cup": "coffee", "espresso": "coffee",
+    "sunglasses": "glasses", "shades": "glasses", "specs": "glasses", "laptop": "laptop", "computer": "laptop",
+    "pc": "desktop", "notebook": "book", "books": "book", "reading": "book-open", "guitar": "guitar",
+    "music": "music", "headphones": "headphones", "headset": "headset", "camera": "camera-retro",
+    "photo": "camera-retro", "photography": "camera-retro", "bike": "bicycle", "cycling": "bicycle",
+    "running": "running", "run": "running", "jogging": "running", "football": "futbol", "soccer": "futbol",
+    "basketball": "basketball-ball", "baseball": "baseball-ball", "tennis": "table-tennis",
+    "gym": "dumbbell", "weights": "dumbbell", "fitness": "dumbbell", "yoga": "spa", "swimming": "swimmer",
+    "swim": "swimmer", "cat": "cat", "dog": "dog", "pet": "paw", "plant": "seedling", "plants": "seedling",
+    "gardening": "seedling", "pizza": "pizza-slice", "burger": "hamburger", "cake": "birthday-cake",
+    "wine": "wine-glass-alt", "beer": "beer", "cocktail": "cocktail", "game": "gamepad", "gaming": "gamepad",
+    "games": "gamepad", "controller": "gamepad", "code": "code", "coding": "laptop-code",
+    "programming": "laptop-code", "developer": "laptop-code", "paint": "palette", "painting": "palette",
+    "art": "palette", "brush": "paint-brush", "pen": "pen-fancy", "pencil": "pencil-alt", "writing": "pen-fancy",
+    "doctor": "stethoscope", "nurse": "user-nurse", "stethoscope": "stethoscope", "medicine": "pills",
+    "teacher": "chalkboard-teacher", "chef": "utensils", "cooking": "utensils", "food": "utensils",
+    "travel": "suitcase-rolling", "suitcase": "suitcase-rolling", "plane": "plane", "flight": "plane",
+    "car": "car-side", "keys": "key", "key": "key", "money": "money-bill-wave", "cash": "money-bill-wave",
+    "wallet": "wallet", "watch": "clock", "clock": "clock", "hat": "hat-cowboy", "crown": "crown",
+    "microphone": "microphone", "mic": "microphone", "singing": "microphone", "drum": "drum", "drums": "drum",
+    "piano": "music", "skateboard": "skating", "skate": "skating", "ski": "skiing", "skiing": "skiing",
+    "snowboard": "snowboarding", "hiking": "hiking", "climbing": "mountain", "mountain": "mountain",
+    "fishing": "fish", "fish": "fish", "umbrella": "umbrella", "backpack": "suitcase", "bag": "shopping-bag",
+    "shopping": "shopping-bag", "science": "flask", "lab": "flask", "rocket": "rocket", "space": "rocket",
+    "star": "star", "heart": "heart", "love": "heart", "tools": "tools", "wrench": "wrench", "hammer": "hammer",
+    "sword": "khanda", "shield": "shield-alt", "magic": "magic", "wand": "magic", "trophy": "trophy",
+    "medal": "medal", "award": "award", "graduation": "graduation-cap", "student": "user-graduate",
+    "briefcase": "briefcase", "office": "briefcase", "work": "briefcase", "lawyer": "balance-scale",
+    "film": "film", "movies": "film", "cinema": "film", "tv": "tv", "book": "book", "bread": "bread-slice",
+    "icecream": "ice-cream", "ice cream": "ice-cream", "baby": "baby", "flower": "spa", "flowers": "spa",
+    "beach": "umbrella-beach", "surf": "water", "surfing": "water", "boat": "ship", "sailing": "ship",
+    "bitcoin": "bitcoin", "crypto": "coins", "chess": "chess-knight", "dice": "dice", "dance": "music",
+    "dancing": "music", "knitting": "mitten", "tablet": "tablet-alt", "ipad": "tablet-alt", "drone": "helicopter",
 }
+FALLBACK_ICON = "gift"
+
+
+@lru_cache(maxsize=1)
+def _icon_names() -> dict[str, int]:
+    """Icon name -> code point, from the font's own glyph names."""
+    font = TTFont(str(ICON_FONT), lazy=True)
+    names: dict[str, int] = {}
+    for code, glyph in (font.getBestCmap() or {}).items():
+        names.setdefault(glyph, code)
+    return names
+
+
+def icon_for(thing: str) -> tuple[str, bool]:
+    """The icon name for a thing a person typed, and whether it is a real match (False: the fallback gift)."""
+    names = _icon_names()
+    word = " ".join(thing.lower().split())
+    for key in (word, word.rstrip("s"), word.replace(" ", "-")):
+        if key in SYNONYMS and SYNONYMS[key] in names:
+            return SYNONYMS[key], True
+        if key in names:
+            return key, True
+    for part in word.replace("-", " ").split():
+        if part in SYNONYMS and SYNONYMS[part] in names:
+            return SYNONYMS[part], True
+    close = difflib.get_close_matches(word.replace(" ", "-"), list(names), n=1, cutoff=0.82)
+    if close:
+        return close[0], True
+    return FALLBACK_ICON, False
+
+
+@lru_cache(maxsize=32)
+def _icon_font(size: int) -> ImageFont.FreeTypeFont:
+    return ImageFont.truetype(str(ICON_FONT), size)
 
 
 def draw(item: str, size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
-    """An accessory by name (unknown names draw a phone)."""
-    return DRAWINGS.get(item, phone)(size, accent, ink)
+    """An accessory as a moulded plastic piece: the icon filled in ``accent`` with an ``ink`` edge, a soft
+    highlight and a drop shadow, fitted in ``size`` (RGBA)."""
+    return _draw(item, tuple(size), tuple(accent), tuple(ink)).copy()
+
+
+@lru_cache(maxsize=64)
+def _draw(item: str, size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
+    w, h = size
+    name, _ = icon_for(item)
+    char = chr(_icon_names()[name])
+    pad = max(3, int(min(w, h) * 0.06))
+    box = min(w, h) - 2 * pad
+    font = _icon_font(max(8, box))
+    x0, y0, x1, y1 = font.getbbox(char)
+    fit = min(box / max(1, x1 - x0), box / max(1, y1 - y0))
+    font = _icon_font(max(8, int(box * fit)))
+    x0, y0, x1, y1 = font.getbbox(char)
+    stroke = max(2, int(min(w, h) * 0.035))
+    glyph = Image.new("L", size, 0)
+    ImageDraw.Draw(glyph).text(((w - (x1 - x0)) / 2 - x0, (h - (y1 - y0)) / 2 - y0), char, font=font, fill=255)
+    shape = np.asarray(glyph)
+    edge = cv2.dilate(shape, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * stroke + 1, 2 * stroke + 1)))
+    # Plastic: a vertical light ramp over the fill and a highlight on the upper-left edges.
+    ramp = np.linspace(1.12, 0.82, h, dtype=np.float32)[:, None, None]
+    fill = np.clip(np.array(accent, np.float32)[None, None] * ramp, 0, 255)
+    shifted = np.roll(np.roll(shape, stroke, axis=0), stroke, axis=1)
+    shine = np.clip(shape.astype(np.float32) - shifted, 0, 255) / 255.0
+    rgb = fill * (1 - shine[..., None] * 0.0) + (255 - fill) * shine[..., None] * 0.6
+    body = np.dstack([np.clip(rgb, 0, 255).astype(np.uint8), shape])
+    out = Image.new("RGBA", size, (0, 0, 0, 0))
+    shadow = cv2.GaussianBlur(np.roll(np.roll(edge, stroke, 0), stroke, 1), (0, 0), stroke)
+    out.paste((0, 0, 0, 255), (0, 0), Image.fromarray((shadow * 0.35).astype(np.uint8)))
+    out.paste((*mix(ink, (0, 0, 0), 0.2), 255), (0, 0), Image.fromarray(edge))
+    out.alpha_composite(Image.fromarray(body, "RGBA"))
+    return out

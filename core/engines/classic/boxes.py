@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import accessories
+from minime.core.engines.classic.figure import ACRYLIC, PEDESTAL, FigureStyle
 from minime.core.engines.classic.look import Look, toy_figure
 from minime.core.engines.classic.paint import (
     Color,
@@ -96,24 +97,6 @@ def _add_white(img: Image.Image, mask: Image.Image, xy: tuple[int, int] = (0, 0)
     img.paste((255, 255, 255), (*xy, xy[0] + mask.width, xy[1] + mask.height), mask)
 
 
-@lru_cache(maxsize=16)
-def _stand(size: tuple[int, int], color: Color) -> Image.Image:
-    """A round display plinth (RGBA): a shaded cylinder with a glossy top."""
-    w, h = size
-    top_h = int(h * 0.45)
-    plinth = Image.new("RGBA", size, (0, 0, 0, 0))
-    body = vertical_gradient((w, h - top_h // 2), mix(color, (0, 0, 0), 0.25), mix(color, (0, 0, 0), 0.6))
-    body_mask = Image.new("L", size, 0)
-    ImageDraw.Draw(body_mask).rectangle((0, top_h // 2, w, h - top_h // 2), fill=255)
-    ImageDraw.Draw(body_mask).ellipse((0, h - top_h, w, h), fill=255)
-    plinth.paste(body, (0, top_h // 2), body_mask.crop((0, top_h // 2, w, h)))
-    d = ImageDraw.Draw(plinth)
-    d.ellipse((0, 0, w, top_h), fill=(*mix(color, (255, 255, 255), 0.15), 255))
-    d.ellipse((w * 0.12, top_h * 0.12, w * 0.88, top_h * 0.8), fill=(*mix(color, (255, 255, 255), 0.3), 255))
-    d.arc((w * 0.05, top_h * 0.06, w * 0.95, top_h * 0.94), 200, 330, fill=(255, 255, 255, 170), width=3)
-    return plinth
-
-
 # ---- figurine -----------------------------------------------------------------------------------------------------
 
 FRONT = (150, 110, 830, 1180)
@@ -162,17 +145,28 @@ def _toy_box(key: tuple) -> Image.Image:
 
 
 @lru_cache(maxsize=16)
-def _window_backing(key: tuple, rays: int) -> Image.Image:
-    """The printed card inside the window with the stand's floor shadow (RGB)."""
+def _window_backing(key: tuple, rays: int, pattern: int) -> Image.Image:
+    """The printed card inside the window (sun rays, dots or a spotlight, by edition) with a floor shadow (RGB)."""
     c = _colors(key)
     ww, wh = WINDOW[2] - WINDOW[0], WINDOW[3] - WINDOW[1]
     inner, accent = c.get("inner", (255, 233, 241)), c.get("accent", (255, 210, 63))
-    inside = _burst((ww, wh), (0.5, 0.42), inner, mix(inner, accent, 0.35), rays).copy()
-    stand_w, stand_h = int(ww * 0.62), int(ww * 0.62 * 0.34)
-    sx, sy = (ww - stand_w) // 2, wh - stand_h - 18
+    if pattern == 0:
+        inside = _burst((ww, wh), (0.5, 0.42), inner, mix(inner, accent, 0.35), rays).copy()
+    elif pattern == 1:
+        inside = radial_gradient((ww, wh), mix(inner, (255, 255, 255), 0.5), mix(inner, accent, 0.45),
+                                 center=(0.5, 0.35), radius=0.9)
+        d = ImageDraw.Draw(inside)
+        step = 34
+        for y in range(0, wh + step, step):
+            for x in range((y // step % 2) * step // 2, ww + step, step):
+                r = 4 + 5 * (y / wh)
+                d.ellipse((x - r, y - r, x + r, y + r), fill=mix(inner, accent, 0.3))
+    else:
+        inside = radial_gradient((ww, wh), mix(inner, (255, 255, 255), 0.7), mix(inner, (40, 30, 60), 0.35),
+                                 center=(0.5, 0.45), radius=0.8)
     floor = Image.new("L", (ww, wh), 0)
-    ImageDraw.Draw(floor).ellipse((sx - 10, sy + stand_h - 40, sx + stand_w + 10, sy + stand_h + 8), fill=150)
-    inside.paste((0, 0, 0), (0, 0), Image.fromarray(soft_mask(np.asarray(floor), 10)))
+    ImageDraw.Draw(floor).ellipse((ww * 0.12, wh * 0.86, ww * 0.88, wh * 0.98), fill=110)
+    inside.paste((0, 0, 0), (0, 0), Image.fromarray(soft_mask(np.asarray(floor), 14)))
     return inside
 
 
@@ -198,21 +192,20 @@ def figurine(look: Look) -> Image.Image:
                      stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3))
     look.progress(0.4)
 
-    # The window: backing card, the figure on its stand, a name plaque, the inner shadow and the plastic's glare.
+    # The window: backing card, the figure on its base (filling ~78 % of the window's height), a name plaque, the
+    # inner shadow and the plastic's glare. The edition (seed) picks the backing, the base and the light's side.
     wx0, wy0, wx1, wy1 = WINDOW
     ww, wh = wx1 - wx0, wy1 - wy0
-    inside = _window_backing(key, RAYS[seed % len(RAYS)]).convert("RGBA")
-    stand = _stand((int(ww * 0.62), int(ww * 0.62 * 0.34)), c.get("stand", (43, 43, 58)))
-    sx, sy = (ww - stand.width) // 2, wh - stand.height - 18
-    figure = toy_figure(look, int(ww * 0.86), int(wh * 0.80), outline_color=mix(ink, (0, 0, 0), 0.4))
+    inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
+    style = FigureStyle(base=ACRYLIC if seed % 3 == 2 else PEDESTAL, base_color=c.get("stand", (43, 43, 58)))
+    figure = toy_figure(look, int(ww * 0.9), int(wh * 0.78), style)
     look.progress(0.7)
-    fig_x, fig_y = (ww - figure.width) // 2, sy + int(stand.height * 0.22) - figure.height
-    paste_shadow(inside, figure.getchannel("A"), (fig_x, fig_y), blur=14, opacity=0.35, offset=(16, 10))
-    inside.alpha_composite(stand, (sx, sy))
+    fig_x, fig_y = (ww - figure.width) // 2, int(wh * 0.955) - figure.height
+    paste_shadow(inside, figure.getchannel("A"), (fig_x, fig_y), blur=16, opacity=0.28,
+                 offset=(18 if seed % 2 else -18, 12))
     inside.alpha_composite(figure, (fig_x, fig_y))
-    front_y = int(stand.height * 0.22)
-    inside.alpha_composite(stand.crop((0, front_y, stand.width, stand.height)), (sx, sy + front_y))
-    _label_plate(inside, (sx + stand.width // 2, sy + int(stand.height * 0.68)), stand.width, name, accent, ink)
+    _label_plate(inside, (ww // 2, fig_y + figure.height - max(16, int(figure.height * 0.07))),
+                 int(min(figure.width, ww * 0.7)), name, accent, ink)
     inner = inside.convert("RGB")
     inner.paste((0, 0, 0), (0, 0), _window_rim((ww, wh)))
     _add_white(inner, _plastic_glare((ww, wh)))
@@ -310,8 +303,12 @@ def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Imag
         ImageDraw.Draw(ring).rounded_rectangle((0, 0, slot_w - 1, slot_h - 1), 28, outline=200, width=14)
         shade = np.minimum(soft_mask(np.asarray(ring), 8) * 0.5, np.asarray(slot)).astype(np.uint8)
         tray.paste((0, 0, 0, 255), (slot_x0, sy), Image.fromarray(shade))
-        drawing = accessories.draw(item, (int(slot_w * 0.8), int(slot_h * 0.8)), accent, ink)
-        tray.alpha_composite(drawing, (slot_x0 + (slot_w - drawing.width) // 2, sy + (slot_h - drawing.height) // 2))
+        label_h = max(22, int(slot_h * 0.2))
+        drawing = accessories.draw(item, (int(slot_w * 0.72), int((slot_h - label_h) * 0.82)), accent, ink)
+        tray.alpha_composite(drawing, (slot_x0 + (slot_w - drawing.width) // 2,
+                                       sy + (slot_h - label_h - drawing.height) // 2 + 4))
+        draw_fitted_text(tray, (slot_x0 + 14, sy + slot_h - label_h - 8, slot_x0 + slot_w - 14, sy + slot_h - 8),
+                         display_caps(item), "bebas-neue", ink)
     card_rgba = card.convert("RGBA")
     paste_shadow(card_rgba, rounded_mask((bw, bh), 48), (bx0, by0), blur=16, opacity=0.45, offset=(10, 14))
     card_rgba.alpha_composite(tray, (bx0, by0))
@@ -330,14 +327,22 @@ def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Imag
     return card_rgba, backdrop
 
 
+MAX_ACCESSORIES = 4
+
+
+def _default_accessories(look: Look) -> list[str]:
+    """Three of the theme's accessories, a different pick and order per edition (seed)."""
+    pool = list(look.theme.package.get("accessories", ["phone", "mug", "sunglasses"]))
+    look.rng.shuffle(pool)
+    return pool[:3]
+
+
 def action_figure(look: Look) -> Image.Image:
     """An action figure on a printed card in a clear blister, with a hang tab and accessory slots."""
     key = _key(look)
     c = _colors(key)
     card_c, accent, ink = c.get("card", (30, 94, 255)), c.get("accent", (255, 204, 0)), c.get("ink", (12, 16, 51))
-    items = list(look.theme.package.get("accessories", ["phone", "mug", "sunglasses"]))
-    if look.params.seed % 2:
-        look.rng.shuffle(items)
+    items = list(look.params.things[:MAX_ACCESSORIES]) or _default_accessories(look)
     card_template, backdrop = _blister_card(key, tuple(items))
     card = card_template.copy()
     name = look.name(look.theme.package.get("default_name", "MINI ME"))
@@ -347,9 +352,10 @@ def action_figure(look: Look) -> Image.Image:
     look.progress(0.4)
     bx0, by0, bx1, by1 = BLISTER
     bw, bh = bx1 - bx0, by1 - by0
-    figure = toy_figure(look, FIG_W - 30, bh - 40, gloss=0.9, outline_px=4, outline_color=(15, 15, 20))
+    style = FigureStyle(base=ACRYLIC, gloss=1.1)
+    figure = toy_figure(look, FIG_W - 36, int(bh * 0.9), style)
     look.progress(0.7)
-    fx, fy = (FIG_W - figure.width) // 2 + 8 + bx0, bh - figure.height - 16 + by0
+    fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))
     card.alpha_composite(figure, (fx, fy))
     glare = np.minimum(np.asarray(_plastic_glare((bw, bh), 1.15)), np.asarray(rounded_mask((bw, bh), 48)))

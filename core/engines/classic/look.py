@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
-import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from minime.core.domain import RenderParams
 from minime.core.engines.base import ProgressCallback
-from minime.core.engines.classic.paint import Color, hex_color, smooth_skin
+from minime.core.engines.classic.figure import DEFAULT_STYLE, FigureStyle, render_figure, render_group
+from minime.core.engines.classic.paint import Color, hex_color
 from minime.core.engines.classic.subject import Subject, find_face, find_subject
 from minime.core.themes import Theme
 
@@ -75,68 +74,40 @@ class Look:
         return 0.5, 0.4
 
 
-def toy_figure(look: Look, max_w: int, max_h: int, *, gloss: float = 1.0, saturation: float = 1.3,
-               outline_px: int = 3, outline_color: Color = (25, 20, 30)) -> Image.Image:
-    """The person as a glossy toy, fitted into max_w × max_h: cut out (RGBA), smoothed like moulded plastic,
-    saturated, with specular highlights, a rim light and a painted outline. Without a person, a rounded crop."""
-    mask = look.subject.mask
-    if not look.subject.found:
-        h, w = mask.shape
-        mask = np.zeros_like(mask)
-        cx, _ = look.face_center()
-        x0, x1 = int(max(0, cx * w - 0.35 * w)), int(min(w, cx * w + 0.35 * w))
-        cv2.ellipse(mask, ((x0 + x1) // 2, int(h * 0.62)), ((x1 - x0) // 2, int(h * 0.62)), 0, 0, 360, 1.0, -1)
-        mask = cv2.GaussianBlur(mask, (0, 0), 3)
-    x0, y0, x1, y1 = _bbox(mask)
-    pad = int(0.02 * max(mask.shape))
-    x0, y0, x1 = max(0, x0 - pad), max(0, y0 - pad), min(mask.shape[1], x1 + pad)
-    # Work at the size the figure is shown: the same look for a fraction of the pixels.
-    scale = min((max_w - 2 * outline_px) / (x1 - x0), (max_h - 2 * outline_px) / (y1 - y0))
-    w, h = max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
-    rgb = cv2.resize(np.ascontiguousarray(np.asarray(look.source)[y0:y1, x0:x1]), (w, h), interpolation=interp)
-    alpha = cv2.resize(np.ascontiguousarray(mask[y0:y1, x0:x1]), (w, h), interpolation=cv2.INTER_LINEAR)
-
-    toy = smooth_skin(smooth_skin(rgb, 7), 5).astype(np.float32) / 255.0
-    luma = toy @ np.array([0.299, 0.587, 0.114], np.float32)
-    toy = luma[..., None] + (toy - luma[..., None]) * saturation
-    toy = 0.5 + (toy - 0.5) * 1.12
-    # Specular highlights where the surface already catches light, like glossy paint.
-    spec = np.clip((cv2.GaussianBlur(luma, (0, 0), 2) - 0.62) / 0.3, 0, 1) ** 2 * 0.45 * gloss
-    # Rim light on the upper-left edges of the silhouette, and a soft sheen (top-left light).
-    inside = (alpha > 0.5).astype(np.uint8)
-    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)
-    band = np.clip(1.0 - dist / max(3.0, 0.015 * max(w, h)), 0, 1) * inside
-    light = _light_ramp(w, h)
-    rim = cv2.GaussianBlur(band * light[0], (0, 0), 1.2) * 0.55 * gloss
-    toy = toy + (spec + rim + light[1] * 0.10 * gloss)[..., None] * (1.0 - toy)
-    alpha8 = (np.clip(alpha * 1.15 - 0.05, 0, 1) * 255).astype(np.uint8)
-    rgba = np.dstack([(np.clip(toy, 0, 1) * 255).astype(np.uint8), alpha8])
-    figure = Image.fromarray(rgba, "RGBA")
-    return outline(figure, outline_px, outline_color) if outline_px else figure
+def toy_figure(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
+    """The person (or everyone in a group photo) as a collectible toy on its base, fitted into max_w × max_h
+    (RGBA). Without a person, the photo itself becomes a framed print on a stand."""
+    src = np.asarray(look.source)
+    faces = list(look.subject.faces) or ([look.subject.face] if look.subject.face else [])
+    if not look.subject.found or not faces:
+        return photo_print(look, max_w, max_h, style)
+    if len(faces) > 1:
+        return render_group(src, look.subject.mask, faces, look.params.seed, height=max_h, max_width=max_w,
+                            style=style)
+    return render_figure(src, look.subject.mask, faces[0], look.params.seed, height=max_h, max_width=max_w,
+                         style=style)
 
 
-@lru_cache(maxsize=16)
-def _light_ramp(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    side = np.clip(1.0 - (xx / w) * 1.3 - (yy / h) * 0.5 + 0.2, 0, 1)
-    sheen = np.clip(0.9 - (xx / w) * 0.7 - (yy / h) * 0.6, 0, 1)
-    return side, sheen
-
-
-def outline(figure: Image.Image, width: int, color: Color = (25, 20, 30)) -> Image.Image:
-    """The figure with a clean outline around its silhouette (like a painted toy's edge or a sticker)."""
-    pad = width + 1
-    padded = Image.new("RGBA", (figure.width + 2 * pad, figure.height + 2 * pad), (0, 0, 0, 0))
-    padded.paste(figure, (pad, pad))
-    figure = padded
-    alpha = np.asarray(figure.getchannel("A"))
-    grown = cv2.dilate(alpha, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * width + 1, 2 * width + 1)))
-    grown = cv2.GaussianBlur(grown, (0, 0), 0.8)
-    base = Image.new("RGBA", figure.size, (*color, 0))
-    base.putalpha(Image.fromarray(grown))
-    base.alpha_composite(figure)
-    return base
+def photo_print(look: Look, max_w: int, max_h: int, style: FigureStyle) -> Image.Image:
+    """A photo with nobody to sculpt, as a rounded print standing on a little foot (RGBA)."""
+    ratio = look.source.width / look.source.height
+    pw = min(max_w * 0.92, max_h * 0.82 * ratio)
+    ph = pw / ratio
+    photo = look.source.resize((max(8, int(pw)), max(8, int(ph))), Image.Resampling.LANCZOS).convert("RGBA")
+    border = max(6, int(pw * 0.04))
+    framed = Image.new("RGBA", (photo.width + 2 * border, photo.height + 2 * border), (250, 250, 246, 255))
+    framed.alpha_composite(photo, (border, border))
+    mask = Image.new("L", framed.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, framed.width - 1, framed.height - 1), border * 2, fill=255)
+    framed.putalpha(mask)
+    base_h = max(10, int(max_h - framed.height))
+    canvas = Image.new("RGBA", (framed.width, framed.height + base_h), (0, 0, 0, 0))
+    foot = Image.new("RGBA", (int(framed.width * 0.6), max(10, int(base_h * 0.6))), (0, 0, 0, 0))
+    ImageDraw.Draw(foot).rounded_rectangle((0, 0, foot.width - 1, foot.height - 1), foot.height // 3,
+                                           fill=(*style.base_color, 255))
+    canvas.alpha_composite(foot, ((canvas.width - foot.width) // 2, framed.height - foot.height // 3))
+    canvas.alpha_composite(framed, (0, 0))
+    return canvas
 
 
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:

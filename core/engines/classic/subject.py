@@ -1,7 +1,8 @@
 """Finding the person: a soft subject mask and the face box, offline.
 
-mediapipe's selfie-segmentation and face-detection models (bundled in its wheel) when it is installed; otherwise
-OpenCV's Haar face detector seeds a GrabCut segmentation. When no person is found, callers get a centred crop and
+mediapipe's selfie-segmentation and face-detection models, bundled with minime and run by LiteRT
+(person_models.py); if LiteRT cannot run on a platform, OpenCV's Haar face detector seeds a GrabCut segmentation
+(and the log says so). When no person is found, callers get a centred crop and
 ``found=False`` so they can say so.
 """
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from minime.core.engines.classic import person_models
 from minime.core.logs import get_logger
 
 log = get_logger("minime.subject")
@@ -28,6 +30,7 @@ class Subject:
     mask: np.ndarray  # float32 HxW in [0, 1], full image size
     face: tuple[int, int, int, int] | None  # x, y, w, h in image pixels
     found: bool
+    faces: tuple[tuple[int, int, int, int], ...] = ()  # every face found, left to right (``face`` is the main one)
 
     def bbox(self, threshold: float = 0.5) -> tuple[int, int, int, int]:
         """Bounding box (x0, y0, x1, y1) of the mask, or the whole image."""
@@ -40,36 +43,35 @@ class Subject:
 
 
 class _Models:
-    """Lazily created, thread-confined detectors (mediapipe graphs are not thread-safe)."""
+    """Lazily created, thread-confined detectors (a LiteRT interpreter is not thread-safe)."""
 
     def __init__(self) -> None:
         self._local = threading.local()
-        os.environ.setdefault("GLOG_minloglevel", "2")  # keep the TFLite runtime's start-up chatter out of logs
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep the TFLite runtime's start-up chatter out of logs
         try:
-            import mediapipe as mp
-
-            self._mp = mp.solutions
-        except Exception as exc:  # not installed, or broken: the OpenCV fallback still works
-            log.info("mediapipe unavailable; using OpenCV fallback", reason=type(exc).__name__)
-            self._mp = None
+            self._local.seg = person_models.SelfieSegmenter()
+            self._available = True
+        except Exception as exc:  # no LiteRT wheel for this platform: the OpenCV fallback still works
+            log.warning("segmentation models unavailable; using the OpenCV fallback (GrabCut)",
+                        reason=type(exc).__name__, detail=str(exc)[:200])
+            self._available = False
         self._haar = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
 
     @property
-    def has_mediapipe(self) -> bool:
-        return self._mp is not None
+    def has_models(self) -> bool:
+        return self._available
 
-    def segmenter(self):
+    def segmenter(self) -> person_models.SelfieSegmenter | None:
         seg = getattr(self._local, "seg", None)
-        if seg is None and self._mp is not None:
-            seg = self._local.seg = self._mp.selfie_segmentation.SelfieSegmentation(model_selection=0)
+        if seg is None and self._available:
+            seg = self._local.seg = person_models.SelfieSegmenter()
         return seg
 
-    def face_detector(self, full_range: bool = False):
+    def face_detector(self, full_range: bool = False) -> person_models.FaceDetector | None:
         attr = "face_full" if full_range else "face_short"
         det = getattr(self._local, attr, None)
-        if det is None and self._mp is not None:
-            det = self._mp.face_detection.FaceDetection(model_selection=int(full_range), min_detection_confidence=0.5)
+        if det is None and self._available:
+            det = person_models.FaceDetector(full_range, min_score=0.5)
             setattr(self._local, attr, det)
         return det
 
@@ -104,15 +106,96 @@ def find_face(rgb: np.ndarray) -> tuple[int, int, int, int] | None:
     return tuple(int(v / scale) for v in face) if face else None
 
 
+FACE_SIDE = 768
+DETECT_SIDE = 320
+
+
+def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Every face (x, y, w, h) in image pixels, left to right.
+
+    The detector sees a square of the picture at a time, so a wide group photo is scanned in overlapping squares
+    (and a large square one in quarters as well): small faces in a row of people are found too.
+    """
+    m = models()
+    h, w = rgb.shape[:2]
+    scale = min(1.0, FACE_SIDE / max(h, w))
+    img = cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA) \
+        if scale < 1 else rgb
+    ih, iw = img.shape[:2]
+    found: list[tuple[float, float, float, float, float]] = []
+    if not m.has_models:
+        gray = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+        for x, y, fw, fh in m.haar().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)):
+            found.append((float(x), float(y), float(fw), float(fh), 1.0))
+    else:
+        side = max(iw, ih)
+        windows = [(0, 0, side)]  # the whole picture, padded to a square
+        short = min(iw, ih)
+        if side > 1.3 * short:  # a strip of squares along the long side, half overlapping
+            steps = int(np.ceil((side - short) / (short / 2))) + 1
+            for i in range(steps):
+                off = int(round(i * (side - short) / max(1, steps - 1)))
+                windows.append((off, 0, short) if iw > ih else (0, off, short))
+        elif short >= 400:  # overlapping quarters for small faces in a big square photo
+            q = int(short * 0.6)
+            windows += [(x, y, q) for x in (0, iw - q) for y in (0, ih - q)]
+        found += _detect_in(img, windows[0], m, (False, True), 0.5)
+        if not found or max(f[2] for f in found) < 0.2 * side:  # no face, or small ones: a group, look closer
+            for window in windows[1:]:
+                found += _detect_in(img, window, m, (True,), 0.7)  # found in a part only: needs more confidence
+    faces = _suppress(found)
+    return sorted((tuple(int(round(v / scale)) for v in f) for f in faces), key=lambda f: f[0])  # type: ignore
+
+
+def _detect_in(img: np.ndarray, window: tuple[int, int, int], m: _Models, ranges: tuple[bool, ...],
+               min_score: float) -> list[tuple[float, float, float, float, float]]:
+    x0, y0, side = window
+    tile = np.zeros((side, side, 3), np.uint8)
+    part = img[y0:y0 + side, x0:x0 + side]
+    tile[:part.shape[0], :part.shape[1]] = part
+    tile = cv2.resize(tile, (DETECT_SIDE, DETECT_SIDE), interpolation=cv2.INTER_AREA)
+    boxes = []
+    for full_range in ranges:
+        for face in m.face_detector(full_range)(tile):
+            if face.score >= min_score:
+                boxes.append((x0 + face.xmin * side, y0 + face.ymin * side, face.width * side, face.height * side,
+                              face.score))
+    return boxes
+
+
+def _suppress(boxes: list[tuple[float, float, float, float, float]]) -> list[tuple[float, float, float, float]]:
+    """Non-maximum suppression: one box per face (the most confident one)."""
+    kept: list[tuple[float, float, float, float, float]] = []
+    for box in sorted(boxes, key=lambda b: -b[4]):
+        if box[2] < 4 or box[3] < 4:
+            continue
+        if all(_overlap(box, k) < 0.3 for k in kept):
+            kept.append(box)
+    return [k[:4] for k in kept]
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    x0, y0 = max(a[0], b[0]), max(a[1], b[1])
+    x1, y1 = min(a[0] + a[2], b[0] + b[2]), min(a[1] + a[3], b[1] + b[3])
+    inter = max(0.0, x1 - x0) * max(0.0, y1 - y0)
+    return inter / max(1e-6, min(a[2] * a[3], b[2] * b[3]))
+
+
 def find_subject(rgb: np.ndarray, face: tuple[int, int, int, int] | None = None, *, face_known: bool = False
                  ) -> Subject:
     """Segment the person and find the face in an RGB uint8 image (pass ``face`` if it is already known)."""
     h, w = rgb.shape[:2]
     small, scale = _analysis_copy(rgb)
     m = models()
-    face_small = (tuple(int(v * scale) for v in face) if face else None) if face_known else _detect_face(small, m)
-    if m.has_mediapipe:
-        mask_small = m.segmenter().process(small).segmentation_mask.astype(np.float32)
+    faces_full = find_faces(rgb)
+    if face_known:
+        face_small = tuple(int(v * scale) for v in face) if face else None
+    elif faces_full:  # the main face: the largest one
+        face_small = tuple(int(v * scale) for v in max(faces_full, key=lambda f: f[2] * f[3]))
+    else:
+        face_small = _detect_face(small, m)
+    if m.has_models:
+        mask_small = _segment(small, m)
         # A sharper, cleaner matte: contrast-stretch the model's soft probabilities.
         mask_small = np.clip((mask_small - 0.25) / 0.5, 0.0, 1.0)
     else:
@@ -120,10 +203,43 @@ def find_subject(rgb: np.ndarray, face: tuple[int, int, int, int] | None = None,
     # A person is a detected face that the matte covers; a matte without a face (a mug, a pet) is not trusted.
     found = (face_small is not None and float((mask_small > 0.5).mean()) > 0.03
              and _covers(mask_small, face_small))
-    mask_small = _refine_edges(small, _largest_blob(mask_small))
+    faces_small = [tuple(int(v * scale) for v in f) for f in faces_full]
+    found = found or any(_covers(mask_small, f) for f in faces_small)
+    mask_small = _refine_edges(small, _with_faces(_largest_blob(mask_small, faces_small), faces_small))
     mask = cv2.resize(mask_small, (w, h), interpolation=cv2.INTER_LINEAR)
     face_full = tuple(int(v / scale) for v in face_small) if face_small else None
-    return Subject(mask, face_full, found)
+    return Subject(mask, face_full, found, tuple(faces_full))
+
+
+def _with_faces(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """Where the matte and a face disagree, the face wins: every face's oval is in the matte."""
+    if not faces:
+        return mask
+    heads = np.zeros_like(mask)
+    for x, y, fw, fh in faces:
+        if fw < 2 or fh < 2:
+            continue
+        cv2.ellipse(heads, (int(x + fw / 2), int(y + fh * 0.5)), (max(1, int(fw * 0.48)), max(1, int(fh * 0.6))),
+                    0, 0, 360, 1.0, -1)
+    heads = cv2.GaussianBlur(heads, (0, 0), 1.0)
+    return np.maximum(mask, heads).astype(np.float32)
+
+
+def _segment(small: np.ndarray, m: _Models) -> np.ndarray:
+    """The person probability map. The model sees a square: a wide (or tall) photo is segmented in half-overlapping
+    squares along its long side, so the people in a group photo are not squeezed out of it."""
+    h, w = small.shape[:2]
+    short, long_ = min(h, w), max(h, w)
+    if long_ <= 1.4 * short:
+        return m.segmenter()(small)
+    out = np.zeros((h, w), np.float32)
+    steps = int(np.ceil((long_ - short) / (short / 2))) + 1
+    for i in range(steps):
+        off = int(round(i * (long_ - short) / max(1, steps - 1)))
+        window = (slice(None), slice(off, off + short)) if w > h else (slice(off, off + short), slice(None))
+        part = m.segmenter()(np.ascontiguousarray(small[window]))
+        out[window] = np.maximum(out[window], part)
+    return out
 
 
 def _covers(mask: np.ndarray, face: tuple[int, int, int, int]) -> bool:
@@ -133,13 +249,12 @@ def _covers(mask: np.ndarray, face: tuple[int, int, int, int]) -> bool:
 
 def _detect_face(small: np.ndarray, m: _Models) -> tuple[int, int, int, int] | None:
     h, w = small.shape[:2]
-    for full_range in (False, True) if m.has_mediapipe else ():
-        result = m.face_detector(full_range).process(small)  # short range first: selfies are close-ups
-        if result.detections:
-            best = max(result.detections, key=lambda d: d.score[0])
-            box = best.location_data.relative_bounding_box
-            x, y = max(0, int(box.xmin * w)), max(0, int(box.ymin * h))
-            return x, y, min(w - x, int(box.width * w)), min(h - y, int(box.height * h))
+    for full_range in (False, True) if m.has_models else ():
+        faces = m.face_detector(full_range)(small)  # short range first: selfies are close-ups
+        if faces:
+            best = faces[0]
+            x, y = max(0, int(best.xmin * w)), max(0, int(best.ymin * h))
+            return x, y, min(w - x, int(best.width * w)), min(h - y, int(best.height * h))
     gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
     faces = m.haar().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24))
     if len(faces):
@@ -167,14 +282,18 @@ def _grabcut(small: np.ndarray, face: tuple[int, int, int, int] | None) -> np.nd
     return cv2.GaussianBlur(fg, (0, 0), 1.5)
 
 
-def _largest_blob(mask: np.ndarray) -> np.ndarray:
+def _largest_blob(mask: np.ndarray, faces: list[tuple[int, int, int, int]] = ()) -> np.ndarray:
+    """The biggest part of the matte, large parts beside it, and every part that holds a face (a group)."""
     binary = (mask > 0.5).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if count <= 2:
         return mask
     keep = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     area = stats[keep, cv2.CC_STAT_AREA]
-    allowed = np.isin(labels, [i for i in range(1, count) if i == keep or stats[i, cv2.CC_STAT_AREA] > 0.15 * area])
+    h, w = mask.shape
+    with_face = {int(labels[min(h - 1, y + fh // 2), min(w - 1, x + fw // 2)]) for x, y, fw, fh in faces}
+    allowed = np.isin(labels, [i for i in range(1, count)
+                               if i == keep or i in with_face or stats[i, cv2.CC_STAT_AREA] > 0.15 * area])
     region = cv2.dilate(allowed.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
     return np.where(region, mask, 0.0).astype(np.float32)
 
