@@ -12,6 +12,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from minime.core import metrics
 from minime.core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
@@ -22,21 +23,29 @@ from minime.core.store import Store
 
 log = get_logger("minime.jobs")
 
-Execute = Callable[[Job, Callable[[float], None]], Awaitable[Event | None]]
+Execute = Callable[[Job, Callable[..., None]], Awaitable[Event | None]]
 """Runs a job to the end and records its result as done; None when another process took the job over."""
 Emit = Callable[[Event], None]
+
+WAITING_REPEAT_S = 2.0
+"""While an engine waits on a hosted model, its status is re-sent this often."""
 
 INTERRUPTED = ("Your image was interrupted (the server restarted) and couldn't be finished. "
                "Please send the command again.")
 
 
-class JobRunner:
-    """Runs queued jobs through ``execute`` and reports every step through ``emit``."""
+def worker_id() -> str:
+    """A name for this process's job leases, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
 
-    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings,
+
+class JobRunner:
+    """Runs queued jobs through ``execute`` and reports every step through ``emit``; leases jobs as ``owner``."""
+
+    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings, *, owner: str,
                  poll_interval_s: float = 0.5) -> None:
         self.store, self._execute, self._emit, self.settings = store, execute, emit, settings
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
+        self.owner = owner
         self._poll = poll_interval_s
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
@@ -114,13 +123,16 @@ class JobRunner:
 
     async def _run(self, job: Job) -> None:
         loop = asyncio.get_running_loop()
-        last = [-1]
+        last: dict[str, Any] = {"percent": -1, "waiting_for": None, "at": 0.0}
 
-        def progress(fraction: float) -> None:
-            percent = max(0, min(99, int(fraction * 100)))
-            if percent >= last[0] + 10:
-                last[0] = percent
-                loop.call_soon_threadsafe(self._emit, Rendering(job, percent))
+        def progress(fraction: float, *, waiting_for: str | None = None) -> None:
+            percent, now = max(0, min(99, int(fraction * 100))), time.monotonic()
+            # Every 10 %, on a change of what is waited for, and every few seconds while a hosted model is waited
+            # on (adapters pace their edits and may drop one: the next one gets through).
+            if (percent >= last["percent"] + 10 or waiting_for != last["waiting_for"]
+                    or (waiting_for and now - last["at"] >= WAITING_REPEAT_S)):
+                last.update(percent=percent, waiting_for=waiting_for, at=now)
+                loop.call_soon_threadsafe(self._emit, Rendering(job, percent, waiting_for))
 
         started = time.monotonic()
         self._emit(Rendering(job, 0))
@@ -146,7 +158,10 @@ class JobRunner:
                 log.warning("render worker lost; giving up", **structured, attempts=job.attempts)
                 await self._fail(job, exc.user_message)
         except MinimeError as exc:
-            log.info("job failed", **structured, reason=exc.user_message)
+            if getattr(exc, "detail", None):  # the operator's part (a misconfigured engine), never a secret
+                log.error("job failed", **structured, reason=exc.user_message, detail=exc.detail)
+            else:
+                log.info("job failed", **structured, reason=exc.user_message)
             await self._fail(job, exc.user_message)
         except Exception as exc:  # an engine crash must not take the queue down
             log.exception("engine crashed", **structured, error_type=type(exc).__name__)

@@ -172,6 +172,14 @@ class FakeTelegram(FakeServer):
         await self._push({"message": message})
         return message
 
+    async def edit(self, message: dict[str, Any], text: str) -> dict[str, Any]:
+        """The user edits a text message they sent: Telegram sends an edited_message update."""
+        edited = {**message, "text": text, "edit_date": int(time.time())}
+        if entities := self._entities(text):
+            edited["entities"] = entities
+        await self._push({"edited_message": edited})
+        return edited
+
     async def press(self, user_id: int, message: dict[str, Any], data: str) -> str:
         """The user taps an inline button of a bot message; returns the callback query id."""
         query_id = f"cb-{next(self._update_ids)}"

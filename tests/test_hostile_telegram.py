@@ -93,7 +93,7 @@ async def test_a_picture_gets_through_when_telegram_refuses_uploads_for_20_secon
 @pytest.mark.timeout(180)
 async def test_a_picture_that_never_gets_through_is_reported(bot: RunningBot, fake: FakeTelegram,
                                                               astronaut_jpeg: bytes) -> None:
-    bot.studio.delivery_backoff_s = (0.5, 0.5)
+    bot.studio.events.backoff_s = (0.5, 0.5)
     await selfie(fake, astronaut_jpeg)
     fake.refuse_for("sendPhoto", 3600, 500)
     fake.refuse_for("sendDocument", 3600, 500)

@@ -46,7 +46,8 @@ def event_payload(event: Event) -> dict[str, Any]:
         return {**base, "type": "queued", "position": event.position, "text": queued_text(event.position,
                                                                                         event.eta_s)}
     if isinstance(event, Rendering):
-        return {**base, "type": "rendering", "percent": event.percent, "text": rendering_text(event.percent)}
+        return {**base, "type": "rendering", "percent": event.percent,
+                "text": rendering_text(event.percent, event.waiting_for)}
     if isinstance(event, Done):
         return {**base, "type": "done", "result": event.result.id, "image": _image_url(event.result.id),
                 "theme": event.result.theme_id, "buttons": _buttons(event.buttons), "notes": list(event.notes)}
@@ -209,7 +210,8 @@ class WebPlayground:
         received = await self.studio.receive_selfie(user, data)
         text = texts.selfie_received(bool(received.job), "Now pick a look below, or type a command like "
                                                          "/figurine YourName.")
-        return web.json_response({"messages": [{"text": text}], "job": received.job.id if received.job else None})
+        return web.json_response({"messages": [{"text": received.with_notice(text)}],
+                                  "job": received.job.id if received.job else None})
 
     async def verify(self, request: web.Request) -> web.Response:
         """An image to check: did minime make it?"""
@@ -236,7 +238,7 @@ class WebPlayground:
         command, _, argument = text[1:].partition(" ")
         command = command.lower()
         if command in ("start", "help"):
-            return web.json_response({"messages": [{"text": texts.help_text(self.studio.themes())}]})
+            return web.json_response({"messages": [{"text": texts.help_text(self.studio.themes(), self.settings)}]})
         if command == "privacy":
             return web.json_response({"messages": [{"text": texts.privacy_text(self.settings)}]})
         if command == "themes":
