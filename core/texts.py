@@ -11,8 +11,8 @@ from minime.core.refine import UNDERSTOOD
 from minime.core.settings import Settings
 
 if TYPE_CHECKING:
+    from minime.core.outcomes import QueueStatus
     from minime.core.store.db import DayUsage
-    from minime.core.studio import QueueStatus
 
 
 def theme_usage(theme: ThemeInfo) -> str:
