@@ -79,6 +79,7 @@ class FakeImageAPI(FakeServer):
         self.failures: list[Failure] = []  # answered in order to the next image requests
         self.refuse = False
         self.delay_s = 0.0
+        self.draws: Image.Image | None = None  # draw this photo instead of the one received (another person)
         self.received: list[Received] = []
         self.attempts: list[float] = []  # time of every image request (failed ones included)
         self.model_checks = 0
@@ -158,7 +159,7 @@ class FakeOpenAI(FakeImageAPI):
                     "type": "image_generation_user_error", "param": None, "code": "moderation_blocked"}},
                     status=400)
             w, h = (int(x) for x in str(form.get("size", "1024x1024")).split("x"))
-            picture = model_picture(photo, (w, h))
+            picture = model_picture(self.draws or photo, (w, h))
             self.received.append(Received(str(form["prompt"]), photo, str(form.get("size")), options, picture))
             return web.json_response({"created": int(time.time()), "data": [{"b64_json": base64.b64encode(
                 png(picture)).decode()}], "usage": {"input_tokens": 1, "output_tokens": 1, "total_tokens": 2}})
@@ -218,7 +219,7 @@ class FakeGemini(FakeImageAPI):
             if self.refuse:
                 return web.json_response({"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}],
                                           "modelVersion": "gemini-2.5-flash-image"})
-            picture = model_picture(photo, GEMINI_SIZES[aspect])
+            picture = model_picture(self.draws or photo, GEMINI_SIZES[aspect])
             self.received.append(Received(prompt, photo, aspect, config, picture))
             return web.json_response({"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
                 "mimeType": "image/png", "data": base64.b64encode(png(picture)).decode()}}]},

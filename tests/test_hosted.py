@@ -23,6 +23,7 @@ from PIL import Image
 from minime.core import provenance, texts
 from minime.core.app import build_studio
 from minime.core.domain import Done, Failed, Rendering, UserKey
+from minime.core.engines.hosted import KEEP_FACE
 from minime.core.logs import configure_logging
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -256,6 +257,25 @@ async def test_several_requests_run_at_once_up_to_the_configured_concurrency(
         await fake.stop()
     assert all(isinstance(end, Done) for end in ends), ends
     assert fake.most_in_flight == 2, "two at a time: as many as allowed, no more"
+
+
+async def test_the_identity_check_still_applies_a_different_face_is_asked_again_to_keep_the_persons(
+        tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    import matplotlib
+
+    fake = FakeGemini(KEY)
+    fake.draws = Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")  # someone else
+    root = await fake.start()
+    studio, recorder = await running(hosted_settings(tmp_path, "gemini", root))
+    try:
+        done = await make(studio, recorder, astronaut_jpeg, "popart")
+    finally:
+        await studio.stop()
+        await fake.stop()
+    assert isinstance(done, Done), done
+    assert len(fake.received) == 2, "the model was asked again"
+    assert KEEP_FACE in fake.received[1].prompt and KEEP_FACE not in fake.received[0].prompt
+    assert any("may not look quite like you" in note for note in done.notes), done.notes
 
 
 # ---- keys -----------------------------------------------------------------------------------------------------------
