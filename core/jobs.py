@@ -8,6 +8,7 @@ atomic UPDATE, so two processes never run the same job at once.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import time
@@ -16,7 +17,7 @@ from typing import Any
 
 from minime.core import metrics
 from minime.core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
-from minime.core.errors import EngineFailed, MinimeError, WorkerLost
+from minime.core.errors import EngineFailed, MinimeError, StorageFull, WorkerLost
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.store import Store
@@ -52,6 +53,7 @@ class JobRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._draining = False
+        self._unrecorded: dict[str, str] = {}  # job id -> reason: failures the database could not take yet
         self.render_seconds_avg = 1.0
 
     @property
@@ -164,8 +166,12 @@ class JobRunner:
                 log.info("job failed", **structured, reason=exc.user_message)
             await self._fail(job, exc.user_message)
         except Exception as exc:  # an engine crash must not take the queue down
-            log.exception("engine crashed", **structured, error_type=type(exc).__name__)
-            await self._fail(job, EngineFailed().user_message)
+            if _disk_full(exc):
+                log.error("job failed: the disk is full", **structured, error_type=type(exc).__name__)
+                await self._fail(job, StorageFull.user_message)
+            else:
+                log.exception("engine crashed", **structured, error_type=type(exc).__name__)
+                await self._fail(job, EngineFailed().user_message)
         else:
             elapsed = time.monotonic() - started
             self.render_seconds_avg = 0.8 * self.render_seconds_avg + 0.2 * elapsed
@@ -185,15 +191,30 @@ class JobRunner:
 
     async def _fail(self, job: Job, reason: str) -> None:
         metrics.JOBS.labels("failed").inc()
-        if await self.store.finish_job(job.id, JobState.FAILED, error=reason, owner=self.owner):
+        try:
+            recorded = await self.store.finish_job(job.id, JobState.FAILED, error=reason, owner=self.owner)
+        except Exception as exc:  # the database cannot be written either (a full disk): tell the user anyway
+            log.error("could not record a failed job; will retry", job=job.id, error_type=type(exc).__name__,
+                      error=str(exc)[:200])
+            self._unrecorded[job.id] = reason
             self._emit(Failed(job, reason))
+            return
+        if recorded:
+            self._emit(Failed(job, reason))
+
+    async def _record_failures(self) -> None:
+        """Mark as failed the jobs whose failure could not be written when it happened (never left 'running')."""
+        for job_id, reason in list(self._unrecorded.items()):
+            await self.store.finish_job(job_id, JobState.FAILED, error=reason, owner=self.owner)
+            del self._unrecorded[job_id]
 
     async def _lease_loop(self) -> None:
         interval = max(0.2, self.settings.job_lease_s / 3)
         while not self._stopping:
             await asyncio.sleep(interval)
             try:
-                await self.store.heartbeat(list(self._running), self.owner)
+                await self.store.heartbeat([*self._running, *self._unrecorded], self.owner)
+                await self._record_failures()
                 await self._recover()
                 metrics.QUEUE_DEPTH.set(await self.store.count_jobs(JobState.QUEUED))
             except asyncio.CancelledError:
@@ -211,3 +232,17 @@ class JobRunner:
             self._emit(Failed(job, INTERRUPTED))
         if requeued:
             self.wake()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether an error (or its cause) says the disk is full: an OSError, or SQLite's "database or disk is full"."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a bounded walk down the chain of causes
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

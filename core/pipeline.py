@@ -127,18 +127,35 @@ class RenderPipeline:
             final = await asyncio.to_thread(watermark.embed, final, mark)
         image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
         image = await self._sign(job, image, source_type, theme)
-        image_key = await self.blobs.put(job.user, image, "jpg")
-        if base_write is not None:
-            base_key = await base_write
+        written: list[str] = []
+        try:
+            written.append(await self.blobs.put(job.user, image, "jpg"))
+            if base_write is not None:
+                written.append(base_key := await base_write)
+        except BaseException:
+            await self._discard(written, base_write)  # a full disk, or a stop: no file without a row
+            raise
+        image_key = written[0]
         measurement.stop()
         # The fingerprint and the energy are stored on the result after the image is sent (_book_later).
         result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
                         base_key, notes, source_type, mark, None, 0.0)
         if not await self.store.complete_job(job.id, self.owner, result, self.settings.result_ttl_hours * 3600):
-            await self.blobs.delete(image_key)
-            return None  # another process took this job over; its result stands
+            # The user was forgotten meanwhile (their job row went with them), or another process took the job
+            # over and its result stands: either way these files belong to nothing.
+            await self._discard(written, None)
+            return None
         self._book_later(job.id, result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
+
+    async def _discard(self, keys: list[str], pending_write: asyncio.Future[str] | None) -> None:
+        """Delete files a job wrote (and the one it may still be writing) when no result will point at them."""
+        if pending_write is not None:
+            outcome = (await asyncio.gather(pending_write, return_exceptions=True))[0]
+            if isinstance(outcome, str) and outcome not in keys:
+                keys = [*keys, outcome]
+        for key in keys:
+            await self.blobs.delete(key)
 
     def _book_later(self, job_id: str, result: Result, marked: Any, measurement: Measurement) -> None:
         """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)

@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_password: SecretStr | None = None
+    web_uploads_per_hour: int = Field(30, ge=1, description="photos one playground session may upload per hour "
+                                                            "(three times that per client address)")
 
     max_concurrent_jobs: int = Field(2, ge=1)
     render_timeout_s: float = Field(120.0, gt=0)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import random
 import time
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -53,6 +57,33 @@ from minime.core.verify import Verification, Verifier
 log = get_logger("minime.studio")
 
 
+_HELD: contextvars.ContextVar[frozenset[UserKey]] = contextvars.ContextVar("minime_held_users", default=frozenset())
+
+
+def _one_at_a_time_per_user(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Run a Studio call that reads and then writes a user's session only after that user's previous such call
+    ended: a photo and a command sent back to back arrive as concurrent updates, and interleaved they lose the
+    command ("send me a selfie first" right after one). Re-entrant within one call (a selfie runs the waiting
+    request). One process: several processes over one database would need a row lock instead."""
+
+    @functools.wraps(method)
+    async def serialised(self: Studio, user: UserKey, *args: Any, **kwargs: Any) -> Any:
+        held = _HELD.get()
+        if user in held:
+            return await method(self, user, *args, **kwargs)
+        lock = self._user_locks.get(user)
+        if lock is None:
+            lock = self._user_locks[user] = asyncio.Lock()
+        async with lock:
+            token = _HELD.set(held | {user})
+            try:
+                return await method(self, user, *args, **kwargs)
+            finally:
+                _HELD.reset(token)
+
+    return serialised
+
+
 class Studio:
     """Receives selfies, applies themes, refines, undoes, forgets; runs renders as durable jobs."""
 
@@ -63,6 +94,7 @@ class Studio:
         self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
                                                                                  previews)
         self._sweeper: asyncio.Task[None] | None = None
+        self._user_locks: weakref.WeakValueDictionary[UserKey, asyncio.Lock] = weakref.WeakValueDictionary()
         self._warm_up: asyncio.Future[None] | None = None
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
@@ -208,6 +240,7 @@ class Studio:
 
     # ---- commands ------------------------------------------------------------------------------------------------
 
+    @_one_at_a_time_per_user
     async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
                              run_pending: bool = True, chat: str | None = None) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
@@ -234,6 +267,7 @@ class Studio:
         return SelfieReceived(selfie_id, job, selfie.width, selfie.height,
                               texts.hosted_notice(self.settings) if first else None)
 
+    @_one_at_a_time_per_user
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
                           reply_to: dict[str, Any] | None = None, by_id: bool = False, chat: str | None = None
                           ) -> Job:
@@ -265,6 +299,7 @@ class Studio:
                   selfie_key=session.selfie_key, chat=chat)
         return await self._enqueue(job)
 
+    @_one_at_a_time_per_user
     async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
                    reply_to: dict[str, Any] | None = None, chat: str | None = None) -> Job | Undone:
         """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
@@ -277,6 +312,7 @@ class Studio:
                                               chat=chat if reply_to else pending.get("chat"))
         return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to, chat=chat)
 
+    @_one_at_a_time_per_user
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
                      result_id: str | None = None, reply_to: dict[str, Any] | None = None, chat: str | None = None
                      ) -> Job | Undone:

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from minime.core.settings import Settings
 from tests.conftest import RunningBot
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram import ALICE, TOKEN, Bot, selfie
+from tests.test_telegram import ALICE, TOKEN, Bot, buttons, selfie
 
 BOB = 222
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,3 +172,79 @@ async def test_sigterm_stops_the_bot_while_telegram_is_unreachable(fake: FakeTel
     assert code == 0, log[-3000:]
     assert seconds < 60, f"stopped after {seconds:.0f} s"
     assert "Traceback" not in log, log[-3000:]
+
+
+async def test_forget_during_a_render_leaves_no_file(bot: RunningBot, fake: FakeTelegram, tg_settings: Settings,
+                                                     astronaut_jpeg: bytes) -> None:
+    from minime.core.domain import UserKey
+    from minime.core.store import BlobStore
+
+    await selfie(fake, astronaut_jpeg)
+    mark = len(fake.calls)
+    await fake.send_text(ALICE, "/figurine Ada")
+    await fake.wait_for(lambda: any(c.method == "editMessageText" and c.params.get("chat_id") == ALICE
+                                    and "Making your image" in c.params["text"] for c in fake.calls[mark:]))
+    mark = len(fake.calls)
+    await fake.send_text(ALICE, "/forget")
+    confirm = await fake.wait_for_call("sendMessage", ALICE, mark)
+    await fake.press(ALICE, confirm.result, buttons(confirm.result)["🗑 Yes, delete everything"])
+    await fake.wait_for(lambda: any(c.method == "editMessageText" and "deleted" in c.params.get("text", "")
+                                    for c in fake.calls[mark:]))
+    assert bot.studio.runner.running_count == 1, "the render was still going when the user was forgotten"
+    while bot.studio.runner.running_count:
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
+    folder = tg_settings.blob_dir / BlobStore.user_folder(UserKey("telegram", str(ALICE)))
+    assert not folder.exists() or not list(folder.iterdir()), list(folder.iterdir())
+    assert not _delivered(fake, ALICE, mark), "nothing is sent to a user who asked to be forgotten"
+
+
+@pytest.mark.timeout(900)
+async def test_many_users_sending_a_photo_and_a_command_back_to_back_all_get_their_picture(
+        fake: FakeTelegram, tg_settings: Settings, astronaut_jpeg: bytes) -> None:
+    tg_settings.work_size = 256
+    tg_settings.max_concurrent_jobs = 4
+    running = await Bot(tg_settings).start()
+    users = list(range(1001, 1011))
+    try:
+        mark = len(fake.calls)
+        for user in users:
+            await fake.send_photo(user, astronaut_jpeg)
+            await fake.send_text(user, "/popart")
+        for user in users:
+            try:
+                await fake.wait_for(lambda user=user: _delivered(fake, user, mark), timeout=600)
+            except TimeoutError:
+                said = [(c.method, c.params.get("text")) for c in fake.calls[mark:] if c.params.get("chat_id") == user]
+                raise AssertionError(f"user {user} got no picture: {said}") from None
+    finally:
+        await running.stop()
+    lost = [c for c in fake.calls[mark:] if "selfie first" in str(c.params.get("text", ""))
+            and not _delivered(fake, c.params.get("chat_id"), mark)]
+    assert not lost
+
+
+async def test_a_webhook_without_a_configured_secret_still_refuses_forged_updates(tg_settings: Settings,
+                                                                                 fake: FakeTelegram) -> None:
+    import json
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tg_settings.telegram_webhook_url, tg_settings.telegram_webhook_port = f"http://127.0.0.1:{port}/hook", port
+    running = await Bot(tg_settings).start()
+    try:
+        secret = fake.sent("setWebhook")[0].params.get("secret_token")
+        assert secret and len(secret) >= 32, "a random secret is generated and given to Telegram"
+        forged = {"update_id": 1, "message": {"message_id": 5, "date": 0, "chat": {"id": ALICE, "type": "private"},
+                                              "from": {"id": ALICE, "is_bot": False, "first_name": "A"},
+                                              "text": "/start"}}
+        async with aiohttp.ClientSession() as client:
+            async with client.post(tg_settings.telegram_webhook_url, data=json.dumps(forged),
+                                   headers={"Content-Type": "application/json"}) as r:
+                assert r.status == 403
+    finally:
+        await running.stop()
