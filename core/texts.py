@@ -59,7 +59,8 @@ def privacy_text(settings: Settings) -> str:
     """What is kept, for how long, and how to delete it."""
     return (f"Your selfie is stored without its metadata (no location) for {settings.selfie_ttl_hours:g} hours, "
             f"then deleted. The images I make for you are kept for {settings.result_ttl_hours / 24:g} days so you "
-            "can refine and undo. Nothing is shared or used for training. /forget deletes everything of yours now.")
+            "can refine and undo. Nothing is shared or used for training. /forget deletes everything of yours now "
+            "(only the count of today's images stays until the day is over, so daily limits hold).")
 
 
 def queued_text(position: int, eta_s: float) -> str:
