@@ -2,7 +2,9 @@
 
 Each theme's median (engine render + the shared post-processing) is printed next to the median of the pilgram
 (Instagram-filter library) filter closest to it, measured on the same image in the same process, and their ratio.
-Goals: retro themes <= 60 ms, figurine <= 250 ms, and <= 1.0x the pilgram filter's time.
+Goals: retro themes <= 60 ms, figurine <= 250 ms, every other classic look <= 300 ms and the desk figurine <= 400 ms
+per 1024² on one core, and <= 1.0x the pilgram filter's time. The machine this runs on may be shared: compare the
+ratios (measured in the same run) rather than the absolute times.
 
 Run: .venv/bin/python bench/classic_themes.py [repeats]
 """
@@ -37,8 +39,11 @@ cv2.setNumThreads(1)
 PEERS = {  # the pilgram filter that does the most comparable job
     "retro-70s": "_1977", "retro-80s": "xpro2", "retro-90s": "nashville", "polaroid": "earlybird",
     "miniature": "lofi", "pop-art": "toaster", "figurine": "brannan", "action-figure": "brannan",
+    "desk-figure": "brannan", "anime": "clarendon", "caricature": "brannan", "yearbook": "valencia",
+    "sticker-sheet": "brannan", "film-poster": "kelvin", "comic-panel": "toaster", "magazine-cover": "clarendon",
 }
-GOALS_MS = {"retro-70s": 60, "retro-80s": 60, "retro-90s": 60, "figurine": 250}
+GOALS_MS = {"retro-70s": 60, "retro-80s": 60, "retro-90s": 60, "figurine": 250, "desk-figure": 400}
+DEFAULT_GOAL_MS = 300
 
 
 def median_ms(fn, repeats: int) -> float:
@@ -54,7 +59,7 @@ def median_ms(fn, repeats: int) -> float:
 def main(repeats: int) -> None:
     source = Image.open(THEMES_DIR / "assets" / "sample-portrait.jpg").convert("RGB").resize((1024, 1024))
     engine = ClassicEngine(work_size=1024)
-    catalog = ThemeCatalog.from_dir(THEMES_DIR)
+    catalog = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
     print(f"1024×1024 selfie, one core, median of {repeats}")
     print(f"{'theme':<15}{'minime ms':>10}{'goal':>7}   {'pilgram peer':<14}{'peer ms':>8}{'ratio':>8}")
     for theme in catalog:
@@ -65,10 +70,10 @@ def main(repeats: int) -> None:
             return finish(out.image, theme.finish, 5)
 
         ours = median_ms(render, repeats)
-        peer_name = PEERS[theme.id]
+        peer_name = PEERS.get(theme.id, "brannan")
         peer = getattr(pilgram, peer_name)
         theirs = median_ms(lambda: peer(source), repeats)
-        goal = GOALS_MS.get(theme.id)
+        goal = GOALS_MS.get(theme.id, DEFAULT_GOAL_MS)
         print(f"{theme.id:<15}{ours:>10.1f}{(str(goal) if goal else '-'):>7}   {peer_name:<14}{theirs:>8.1f}"
               f"{ours / theirs:>7.2f}x")
 

@@ -58,6 +58,7 @@ log = get_logger("minime.studio")
 
 Sink = Callable[[Event], Awaitable[None]]
 
+BOOKKEEPING_WAIT_S = 30.0  # a result's fingerprint and energy are stored once it is sent, or after this long
 DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
 UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
                "Please send the command again in a moment.")
@@ -155,6 +156,7 @@ class Studio:
         self._pending_emits: set[asyncio.Task[None]] = set()
         self._fingerprinting: set[asyncio.Task[None]] = set()
         self._charging: set[asyncio.Task[None]] = set()
+        self._delivered: dict[str, asyncio.Future[None]] = {}  # job id → set once its Done event was handed over
         self.delivery_backoff_s = DELIVERY_BACKOFF_S
         self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                                      settings.themes_dir / "assets")
@@ -197,6 +199,9 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
+        for delivered in self._delivered.values():  # never emitted: keep the bookkeeping anyway
+            if not delivered.done():
+                delivered.set_result(None)
         await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
         await asyncio.to_thread(self.energy.close)
         if self._pending_emits:
@@ -215,10 +220,21 @@ class Studio:
         self._sinks.setdefault(platform, []).append(sink)
 
     def _emit(self, event: Event) -> None:
+        deliveries = []
         for sink in self._sinks.get(event.job.user.platform, []):
             task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
             self._pending_emits.add(task)
             task.add_done_callback(self._pending_emits.discard)
+            deliveries.append(task)
+        delivered = self._delivered.pop(event.job.id, None) if isinstance(event, Done) else None
+        if delivered is not None:  # the result's bookkeeping waits until the image is out
+            def settle(_: Any = None) -> None:
+                if not delivered.done():
+                    delivered.set_result(None)
+            if deliveries:
+                asyncio.ensure_future(asyncio.wait(deliveries)).add_done_callback(settle)
+            else:
+                settle()
 
     async def _deliver(self, sink: Sink, event: Event) -> None:
         """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
@@ -648,20 +664,24 @@ class Studio:
                                              self.settings.result_ttl_hours * 3600):
             await self.blobs.delete(image_key)
             return None  # another process took this job over; its result stands
-        self._book_later(result, final if mark is not None else None, measurement)
+        self._book_later(job.id, result, final if mark is not None else None, measurement)
         return Done(job, result, image, theme.buttons, notes)
 
-    def _book_later(self, result: Result, marked: Any, measurement: Measurement) -> None:
+    def _book_later(self, job_id: str, result: Result, marked: Any, measurement: Measurement) -> None:
         """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
-        are worked out while the image goes out, and stored on the result. /verify and /stats wait for them."""
+        are worked out once the image has been handed to the user's platform (or after ``BOOKKEEPING_WAIT_S``), and
+        stored on the result. /verify and /stats wait for them."""
+        delivered = self._delivered[job_id] = asyncio.get_running_loop().create_future()
+
         async def fingerprint() -> None:
-            await asyncio.sleep(0)  # the Done event first
+            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             try:
                 await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
             except Exception:
                 log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
 
         async def charge() -> None:
+            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             try:
                 energy_wh = await measurement.watt_hours()
                 metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)

@@ -18,7 +18,7 @@ from minime.core.engines.classic.paint import FALLBACK_FONT, display_caps, font_
 from minime.core.settings import THEMES_DIR
 from minime.core.themes import ThemeCatalog
 
-CATALOG = ThemeCatalog.from_dir(THEMES_DIR)
+CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
 ENGINE = ClassicEngine()
 
 

@@ -52,14 +52,15 @@ def test_themes_and_gallery(tmp_path: Path, astronaut: Image.Image) -> None:
     listing = minime("themes", tmp_path=tmp_path)
     assert listing.returncode == 0
     for command in ("/figurine", "/actionfigure", "/miniature", "/retro 70s", "/retro 80s", "/retro 90s",
-                    "/polaroid", "/popart"):
+                    "/polaroid", "/popart", "/deskfigure", "/anime", "/caricature", "/yearbook", "/stickers",
+                    "/filmposter", "/comic", "/magazine"):
         assert command in listing.stdout
     src = tmp_path / "a.png"
     astronaut.save(src)
     sheet = tmp_path / "sheet.png"
     done = minime("gallery", str(src), "-o", str(sheet), tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert Image.open(sheet).width > 1000 and "8 themes" in done.stdout
+    assert Image.open(sheet).width > 1000 and "16 themes" in done.stdout
 
 
 def test_verify_names_the_look_of_a_render_and_refuses_a_stranger(tmp_path: Path, astronaut: Image.Image) -> None:

@@ -151,7 +151,7 @@ async def test_exposing_needs_a_password(studio: Studio, settings: Settings) -> 
             async with client.post(f"{url}/login", data={"password": "hunter2"}) as r:
                 assert r.status == 200
             async with client.get(f"{url}/api/themes") as r:
-                assert r.status == 200 and len(await r.json()) == 8
+                assert r.status == 200 and len(await r.json()) == 16
     finally:
         await runner.cleanup()
 

@@ -8,7 +8,18 @@ from collections.abc import Callable
 from PIL import Image
 
 from minime.core.engines.base import ProgressCallback, RenderOutput, RenderRequest
-from minime.core.engines.classic import boxes, photo, retro
+from minime.core.engines.classic import (
+    anime,
+    boxes,
+    caricature,
+    desk,
+    magazine,
+    photo,
+    poster,
+    retro,
+    stickers,
+    yearbook,
+)
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import resize
 
@@ -21,6 +32,14 @@ RECIPES: dict[str, Callable[[Look], Image.Image]] = {
     "retro-80s": retro.eighties,
     "retro-90s": retro.nineties,
     "polaroid": retro.polaroid,
+    "desk-figure": desk.desk_figurine,
+    "anime": anime.anime,
+    "caricature": caricature.caricature,
+    "yearbook": yearbook.yearbook,
+    "sticker-sheet": stickers.sticker_sheet,
+    "film-poster": poster.film_poster,
+    "comic-panel": poster.comic_panel,
+    "magazine-cover": magazine.magazine_cover,
 }
 
 NO_PERSON = "I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!"

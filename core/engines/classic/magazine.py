@@ -1,0 +1,59 @@
+"""The magazine cover: the person as the cover star, the masthead behind their head, the name as the headline and
+cover lines down the side."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from minime.core.engines.classic.cutout import head_box, name_and_things, person
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color, mix, radial_gradient
+
+W, H = 1024, 1280
+LINES = ("The interview everyone is talking about", "How I did it: my rules", "Style secrets",
+         "Exclusive photos inside", "Icons of the year")
+
+
+def magazine_cover(look: Look) -> Image.Image:
+    """A glossy magazine cover starring the person."""
+    name, things = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
+    bg, masthead, ink = (hex_color(look.palette.get(k, d)) for k, d in (("bg", "#e9e2d8"), ("masthead", "#d62828"),
+                                                                        ("ink", "#111111")))
+    canvas = radial_gradient((W, H), mix(bg, (255, 255, 255), 0.5), mix(bg, (0, 0, 0), 0.15), center=(0.5, 0.4),
+                             radius=0.9).convert("RGBA")
+    title = look.theme.package.get("masthead", "MINIME")
+    draw_fitted_text(canvas, (40, 20, W - 40, 250), title, "bebas-neue", masthead)
+    look.progress(0.3)
+    star = person(look, 940, 1060, box=head_box(look, below=3.6, side=2.0, above=0.7))
+    arr = np.asarray(star).copy()
+    rgb = arr[..., :3].astype(np.float32)
+    # Glossy retouch: lifted skin, crisp contrast.
+    soft = cv2.bilateralFilter(np.ascontiguousarray(arr[..., :3]), 7, 30, 7).astype(np.float32)
+    rgb = np.clip((soft * 0.6 + rgb * 0.4 - 128) * 1.08 + 132, 0, 255)
+    arr[..., :3] = rgb.astype(np.uint8)
+    star = Image.fromarray(arr, "RGBA")
+    canvas.alpha_composite(star, ((W - star.width) // 2, H - star.height))
+    look.progress(0.6)
+    # The masthead's letters pass behind the head, as on real covers: redraw the top of the star over it.
+    d = ImageDraw.Draw(canvas)
+    d.rectangle((0, H - 260, W, H), fill=None)
+    shade = Image.new("RGBA", (W, 320), (0, 0, 0, 0))
+    sh = np.zeros((320, W, 4), np.uint8)
+    sh[..., 3] = np.linspace(0, 170, 320, dtype=np.float32)[:, None].astype(np.uint8)
+    shade = Image.fromarray(sh, "RGBA")
+    canvas.alpha_composite(shade, (0, H - 320))
+    name_h = int(min(150, 120 * look.params.name_scale))
+    draw_fitted_text(canvas, (50, H - 60 - name_h, W - 50, H - 60), display_caps(name), "luckiest-guy",
+                     (255, 255, 255), shadow=(0, 0, 0))
+    draw_fitted_text(canvas, (50, H - 56, W - 50, H - 18), "THE " + (things[0].upper() if things else "STAR")
+                     + " ISSUE · EXCLUSIVE", "bebas-neue", mix(masthead, (255, 255, 255), 0.3))
+    for i, line in enumerate(LINES[(look.params.seed + k) % len(LINES)] for k in range(3)):
+        y = 300 + i * 120
+        draw_fitted_text(canvas, (40, y, 330, y + 44), line.split(":")[0].upper(), "bebas-neue", masthead,
+                         anchor="lm")
+        draw_fitted_text(canvas, (40, y + 46, 330, y + 80), line, "DejaVuSans-Bold", ink, max_size=20, anchor="lm")
+    d.rectangle((W - 200, 270, W - 40, 330), fill=(*masthead, 255))
+    draw_fitted_text(canvas, (W - 190, 276, W - 50, 324), "SPECIAL", "bebas-neue", (255, 255, 255))
+    return canvas.convert("RGB")

@@ -1,0 +1,195 @@
+"""Posters: the hand-painted 90s Bollywood film poster with the name as the title, and the comic-book panel with a
+speech bubble, halftone shadows and a sound effect."""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from minime.core.engines.classic.cutout import cel_shade, head_box, ink_lines, name_and_things, person
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import (
+    Color,
+    crop_cover_array,
+    display_caps,
+    draw_fitted_text,
+    hex_color,
+    mix,
+)
+
+W, H = 1024, 1280
+TAGLINES = ("A STORY OF LOVE AND DESTINY", "ONE HEART. ONE DESTINY.", "THE SUPERHIT OF THE YEAR",
+            "LOVE. DRAMA. MUSIC.")
+EFFECTS = ("POW!", "WOW!", "BAM!", "ZAP!")
+
+
+def film_poster(look: Look) -> Image.Image:
+    """A painted 90s film poster: dramatic sky, the hero large and again as a giant face above, a golden title."""
+    name, things = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
+    top, bottom = (hex_color(look.palette.get(k, d)) for k, d in (("sky_top", "#3a0a4a"), ("sky_bottom", "#ff7b2e")))
+    canvas = Image.fromarray(_sky(top, bottom)).convert("RGBA")
+    look.progress(0.2)
+    if look.person_found:
+        face = _painted(person(look, 980, 620, box=head_box(look, below=0.5, side=0.7, above=0.6)))
+        alpha = np.asarray(face.getchannel("A")).astype(np.float32) * np.linspace(0.75, 0.0, face.height,
+                                                                                  dtype=np.float32)[:, None]
+        face.putalpha(Image.fromarray(alpha.astype(np.uint8)))
+        canvas.alpha_composite(face, ((W - face.width) // 2, 40))
+        hero = _painted(person(look, 760, 820, box=head_box(look, below=3.2, side=1.8, above=0.6)))
+        canvas.alpha_composite(hero, ((W - hero.width) // 2 + 40, 1010 - hero.height))
+    else:
+        scene = _painted(Image.fromarray(crop_cover_array(look.source, (860, 700))).convert("RGBA"))
+        canvas.alpha_composite(scene, (82, 200))
+    look.progress(0.6)
+    d = ImageDraw.Draw(canvas)
+    d.rectangle((0, 960, W, H), fill=(20, 8, 16, 255))
+    gold = (255, 206, 60)
+    title = display_caps(name)
+    title_h = int(min(190, 150 * look.params.name_scale))
+    # The title: extruded gold letters with a dark red edge, as painted on the hoardings.
+    for k in range(10, 0, -2):
+        draw_fitted_text(canvas, (50 + k, 900 + k, W - 50 + k, 900 + title_h + k), title, "luckiest-guy",
+                         mix((150, 20, 20), (40, 0, 0), k / 10))
+    draw_fitted_text(canvas, (50, 900, W - 50, 900 + title_h), title, "luckiest-guy", gold, stroke=0.05,
+                     stroke_fill=(120, 20, 10))
+    tagline = things[0].upper() if things else TAGLINES[look.params.seed % len(TAGLINES)]
+    draw_fitted_text(canvas, (80, 1112, W - 80, 1160), tagline, "bebas-neue", (255, 240, 220))
+    credits = "STARRING " + title + " · MUSIC BY THE DREAM ORCHESTRA · IN CINEMAS FRIDAY"
+    draw_fitted_text(canvas, (60, 1180, W - 60, 1214), credits, "bebas-neue", (210, 180, 160))
+    draw_fitted_text(canvas, (60, 1226, W - 60, 1256), "EASTMANCOLOUR · 70MM · DOLBY STEREO", "bebas-neue",
+                     (160, 130, 120))
+    out = np.asarray(canvas.convert("RGB")).astype(np.float32)
+    out = out * _worn(look.params.seed % 3)[..., None] + _grain(3)[..., None] * 10
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+
+
+def _painted(art: Image.Image) -> Image.Image:
+    """Hand-painted: flat strokes, warm saturated skin, painted highlights."""
+    arr = np.asarray(art).copy()
+    rgb = np.ascontiguousarray(arr[..., :3])
+    flat = cel_shade(rgb, levels=8).astype(np.float32)
+    painted = cv2.addWeighted(flat, 0.7, rgb.astype(np.float32), 0.3, 0)
+    painted = painted * np.array([1.08, 1.0, 0.9], np.float32) + 6
+    arr[..., :3] = np.clip(painted, 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "RGBA")
+
+
+@lru_cache(maxsize=8)
+def _sky(top: Color, bottom: Color) -> np.ndarray:
+    t = np.linspace(0, 1, H, dtype=np.float32)[:, None, None] ** 0.8
+    arr = np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t
+    arr = np.broadcast_to(arr, (H, W, 3)).copy()
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    angle = np.arctan2(yy - H * 0.75, xx - W * 0.5)
+    rays = (np.sin(angle * 28) > 0.3).astype(np.float32) * np.clip(1 - np.abs(yy - H * 0.75) / H, 0, 1)
+    arr = arr + cv2.GaussianBlur(rays, (0, 0), 3)[..., None] * 40
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=3)
+def _worn(variant: int) -> np.ndarray:
+    """Paper that has hung outside: lighter creases and darker edges."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    edge = np.clip(np.minimum.reduce([xx, yy, W - xx, H - yy]) / 60, 0, 1) * 0.18 + 0.82
+    crease = 1 + 0.05 * np.exp(-((xx - W * (0.48 + 0.03 * variant)) / 3) ** 2) + 0.04 * np.exp(
+        -((yy - H * 0.5) / 3) ** 2)
+    return (edge * crease).astype(np.float32)
+
+
+@lru_cache(maxsize=2)
+def _grain(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0, 1, (H, W)).astype(np.float32)
+
+
+# ---- comic-book panel ----------------------------------------------------------------------------------------------
+
+
+def comic_panel(look: Look) -> Image.Image:
+    """A comic-book panel: inked and flat-coloured, halftone dots in the shadows, speed lines, a speech bubble."""
+    name, things = name_and_things(look)
+    accent = hex_color(look.palette.get("accent", "#ffd60a"))
+    burst = hex_color(look.palette.get("burst", "#ff3b30"))
+    photo = crop_cover_array(look.source, (W, H), focus=look.face_center())
+    flat = cel_shade(photo, levels=4).astype(np.float32)
+    look.progress(0.35)
+    lines = ink_lines(photo, thickness=2)[..., None]
+    luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    dots = _dots() < np.clip((0.55 - luma) * 1.6, 0, 1)
+    art = flat * (1 - 0.35 * dots[..., None])
+    if look.person_found:
+        m = crop_cover_array(Image.fromarray((look.subject.mask * 255).astype(np.uint8)), (W, H),
+                             focus=look.face_center()).astype(np.float32)[..., None] / 255
+        art = _speed_lines(accent).astype(np.float32) * (1 - m) + art * m
+        outline = np.clip(cv2.dilate(m[..., 0], np.ones((9, 9), np.uint8)) - m[..., 0], 0, 1)[..., None]
+        lines = np.maximum(lines, outline)
+    art = art * (1 - 0.9 * lines) + 15 * 0.9 * lines
+    canvas = Image.fromarray(np.clip(art, 0, 255).astype(np.uint8)).convert("RGBA")
+    look.progress(0.65)
+    d = ImageDraw.Draw(canvas)
+    # Caption box and speech bubble.
+    d.rectangle((40, 40, 500, 120), fill=(255, 236, 150, 255), outline=(15, 15, 15, 255), width=5)
+    draw_fitted_text(canvas, (56, 50, 484, 110), (things[0] if things else "MEANWHILE…").upper(), "bebas-neue",
+                     (15, 15, 15))
+    speech = (f"HI, I'M {display_caps(name)}!" if name else "THIS IS MY ORIGIN STORY!")[:40]
+    fx, fy = look.face_center()
+    tail_to = (int(fx * W), int(max(0.2, fy - 0.12) * H))
+    bx0, by0, bx1, by1 = 520, 60, 984, 260
+    if tail_to[0] > W * 0.55:
+        bx0, bx1 = 40, 504
+        by0, by1 = 150, 350
+    d.polygon([((bx0 + bx1) // 2 - 40, by1 - 20), ((bx0 + bx1) // 2 + 30, by1 - 20),
+               (tail_to[0] + (1 if tail_to[0] > bx1 else -1) * 0, max(by1 + 60, tail_to[1]))],
+              fill=(255, 255, 255, 255), outline=(15, 15, 15, 255))
+    d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
+    draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
+    effect = EFFECTS[look.params.seed % len(EFFECTS)]
+    _boom(canvas, (W - 200, H - 190), effect, burst, accent)
+    border = Image.new("RGBA", (W, H), (0, 0, 0, 0))
+    ImageDraw.Draw(border).rectangle((0, 0, W - 1, H - 1), outline=(15, 15, 15, 255), width=22)
+    ImageDraw.Draw(border).rectangle((22, 22, W - 23, H - 23), outline=(255, 255, 255, 255), width=6)
+    canvas.alpha_composite(border)
+    return canvas.convert("RGB")
+
+
+@lru_cache(maxsize=1)
+def _dots() -> np.ndarray:
+    """A Ben-Day dot threshold screen (rotated 15°), values in 0..1."""
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    a = np.deg2rad(15)
+    u, v = xx * np.cos(a) + yy * np.sin(a), -xx * np.sin(a) + yy * np.cos(a)
+    period = 9.0
+    du, dv = (u % period) / period - 0.5, (v % period) / period - 0.5
+    return (np.sqrt(du ** 2 + dv ** 2) / 0.7).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _speed_lines(color: Color) -> np.ndarray:
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    angle = np.arctan2(yy - H * 0.4, xx - W * 0.5)
+    rng = np.random.default_rng(2)
+    jitter = rng.uniform(0.2, 1.0, 180)
+    idx = ((angle + np.pi) / (2 * np.pi) * 180).astype(np.int32) % 180
+    r = np.sqrt((xx - W * 0.5) ** 2 + (yy - H * 0.4) ** 2) / W
+    streak = (r > jitter[idx] * 0.5).astype(np.float32) * (idx % 2)
+    base = np.array(color, np.float32)
+    return np.clip(base * (1 - 0.25 * streak[..., None]) + 255 * 0.12 * streak[..., None], 0, 255).astype(np.uint8)
+
+
+def _boom(canvas: Image.Image, center: tuple[int, int], text: str, color: Color, fill: Color) -> None:
+    cx, cy = center
+    pts = []
+    for i in range(28):
+        r = 170 if i % 2 == 0 else 110
+        a = math.pi * i / 14
+        pts.append((cx + r * math.cos(a), cy + r * 0.8 * math.sin(a)))
+    d = ImageDraw.Draw(canvas)
+    d.polygon(pts, fill=(*color, 255), outline=(15, 15, 15, 255))
+    d.line(pts + [pts[0]], fill=(15, 15, 15, 255), width=6)
+    layer = Image.new("RGBA", (300, 150), (0, 0, 0, 0))
+    draw_fitted_text(layer, (10, 10, 290, 140), text, "luckiest-guy", fill, stroke=0.08, stroke_fill=(15, 15, 15))
+    layer = layer.rotate(-12, expand=True, resample=Image.Resampling.BICUBIC)
+    canvas.alpha_composite(layer, (cx - layer.width // 2, cy - layer.height // 2))

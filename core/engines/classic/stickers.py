@@ -1,0 +1,116 @@
+"""A sticker sheet: die-cut stickers of the person (white borders, a soft shadow each) in a few styles, with short
+captions, on a pastel backing sheet."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, ink_lines, name_and_things, person
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import (
+    Color,
+    display_caps,
+    draw_fitted_text,
+    hex_color,
+    mix,
+    paste_shadow,
+    vertical_gradient,
+)
+
+W, H = 1024, 1024
+CAPTIONS = ("HI!", "MOOD", "SLAY", "LOL", "OK!", "WOW", "YES", "BRB", "NO.", "GM!")
+
+
+def sticker_sheet(look: Look) -> Image.Image:
+    """Five stickers of the person and two word stickers."""
+    name, things = name_and_things(look)
+    bg = hex_color(look.palette.get("sheet", "#f6e7f2"))
+    colors = [hex_color(look.palette.get(k, d)) for k, d in (("a", "#ff5fa2"), ("b", "#4cc9f0"), ("c", "#ffd166"),
+                                                             ("d", "#7bd389"))]
+    ink = hex_color(look.palette.get("ink", "#2b1d3a"))
+    sheet = vertical_gradient((W, H), mix(bg, (255, 255, 255), 0.3), bg).convert("RGBA")
+    rng = look.rng
+    seed = look.params.seed
+    words = list(things) + [CAPTIONS[(seed + i * 3) % len(CAPTIONS)] for i in range(4)]
+    head = head_box(look, below=0.5, side=0.6, above=0.7)
+    cut_head = person(look, 360, 360, box=head)
+    cut_bust = person(look, 420, 470, box=head_box(look, below=2.2, side=1.5, above=0.7))
+    look.progress(0.4)
+    stickers = [
+        (_vivid(cut_bust), (250, 290), words[0]),
+        (_toon(cut_head), (760, 250), words[1]),
+        (_duotone(cut_head, colors[1], ink), (260, 770), None),
+        (_vivid(cut_head), (560, 610), words[2]),
+        (_toon(cut_head, flip=True), (800, 820), None),
+    ]
+    for i, (art, (cx, cy), word) in enumerate(stickers):
+        sticker = die_cut(art, 14)
+        if word:
+            sticker = _with_caption(sticker, word, colors[i % len(colors)], ink)
+        angle = float(rng.uniform(-12, 12))
+        sticker = sticker.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+        x, y = cx - sticker.width // 2, cy - sticker.height // 2
+        paste_shadow(sheet, sticker.getchannel("A"), (x, y), blur=7, opacity=0.3, offset=(5, 8))
+        sheet.alpha_composite(sticker, (x, y))
+    look.progress(0.7)
+    for j, (cx, cy) in enumerate(((560, 130), (120, 560))):
+        word = _word_sticker(words[3 + j] if 3 + j < len(words) else CAPTIONS[j], colors[(j + 2) % 4], ink)
+        word = word.rotate(float(rng.uniform(-15, 15)), expand=True, resample=Image.Resampling.BICUBIC)
+        x, y = cx - word.width // 2, cy - word.height // 2
+        paste_shadow(sheet, word.getchannel("A"), (x, y), blur=6, opacity=0.3, offset=(4, 6))
+        sheet.alpha_composite(word, (x, y))
+    if name:
+        draw_fitted_text(sheet, (640, 958, W - 30, 1010), display_caps(name) + " · STICKER PACK", "bebas-neue",
+                         mix(ink, bg, 0.35))
+    return sheet.convert("RGB")
+
+
+def _vivid(art: Image.Image) -> Image.Image:
+    arr = np.asarray(art).copy()
+    hsv = cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2HSV).astype(np.float32)
+    hsv[..., 1] = np.clip(hsv[..., 1] * 1.35, 0, 255)
+    hsv[..., 2] = np.clip(hsv[..., 2] * 1.06 + 8, 0, 255)
+    arr[..., :3] = cv2.cvtColor(hsv.astype(np.uint8), cv2.COLOR_HSV2RGB)
+    return Image.fromarray(arr, "RGBA")
+
+
+def _toon(art: Image.Image, flip: bool = False) -> Image.Image:
+    arr = np.asarray(art).copy()
+    rgb = np.ascontiguousarray(arr[..., :3])
+    flat = cel_shade(rgb, levels=5).astype(np.float32)
+    lines = ink_lines(rgb)[..., None]
+    arr[..., :3] = np.clip(flat * (1 - 0.8 * lines) + 30 * 0.8 * lines, 0, 255).astype(np.uint8)
+    out = Image.fromarray(arr, "RGBA")
+    return out.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else out
+
+
+def _duotone(art: Image.Image, color: Color, ink: Color) -> Image.Image:
+    arr = np.asarray(art).copy()
+    luma = cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)[..., None] / 255
+    luma = np.clip((luma - 0.1) * 1.3, 0, 1)
+    arr[..., :3] = (np.array(ink, np.float32) * (1 - luma) + np.array(mix(color, (255, 255, 255), 0.35),
+                                                                       np.float32) * luma).astype(np.uint8)
+    return Image.fromarray(arr, "RGBA")
+
+
+def _with_caption(sticker: Image.Image, word: str, color: Color, ink: Color) -> Image.Image:
+    """The sticker with a little speech tag on its lower edge."""
+    tag = _word_sticker(word, color, ink, height=84)
+    out = Image.new("RGBA", (max(sticker.width, tag.width), sticker.height + tag.height // 2), (0, 0, 0, 0))
+    out.alpha_composite(sticker, ((out.width - sticker.width) // 2, 0))
+    out.alpha_composite(tag, ((out.width - tag.width) // 2 + sticker.width // 5, out.height - tag.height))
+    return out
+
+
+def _word_sticker(word: str, color: Color, ink: Color, height: int = 110) -> Image.Image:
+    text = display_caps(word)[:14]
+    width = int(height * (0.9 + 0.52 * len(text)))
+    tag = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    d = ImageDraw.Draw(tag)
+    d.rounded_rectangle((0, 0, width - 1, height - 1), height // 2, fill=(255, 255, 255, 255))
+    d.rounded_rectangle((8, 8, width - 9, height - 9), height // 2 - 8, fill=(*color, 255))
+    draw_fitted_text(tag, (height // 3, 14, width - height // 3, height - 14), text, "luckiest-guy", (255, 255, 255),
+                     stroke=0.08, stroke_fill=ink)
+    return tag

@@ -1,0 +1,95 @@
+"""The 90s yearbook portrait: a soft-focus studio portrait in front of the mottled laser backdrop, on the yearbook
+page with the name under it, the class year and a "most likely to" line."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw
+
+from minime.core.engines.classic.cutout import head_box, name_and_things, person
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
+
+W, H = 1024, 1280
+PHOTO = (162, 190, 862, 1000)
+MOST_LIKELY = ("Most likely to become famous", "Most likely to run the world", "Best smile", "Class clown",
+               "Most likely to win an Oscar", "Best hair")
+
+
+def yearbook(look: Look) -> Image.Image:
+    """A 1990s school photo on its yearbook page."""
+    name, things = name_and_things(look, look.theme.package.get("default_name", "Your Name"))
+    c1, c2 = (hex_color(look.palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
+    pw, ph = PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1]
+    photo = Image.fromarray(_laser((pw, ph), c1, c2, look.params.seed % 4)).convert("RGBA")
+    look.progress(0.3)
+    sitter = person(look, int(pw * 0.95), int(ph * 0.92), box=head_box(look, below=2.4, side=1.6, above=0.6))
+    arr = np.asarray(sitter).astype(np.float32)
+    rgb = arr[..., :3].copy()
+    # Studio portrait: soft-focus glow, warm skin, lifted blacks (the Orton-style 90s softness).
+    glow = cv2.GaussianBlur(rgb, (0, 0), 6)
+    rgb = 255 - (255 - rgb) * (255 - glow * 0.45) / 255
+    rgb = rgb * np.array([1.04, 1.0, 0.94], np.float32) + 10
+    sitter = Image.fromarray(np.dstack([np.clip(rgb, 0, 255), arr[..., 3]]).round().astype(np.uint8), "RGBA")
+    photo.alpha_composite(sitter, ((pw - sitter.width) // 2, ph - sitter.height))
+    photo = photo.convert("RGB")
+    vign = _photo_vignette((pw, ph))
+    photo = Image.fromarray(np.clip(np.asarray(photo).astype(np.float32) * vign[..., None], 0, 255).astype(np.uint8))
+    look.progress(0.6)
+    page = _page(hex_color(look.palette.get("page", "#f3ecdc")), hex_color(look.palette.get("ink", "#1f2a5a")))
+    canvas = page.copy()
+    frame = Image.new("L", (pw + 24, ph + 24), 255)
+    paste_shadow(canvas, frame, (PHOTO[0] - 12, PHOTO[1] - 12), blur=10, opacity=0.3, offset=(6, 8))
+    ImageDraw.Draw(canvas).rectangle((PHOTO[0] - 12, PHOTO[1] - 12, PHOTO[2] + 11, PHOTO[3] + 11), fill=(255,) * 3)
+    canvas.paste(photo, PHOTO[:2])
+    ink = hex_color(look.palette.get("ink", "#1f2a5a"))
+    year = 1990 + look.params.seed % 10
+    name_h = int(min(110, 84 * look.params.name_scale))
+    draw_fitted_text(canvas, (120, 1030, W - 120, 1030 + name_h), display_caps(name), "bebas-neue", ink)
+    quote = things[0] if things else MOST_LIKELY[look.params.seed % len(MOST_LIKELY)]
+    draw_fitted_text(canvas, (160, 1150, W - 160, 1196), f"“{quote}”", "permanent-marker", mix(ink, (0, 0, 0), 0.2),
+                     max_size=40)
+    draw_fitted_text(canvas, (120, 60, W - 120, 150), f"CLASS OF '{year % 100:02d}", "luckiest-guy", ink,
+                     max_size=90)
+    return canvas
+
+
+@lru_cache(maxsize=8)
+def _laser(size: tuple[int, int], a: Color, b: Color, variant: int) -> np.ndarray:
+    """The 90s school-photo backdrop: mottled blue/purple clouds crossed by soft laser beams."""
+    w, h = size
+    rng = np.random.default_rng(7 + variant)
+    noise = sum(cv2.resize(rng.normal(0, 1, (s, s)).astype(np.float32), (w, h), interpolation=cv2.INTER_CUBIC) / k
+                for s, k in ((4, 1.0), (9, 2.0), (20, 4.0)))
+    t = np.clip(0.5 + noise * 0.35, 0, 1)[..., None]
+    arr = np.array(a, np.float32) * (1 - t) + np.array(b, np.float32) * t
+    beams = np.zeros((h, w), np.float32)
+    for _ in range(5):
+        x = rng.uniform(-0.2, 1.2) * w
+        cv2.line(beams, (int(x), 0), (int(x + rng.uniform(-0.6, 0.6) * w), h), 1.0, int(rng.uniform(3, 10)))
+    beams = cv2.GaussianBlur(beams, (0, 0), 6)[..., None]
+    arr = arr + beams * (np.array([235, 220, 255], np.float32) - arr) * 0.6
+    return np.clip(arr, 0, 255).astype(np.uint8)
+
+
+@lru_cache(maxsize=2)
+def _photo_vignette(size: tuple[int, int]) -> np.ndarray:
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.sqrt(((xx - w / 2) / w) ** 2 + ((yy - h * 0.45) / h) ** 2)
+    return np.clip(1.08 - d * 0.6, 0.6, 1.1).astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def _page(paper: Color, ink: Color) -> Image.Image:
+    rng = np.random.default_rng(5)
+    fibre = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 1.0)
+    arr = np.array(paper, np.float32)[None, None] * (1 + 0.02 * fibre[..., None])
+    page = Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
+    d = ImageDraw.Draw(page)
+    d.rectangle((40, 40, W - 41, H - 41), outline=mix(ink, paper, 0.4), width=3)
+    d.rectangle((54, 54, W - 55, H - 55), outline=mix(ink, paper, 0.7), width=1)
+    return page
