@@ -154,6 +154,7 @@ class Studio:
         self._sweeper: asyncio.Task[None] | None = None
         self._warm_up: asyncio.Future[None] | None = None
         self._pending_emits: set[asyncio.Task[None]] = set()
+        self._latest: dict[tuple[str, int], asyncio.Task[None]] = {}  # each job's last delivery, per sink
         self._fingerprinting: set[asyncio.Task[None]] = set()
         self._charging: set[asyncio.Task[None]] = set()
         self._delivered: dict[str, asyncio.Future[None]] = {}  # job id → set once its Done event was handed over
@@ -222,9 +223,13 @@ class Studio:
     def _emit(self, event: Event) -> None:
         deliveries = []
         for sink in self._sinks.get(event.job.user.platform, []):
-            task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
+            key = (event.job.id, id(sink))
+            task = asyncio.get_running_loop().create_task(self._deliver_after(self._latest.get(key), sink, event))
+            self._latest[key] = task
             self._pending_emits.add(task)
             task.add_done_callback(self._pending_emits.discard)
+            task.add_done_callback(lambda done, key=key: self._latest.pop(key, None) if self._latest.get(key) is done
+                                   else None)
             deliveries.append(task)
         delivered = self._delivered.pop(event.job.id, None) if isinstance(event, Done) else None
         if delivered is not None:  # the result's bookkeeping waits until the image is out
@@ -235,6 +240,13 @@ class Studio:
                 asyncio.ensure_future(asyncio.wait(deliveries)).add_done_callback(settle)
             else:
                 settle()
+
+    async def _deliver_after(self, before: asyncio.Task[None] | None, sink: Sink, event: Event) -> None:
+        """One job's events reach an adapter in the order they happened (a late progress line never lands on top
+        of the result)."""
+        if before is not None:
+            await asyncio.wait([before])
+        await self._deliver(sink, event)
 
     async def _deliver(self, sink: Sink, event: Event) -> None:
         """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
