@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, name_and_things, person
+from minime.core.engines.classic.figure import FigureStyle, render_figure
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
 
@@ -24,21 +25,27 @@ def caricature(look: Look) -> Image.Image:
                                                                       ("ink", "#1d1b3a")))
     canvas = _burst(bg, mix(bg, (255, 255, 255), 0.35)).copy().convert("RGBA")
     look.progress(0.3)
-    head = _big_head(look)
-    body = _small_body(look)
-    look.progress(0.6)
     cx = W // 2
+    if look.person_found:
+        _caricature_figure(canvas, look)
+        look.progress(0.6)
+        head = body = None
+    else:
+        head = _big_head(look)
+        body = _small_body(look)
+    look.progress(0.6)
     body_top = 640
     if body is not None:
         body = die_cut(body, 6)
         canvas_shadow = body.getchannel("A")
         paste_shadow(canvas, canvas_shadow, (cx - body.width // 2, body_top), blur=10, opacity=0.3, offset=(10, 12))
         canvas.alpha_composite(body, (cx - body.width // 2, body_top))
-    head = die_cut(head, 8)
-    hx, hy = cx - head.width // 2, min(body_top + 70, 1040) - head.height
-    hy = max(hy, 150)
-    paste_shadow(canvas, head.getchannel("A"), (hx, hy), blur=12, opacity=0.35, offset=(12, 14))
-    canvas.alpha_composite(head, (hx, hy))
+    if head is not None:
+        head = die_cut(head, 8)
+        hx, hy = cx - head.width // 2, min(body_top + 70, 1040) - head.height
+        hy = max(hy, 150)
+        paste_shadow(canvas, head.getchannel("A"), (hx, hy), blur=12, opacity=0.35, offset=(12, 14))
+        canvas.alpha_composite(head, (hx, hy))
     if name:
         draw_fitted_text(canvas, (60, 30, W - 60, 150), display_caps(name), "luckiest-guy", (255, 255, 255),
                          stroke=0.09, stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_size=130)
@@ -49,6 +56,19 @@ def caricature(look: Look) -> Image.Image:
             _badge(canvas, (cx + side * 380, 420 + (i // 2) * 260), hobby, accent if i % 2 else ink,
                    (255, 255, 255), look.params.seed + i)
     return canvas.convert("RGB")
+
+
+def _caricature_figure(canvas: Image.Image, look: Look) -> None:
+    """The toy look's sculpted figure with caricature proportions (a head 1.6× its size on the same body), outlined
+    like a drawing, standing in the middle of the poster."""
+    figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=900,
+                           style=FigureStyle(base="none", head_scale=1.6, saturation=1.15, gloss=0.6),
+                           max_width=700)
+    box = figure.getbbox()
+    figure = die_cut(figure.crop(box) if box else figure, 8)
+    x, y = (W - figure.width) // 2, max(150, 1090 - figure.height)
+    paste_shadow(canvas, figure.getchannel("A"), (x, y), blur=12, opacity=0.35, offset=(12, 14))
+    canvas.alpha_composite(figure, (x, y))
 
 
 def _big_head(look: Look) -> Image.Image:

@@ -49,8 +49,9 @@ def die_cut(figure: Image.Image, border: int, color: tuple[int, int, int] = (255
     canvas = Image.new("RGBA", (figure.width + 2 * pad, figure.height + 2 * pad), (0, 0, 0, 0))
     canvas.paste(figure, (pad, pad))
     alpha = np.asarray(canvas.getchannel("A"))
-    grown = cv2.dilate((alpha > 100).astype(np.uint8) * 255,
-                       cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * border + 1, 2 * border + 1)))
+    # A round border of ``border`` px: the distance to the silhouette, thresholded (linear time, unlike a big dilate).
+    distance = cv2.distanceTransform((alpha <= 100).astype(np.uint8), cv2.DIST_L2, 3)
+    grown = np.clip((border + 0.5 - distance) * 255, 0, 255).astype(np.uint8)
     grown = cv2.GaussianBlur(cv2.morphologyEx(grown, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8)), (0, 0), 1.2)
     base = Image.new("RGBA", canvas.size, (*color, 0))
     base.putalpha(Image.fromarray(grown))
@@ -98,3 +99,18 @@ def ink_lines(rgb: np.ndarray, thickness: float = 1.0) -> np.ndarray:
         lines = cv2.dilate(lines, np.ones((2, 2), np.uint8))
     up = cv2.resize(lines, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
     return np.clip((up - 0.3) * 2.2, 0, 1)  # thinner, crisp strokes after the upscale
+
+
+def rotate(img: Image.Image, degrees: float) -> Image.Image:
+    """An RGBA image rotated into a canvas that holds it (OpenCV's warp: several times faster than Pillow's)."""
+    arr = np.asarray(img.convert("RGBA"))
+    h, w = arr.shape[:2]
+    rad = np.deg2rad(degrees)
+    nw = int(abs(w * np.cos(rad)) + abs(h * np.sin(rad))) + 2
+    nh = int(abs(w * np.sin(rad)) + abs(h * np.cos(rad))) + 2
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(arr, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=(0, 0, 0, 0))
+    return Image.fromarray(out, "RGBA")

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, ink_lines, name_and_things, person
+from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, ink_lines, name_and_things, person, rotate
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -33,7 +33,8 @@ def sticker_sheet(look: Look) -> Image.Image:
     sheet = vertical_gradient((W, H), mix(bg, (255, 255, 255), 0.3), bg).convert("RGBA")
     rng = look.rng
     seed = look.params.seed
-    words = list(things) + [CAPTIONS[(seed + i * 3) % len(CAPTIONS)] for i in range(4)]
+    start = seed % len(CAPTIONS)
+    words = list(things) + [w for w in CAPTIONS[start:] + CAPTIONS[:start] if w not in things]
     head = head_box(look, below=0.5, side=0.6, above=0.7)
     cut_head = person(look, 360, 360, box=head)
     cut_bust = person(look, 420, 470, box=head_box(look, below=2.2, side=1.5, above=0.7))
@@ -42,28 +43,31 @@ def sticker_sheet(look: Look) -> Image.Image:
         (_vivid(cut_bust), (250, 290), words[0]),
         (_toon(cut_head), (760, 250), words[1]),
         (_duotone(cut_head, colors[1], ink), (260, 770), None),
-        (_vivid(cut_head), (560, 610), words[2]),
         (_toon(cut_head, flip=True), (800, 820), None),
+        (_vivid(cut_head), (560, 600), words[2]),  # last: its caption sits on top of its neighbours
     ]
     for i, (art, (cx, cy), word) in enumerate(stickers):
         sticker = die_cut(art, 14)
         if word:
             sticker = _with_caption(sticker, word, colors[i % len(colors)], ink)
         angle = float(rng.uniform(-12, 12))
-        sticker = sticker.rotate(angle, expand=True, resample=Image.Resampling.BICUBIC)
+        sticker = rotate(sticker, angle)
         x, y = cx - sticker.width // 2, cy - sticker.height // 2
         paste_shadow(sheet, sticker.getchannel("A"), (x, y), blur=7, opacity=0.3, offset=(5, 8))
         sheet.alpha_composite(sticker, (x, y))
     look.progress(0.7)
     for j, (cx, cy) in enumerate(((560, 130), (120, 560))):
         word = _word_sticker(words[3 + j] if 3 + j < len(words) else CAPTIONS[j], colors[(j + 2) % 4], ink)
-        word = word.rotate(float(rng.uniform(-15, 15)), expand=True, resample=Image.Resampling.BICUBIC)
-        x, y = cx - word.width // 2, cy - word.height // 2
+        word = rotate(word, float(rng.uniform(-15, 15)))
+        x = min(max(12, cx - word.width // 2), W - word.width - 12)
+        y = cy - word.height // 2
         paste_shadow(sheet, word.getchannel("A"), (x, y), blur=6, opacity=0.3, offset=(4, 6))
         sheet.alpha_composite(word, (x, y))
     if name:
-        draw_fitted_text(sheet, (640, 958, W - 30, 1010), display_caps(name) + " · STICKER PACK", "bebas-neue",
-                         mix(ink, bg, 0.35))
+        label = ImageDraw.Draw(sheet)
+        label.rounded_rectangle((W - 400, H - 62, W - 16, H - 14), 24, fill=(255, 255, 255, 235))
+        draw_fitted_text(sheet, (W - 380, H - 56, W - 36, H - 20), display_caps(name) + " · STICKER PACK",
+                         "bebas-neue", mix(ink, bg, 0.2))
     return sheet.convert("RGB")
 
 
