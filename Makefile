@@ -22,7 +22,7 @@ $(BASE): | $(VENV)/bin/python
 # One call for all extras, so the [diffusion] extra's torch pin holds for every package (see DESIGN.md).
 $(FULL): | $(VENV)/bin/python
 	rm -f $(VENV)/.installed-full-* $(VENV)/.installed-base-*
-	$(PY) -m pip install -q -e '.[diffusion,scale,test]'
+	$(PY) -m pip install -q -e '.[diffusion,scale,hosted,test]'
 	touch $@ $(BASE)
 
 install: $(BASE)

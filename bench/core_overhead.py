@@ -24,6 +24,7 @@ from PIL import Image  # noqa: E402
 from minime.core import adjust, intake, watermark  # noqa: E402
 from minime.core.app import build_studio  # noqa: E402
 from minime.core.domain import Done, UserKey  # noqa: E402
+from minime.core.engines import create_engine  # noqa: E402
 from minime.core.settings import THEMES_DIR, Settings  # noqa: E402
 
 
@@ -59,15 +60,15 @@ async def main(requests: int) -> None:
     Image.open(THEMES_DIR / "assets" / "sample-portrait.jpg").save(selfie, "JPEG")
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), max_concurrent_jobs=1, rate_limit_jobs=10_000, _env_file=None)
-        studio = build_studio(settings)
-        studio.engine = engine = TimedEngine(studio.engine)
+        engine = TimedEngine(create_engine(settings))
+        studio = build_studio(settings, engine=engine)
         image_work: list[float] = []
-        import minime.core.studio as studio_module
+        import minime.core.pipeline as pipeline_module
 
-        studio_module.finish = _timed(adjust.finish, image_work)
-        studio_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)
-        studio_module.intake.result_bytes = _timed(intake.result_bytes, image_work)
-        studio_module.watermark.embed = _timed(watermark.embed, image_work)  # image work, not core
+        pipeline_module.finish = _timed(adjust.finish, image_work)
+        pipeline_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)
+        pipeline_module.intake.result_bytes = _timed(intake.result_bytes, image_work)
+        pipeline_module.watermark.embed = _timed(watermark.embed, image_work)  # image work, not core
         done: dict[str, asyncio.Future] = {}
 
         async def sink(event) -> None:

@@ -8,24 +8,55 @@ from collections.abc import Awaitable
 from contextlib import suppress
 from typing import Any
 
-from minime.core.engines import create_engine, theme_catalog
+from minime.core.checks import FaceIdentity, SafetyCheck
+from minime.core.content_credentials import ContentCredentials
+from minime.core.energy import EnergyMeter
+from minime.core.engines import Engine, create_engine, theme_catalog
+from minime.core.engines.classic import ClassicEngine
+from minime.core.events import EventHub
+from minime.core.gallery import PreviewCache
+from minime.core.jobs import JobRunner, worker_id
 from minime.core.logs import configure_logging, get_logger
+from minime.core.pipeline import RenderPipeline
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.studio import Studio
+from minime.core.verify import Verifier
 
 log = get_logger("minime.app")
 
 
-def build_studio(settings: Settings) -> Studio:
-    """Wire the store, blob folder, engine and theme catalogue into a Studio (not started yet)."""
+def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
+    """Build every collaborator from the settings and wire them into a Studio (not started yet).
+
+    Args:
+        settings: the configuration.
+        engine: the engine to render with (default: the one ``MINIME_ENGINE`` names); a benchmark's timed wrapper or a
+            test's failing engine goes here.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store, blobs = Store(settings.resolved_database_url), BlobStore(settings.blob_dir)
+    engine = engine or create_engine(settings)
+    catalog = theme_catalog(settings)
+    events, owner = EventHub(), worker_id()
+    pipeline = RenderPipeline(
+        store, blobs, engine, catalog, settings, owner=owner, events=events,
+        energy=EnergyMeter(settings.energy_country, settings.energy_tracking),
+        credentials=(ContentCredentials(settings.c2pa_cert_chain, settings.c2pa_private_key, settings.c2pa_algorithm,
+                                        settings.c2pa_timestamp_url)
+                     if settings.c2pa_cert_chain and settings.c2pa_private_key else None),
+        identity=FaceIdentity() if settings.identity_check else None,
+        safety=(SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
+                if settings.nsfw_model else None),
+    )
     return Studio(
-        store=Store(settings.resolved_database_url),
-        blobs=BlobStore(settings.blob_dir),
-        engine=create_engine(settings),
-        catalog=theme_catalog(settings),
-        settings=settings,
+        store, blobs, engine, catalog, settings,
+        events=events,
+        runner=JobRunner(store, pipeline, events.emit, settings, owner=owner),
+        pipeline=pipeline,
+        verifier=Verifier(store, blobs, catalog, pipeline.fingerprints_booked),
+        previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
+                              settings.themes_dir / "assets"),
     )
 
 
@@ -41,6 +72,11 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
         raise ValueError("MINIME_DISCORD_TOKEN is not set")
     stop = _stop_on_signal()
     studio = build_studio(settings)
+    try:
+        await _check_engine_access(studio)  # before any job (a resumed one too) could send a selfie
+    except BaseException:
+        await studio.engine.close()
+        raise
     await studio.start()
     if settings.metrics_port:
         from minime.core.metrics import serve_metrics
@@ -71,6 +107,20 @@ async def serve(settings: Settings, *, web: bool = True, telegram: bool | None =
         await stop.wait()
     finally:
         await shutdown(studio, adapters, settings.shutdown_grace_s)
+
+
+async def _check_engine_access(studio: Studio) -> None:
+    """A hosted model's key and model are checked before any user is served (no image is sent): a rejected key
+    stops start-up with the operator's message; a service that is only unreachable now is left to recover."""
+    check = getattr(studio.engine, "check_access", None)
+    if check is None:
+        return
+    from minime.core.engines.hosted import HostedUnavailable
+
+    try:
+        await check()
+    except HostedUnavailable as exc:
+        log.warning("the hosted image model can't be reached yet; starting anyway", reason=exc.user_message)
 
 
 async def shutdown(studio: Studio, adapters: list[Any], grace_s: float) -> None:

@@ -76,7 +76,7 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
         theme = refinement.theme or theme
     with _native_noise_filtered():
-        output = asyncio.run(engine(RenderRequest(source, theme, params)))
+        output = asyncio.run(_render_once(engine, RenderRequest(source, theme, params)))
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
     # Marked and kept in the data folder's store like a chat result, so `minime verify` (and /verify) know it.
     image, jpeg = asyncio.run(_keep(settings, theme, params, image, output.source_type))
@@ -93,6 +93,14 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         print(note, file=sys.stderr)
     print(f"{out} ({theme.id}, {image.width}×{image.height})")
     return 0
+
+
+async def _render_once(engine: Any, request: Any) -> Any:
+    """One render, then the engine's connections and models are released (no warnings at exit)."""
+    try:
+        return await engine(request)
+    finally:
+        await engine.close()
 
 
 async def _keep(settings: Settings, theme: Any, params: Any, image: Any, source_type: str) -> tuple[Any, bytes]:
@@ -204,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--name", help="the name (or caption) to typeset")
     render.add_argument("--variant", help="a variant such as 80s or grid")
     render.add_argument("--refine", action="append", default=[], help="a refinement, e.g. 'warmer colors'")
-    render.add_argument("--engine", choices=["classic", "diffusion", "ray"])
+    render.add_argument("--engine", choices=["classic", "diffusion", "ray", "hosted"])
     render.add_argument("--seed", type=int, default=0)
     render.add_argument("-o", "--output", required=True)
     render.set_defaults(func=_render)

@@ -213,10 +213,11 @@ class Queued:
 
 @dataclass(frozen=True, slots=True)
 class Rendering:
-    """The engine works on it."""
+    """The engine works on it; ``waiting_for`` names the hosted model's service while the engine waits on it."""
 
     job: Job
     percent: int
+    waiting_for: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

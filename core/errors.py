@@ -162,3 +162,9 @@ class WorkerLost(EngineFailed):
     """The machine or process rendering the job went away; the job may be run again."""
 
     user_message = "The machine making your image stopped before it was done, several times. Please try again."
+
+
+class StorageFull(MinimeError):
+    """The disk (or quota) is full: nothing could be saved."""
+
+    user_message = "Sorry, I'm out of storage space right now, so I couldn't save that. Please try again later."

@@ -8,41 +8,52 @@ atomic UPDATE, so two processes never run the same job at once.
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from minime.core import metrics
 from minime.core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
-from minime.core.errors import EngineFailed, MinimeError, WorkerLost
+from minime.core.errors import EngineFailed, MinimeError, StorageFull, WorkerLost
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.store import Store
 
 log = get_logger("minime.jobs")
 
-Execute = Callable[[Job, Callable[[float], None]], Awaitable[Event | None]]
+Execute = Callable[[Job, Callable[..., None]], Awaitable[Event | None]]
 """Runs a job to the end and records its result as done; None when another process took the job over."""
 Emit = Callable[[Event], None]
+
+WAITING_REPEAT_S = 2.0
+"""While an engine waits on a hosted model, its status is re-sent this often."""
 
 INTERRUPTED = ("Your image was interrupted (the server restarted) and couldn't be finished. "
                "Please send the command again.")
 
 
-class JobRunner:
-    """Runs queued jobs through ``execute`` and reports every step through ``emit``."""
+def worker_id() -> str:
+    """A name for this process's job leases, unique across hosts and restarts."""
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
 
-    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings,
+
+class JobRunner:
+    """Runs queued jobs through ``execute`` and reports every step through ``emit``; leases jobs as ``owner``."""
+
+    def __init__(self, store: Store, execute: Execute, emit: Emit, settings: Settings, *, owner: str,
                  poll_interval_s: float = 0.5) -> None:
         self.store, self._execute, self._emit, self.settings = store, execute, emit, settings
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{new_id()}"
+        self.owner = owner
         self._poll = poll_interval_s
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wakeup = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
         self._draining = False
+        self._unrecorded: dict[str, str] = {}  # job id -> reason: failures the database could not take yet
         self.render_seconds_avg = 1.0
 
     @property
@@ -114,13 +125,16 @@ class JobRunner:
 
     async def _run(self, job: Job) -> None:
         loop = asyncio.get_running_loop()
-        last = [-1]
+        last: dict[str, Any] = {"percent": -1, "waiting_for": None, "at": 0.0}
 
-        def progress(fraction: float) -> None:
-            percent = max(0, min(99, int(fraction * 100)))
-            if percent >= last[0] + 10:
-                last[0] = percent
-                loop.call_soon_threadsafe(self._emit, Rendering(job, percent))
+        def progress(fraction: float, *, waiting_for: str | None = None) -> None:
+            percent, now = max(0, min(99, int(fraction * 100))), time.monotonic()
+            # Every 10 %, on a change of what is waited for, and every few seconds while a hosted model is waited
+            # on (adapters pace their edits and may drop one: the next one gets through).
+            if (percent >= last["percent"] + 10 or waiting_for != last["waiting_for"]
+                    or (waiting_for and now - last["at"] >= WAITING_REPEAT_S)):
+                last.update(percent=percent, waiting_for=waiting_for, at=now)
+                loop.call_soon_threadsafe(self._emit, Rendering(job, percent, waiting_for))
 
         started = time.monotonic()
         self._emit(Rendering(job, 0))
@@ -146,11 +160,18 @@ class JobRunner:
                 log.warning("render worker lost; giving up", **structured, attempts=job.attempts)
                 await self._fail(job, exc.user_message)
         except MinimeError as exc:
-            log.info("job failed", **structured, reason=exc.user_message)
+            if getattr(exc, "detail", None):  # the operator's part (a misconfigured engine), never a secret
+                log.error("job failed", **structured, reason=exc.user_message, detail=exc.detail)
+            else:
+                log.info("job failed", **structured, reason=exc.user_message)
             await self._fail(job, exc.user_message)
         except Exception as exc:  # an engine crash must not take the queue down
-            log.exception("engine crashed", **structured, error_type=type(exc).__name__)
-            await self._fail(job, EngineFailed().user_message)
+            if _disk_full(exc):
+                log.error("job failed: the disk is full", **structured, error_type=type(exc).__name__)
+                await self._fail(job, StorageFull.user_message)
+            else:
+                log.exception("engine crashed", **structured, error_type=type(exc).__name__)
+                await self._fail(job, EngineFailed().user_message)
         else:
             elapsed = time.monotonic() - started
             self.render_seconds_avg = 0.8 * self.render_seconds_avg + 0.2 * elapsed
@@ -170,15 +191,30 @@ class JobRunner:
 
     async def _fail(self, job: Job, reason: str) -> None:
         metrics.JOBS.labels("failed").inc()
-        if await self.store.finish_job(job.id, JobState.FAILED, error=reason, owner=self.owner):
+        try:
+            recorded = await self.store.finish_job(job.id, JobState.FAILED, error=reason, owner=self.owner)
+        except Exception as exc:  # the database cannot be written either (a full disk): tell the user anyway
+            log.error("could not record a failed job; will retry", job=job.id, error_type=type(exc).__name__,
+                      error=str(exc)[:200])
+            self._unrecorded[job.id] = reason
             self._emit(Failed(job, reason))
+            return
+        if recorded:
+            self._emit(Failed(job, reason))
+
+    async def _record_failures(self) -> None:
+        """Mark as failed the jobs whose failure could not be written when it happened (never left 'running')."""
+        for job_id, reason in list(self._unrecorded.items()):
+            await self.store.finish_job(job_id, JobState.FAILED, error=reason, owner=self.owner)
+            del self._unrecorded[job_id]
 
     async def _lease_loop(self) -> None:
         interval = max(0.2, self.settings.job_lease_s / 3)
         while not self._stopping:
             await asyncio.sleep(interval)
             try:
-                await self.store.heartbeat(list(self._running), self.owner)
+                await self.store.heartbeat([*self._running, *self._unrecorded], self.owner)
+                await self._record_failures()
                 await self._recover()
                 metrics.QUEUE_DEPTH.set(await self.store.count_jobs(JobState.QUEUED))
             except asyncio.CancelledError:
@@ -196,3 +232,17 @@ class JobRunner:
             self._emit(Failed(job, INTERRUPTED))
         if requeued:
             self.wake()
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Whether an error (or its cause) says the disk is full: an OSError, or SQLite's "database or disk is full"."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a bounded walk down the chain of causes
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "disk is full" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

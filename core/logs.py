@@ -14,6 +14,8 @@ _TOKEN_PATTERNS = [
     re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # Telegram bot token
     re.compile(r"\b[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}\b"),  # Discord bot token
     re.compile(r"(?i)\b(bot|file/bot)[^/\s]*:[^/\s]+"),  # anything after /bot in Bot API URLs
+    re.compile(r"\bsk-[A-Za-z0-9_-]{20,}"),  # OpenAI API keys (a provider's error text may quote one)
+    re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"),  # Google API keys
 ]
 _MAX_FIELD = 500
 
@@ -69,7 +71,8 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # Client libraries log request URLs (which hold the bot token) at INFO: keep them to warnings.
-    for noisy in ("httpx", "httpcore", "telegram.ext.Updater", "discord.http", "aiohttp.access"):
+    for noisy in ("httpx", "httpcore", "httpx2", "httpcore2", "google_genai.models", "telegram.ext.Updater",
+                  "discord.http", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./minime-data")
     themes_dir: Path = THEMES_DIR
 
-    engine: Literal["classic", "diffusion", "ray"] = "classic"
+    engine: Literal["classic", "diffusion", "ray", "hosted"] = "classic"
     diffusion_model: str | None = None
     diffusion_device: str = Field("auto", description="auto, cuda, cuda:1, mps or cpu")
     diffusion_dtype: Literal["auto", "float16", "bfloat16", "float32"] = "auto"
@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     diffusion_ip_adapter_image_encoder: str | None = None
     diffusion_identity_scale: float = Field(0.6, ge=0, le=2)
     diffusion_batch_size: int = Field(4, ge=1, description="requests that wait together run as one batch")
+
+    hosted_provider: Literal["gemini", "openai"] | None = Field(None, description="whose image model renders")
+    hosted_model: str | None = Field(None, description="the provider's model id; unset: gemini-2.5-flash-image "
+                                                       "or gpt-image-1")
+    hosted_api_key: SecretStr | None = Field(None, description="the provider's key (never logged)")
+    hosted_base_url: str | None = Field(None, description="another endpoint: a gateway or a compatible server")
+    hosted_price_per_image: float = Field(0.039, ge=0, description="what one image costs at the provider, for /stats")
+    hosted_currency: str = "$"
+    hosted_wh_per_image: float = Field(2.9, ge=0, description="estimated energy of one image at the provider (Wh)")
+    hosted_timeout_s: float = Field(300.0, gt=0, description="one request's limit: these services have "
+                                                             "minute-long tails")
+    hosted_max_retries: int = Field(4, ge=0, description="retries on 429 and 5xx, with backoff and Retry-After")
+    hosted_concurrency: int = Field(4, ge=1, description="requests in flight at the provider at once")
 
     ray_address: str | None = Field(None, description="auto (this node's cluster), ray://host:10001, or unset "
                                                      "to start a local cluster")
@@ -97,6 +110,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_password: SecretStr | None = None
+    web_uploads_per_hour: int = Field(30, ge=1, description="photos one playground session may upload per hour "
+                                                            "(three times that per client address)")
 
     max_concurrent_jobs: int = Field(2, ge=1)
     render_timeout_s: float = Field(120.0, gt=0)
@@ -116,6 +131,18 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _hosted_defaults(self) -> Settings:
+        """A hosted model waits minutes, not seconds, and runs several requests at once: unless the operator set
+        them, the job timeout covers every retry and the runner starts as many jobs as the provider may take."""
+        if self.engine == "hosted":
+            if "render_timeout_s" not in self.model_fields_set:
+                waits = 60.0 * self.hosted_max_retries  # backoff between tries is at most a minute
+                self.render_timeout_s = max(self.render_timeout_s, self.hosted_timeout_s * 2 + waits)
+            if "max_concurrent_jobs" not in self.model_fields_set:
+                self.max_concurrent_jobs = max(self.max_concurrent_jobs, self.hosted_concurrency)
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from minime.core import intake, metrics, provenance, texts, watermark
-from minime.core.adjust import finish
+from minime.core import intake, texts
 from minime.core.admin import parse_admin
 from minime.core.buttons import BUTTONS
-from minime.core.checks import FaceIdentity, SafetyCheck
-from minime.core.content_credentials import ContentCredentials
 from minime.core.domain import (
     Done,
-    Event,
     Failed,
     Job,
     JobKind,
@@ -30,9 +29,7 @@ from minime.core.domain import (
     UserKey,
     new_id,
 )
-from minime.core.energy import EnergyMeter, Measurement
-from minime.core.engines import Engine, RenderRequest
-from minime.core.engines.classic import ClassicEngine
+from minime.core.engines import Engine
 from minime.core.errors import (
     AdminOnly,
     ArgumentRequired,
@@ -43,25 +40,20 @@ from minime.core.errors import (
     NotYours,
     ResultNotFound,
     UnknownRefinement,
-    UnsafeOutput,
 )
+from minime.core.events import EventHub, Sink
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
+from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
 from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.themes import Theme, ThemeCatalog, split_things
+from minime.core.verify import Verification, Verifier
 
 log = get_logger("minime.studio")
-
-Sink = Callable[[Event], Awaitable[None]]
-
-BOOKKEEPING_WAIT_S = 30.0  # a result's fingerprint and energy are stored once it is sent, or after this long
-DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
-UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
-               "Please send the command again in a moment.")
 
 
 @dataclass(frozen=True)
@@ -72,6 +64,12 @@ class SelfieReceived:
     job: Job | None
     width: int
     height: int
+    notice: str | None = None
+    """For the user's first selfie: where photos are sent (a hosted model's provider), if anywhere."""
+
+    def with_notice(self, reply: str) -> str:
+        """The adapter's reply, followed by the notice when there is one."""
+        return f"{reply}\n\n{self.notice}" if self.notice else reply
 
 
 @dataclass(frozen=True)
@@ -84,28 +82,6 @@ class Undone:
 
 
 @dataclass(frozen=True)
-class Verification:
-    """What /verify found: whether minime made the image, how it knows, and the result if it is the user's."""
-
-    made_by_minime: bool
-    how: str | None = None  # "watermark" or "fingerprint"
-    result: Result | None = None  # only when the result belongs to the asking user
-    theme_title: str | None = None
-    source_type: str | None = None
-
-    def message(self) -> str:
-        """The answer in words."""
-        if not self.made_by_minime:
-            return ("I didn't make this image: it carries no minime watermark and matches nothing I made in the "
-                    "last week.")
-        how = "its hidden watermark" if self.how == "watermark" else "its visual fingerprint"
-        kind = provenance.description(self.source_type or "compositeSynthetic")
-        if self.result is not None:
-            return f"Yes, I made this: it's your {self.theme_title or 'image'} (recognised by {how}). {kind}"
-        return f"Yes, this image was made with minime (recognised by {how}). {kind}"
-
-
-@dataclass(frozen=True)
 class Stats:
     """A user's images and what they cost."""
 
@@ -114,6 +90,11 @@ class Stats:
     gpu_wh: float  # the same number of images on a GPU diffusion model (estimate)
     price_per_kwh: float
     currency: str
+    service: str | None = None
+    """The hosted model's provider when one draws the images; then the figures below are the operator's."""
+    service_price_per_image: float = 0.0
+    service_wh_per_image: float = 0.0
+    service_currency: str = "$"
 
     def message(self) -> str:
         """The /stats answer in words."""
@@ -123,6 +104,14 @@ class Stats:
             cost = wh / 1000 * self.price_per_kwh
             return f"{self.currency}{cost:.2f}" if cost >= 0.01 else f"under {self.currency}0.01"
 
+        if self.service:
+            price, wh = self.service_price_per_image, self.service_wh_per_image
+            return "\n".join([
+                f"Images you have with me: {self.images}",
+                f"They're drawn by {self.service}'s image model: about {self.service_currency}{price:.3f} and an "
+                f"estimated {wh:g} Wh per image (the operator's figures), so about "
+                f"{self.service_currency}{price * self.images:.2f} and {wh * self.images:.1f} Wh for yours.",
+                f"Energy on this server on top: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)"])
         times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0
         lines = [f"Images you have with me: {self.images}",
                  f"Energy they took: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)",
@@ -138,44 +127,56 @@ class QueueStatus:
     job: Job | None
     position: int
     eta_s: float
-    queued_total: int
-    running_total: int
     allowance: Allowance | None = None  # images left today (of the user, and of the chat asked in)
+
+
+_HELD: contextvars.ContextVar[frozenset[UserKey]] = contextvars.ContextVar("minime_held_users", default=frozenset())
+
+
+def _one_at_a_time_per_user(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """Run a Studio call that reads and then writes a user's session only after that user's previous such call
+    ended: a photo and a command sent back to back arrive as concurrent updates, and interleaved they lose the
+    command ("send me a selfie first" right after one). Re-entrant within one call (a selfie runs the waiting
+    request). One process: several processes over one database would need a row lock instead."""
+
+    @functools.wraps(method)
+    async def serialised(self: Studio, user: UserKey, *args: Any, **kwargs: Any) -> Any:
+        held = _HELD.get()
+        if user in held:
+            return await method(self, user, *args, **kwargs)
+        lock = self._user_locks.get(user)
+        if lock is None:
+            lock = self._user_locks[user] = asyncio.Lock()
+        async with lock:
+            token = _HELD.set(held | {user})
+            try:
+                return await method(self, user, *args, **kwargs)
+            finally:
+                _HELD.reset(token)
+
+    return serialised
 
 
 class Studio:
     """Receives selfies, applies themes, refines, undoes, forgets; runs renders as durable jobs."""
 
-    def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog,
-                 settings: Settings) -> None:
+    def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
+                 *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
+                 previews: PreviewCache) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
-        self.runner = JobRunner(store, self._execute, self._emit, settings)
-        self._sinks: dict[str, list[Sink]] = {}
+        self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
+                                                                                 previews)
         self._sweeper: asyncio.Task[None] | None = None
+        self._user_locks: weakref.WeakValueDictionary[UserKey, asyncio.Lock] = weakref.WeakValueDictionary()
         self._warm_up: asyncio.Future[None] | None = None
-        self._pending_emits: set[asyncio.Task[None]] = set()
-        self._latest: dict[tuple[str, int], asyncio.Task[None]] = {}  # each job's last delivery, per sink
-        self._fingerprinting: set[asyncio.Task[None]] = set()
-        self._charging: set[asyncio.Task[None]] = set()
-        self._delivered: dict[str, asyncio.Future[None]] = {}  # job id → set once its Done event was handed over
-        self.delivery_backoff_s = DELIVERY_BACKOFF_S
-        self.previews = PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
-                                     settings.themes_dir / "assets")
-        self.energy = EnergyMeter(settings.energy_country, settings.energy_tracking)
-        self.credentials = (ContentCredentials(settings.c2pa_cert_chain, settings.c2pa_private_key,
-                                               settings.c2pa_algorithm, settings.c2pa_timestamp_url)
-                            if settings.c2pa_cert_chain and settings.c2pa_private_key else None)
-        self.identity = FaceIdentity() if settings.identity_check else None
-        self.safety = (SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
-                       if settings.nsfw_model else None)
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         """Migrate the store, resume unfinished jobs, start the expiry sweeper."""
         await self.store.migrate()
-        # codecarbon probes the hardware (~1.4 s) and starts the process's tracker: not on the start-up path.
-        self._warm_up = asyncio.create_task(asyncio.to_thread(self.energy.warm_up), name="minime-energy-probe")
+        # The pipeline's one-time probes, in the background: not on the start-up path.
+        self._warm_up = asyncio.create_task(asyncio.to_thread(self.pipeline.warm_up), name="minime-warm-up")
         await self.runner.start()
         self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
 
@@ -185,12 +186,9 @@ class Studio:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         await self.runner.drain(timeout)
-        pending = set(self._pending_emits)
-        if pending:
-            await asyncio.wait(pending, timeout=max(0.1, deadline - loop.time()))
-        undelivered = [task for task in self._pending_emits if not task.done()]
+        undelivered = await self.events.settle(max(0.1, deadline - loop.time()))
         if undelivered:
-            log.warning("events still undelivered at shutdown", count=len(undelivered))
+            log.warning("events still undelivered at shutdown", count=undelivered)
 
     async def stop(self) -> None:
         """Stop taking work; running jobs are left to be resumed after a restart."""
@@ -200,77 +198,15 @@ class Studio:
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
-        for delivered in self._delivered.values():  # never emitted: keep the bookkeeping anyway
-            if not delivered.done():
-                delivered.set_result(None)
-        await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
-        await asyncio.to_thread(self.energy.close)
-        if self._pending_emits:
-            await asyncio.wait(self._pending_emits, timeout=5)
-        # Nothing may still hold a database connection when the store closes (a connection left to the
-        # garbage collector would be closed on a dead event loop).
-        leftovers = list(self._pending_emits)
-        for task in leftovers:
-            task.cancel()
-        await asyncio.gather(*leftovers, return_exceptions=True)
+        self.events.release()  # Done events that will never be emitted: keep the bookkeeping anyway
+        await self.pipeline.close()
+        await self.events.drain()
         await self.engine.close()
         await self.store.close()
 
     def subscribe(self, platform: str, sink: Sink) -> None:
         """Receive every event of jobs whose user is on ``platform`` (results of resumed jobs included)."""
-        self._sinks.setdefault(platform, []).append(sink)
-
-    def _emit(self, event: Event) -> None:
-        deliveries = []
-        for sink in self._sinks.get(event.job.user.platform, []):
-            key = (event.job.id, id(sink))
-            task = asyncio.get_running_loop().create_task(self._deliver_after(self._latest.get(key), sink, event))
-            self._latest[key] = task
-            self._pending_emits.add(task)
-            task.add_done_callback(self._pending_emits.discard)
-            task.add_done_callback(lambda done, key=key: self._latest.pop(key, None) if self._latest.get(key) is done
-                                   else None)
-            deliveries.append(task)
-        delivered = self._delivered.pop(event.job.id, None) if isinstance(event, Done) else None
-        if delivered is not None:  # the result's bookkeeping waits until the image is out
-            def settle(_: Any = None) -> None:
-                if not delivered.done():
-                    delivered.set_result(None)
-            if deliveries:
-                asyncio.ensure_future(asyncio.wait(deliveries)).add_done_callback(settle)
-            else:
-                settle()
-
-    async def _deliver_after(self, before: asyncio.Task[None] | None, sink: Sink, event: Event) -> None:
-        """One job's events reach an adapter in the order they happened (a late progress line never lands on top
-        of the result)."""
-        if before is not None:
-            await asyncio.wait([before])
-        await self._deliver(sink, event)
-
-    async def _deliver(self, sink: Sink, event: Event) -> None:
-        """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
-        uploads for a while still gets it), and a result that never gets through is reported to its user."""
-        final = isinstance(event, (Done, Failed))
-        delays = self.delivery_backoff_s if final else ()
-        for attempt in range(len(delays) + 1):
-            try:
-                await sink(event)
-                return
-            except Exception as exc:  # the platform's own errors: the adapter knows them, the Studio does not
-                fields = {"job": event.job.id, "event_type": type(event).__name__, "error_type": type(exc).__name__,
-                          "error": str(exc)[:200]}
-                if attempt < len(delays):
-                    log.warning("delivery failed; retrying", **fields, attempt=attempt + 1)
-                    await asyncio.sleep(delays[attempt])
-                else:
-                    log.error("delivery failed; giving up", **fields, attempts=attempt + 1)
-        if isinstance(event, Done):
-            try:
-                await sink(Failed(event.job, UNDELIVERED))
-            except Exception as exc:
-                log.error("could not tell the user their image was not delivered", job=event.job.id,
-                          error_type=type(exc).__name__)
+        self.events.subscribe(platform, sink)
 
     # ---- queries -------------------------------------------------------------------------------------------------
 
@@ -305,7 +241,6 @@ class Studio:
         job = await self.store.active_job(user)
         position = await self.store.queue_position(job.id) if job else 0
         return QueueStatus(job, position, self.runner.eta_s(position) if position else 0.0,
-                           await self.store.count_jobs(JobState.QUEUED), await self.store.count_jobs(JobState.RUNNING),
                            await self.allowance(user, chat))
 
     async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
@@ -382,6 +317,7 @@ class Studio:
 
     # ---- commands ------------------------------------------------------------------------------------------------
 
+    @_one_at_a_time_per_user
     async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
                              run_pending: bool = True, chat: str | None = None) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
@@ -390,6 +326,7 @@ class Studio:
         await self._admit(user)
         selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
                                          max_pixels=self.settings.max_image_pixels)
+        first = not (await self.store.get_session(user)).selfie_id
         key = await self.blobs.put(user, selfie.data, "jpg")
         selfie_id = await self.store.add_selfie(user, key, self.settings.selfie_ttl_hours * 3600)
         log.info("selfie stored", user=str(user), width=selfie.width, height=selfie.height,
@@ -404,8 +341,10 @@ class Studio:
                 job = await self.apply_theme(user, pending["theme_id"], pending.get("argument"),
                                              reply_to=reply_to or pending.get("reply_to"), by_id=True,
                                              chat=chat if reply_to else pending.get("chat"))
-        return SelfieReceived(selfie_id, job, selfie.width, selfie.height)
+        return SelfieReceived(selfie_id, job, selfie.width, selfie.height,
+                              texts.hosted_notice(self.settings) if first else None)
 
+    @_one_at_a_time_per_user
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
                           reply_to: dict[str, Any] | None = None, by_id: bool = False, chat: str | None = None
                           ) -> Job:
@@ -437,6 +376,7 @@ class Studio:
                   selfie_key=session.selfie_key, chat=chat)
         return await self._enqueue(job)
 
+    @_one_at_a_time_per_user
     async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
                    reply_to: dict[str, Any] | None = None, chat: str | None = None) -> Job | Undone:
         """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
@@ -449,6 +389,7 @@ class Studio:
                                               chat=chat if reply_to else pending.get("chat"))
         return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to, chat=chat)
 
+    @_one_at_a_time_per_user
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
                      result_id: str | None = None, reply_to: dict[str, Any] | None = None, chat: str | None = None
                      ) -> Job | Undone:
@@ -493,81 +434,31 @@ class Studio:
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
         await self._admit(user)
-        found, how = await self.recognise(data)
-        log.info("image verified", user=str(user), answer=how or "not-ours")
-        if found is None:
-            return Verification(False)
-        own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
-        return Verification(True, how, own, title, found.source_type)
+        image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
+                                        max_pixels=self.settings.max_image_pixels)
+        return await self.verifier(user, image)
 
     async def recognise(self, data: bytes) -> tuple[Result | None, str | None]:
         """The result an image is a copy of, and how it was recognised ("watermark" or "fingerprint"), whoever
         made it: for /verify (which tells only the image's owner which result it is) and the operator's CLI."""
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
-        mark, fp = await asyncio.gather(asyncio.to_thread(watermark.read_mark, image),
-                                        asyncio.to_thread(watermark.fingerprint, image))
-        await asyncio.gather(*self._fingerprinting, return_exceptions=True)  # results just sent: their fingerprints
-        found, how = None, None
-        for candidate in await self.store.results_with_mark(mark):
-            if not candidate.fingerprint:  # its fingerprint was lost (a restart right after sending): from its file
-                candidate = await self._fingerprint_stored(candidate)
-            agrees = bool(candidate.fingerprint) and (
-                watermark.distance(fp, candidate.fingerprint) <= watermark.MARK_CONFIRM_DISTANCE)
-            if agrees:
-                found, how = candidate, "watermark"
-        if found is None:  # a resized copy: find look-alikes by fingerprint, then read the mark at their size
-            candidates = sorted((watermark.distance(fp, c.fingerprint), c.id, c) for c in
-                                await self.store.results_sharing_a_band(fp) if c.fingerprint)
-            for distance, _, candidate in candidates[:5]:
-                if distance > watermark.MATCH_DISTANCE or candidate.mark is None:
-                    break
-                if await self._mark_matches_at_size(image, candidate):
-                    found, how = candidate, "fingerprint"
-                    break
-        metrics.VERIFICATIONS.labels(how or "not-ours").inc()
-        return found, how
+        return await self.verifier.recognise(image)
 
     async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
                    ) -> tuple[Result, Any, bytes]:
         """Mark, encode and store an image made outside the job queue (``minime render``) as a result of ``user``,
         so that ``minime verify`` and /verify recognise it. Returns the result, the marked image and its JPEG."""
-        result_id = new_id()
-        mark = watermark.new_mark() if self.settings.watermark else None
-        if mark is not None:
-            image = await asyncio.to_thread(watermark.embed, image, mark)
-        data = await asyncio.to_thread(intake.result_bytes, image, source_type, result_id)
-        key = await self.blobs.put(user, data, "jpg")
-        fingerprint = await asyncio.to_thread(watermark.fingerprint, image) if mark is not None else None
-        result = Result(result_id, user, theme.id, params, None, None, key, key, (), source_type, mark, fingerprint)
-        await self.store.add_result(result, None, self.settings.result_ttl_hours * 3600)
-        return result, image, data
-
-    async def _fingerprint_stored(self, result: Result) -> Result:
-        try:
-            image = intake.decode_stored(await self.blobs.get(result.image_key))
-        except FileNotFoundError:
-            return result
-        fingerprint = await asyncio.to_thread(watermark.fingerprint, image)
-        await self.store.set_fingerprint(result, fingerprint)
-        return replace(result, fingerprint=fingerprint)
-
-    async def _mark_matches_at_size(self, image: Any, candidate: Result) -> bool:
-        try:
-            size = intake.stored_size(await self.blobs.get(candidate.image_key))
-        except FileNotFoundError:
-            return False
-        mark = await asyncio.to_thread(watermark.read_mark, image, size)
-        return watermark.mark_errors(mark, candidate.mark or 0) <= watermark.RESIZED_MARK_ERRORS
+        return await self.pipeline.keep(user, theme, params, image, source_type)
 
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
         await self._admit(user)
-        await asyncio.gather(*self._charging, return_exceptions=True)  # renders just sent: their energy
+        await self.pipeline.energy_booked()  # renders just sent: their energy
         images, energy_wh = await self.store.user_totals(user)
-        return Stats(images, energy_wh, images * self.settings.gpu_wh_per_image, self.settings.energy_price_per_kwh,
-                     self.settings.energy_currency)
+        s = self.settings
+        return Stats(images, energy_wh, images * s.gpu_wh_per_image, s.energy_price_per_kwh, s.energy_currency,
+                     texts.photos_go_to(s), s.hosted_price_per_image, s.hosted_wh_per_image, s.hosted_currency)
 
     async def forget(self, user: UserKey) -> int:
         """Delete every row and file of a user. Returns how many rows went."""
@@ -607,7 +498,7 @@ class Studio:
             session = await self.store.get_session(user)
             selfie_id, selfie_key = session.selfie_id, session.selfie_key
             if not selfie_key:
-                raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.")
+                raise NoSelfie(SELFIE_EXPIRED)
         return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
                    selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
 
@@ -625,133 +516,8 @@ class Studio:
                                             quotas=self._quotas(job.user, job.chat))
         log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
         self.runner.wake()
-        self._emit(Queued(job, position, self.runner.eta_s(position)))
+        self.events.emit(Queued(job, position, self.runner.eta_s(position)))
         return job
-
-    async def _execute(self, job: Job, progress: Callable[[float], None]) -> Done | None:
-        measurement = self.energy.start()
-        try:
-            return await self._produce(job, progress, measurement)
-        finally:
-            measurement.stop()
-
-    async def _produce(self, job: Job, progress: Callable[[float], None], measurement: Measurement
-                       ) -> Done | None:
-        theme = self.catalog.get(job.theme_id)
-        notes: tuple[str, ...] = ()
-        base_write = None
-        if job.rerender:
-            base_image, notes, source_type = await self._render(job, theme, progress)
-            base_bytes = await asyncio.to_thread(intake.lossless_bytes, base_image)
-            base_write = asyncio.ensure_future(self.blobs.put(job.user, base_bytes, "tif"))  # beside the finish
-        else:
-            parent = await self.store.get_result(job.parent_result_id or "")
-            if parent is None:
-                raise ResultNotFound("The image you're refining has been deleted.")
-            base_key, source_type = parent.base_key, parent.source_type
-            base_image = intake.decode_stored(await self.blobs.get(base_key))
-        progress(0.9)
-        final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
-                                        job.params.seed)
-        result_id = new_id()
-        mark = None
-        if self.settings.watermark:
-            mark = watermark.new_mark()
-            final = await asyncio.to_thread(watermark.embed, final, mark)
-        image = await asyncio.to_thread(intake.result_bytes, final, source_type, result_id)
-        if self.credentials:
-            try:
-                image = await asyncio.to_thread(self.credentials.sign_jpeg, image, source_type, theme.title)
-            except Exception as exc:  # a broken certificate must not stop the bot; the other marks remain
-                log.error("C2PA signing failed; image sent without a manifest", job=job.id,
-                          error_type=type(exc).__name__, error=str(exc)[:200])
-        image_key = await self.blobs.put(job.user, image, "jpg")
-        if base_write is not None:
-            base_key = await base_write
-        measurement.stop()
-        # The fingerprint and the energy are stored on the result after the image is sent (_book_later).
-        result = Result(result_id, job.user, theme.id, job.params, job.parent_result_id, job.selfie_id, image_key,
-                        base_key, notes, source_type, mark, None, 0.0)
-        if not await self.store.complete_job(job.id, self.runner.owner, result,
-                                             self.settings.result_ttl_hours * 3600):
-            await self.blobs.delete(image_key)
-            return None  # another process took this job over; its result stands
-        self._book_later(job.id, result, final if mark is not None else None, measurement)
-        return Done(job, result, image, theme.buttons, notes)
-
-    def _book_later(self, job_id: str, result: Result, marked: Any, measurement: Measurement) -> None:
-        """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
-        are worked out once the image has been handed to the user's platform (or after ``BOOKKEEPING_WAIT_S``), and
-        stored on the result. /verify and /stats wait for them."""
-        delivered = self._delivered[job_id] = asyncio.get_running_loop().create_future()
-
-        async def fingerprint() -> None:
-            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
-            try:
-                await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
-            except Exception:
-                log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
-
-        async def charge() -> None:
-            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
-            try:
-                energy_wh = await measurement.watt_hours()
-                metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
-                await self.store.set_energy(result.id, energy_wh)
-            except Exception:
-                log.exception("energy not stored", result=result.id)
-
-        for work, tasks in ((fingerprint, self._fingerprinting), (charge, self._charging)):
-            if work is fingerprint and marked is None:
-                continue
-            task = asyncio.ensure_future(work())
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
-    async def _render(self, job: Job, theme: Theme, progress: Callable[[float], None]
-                      ) -> tuple[Any, tuple[str, ...], str]:
-        try:
-            source = intake.decode_stored(await self.blobs.get(job.selfie_key or ""))
-        except (FileNotFoundError, IsADirectoryError, ValueError):  # expired and swept since the job was queued
-            raise NoSelfie("Your selfie has expired (I only keep it for a day). Send it again to keep going.") from None
-        # A new instruction edits the image it was given for; earlier ones are already in that image, and a
-        # re-render (a variation) folds them all into the prompt instead.
-        instruction, previous = None, None
-        parent = await self.store.get_result(job.parent_result_id) if job.parent_result_id else None
-        if parent and len(job.params.instructions) > len(parent.params.instructions):
-            instruction = job.params.instructions[-1]
-            previous = intake.decode_stored(await self.blobs.get(parent.base_key))
-        request = RenderRequest(source, theme, job.params, instruction, previous)
-        output = await self._timed_render(request, progress)
-        if output.source_type == "compositeSynthetic":
-            return output.image, output.notes, output.source_type  # the user's own photo, recomposed
-        notes = list(output.notes)
-        reference = (await asyncio.to_thread(self.identity.embedding, source)
-                     if self.identity is not None and instruction is None else None)
-        if reference is not None:  # the selfie has a face to compare with
-            distance = await asyncio.to_thread(self.identity.distance_from, reference, output.image)
-            if distance is not None and distance > self.settings.identity_threshold:
-                log.info("face differs from the selfie; retrying closer to it", job=job.id,
-                         distance=round(distance, 3))
-                output = await self._timed_render(replace(request, identity_boost=1.0), progress)
-                distance = await asyncio.to_thread(self.identity.distance_from, reference, output.image)
-                if distance is not None and distance > self.settings.identity_threshold:
-                    notes.append("Heads-up: the face may not look quite like you this time. Try “variation” or a "
-                                 "clearer, front-facing selfie.")
-        if self.safety is not None:
-            verdict = await asyncio.to_thread(self.safety.check, output.image)
-            if verdict.flagged:
-                metrics.BLOCKED_OUTPUTS.labels("nsfw").inc()
-                log.warning("generated image blocked by the safety check", job=job.id, user=str(job.user),
-                            theme=theme.id, label=verdict.label, score=round(verdict.score, 3))
-                raise UnsafeOutput()
-        return output.image, tuple(notes), output.source_type
-
-    async def _timed_render(self, request: RenderRequest, progress: Callable[[float], None]) -> Any:
-        started = time.perf_counter()
-        output = await self.engine(request, progress=progress)
-        metrics.ENGINE_SECONDS.labels(self.engine.name).observe(time.perf_counter() - started)
-        return output
 
     async def _sweep_loop(self) -> None:
         while True:

@@ -40,8 +40,27 @@ def themes_list(themes: list[ThemeInfo]) -> list[str]:
     return lines
 
 
-def help_text(themes: list[ThemeInfo]) -> str:
-    """What minime does and how to use it."""
+def photos_go_to(settings: Settings) -> str | None:
+    """Where selfies are sent to be drawn (a hosted model's service), or None when they never leave this server."""
+    if settings.engine != "hosted":
+        return None
+    from minime.core.engines.hosted import service_name
+
+    return service_name(settings)
+
+
+def hosted_notice(settings: Settings) -> str | None:
+    """The sentence that tells people their photos go to a named provider (None when they stay here)."""
+    service = photos_go_to(settings)
+    if service is None:
+        return None
+    return (f"Heads-up: I make images with {service}'s image model, so your selfie is sent to {service} each time "
+            "you ask for a picture (never otherwise). /privacy says more.")
+
+
+def help_text(themes: list[ThemeInfo], settings: Settings | None = None) -> str:
+    """What minime does and how to use it (and, with the settings, where photos go)."""
+    notice = hosted_notice(settings) if settings is not None else None
     return "\n".join([
         "Hi! I'm minime. Send me a selfie and pick a look:",
         "",
@@ -52,15 +71,23 @@ def help_text(themes: list[ThemeInfo]) -> str:
         "/undo goes back one step, /themes shows every look, /privacy says what I keep, /forget deletes it all.",
         "/verify tells whether I made an image (every image I make carries an invisible mark and says it's "
         "AI-made in its metadata); /stats shows your images and the energy they took.",
+        *(["", notice] if notice else []),
     ])
 
 
 def privacy_text(settings: Settings) -> str:
-    """What is kept, for how long, and how to delete it."""
-    return (f"Your selfie is stored without its metadata (no location) for {settings.selfie_ttl_hours:g} hours, "
+    """What is kept, for how long, where photos go, and how to delete it."""
+    kept = (f"Your selfie is stored without its metadata (no location) for {settings.selfie_ttl_hours:g} hours, "
             f"then deleted. The images I make for you are kept for {settings.result_ttl_hours / 24:g} days so you "
-            "can refine and undo. Nothing is shared or used for training. /forget deletes everything of yours now "
-            "(only the count of today's images stays until the day is over, so daily limits hold).")
+            "can refine and undo.")
+    service = photos_go_to(settings)
+    if service is None:
+        return (f"{kept} Nothing is shared or used for training. /forget deletes everything of yours now (only "
+                "the count of today's images stays until the day is over, so daily limits hold).")
+    return (f"{kept} To draw them I use {service}'s image model: each time you ask for a picture, your selfie "
+            f"(or, for a change you type, the image being changed) is sent to {service}, and only then. {service}'s "
+            "terms decide what it keeps; nothing is shared with anyone else. /forget deletes everything of yours "
+            "here now (not copies the provider may keep).")
 
 
 def queued_text(position: int, eta_s: float) -> str:
@@ -70,8 +97,10 @@ def queued_text(position: int, eta_s: float) -> str:
     return f"You're number {position} in the queue (about {max(1, round(eta_s))} s)…"
 
 
-def rendering_text(percent: int) -> str:
-    """Render progress for people."""
+def rendering_text(percent: int, waiting_for: str | None = None) -> str:
+    """Render progress for people (or that a hosted model is being waited on)."""
+    if waiting_for:
+        return f"Waiting for the image model at {waiting_for}… (this can take a minute)"
     return f"Making your image… {percent}%"
 
 

@@ -39,6 +39,7 @@ def corpus(astronaut: Image.Image) -> dict[str, Case]:
 @pytest.fixture()
 async def web(studio: Studio, settings: Settings):
     settings.web_port = _free_port()
+    settings.web_uploads_per_hour = 100  # the whole corpus from one session
     runner = await start_web(studio, settings)
     yield f"http://127.0.0.1:{settings.web_port}"
     await runner.cleanup()

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from minime.core.settings import Settings
 from tests.conftest import RunningBot
 from tests.fake_telegram import FakeTelegram
-from tests.test_telegram import ALICE, TOKEN, Bot, selfie
+from tests.test_telegram import ALICE, TOKEN, Bot, buttons, selfie
 
 BOB = 222
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,7 +93,7 @@ async def test_a_picture_gets_through_when_telegram_refuses_uploads_for_20_secon
 @pytest.mark.timeout(180)
 async def test_a_picture_that_never_gets_through_is_reported(bot: RunningBot, fake: FakeTelegram,
                                                               astronaut_jpeg: bytes) -> None:
-    bot.studio.delivery_backoff_s = (0.5, 0.5)
+    bot.studio.events.backoff_s = (0.5, 0.5)
     await selfie(fake, astronaut_jpeg)
     fake.refuse_for("sendPhoto", 3600, 500)
     fake.refuse_for("sendDocument", 3600, 500)
@@ -172,3 +172,53 @@ async def test_sigterm_stops_the_bot_while_telegram_is_unreachable(fake: FakeTel
     assert code == 0, log[-3000:]
     assert seconds < 60, f"stopped after {seconds:.0f} s"
     assert "Traceback" not in log, log[-3000:]
+
+
+async def test_forget_during_a_render_leaves_no_file(bot: RunningBot, fake: FakeTelegram, tg_settings: Settings,
+                                                     astronaut_jpeg: bytes) -> None:
+    from minime.core.domain import UserKey
+    from minime.core.store import BlobStore
+
+    await selfie(fake, astronaut_jpeg)
+    mark = len(fake.calls)
+    await fake.send_text(ALICE, "/figurine Ada")
+    await fake.wait_for(lambda: any(c.method == "editMessageText" and c.params.get("chat_id") == ALICE
+                                    and "Making your image" in c.params["text"] for c in fake.calls[mark:]))
+    mark = len(fake.calls)
+    await fake.send_text(ALICE, "/forget")
+    confirm = await fake.wait_for_call("sendMessage", ALICE, mark)
+    await fake.press(ALICE, confirm.result, buttons(confirm.result)["🗑 Yes, delete everything"])
+    await fake.wait_for(lambda: any(c.method == "editMessageText" and "deleted" in c.params.get("text", "")
+                                    for c in fake.calls[mark:]))
+    assert bot.studio.runner.running_count == 1, "the render was still going when the user was forgotten"
+    while bot.studio.runner.running_count:
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(0.5)
+    folder = tg_settings.blob_dir / BlobStore.user_folder(UserKey("telegram", str(ALICE)))
+    assert not folder.exists() or not list(folder.iterdir()), list(folder.iterdir())
+    assert not _delivered(fake, ALICE, mark), "nothing is sent to a user who asked to be forgotten"
+
+
+@pytest.mark.timeout(900)
+async def test_many_users_sending_a_photo_and_a_command_back_to_back_all_get_their_picture(
+        fake: FakeTelegram, tg_settings: Settings, astronaut_jpeg: bytes) -> None:
+    tg_settings.work_size = 256
+    tg_settings.max_concurrent_jobs = 4
+    running = await Bot(tg_settings).start()
+    users = list(range(1001, 1011))
+    try:
+        mark = len(fake.calls)
+        for user in users:
+            await fake.send_photo(user, astronaut_jpeg)
+            await fake.send_text(user, "/popart")
+        for user in users:
+            try:
+                await fake.wait_for(lambda user=user: _delivered(fake, user, mark), timeout=600)
+            except TimeoutError:
+                said = [(c.method, c.params.get("text")) for c in fake.calls[mark:] if c.params.get("chat_id") == user]
+                raise AssertionError(f"user {user} got no picture: {said}") from None
+    finally:
+        await running.stop()
+    lost = [c for c in fake.calls[mark:] if "selfie first" in str(c.params.get("text", ""))
+            and not _delivered(fake, c.params.get("chat_id"), mark)]
+    assert not lost

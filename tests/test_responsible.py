@@ -265,12 +265,9 @@ class PortraitEngine:
 @pytest.mark.parametrize("recovers", [True, False])
 async def test_a_different_face_is_rendered_again_then_delivered_with_a_note(tmp_path: Path, astronaut_jpeg: bytes,
                                                                            recovers: bool) -> None:
-    from minime.core.store import BlobStore, Store
-
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", watermark=False)
-    settings.data_dir.mkdir(parents=True)
     engine = PortraitEngine(Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg")), recovers)
-    studio = Studio(Store(settings.resolved_database_url), BlobStore(settings.blob_dir), engine, CATALOG, settings)
+    studio = build_studio(settings, engine=engine)
     await studio.start()
     try:
         recorder = Recorder()

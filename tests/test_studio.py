@@ -7,7 +7,9 @@ import asyncio
 import numpy as np
 import pytest
 
+from minime.core.app import build_studio
 from minime.core.domain import Done, Failed, Queued, Rendering, UserKey
+from minime.core.engines.classic import ClassicEngine
 from minime.core.errors import (
     ArgumentRequired,
     Busy,
@@ -141,9 +143,16 @@ async def test_one_active_job_per_user_and_rate_limit(settings, alice: UserKey, 
 
 
 class _Exploding:
+    """An engine that crashes while ``broken``, then renders like the classic engine it wraps."""
+
     name, understands_instructions = "exploding", False
 
+    def __init__(self) -> None:
+        self.broken, self.working = True, ClassicEngine()
+
     async def __call__(self, request, *, progress=None):
+        if not self.broken:
+            return await self.working(request, progress=progress)
         raise RuntimeError("CUDA error: device-side assert triggered")
 
     async def close(self) -> None:
@@ -151,19 +160,20 @@ class _Exploding:
 
 
 class _Sleepy(_Exploding):
+    """An engine that hangs while ``broken``."""
+
     async def __call__(self, request, *, progress=None):
+        if not self.broken:
+            return await self.working(request, progress=progress)
         await asyncio.sleep(30)
 
 
 @pytest.mark.parametrize("engine, words", [(_Exploding(), "failed"), (_Sleepy(), "too long")])
 async def test_engine_crash_or_timeout_is_reported_and_queue_keeps_going(settings, alice, astronaut_jpeg, engine,
                                                                          words) -> None:
-    from minime.core.app import build_studio
-
-    if isinstance(engine, _Sleepy):  # a crash needs no short timeout (the first render also probes energy use)
+    if isinstance(engine, _Sleepy):  # a crash needs no short timeout
         settings.render_timeout_s = 1.0
-    studio = build_studio(settings)
-    real_engine, studio.engine = studio.engine, engine
+    studio = build_studio(settings, engine=engine)
     recorder = Recorder()
     studio.subscribe("test", recorder)
     await studio.start()
@@ -172,7 +182,7 @@ async def test_engine_crash_or_timeout_is_reported_and_queue_keeps_going(setting
         failed = await recorder.wait_for((await studio.apply_theme(alice, "miniature")).id)
         assert isinstance(failed, Failed) and words in failed.reason
         assert "CUDA" not in failed.reason
-        studio.engine = real_engine
+        engine.broken = False
         settings.render_timeout_s = 300.0  # the real render may take more than a second on a busy machine
         ok = await recorder.wait_for((await studio.apply_theme(alice, "miniature")).id)
         assert isinstance(ok, Done)

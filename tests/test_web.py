@@ -61,12 +61,15 @@ async def test_a_newcomer_uses_the_playground_in_a_browser(web: str, tmp_path: P
             await page.press("#text", "Enter")
             await page.wait_for_selector("img.result", timeout=60_000)
             await page.click("button[data-action=warmer]")
-            await page.wait_for_function("document.querySelectorAll('img.result').length >= 2", timeout=60_000)
+            # Locator waits: the page's Content-Security-Policy forbids eval, which wait_for_function relies on.
+            await page.locator("img.result").nth(1).wait_for(timeout=60_000)
             await page.fill("#text", "more grain")
             await page.press("#text", "Enter")
-            await page.wait_for_function("document.querySelectorAll('img.result').length >= 3", timeout=60_000)
-            await page.wait_for_function(
-                "[...document.querySelectorAll('img.result')].every(i => i.complete && i.naturalWidth > 0)")
+            await page.locator("img.result").nth(2).wait_for(timeout=60_000)
+            for i in range(3):
+                image = page.locator("img.result").nth(i)
+                while not await image.evaluate("i => i.complete && i.naturalWidth > 0"):
+                    await page.wait_for_timeout(100)
             sources = await page.eval_on_selector_all("img.result", "els => els.map(e => e.src)")
             images = []
             for src in sources:

@@ -34,7 +34,7 @@ class DiscordDelivery:
         key = (where.channel_id, where.message_id)
         if isinstance(event, (Queued, Rendering)):
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
-                event.percent)
+                event.percent, event.waiting_for)
             if self._pacer.allow(key, text):
                 await self._edit(where, content=text)
             return

@@ -122,7 +122,8 @@ async def privacy(interaction: discord.Interaction) -> None:
 @app_commands.command(name="help", description="How to use minime")
 async def help_(interaction: discord.Interaction) -> None:
     """/help"""
-    await interaction.response.send_message(texts.help_text(_studio(interaction).themes()), ephemeral=True)
+    studio = _studio(interaction)
+    await interaction.response.send_message(texts.help_text(studio.themes(), studio.settings), ephemeral=True)
 
 
 @app_commands.command(name="verify", description="Did minime make this image?")
@@ -277,8 +278,8 @@ async def _selfie(message: discord.Message, studio: Studio, request: tuple[str, 
     except MinimeError as exc:
         await status.edit(content=exc.user_message)
         return
-    await status.edit(content=texts.selfie_received(bool(received.job or request),
-                                                    "Now try `/figurine name:YourName`, `/retro` or `/popart`."))
+    await status.edit(content=received.with_notice(texts.selfie_received(
+        bool(received.job or request), "Now try `/figurine name:YourName`, `/retro` or `/popart`.")))
 
 
 async def _text(message: discord.Message, studio: Studio, text: str, request: tuple[str, str | None] | None,

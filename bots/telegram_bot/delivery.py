@@ -61,7 +61,7 @@ class TelegramDelivery:
         if isinstance(event, (Queued, Rendering)):
             self._keep_action(event.job.id, chat_id)
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
-                event.percent)
+                event.percent, event.waiting_for)
             await self._edit_status(chat_id, status_id, text, final=False)
         elif isinstance(event, Done):
             self._stop_action(event.job.id)

@@ -42,7 +42,8 @@ def _reply_to(message: Message, status: Message | None = None) -> dict[str, obje
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what minime does and how to use it."""
-    await update.message.reply_text(texts.help_text(_studio(context).themes()))
+    studio = _studio(context)
+    await update.message.reply_text(texts.help_text(studio.themes(), studio.settings))
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -125,7 +126,8 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
         await status.edit_text(exc.user_message)
         return
     started = bool(received.job or request)
-    await status.edit_text(texts.selfie_received(started, "Pick a look, or type e.g. /figurine YourName."),
+    reply = texts.selfie_received(started, "Pick a look, or type e.g. /figurine YourName.")
+    await status.edit_text(received.with_notice(reply),
                            reply_markup=None if started else themes_keyboard(studio.themes()))
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from minime.bots.web import guard
 from minime.core import buttons, texts
 from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
-from minime.core.errors import MinimeError
+from minime.core.errors import ImageTooLarge, MinimeError, QuotaExceeded, StorageFull
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
@@ -29,6 +31,9 @@ AUTH_COOKIE = "minime_auth"
 STATIC = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
 USER = web.RequestKey("user", UserKey)
+JSON_ENDPOINTS = ("/api/message", "/api/action")
+LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per client address, then a wait
+BUSY = "Sorry, I'm having trouble on my side right now. Please try again in a few minutes."
 
 
 def _buttons(ids: tuple[str, ...]) -> list[dict[str, str]]:
@@ -46,7 +51,8 @@ def event_payload(event: Event) -> dict[str, Any]:
         return {**base, "type": "queued", "position": event.position, "text": queued_text(event.position,
                                                                                         event.eta_s)}
     if isinstance(event, Rendering):
-        return {**base, "type": "rendering", "percent": event.percent, "text": rendering_text(event.percent)}
+        return {**base, "type": "rendering", "percent": event.percent,
+                "text": rendering_text(event.percent, event.waiting_for)}
     if isinstance(event, Done):
         return {**base, "type": "done", "result": event.result.id, "image": _image_url(event.result.id),
                 "theme": event.result.theme_id, "buttons": _buttons(event.buttons), "notes": list(event.notes)}
@@ -61,6 +67,12 @@ class WebPlayground:
         self.studio, self.settings = studio, settings
         self._streams: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._auth_tokens: set[str] = set()
+        self._signer = guard.SessionSigner(settings.data_dir)
+        self._failed_logins = guard.SlidingWindow(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)  # per client address
+        self._uploads = guard.SlidingWindow(settings.web_uploads_per_hour, 3600)  # per session …
+        self._uploads_by_address = guard.SlidingWindow(settings.web_uploads_per_hour * 3, 3600)  # … and address
+        # Jobs per client address too: a new cookie is a new user to the Studio, but not a new person.
+        self._jobs_by_address = guard.SlidingWindow(settings.rate_limit_jobs, settings.rate_limit_window_s)
         studio.subscribe(PLATFORM, self.on_event)
 
     # ---- plumbing ------------------------------------------------------------------------------------------------
@@ -68,7 +80,8 @@ class WebPlayground:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application(client_max_size=self.settings.max_upload_bytes + 1024 * 1024,
-                              middlewares=[self._session, self._errors])
+                              middlewares=[self._errors, self._guard, self._session])
+        app.on_response_prepare.append(guard.add_security_headers)
         app.add_routes([
             web.get("/", self.index),
             web.post("/login", self.login),
@@ -90,11 +103,31 @@ class WebPlayground:
         try:
             return await handler(request)
         except MinimeError as exc:
-            return web.json_response({"messages": [{"text": exc.user_message, "error": True}]})
+            status = 507 if isinstance(exc, StorageFull) else 429 if isinstance(exc, QuotaExceeded) else 200
+            return _say(exc.user_message, status)
         except web.HTTPRequestEntityTooLarge:
-            return web.json_response({"messages": [{"text": "That file is too large. Please send a photo under "
-                                                    f"{self.settings.max_upload_bytes // 1_000_000} MB.",
-                                                    "error": True}]}, status=413)
+            return _say(ImageTooLarge.user_message, 413)
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # never a traceback page: one friendly line, the details in the log
+            if _database_trouble(exc):
+                log.error("web request failed: the database is unavailable", path=request.path,
+                          error_type=type(exc).__name__, error=str(exc)[:200])
+                return _say(BUSY, 503)
+            log.exception("web request failed", path=request.path, error_type=type(exc).__name__)
+            return _say("Sorry, something went wrong on my side. Please try again.", 500)
+
+    @web.middleware
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Writes only from the playground's own page: no cross-site forms or fetches (CSRF), JSON where JSON is
+        expected (a text/plain body is what a cross-site form can send without asking)."""
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if guard.cross_site(request):
+                log.warning("cross-site write refused", path=request.path)
+                return _say("That request came from another site, so I ignored it.", 403)
+            if request.path in JSON_ENDPOINTS and request.content_type != "application/json":
+                return _say("Please send JSON.", 415)
+        return await handler(request)
 
     @web.middleware
     async def _session(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -103,9 +136,9 @@ class WebPlayground:
         if password and not public and request.cookies.get(AUTH_COOKIE) not in self._auth_tokens:
             raise web.HTTPUnauthorized(text="Log in first.")
         sid = request.cookies.get(COOKIE)
-        fresh = not sid or len(sid) < 20
+        fresh = not self._signer.verify(sid)  # a made-up (or foreign) cookie gets a new session, never its own
         if fresh:
-            sid = secrets.token_urlsafe(24)
+            sid = self._signer.issue()
         # The cookie is a credential: the user id is its hash, so ids in logs and the store can't be replayed.
         request[USER] = UserKey(PLATFORM, hashlib.sha256(sid.encode()).hexdigest()[:24])
         response = await handler(request)
@@ -128,9 +161,16 @@ class WebPlayground:
 
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check the operator's password and set the auth cookie."""
+        address = request.remote or "?"
+        wait = self._failed_logins.retry_after(address)
+        if wait:
+            log.warning("login throttled", retry_after_s=round(wait))
+            raise web.HTTPTooManyRequests(text=f"Too many wrong passwords. Try again in {max(1, round(wait / 60))} "
+                                               "minutes.", headers={"Retry-After": str(round(wait))})
         form = await request.post()
         expected = self.settings.web_password.get_secret_value() if self.settings.web_password else ""
         if not hmac.compare_digest(str(form.get("password", "")).encode(), expected.encode()):
+            self._failed_logins.hit(address)
             await asyncio.sleep(1.0)
             raise web.HTTPFound("/?wrong=1")
         token = secrets.token_urlsafe(24)
@@ -203,16 +243,19 @@ class WebPlayground:
     async def selfie(self, request: web.Request) -> web.Response:
         """An uploaded (or camera) selfie."""
         user: UserKey = request[USER]
+        self._count_upload(request)
         data = await _form_file(request, "photo")
         if data is None:
             return web.json_response({"messages": [{"text": "Please choose a photo to upload.", "error": True}]})
         received = await self.studio.receive_selfie(user, data)
         text = texts.selfie_received(bool(received.job), "Now pick a look below, or type a command like "
                                                          "/figurine YourName.")
-        return web.json_response({"messages": [{"text": text}], "job": received.job.id if received.job else None})
+        return web.json_response({"messages": [{"text": received.with_notice(text)}],
+                                  "job": received.job.id if received.job else None})
 
     async def verify(self, request: web.Request) -> web.Response:
         """An image to check: did minime make it?"""
+        self._count_upload(request)
         data = await _form_file(request, "image")
         if data is None:
             return web.json_response({"messages": [{"text": "Please choose an image to check.", "error": True}]})
@@ -224,19 +267,20 @@ class WebPlayground:
 
     async def message(self, request: web.Request) -> web.Response:
         """A typed message: a command or a refinement."""
-        body = await request.json()
+        body = await _json_body(request)
         text = str(body.get("text", "")).strip()[:500]
         user: UserKey = request[USER]
-        result_id = body.get("result") or None
+        result_id = _optional_str(body.get("result"))
         if not text:
             return web.json_response({"messages": []})
         if not text.startswith("/"):
+            self._check_job_rate(request)
             outcome = await self.studio.text(user, text, result_id=result_id)
-            return web.json_response(self._outcome(outcome))
+            return web.json_response(self._outcome(outcome, request))
         command, _, argument = text[1:].partition(" ")
         command = command.lower()
         if command in ("start", "help"):
-            return web.json_response({"messages": [{"text": texts.help_text(self.studio.themes())}]})
+            return web.json_response({"messages": [{"text": texts.help_text(self.studio.themes(), self.settings)}]})
         if command == "privacy":
             return web.json_response({"messages": [{"text": texts.privacy_text(self.settings)}]})
         if command == "themes":
@@ -260,31 +304,83 @@ class WebPlayground:
             return web.json_response({"messages": [{"text": texts.status_reply(await self.studio.status(user), user)}]})
         if command == "admin":
             return web.json_response({"messages": [{"text": await self.studio.admin(user, argument)}]})
+        self._check_job_rate(request)
         job = await self.studio.apply_theme(user, command, argument or None)
-        return web.json_response(self._outcome(job))
+        return web.json_response(self._outcome(job, request))
 
     async def action(self, request: web.Request) -> web.Response:
         """A refinement button under an image."""
-        body = await request.json()
+        body = await _json_body(request)
+        self._check_job_rate(request)
         outcome = await self.studio.refine(request[USER], action=str(body.get("action", "")),
-                                           result_id=body.get("result") or None)
-        return web.json_response(self._outcome(outcome))
+                                           result_id=_optional_str(body.get("result")))
+        return web.json_response(self._outcome(outcome, request))
 
-    @staticmethod
-    def _outcome(outcome: Job | Undone) -> dict[str, Any]:
+    def _check_job_rate(self, request: web.Request) -> None:
+        wait = self._jobs_by_address.retry_after(request.remote or "?")
+        if wait:
+            raise QuotaExceeded(wait)
+
+    def _count_upload(self, request: web.Request) -> None:
+        """Uploads are kept a day: a cap per session and per client address (a new cookie resets neither)."""
+        address, session = request.remote or "?", request[USER].user_id
+        wait = max(self._uploads.retry_after(session), self._uploads_by_address.retry_after(address))
+        if wait:
+            raise QuotaExceeded(wait)
+        self._uploads.hit(session)
+        self._uploads_by_address.hit(address)
+
+    def _outcome(self, outcome: Job | Undone, request: web.Request) -> dict[str, Any]:
+        if isinstance(outcome, Job):
+            self._jobs_by_address.hit(request.remote or "?")
         if isinstance(outcome, Undone):
             return {"messages": [{"text": texts.BACK_ONE_STEP, "image": _image_url(outcome.result.id),
                                   "result": outcome.result.id, "buttons": _buttons(outcome.buttons)}]}
         return {"messages": [], "job": outcome.id}
 
 
+def _say(text: str, status: int = 200) -> web.Response:
+    """One error message for the page."""
+    return web.json_response({"messages": [{"text": text, "error": True}]}, status=status)
+
+
+def _bad_request(text: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"messages": [{"text": text, "error": True}]}),
+                              content_type="application/json")
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object; 400 for anything else."""
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise _bad_request("That request was not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise _bad_request("That request was not a JSON object.")
+    return body
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 async def _form_file(request: web.Request, field: str) -> bytes | None:
-    """The bytes of one field of a multipart upload, or None when the form has no such field."""
-    reader = await request.multipart()
-    part = await reader.next()
-    while part is not None and getattr(part, "name", None) != field:
+    """The bytes of one field of a multipart upload, or None when the form has no such field; 400 when the body
+    is not a readable multipart form."""
+    try:
+        reader = await request.multipart()
         part = await reader.next()
-    return None if part is None else bytes(await part.read(decode=False))
+        while part is not None and getattr(part, "name", None) != field:
+            part = await reader.next()
+        return None if part is None else bytes(await part.read(decode=False))
+    except (ValueError, AssertionError, KeyError, TypeError, UnicodeDecodeError, HttpProcessingError):
+        raise _bad_request("Please upload the photo as a form (multipart/form-data).") from None
+
+
+def _database_trouble(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, (DBAPIError, ConnectionError)) or "disk is full" in str(exc).lower()
 
 
 async def start_web(studio: Studio, settings: Settings) -> web.AppRunner:

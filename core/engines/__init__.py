@@ -31,8 +31,13 @@ def create_engine(settings: Settings, name: str | None = None) -> Engine:
         from minime.core.engines.ray import RayEngine
 
         return RayEngine(settings)
+    if name == "hosted":
+        from minime.core.engines.hosted import HostedEngine, image_model
+
+        return HostedEngine(image_model(settings), work_size=settings.work_size,
+                            concurrency=settings.hosted_concurrency)
     raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "
-                     "use MINIME_ENGINE=classic, diffusion or ray")
+                     "use MINIME_ENGINE=classic, diffusion, ray or hosted")
 
 
 def theme_catalog(settings: Settings, engine: str | None = None) -> ThemeCatalog:

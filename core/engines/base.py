@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -11,8 +10,13 @@ from PIL import Image
 from minime.core.domain import RenderParams
 from minime.core.themes import Theme
 
-ProgressCallback = Callable[[float], None]
-"""Called with a fraction in [0, 1]; may be called from a worker thread."""
+
+class ProgressCallback(Protocol):
+    """Called with a fraction in [0, 1]; may be called from a worker thread."""
+
+    def __call__(self, fraction: float, /, *, waiting_for: str | None = None) -> None:
+        """Report progress; ``waiting_for`` names an outside service the engine now waits on (a hosted model),
+        so the user's status line can say so."""
 
 
 @dataclass(frozen=True)

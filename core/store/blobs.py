@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import hashlib
 import os
 import shutil
 from pathlib import Path
 
 from minime.core.domain import UserKey, new_id
+from minime.core.errors import StorageFull
+
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 class BlobStore:
@@ -39,18 +44,27 @@ class BlobStore:
     def _write(path: Path, data: bytes) -> None:
         # Written to a temporary name and renamed: a killed process never leaves half a file under a key. Like
         # SQLite's synchronous=NORMAL, no fsync: safe against process crashes, not against power loss.
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written file behind
+            if exc.errno in _DISK_FULL:
+                raise StorageFull() from exc
+            raise
 
     async def get(self, key: str) -> bytes:
         """The bytes of a key; FileNotFoundError when gone."""
         return await asyncio.to_thread(self._path(key).read_bytes)
 
     async def delete(self, key: str) -> None:
-        """Remove one file if present."""
-        self._path(key).unlink(missing_ok=True)
+        """Remove one file if present (and its user's folder when that leaves it empty)."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # only succeeds when empty
 
     async def delete_user(self, user: UserKey) -> None:
         """Remove every file of a user."""

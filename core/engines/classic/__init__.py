@@ -22,6 +22,7 @@ from minime.core.engines.classic import (
 )
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import resize
+from minime.core.themes import split_things
 
 RECIPES: dict[str, Callable[[Look], Image.Image]] = {
     "figurine": boxes.figurine,
@@ -43,6 +44,11 @@ RECIPES: dict[str, Callable[[Look], Image.Image]] = {
 }
 
 NO_PERSON = "I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!"
+LOW_RES = ("The face in that photo is small (under {px} pixels across), so the look keeps the whole picture "
+           "and some details stay soft. A closer or sharper selfie works best!")
+NO_NAME = ("This look has no name on it, so “bigger name” and “smaller name” have nothing to change here. "
+           "Looks with a name: /figurine, /actionfigure, /polaroid, /retro.")
+LOW_RES_FACE_PX = 80
 
 
 class ClassicEngine:
@@ -65,14 +71,26 @@ class ClassicEngine:
         if recipe is None:
             raise ValueError(f"theme {request.theme.id} names an unknown classic recipe {request.theme.recipe!r}")
         source = request.source.convert("RGB")
+        original_side = max(source.size)
         if max(source.size) != self.work_size:
             scale = self.work_size / max(source.size)
             source = resize(source, (max(1, round(source.width * scale)), max(1, round(source.height * scale))))
         report(0.05)
-        look = Look(source, request.theme, request.params, report)
+        params = request.params
+        if params.name and "|" in params.name and not params.things:  # "Ada | coffee, laptop" that reached us whole
+            name, things = split_things(params.name)
+            params = params.with_(name=name, things=things)
+        look = Look(source, request.theme, params, report,
+                    min_face_px=LOW_RES_FACE_PX * self.work_size / original_side)
         image = recipe(look)
         report(0.85)
-        notes = [] if look.person_found else [NO_PERSON]
+        notes = []
+        if not look.person_found:
+            notes.append(NO_PERSON)
+        elif look.low_resolution:
+            notes.append(LOW_RES.format(px=LOW_RES_FACE_PX))
+        if params.name_scale != 1.0 and not look.name_drawn:
+            notes.append(NO_NAME)
         return RenderOutput(image.convert("RGB"), tuple(notes))
 
     async def close(self) -> None:

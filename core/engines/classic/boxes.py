@@ -186,10 +186,12 @@ def figurine(look: Look) -> Image.Image:
     canvas = _toy_box(key).copy()
     fx0, fy0, fx1, fy1 = FRONT
     name = look.name(look.theme.package.get("default_name", "MINI ME"))
-    name_h = int(min(150, 120 * look.params.name_scale))
-    name_box = (fx0 + 30, fy0 + 60 + (150 - name_h) // 2, fx1 - 30, fy0 + 60 + (150 + name_h) // 2)
+    # The name band: 58..214 below the box top; "bigger/smaller name" scale the letters (two lines if that is
+    # much larger, e.g. a long name).
+    name_h = int(np.clip(104 * look.params.name_scale, 40, 156))
+    name_box = (fx0 + 30, fy0 + 136 - name_h // 2, fx1 - 30, fy0 + 136 + name_h // 2)
     draw_fitted_text(canvas, name_box, display_caps(name), "luckiest-guy", (255, 255, 255), stroke=0.07,
-                     stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3))
+                     stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_lines=2)
     look.progress(0.4)
 
     # The window: backing card, the figure on its base (filling ~78 % of the window's height), a name plaque, the
@@ -198,7 +200,7 @@ def figurine(look: Look) -> Image.Image:
     ww, wh = wx1 - wx0, wy1 - wy0
     inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
     style = FigureStyle(base=ACRYLIC if seed % 3 == 2 else PEDESTAL, base_color=c.get("stand", (43, 43, 58)))
-    figure = toy_figure(look, int(ww * 0.9), int(wh * 0.78), style)
+    figure = toy_figure(look, int(ww * 0.92), int(wh * 0.82), style)
     look.progress(0.7)
     fig_x, fig_y = (ww - figure.width) // 2, int(wh * 0.955) - figure.height
     paste_shadow(inside, figure.getchannel("A"), (fig_x, fig_y), blur=16, opacity=0.28,
@@ -330,6 +332,12 @@ def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Imag
 MAX_ACCESSORIES = 4
 
 
+def _posed(figure: Image.Image, seed: int) -> Image.Image:
+    """The figure leaning a little one way or the other in its tray, by edition."""
+    angle = (0.0, 5.0, -5.0)[seed % 3]
+    return figure if angle == 0 else figure.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+
+
 def _default_accessories(look: Look) -> list[str]:
     """Three of the theme's accessories, a different pick and order per edition (seed)."""
     pool = list(look.theme.package.get("accessories", ["phone", "mug", "sunglasses"]))
@@ -346,14 +354,16 @@ def action_figure(look: Look) -> Image.Image:
     card_template, backdrop = _blister_card(key, tuple(items))
     card = card_template.copy()
     name = look.name(look.theme.package.get("default_name", "MINI ME"))
-    name_h = int(min(150, 118 * look.params.name_scale))
+    name_h = int(np.clip(110 * look.params.name_scale, 40, 166))
     draw_fitted_text(card, (50, 186 - name_h // 2, CW - 50, 186 + name_h // 2), display_caps(name), "luckiest-guy",
-                     accent, stroke=0.07, stroke_fill=ink, shadow=(0, 0, 0))
+                     accent, stroke=0.07, stroke_fill=ink, shadow=(0, 0, 0), max_lines=2)
     look.progress(0.4)
     bx0, by0, bx1, by1 = BLISTER
     bw, bh = bx1 - bx0, by1 - by0
-    style = FigureStyle(base=ACRYLIC, gloss=1.1)
-    figure = toy_figure(look, FIG_W - 36, int(bh * 0.9), style)
+    # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
+    style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
+                        base_color=mix(card_c, (20, 20, 30), 0.5))
+    figure = _posed(toy_figure(look, FIG_W - 36, int(bh * 0.9), style), look.params.seed)
     look.progress(0.7)
     fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))

@@ -69,7 +69,7 @@ def desk_figurine(look: Look) -> Image.Image:
 def _figure(look: Look, max_w: int, max_h: int) -> Image.Image:
     """The person's figure (RGBA, transparent around it), fitted into max_w × max_h, feet at the bottom edge."""
     if not look.person_found:
-        return toy_figure(look, max_w, max_h, gloss=1.15, saturation=1.2, outline_px=0)
+        return toy_figure(look, max_w, max_h, FigureStyle(base="none", gloss=1.15, saturation=1.2))
     figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=max_h,
                            style=FigureStyle(base="none"), max_width=max_w)
     box = figure.getbbox()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -11,7 +13,7 @@ from minime.core.domain import RenderParams
 from minime.core.engines.base import ProgressCallback
 from minime.core.engines.classic.figure import DEFAULT_STYLE, FigureStyle, render_figure, render_group
 from minime.core.engines.classic.paint import Color, hex_color
-from minime.core.engines.classic.subject import Subject, find_face, find_subject
+from minime.core.engines.classic.subject import Subject, find_faces, find_subject
 from minime.core.themes import Theme
 
 
@@ -24,29 +26,49 @@ class Look:
     params: RenderParams
     progress: ProgressCallback
     notes: list[str] = field(default_factory=list)
+    min_face_px: float = 0.0  # a face narrower than this (working pixels) is too small to sculpt
+    name_drawn: bool = False  # set when the look typesets the name (so "bigger name" elsewhere gets a note)
     _face: tuple[int, int, int, int] | None | bool = False
+    _faces: tuple[tuple[int, int, int, int], ...] | None = None
     _subject: Subject | None = None
 
     @property
+    def faces(self) -> tuple[tuple[int, int, int, int], ...]:
+        """Every face (x, y, w, h), left to right, detected on first use."""
+        if self._faces is None:
+            self._faces = self._subject.faces if self._subject else tuple(find_faces(np.asarray(self.source)))
+        return self._faces
+
+    @property
     def face(self) -> tuple[int, int, int, int] | None:
-        """The face box (x, y, w, h), detected on first use."""
+        """The main face box (x, y, w, h): the largest one."""
         if self._face is False:
-            self._face = self._subject.face if self._subject else find_face(np.asarray(self.source))
+            self._face = self._subject.face if self._subject else (
+                max(self.faces, key=lambda f: f[2] * f[3]) if self.faces else None)
         return self._face  # type: ignore[return-value]
 
     @property
     def subject(self) -> Subject:
-        """The person's matte and face, segmented on first use."""
+        """The person's matte and faces, segmented on first use."""
         if self._subject is None:
-            known = self._face is not False
-            self._subject = find_subject(np.asarray(self.source), self._face if known else None, face_known=known)
-            self._face = self._subject.face
+            self._subject = find_subject(np.asarray(self.source), faces=self._faces)
+            self._face, self._faces = self._subject.face, self._subject.faces
         return self._subject
 
     @property
     def person_found(self) -> bool:
         """Whether a person is in the photo (needs only the face when the matte was not asked for)."""
         return self._subject.found if self._subject else self.face is not None
+
+    @property
+    def low_resolution(self) -> bool:
+        """Whether the person's face is too small in the original photo for a cut-out to look good."""
+        return self.face is not None and self.face[2] < self.min_face_px
+
+    @property
+    def sculptable(self) -> bool:
+        """Whether there is a person to cut out and sculpt (found, and not too small)."""
+        return self.subject.found and not self.low_resolution
 
     @property
     def rng(self) -> np.random.Generator:
@@ -63,8 +85,71 @@ class Look:
         return hex_color(self.palette.get(key, self.theme.classic.get(key, default)))
 
     def name(self, default: str = "") -> str:
-        """The name (or caption) to typeset, exactly as given."""
-        return (self.params.name or default).strip()
+        """The name (or caption) to typeset, exactly as given (line breaks and control characters as spaces)."""
+        self.name_drawn = True
+        return " ".join("".join(" " if unicodedata.category(c)[0] == "C" and c not in "\u200d\ufe0f" else c
+                                for c in (self.params.name or default)).split())
+
+    def heads(self) -> tuple[float, float, float, float] | None:
+        """The box (x0, y0, x1, y1) around every face found, grown to take in hair, ears and chin."""
+        faces = list(self.faces)
+        if not faces:
+            return None
+        x0 = min(x - 0.35 * w for x, y, w, h in faces)
+        x1 = max(x + 1.35 * w for x, y, w, h in faces)
+        y0 = min(y - 0.7 * h for x, y, w, h in faces)
+        y1 = max(y + 1.3 * h for x, y, w, h in faces)
+        return max(0.0, x0), max(0.0, y0), min(float(self.source.width), x1), min(float(self.source.height), y1)
+
+    def frame_window(self, size: tuple[int, int]) -> tuple[float, float, float, float]:
+        """Where to cut a picture of ``size``'s shape from the photo (x0, y0, width, height in photo pixels): the
+        largest such crop, placed with every face in it and their heads in its upper part. When even that cannot
+        hold every face (a wide group in a square), the window is larger than the photo: the photo is shown whole."""
+        w, h = size
+        sw, sh = self.source.size
+        aspect = w / h
+        cw, ch = (sw, sw / aspect) if sw / sh < aspect else (sh * aspect, sh)
+        heads = self.heads()
+        # The edition (seed) varies the composition: a closer or wider crop, framed further left or right.
+        zoom = (1.0, 0.88, 0.78)[self.params.seed % 3]
+        if heads is None or (heads[2] - heads[0] <= cw * zoom * 0.9 and heads[3] - heads[1] <= ch * zoom * 0.9):
+            cw, ch = cw * zoom, ch * zoom
+        lean = ((self.params.seed // 3) % 3 - 1) * 0.35
+        if heads is None:
+            fx, fy = self.face_center()
+            return (min(max(0.0, fx * sw - cw / 2), sw - cw), min(max(0.0, fy * sh - ch / 2), sh - ch), cw, ch)
+        hx0, hy0, hx1, hy1 = heads
+        if hx1 - hx0 <= cw + 1 and hy1 - hy0 <= ch + 1:
+            slack = cw - (hx1 - hx0)
+            x0 = min(max(0.0, (hx0 + hx1) / 2 - cw / 2 + lean * slack / 2), sw - cw)
+            y0 = min(max(0.0, hy0 - 0.1 * ch), sh - ch)
+            x0 = min(max(x0, hx1 - cw), hx0)
+            return x0, min(y0, hy0), cw, ch
+        scale = max(sw / w, sh / h)  # contain: the whole photo, centred
+        return (sw - w * scale) / 2, (sh - h * scale) / 2, w * scale, h * scale
+
+    def frame(self, size: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
+        """The photo (or ``image``, an array the photo's size: a mask) cut to ``size`` around the people (see
+        :meth:`frame_window`). Outside the photo, the photo's own blurred colours fill in (zero for a mask)."""
+        arr = np.asarray(self.source) if image is None else image
+        x0, y0, cw, ch = self.frame_window(size)
+        sx = size[0] / cw
+        m = np.array([[sx, 0, -x0 * sx], [0, sx, -y0 * sx]], np.float32)
+        interp = cv2.INTER_AREA if sx < 0.7 else cv2.INTER_LINEAR if sx < 1.5 else cv2.INTER_CUBIC
+        out = cv2.warpAffine(arr, m, size, flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        sw, sh = self.source.size
+        if image is None and (x0 < -0.5 or y0 < -0.5 or x0 + cw > sw + 0.5 or y0 + ch > sh + 0.5):
+            # The photo's edges drawn out and softened: the picture continues in its own colours.
+            small = (max(8, size[0] // 8), max(8, size[1] // 8))
+            ms = m / 8
+            fill = cv2.warpAffine(arr, np.array([[ms[0, 0], 0, ms[0, 2]], [0, ms[1, 1], ms[1, 2]]], np.float32),
+                                  small, flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+            fill = cv2.resize(cv2.GaussianBlur(fill, (0, 0), 9), size, interpolation=cv2.INTER_LINEAR)
+            inside = np.zeros(size[::-1], np.uint8)
+            ix0, iy0 = int(round(-x0 * sx)), int(round(-y0 * sx))
+            inside[max(0, iy0):iy0 + int(round(sh * sx)), max(0, ix0):ix0 + int(round(sw * sx))] = 1
+            out = np.where(inside[..., None] > 0, out, (fill * 0.8).astype(np.uint8))
+        return out
 
     def face_center(self) -> tuple[float, float]:
         """The face centre as fractions of the source, or a portrait guess."""
@@ -79,7 +164,7 @@ def toy_figure(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_
     (RGBA). Without a person, the photo itself becomes a framed print on a stand."""
     src = np.asarray(look.source)
     faces = list(look.subject.faces) or ([look.subject.face] if look.subject.face else [])
-    if not look.subject.found or not faces:
+    if not look.sculptable or not faces:
         return photo_print(look, max_w, max_h, style)
     if len(faces) > 1:
         return render_group(src, look.subject.mask, faces, look.params.seed, height=max_h, max_width=max_w,

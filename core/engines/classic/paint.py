@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import cv2
 import numpy as np
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
+from minime.core.engines.classic.text import draw_text
 from minime.core.settings import THEMES_DIR
 
 FONTS = THEMES_DIR / "assets" / "fonts"
@@ -72,23 +72,11 @@ def fit_font(text: str, font_name: str, max_w: int, max_h: int, stroke: float = 
 
 def draw_fitted_text(img: Image.Image, box: tuple[int, int, int, int], text: str, font_name: str, fill: Color,
                      *, stroke: float = 0.0, stroke_fill: Color = (0, 0, 0), shadow: Color | None = None,
-                     max_size: int | None = None, anchor: str = "mm") -> ImageFont.FreeTypeFont:
-    """Draw ``text`` as large as fits inside ``box`` (x0, y0, x1, y1), centred; returns the font used."""
-    x0, y0, x1, y1 = box
-    f = fit_font(text, font_name, x1 - x0, y1 - y0, stroke)
-    if max_size and f.size > max_size:
-        f = font(Path(f.path).stem, max_size)
-    stroke_w = int(round(f.size * stroke))
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    if anchor == "lm":
-        cx = x0
-    draw = ImageDraw.Draw(img)
-    if shadow is not None:
-        off = max(2, f.size // 18)
-        draw.text((cx + off, cy + off), text, font=f, fill=shadow, anchor=anchor, stroke_width=stroke_w,
-                  stroke_fill=shadow)
-    draw.text((cx, cy), text, font=f, fill=fill, anchor=anchor, stroke_width=stroke_w, stroke_fill=stroke_fill)
-    return f
+                     max_size: int | None = None, anchor: str = "mm", max_lines: int = 1) -> int:
+    """Draw ``text`` in any script as large as fits inside ``box`` (x0, y0, x1, y1), centred (``anchor="lm"``:
+    left-aligned), on two lines when ``max_lines`` allows and that is much larger; returns the size used."""
+    return draw_text(img, box, text, font_name, fill, stroke=stroke, stroke_fill=stroke_fill, shadow=shadow,
+                     max_size=max_size, anchor=anchor, max_lines=max_lines)
 
 
 def vertical_gradient(size: tuple[int, int], top: Color, bottom: Color) -> Image.Image:

@@ -9,36 +9,58 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from minime.core.engines.classic.look import Look
-from minime.core.engines.classic.paint import crop_cover_array, curves, hex_color, saturate, vignette
+from minime.core.engines.classic import diorama
+from minime.core.engines.classic.diorama import tilt_shift
+from minime.core.engines.classic.figure import BUST, PEDESTAL, FigureStyle, figure_kind
+from minime.core.engines.classic.look import Look, toy_figure
+from minime.core.engines.classic.paint import curves, hex_color, saturate, soft_mask, vignette
 
 
 def miniature(look: Look) -> Image.Image:
-    """Tilt-shift diorama: a sharp band across the face, blur growing above and below, toy-bright colour."""
+    """A tilt-shift diorama. With a person: their toy figure standing in a little model park, town square or beach
+    (a bust on a stone plinth, like a monument), shot with a tilt-shift lens. Without one (a landscape, a street,
+    a face too small to sculpt): the photo itself with the tilt-shift treatment, sharp across the people."""
+    if look.sculptable:
+        return _diorama(look)
     src = look.source
     scale = 1024 / max(src.size)
     size = (round(src.width * scale), round(src.height * scale))
     x = cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
     x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.24), (0.75, 0.84), (1, 1)]}), 1.5)
     h, w = x.shape[:2]
-    # Blurred copies from an image pyramid: each level halves the size, then comes back up smoothly.
-    levels, small = [x], x
-    for _ in range(3):
-        small = cv2.pyrDown(small)
-        levels.append(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR))
     look.progress(0.5)
-    _, fy = look.face_center()
-    out = np.empty_like(x)
-    band_h = 16
-    for y0 in range(0, h, band_h):
-        y1 = min(h, y0 + band_h)
-        t = float(np.clip((abs((y0 + y1) / 2 / h - fy) - 0.07) / 0.42, 0, 1)) ** 0.9 * 3.0
-        lo = min(2, int(t))
-        frac = t - lo
-        out[y0:y1] = cv2.addWeighted(levels[lo][y0:y1], 1 - frac, levels[lo + 1][y0:y1], frac, 0)
+    heads = look.heads()
+    if heads:
+        band = (heads[1] / src.height - 0.03, heads[3] / src.height + 0.05)
+    else:  # a scene: sharp a little below the middle, where a street or a table usually is
+        band = (0.5, 0.62)
+    out = tilt_shift(x, *band)
     # Toy-scale light: a gentle top-down brightening, as if lit by a desk lamp.
     out = cv2.multiply(out, _lamp(w, h), scale=1 / 200)
     return Image.fromarray(vignette(out, 0.3), "RGB")
+
+
+def _diorama(look: Look) -> Image.Image:
+    seed = look.params.seed
+    canvas = diorama.scene(seed % 6).convert("RGBA")
+    look.progress(0.4)
+    bust = figure_kind(look.subject.mask, look.face) == BUST
+    style = FigureStyle(base=PEDESTAL if bust else "none", base_color=(176, 170, 160), tones=6, gloss=0.8)
+    height = int(diorama.SIZE * (0.36 if bust else 0.42))
+    figure = toy_figure(look, int(diorama.SIZE * 0.8), height, style)
+    look.progress(0.65)
+    feet = int(diorama.SIZE * 0.86)
+    fx, fy = (diorama.SIZE - figure.width) // 2, feet - figure.height
+    shade = np.zeros((diorama.SIZE, diorama.SIZE), np.uint8)
+    cv2.ellipse(shade, (diorama.SIZE // 2 + 26, feet - 6), (int(figure.width * 0.42), max(8, figure.width // 12)),
+                0, 0, 360, 120, -1)
+    canvas.paste((20, 30, 20, 255), (0, 0), Image.fromarray(soft_mask(shade, 10)))
+    canvas.alpha_composite(figure, (fx, fy))
+    arr = np.asarray(canvas.convert("RGB"))
+    arr = saturate(curves(arr, {"all": [(0, 0.02), (0.25, 0.22), (0.75, 0.84), (1, 1)]}), 1.3)
+    out = diorama.tilt_shift(arr, fy / diorama.SIZE + 0.03, feet / diorama.SIZE)
+    out = cv2.multiply(out, _lamp(diorama.SIZE, diorama.SIZE), scale=1 / 200)
+    return Image.fromarray(vignette(out, 0.35), "RGB")
 
 
 @lru_cache(maxsize=4)
@@ -47,24 +69,32 @@ def _lamp(w: int, h: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(column[:, None, None], (h, w, 3)))
 
 
+# ---- pop art ------------------------------------------------------------------------------------------------------
+
+BG, SKIN, SKIN_SHADE, HAIR, HAIR_SHADE, CLOTHES, CLOTHES_SHADE, INK = range(8)
+
+
 @dataclass(frozen=True)
 class _PopShapes:
-    """What pop art keeps of a photo: four tone levels, where the dots go, the ink lines and the silhouette."""
+    """What pop art keeps of a photo: a region label per pixel (background, skin, hair, clothes, each lit or in
+    shade, and ink for the features), where the dots go, the outlines, and each region's own lightness."""
 
-    levels: np.ndarray  # uint8 0..3 per pixel
-    dots: np.ndarray  # bool: Ben-Day dots over the mid tones
-    lines: np.ndarray  # uint8 ink coverage
-    alpha: np.ndarray  # uint8 subject coverage
+    labels: np.ndarray  # uint8, one of the constants above
+    dots: np.ndarray  # bool: Ben-Day dots over the shaded skin and clothes
+    lines: np.ndarray  # uint8 ink coverage (silhouette and region outlines, facial features)
     bg_dots: np.ndarray  # bool: finer dots on the background
+    skin_l: float  # the skin's median lightness (Lab L, 0..255): its inks keep it, so dark skin stays dark
+    shading: np.ndarray  # float32 multiplier: the face's own light and shade kept over its flat inks (1 elsewhere)
 
 
 def pop_art(look: Look) -> Image.Image:
-    """Posterised flat colour, Ben-Day dots and bold outlines; ``grid`` makes the 2×2 Warhol sheet."""
+    """Flat inks per region (skin, hair, clothes, background) with clean outlines and Ben-Day dots; ``grid`` makes
+    the 2×2 Warhol sheet, each panel in its own inks."""
     if (look.params.variant or look.theme.default_variant) == "grid":
         shapes = _pop_shapes(look, 512, dot=7)
         sheet = Image.new("RGB", (1024, 1024))
         for i in range(4):
-            tile = _pop_paint(shapes, look.theme.palette(look.params.palette + i))
+            tile = _pop_paint(shapes, look.theme.palette(look.params.palette + i + look.params.seed % 4))
             sheet.paste(Image.fromarray(tile, "RGB"), ((i % 2) * 512, (i // 2) * 512))
         look.progress(0.75)
         return sheet
@@ -72,33 +102,111 @@ def pop_art(look: Look) -> Image.Image:
 
 
 def _pop_shapes(look: Look, side: int, dot: int) -> _PopShapes:
-    focus = look.face_center()
-    work = min(side, 512)  # tones and lines are found at 512 px, then drawn at full size
-    rgb = crop_cover_array(look.source, (work, work), focus)
-    if look.subject.found:
-        mask_img = Image.fromarray((look.subject.mask * 255).astype(np.uint8))
-        mask = crop_cover_array(mask_img, (work, work), focus)
-    else:
-        mask = np.full((work, work), 255, np.uint8)
-    smooth = cv2.bilateralFilter(cv2.bilateralFilter(rgb, 7, 50, 7), 7, 50, 7)
-    gray = cv2.cvtColor(smooth, cv2.COLOR_RGB2GRAY)
-    inside = mask > 127
-    values = gray[inside] if inside.sum() > 100 else gray.ravel()
-    t1, t2, t3 = np.percentile(values, [18, 50, 80])
-    levels = np.digitize(gray, [t1, t2, t3]).astype(np.uint8)
-    edges = cv2.Canny(gray, 40, 110)
-    silhouette = cv2.Canny(mask, 60, 160)
-    lines = cv2.dilate(np.maximum(np.where(mask > 76, edges, 0), silhouette), np.ones((2, 2), np.uint8))
-    look.progress(0.5)
-    if side != work:  # tone boundaries re-found on the smoothly upscaled grey: clean curves, no stair steps
-        gray = cv2.resize(gray, (side, side), interpolation=cv2.INTER_CUBIC)
-        levels = np.digitize(gray, [t1, t2, t3]).astype(np.uint8)
-        lines = cv2.resize(lines, (side, side), interpolation=cv2.INTER_LINEAR)
-        mask = cv2.resize(mask, (side, side), interpolation=cv2.INTER_LINEAR)
-    lines = cv2.GaussianBlur(lines, (0, 0), 0.7)
+    work = 512  # regions are found at 512 px, then drawn at the panel's size with smooth edges
+    rgb = look.frame((work, work))
+    sculpt = look.subject.found
+    mask = look.frame((work, work), (look.subject.mask * 255).astype(np.uint8)) if sculpt else \
+        np.full((work, work), 255, np.uint8)
+    smooth = cv2.bilateralFilter(cv2.bilateralFilter(rgb, 7, 50, 7), 7, 40, 7)
+    lab = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)
+    lum = lab[..., 0].astype(np.float32)
+    person = mask > 127
+    faces = _faces_in_frame(look, (work, work))
+    skin, hair, features, skin_l = _skin_and_hair(lab, person, faces)
+    look.progress(0.45)
+    labels = np.full((work, work), BG, np.uint8)
+    labels[person] = CLOTHES
+    labels[hair] = HAIR
+    labels[skin] = SKIN
+    # Two tones per region: lit and in shade, split at the region's own median lightness.
+    for lit, shade in ((SKIN, SKIN_SHADE), (HAIR, HAIR_SHADE), (CLOTHES, CLOTHES_SHADE)):
+        region = labels == lit
+        if region.sum() > 50:
+            cut = np.percentile(lum[region], 35 if lit == SKIN else 30)
+            labels[region & (lum < cut - 6)] = shade
+    labels[features] = INK
+    labels = _smooth_labels(labels, side)
+    mask_big = cv2.resize(mask, (side, side), interpolation=cv2.INTER_LINEAR)
+    edges = cv2.Canny(mask_big, 60, 160)
+    # Outlines between regions (skin / hair / clothes / background), not between a region's two tones.
+    groups = np.array([0, 1, 1, 2, 2, 3, 3, 4], np.uint8)[labels]
+    borders = cv2.Canny(groups * 50, 10, 30)
+    thick = max(2, side // 180)
+    lines = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thick + 1, 2 * thick + 1)))
+    region_lines = cv2.dilate(np.where((labels != BG) & (labels != INK), borders, 0).astype(np.uint8),
+                              np.ones((max(1, thick // 2 + 1),) * 2, np.uint8))
+    lines = cv2.GaussianBlur(np.maximum(lines, (region_lines * 0.85).astype(np.uint8)), (0, 0), 0.8)
     dots_big, dots_small = _dot_screens(side, dot)
-    zone = (levels == 2) | ((levels == 3) & (gray < t3 + 12))
-    return _PopShapes(levels, dots_big & zone, lines, cv2.GaussianBlur(mask, (0, 0), 1.0), dots_small)
+    dots = dots_big & np.isin(labels, (SKIN_SHADE, CLOTHES_SHADE))
+    # Faces keep their features: inside each face the photo's own shading modulates the flat skin ink.
+    face_w = np.zeros((work, work), np.float32)
+    for fx, fy, fw, fh in faces:
+        cv2.ellipse(face_w, (int(fx + fw / 2), int(fy + fh * 0.5)), (int(fw * 0.5), int(fh * 0.62)), 0, 0, 360, 1.0,
+                    -1)
+    face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
+    relief = np.clip(lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
+    shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), (side, side),
+                         interpolation=cv2.INTER_LINEAR)
+    return _PopShapes(labels, dots, lines, dots_small, skin_l, shading)
+
+
+def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
+    x0, y0, cw, _ = look.frame_window(size)
+    s = size[0] / cw
+    return [((x - x0) * s, (y - y0) * s, w * s, h * s) for x, y, w, h in look.faces]
+
+
+def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np.ndarray, ...]:
+    """Skin: the person's pixels close in colour to the centre of their faces; hair: the rest of each head;
+    features: what is much darker than the skin inside a face (eyes, brows, mouth, glasses)."""
+    h, w = person.shape
+    skin = np.zeros((h, w), bool)
+    hair = np.zeros((h, w), bool)
+    features = np.zeros((h, w), bool)
+    ab = lab[..., 1:].astype(np.float32)
+    lum = lab[..., 0].astype(np.float32)
+    skin_ls = []
+    for fx, fy, fw, fh in faces:
+        x0, x1 = int(max(0, fx + fw * 0.3)), int(min(w, fx + fw * 0.7))
+        y0, y1 = int(max(0, fy + fh * 0.45)), int(min(h, fy + fh * 0.75))
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            continue
+        patch = lab[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        mean_ab = np.median(patch[:, 1:], axis=0)
+        mean_l = float(np.median(patch[:, 0]))
+        skin_ls.append(mean_l)
+        d_ab = np.sqrt(((ab - mean_ab) ** 2).sum(-1))
+        near = (d_ab < 14) & (np.abs(lum - mean_l) < 70) & person
+        skin |= near
+        head = np.zeros((h, w), np.uint8)
+        cv2.ellipse(head, (int(fx + fw / 2), int(fy + fh * 0.3)), (int(fw * 0.8), int(fh * 0.95)), 0, 0, 360, 1,
+                    -1)
+        head[int(max(0, fy + fh * 0.9)):] = 0  # hair is above the chin; below it are the collar and clothes
+        hair |= (head > 0) & person & ~near
+        face = np.zeros((h, w), np.uint8)
+        cv2.ellipse(face, (int(fx + fw / 2), int(fy + fh * 0.55)), (int(fw * 0.42), int(fh * 0.5)), 0, 0, 360, 1,
+                    -1)
+        feat = (face > 0) & (lum < mean_l - max(28.0, mean_l * 0.28))
+        features |= feat
+        skin |= (face > 0) & person & ~feat  # inside the face it is skin, whatever the colour says
+    if not faces:  # no face: no skin to find; the person is one region
+        return skin, hair, features, 160.0
+    skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    return skin, hair & ~skin, features, float(np.median(skin_ls)) if skin_ls else 160.0
+
+
+def _smooth_labels(labels: np.ndarray, side: int) -> np.ndarray:
+    """Clean flat shapes: each label's area is blurred and the strongest wins (a mode filter), at ``side``."""
+    present = [int(v) for v in np.unique(labels)]
+    scores = np.zeros((len(present), side, side), np.float32)
+    for i, v in enumerate(present):
+        sigma = 0.8 if v == INK else 2.6 if v in (SKIN_SHADE, HAIR_SHADE, CLOTHES_SHADE) else 1.8
+        blurred = cv2.GaussianBlur((labels == v).astype(np.float32), (0, 0), sigma)
+        if v == INK:
+            blurred *= 1.4  # thin features survive the vote
+        scores[i] = cv2.resize(blurred, (side, side), interpolation=cv2.INTER_LINEAR) if side != labels.shape[0] \
+            else blurred
+    return np.array(present, np.uint8)[np.argmax(scores, axis=0)]
 
 
 @lru_cache(maxsize=8)
@@ -111,20 +219,32 @@ def _dot_screens(side: int, dot: int) -> tuple[np.ndarray, np.ndarray]:
     return r2 < (dot * 0.5) ** 2, r2 < (dot * 0.32) ** 2
 
 
+def _lab_ink(color: tuple[int, int, int], lightness: float | None = None, darker: float = 0.0) -> np.ndarray:
+    """A palette colour as an ink, optionally at another lightness (Lab L, 0..255) and darkened."""
+    lab = cv2.cvtColor(np.array([[color]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    if lightness is not None:
+        lab[0] = lightness
+    lab[0] = np.clip(lab[0] - darker, 0, 255)
+    return cv2.cvtColor(lab.astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0]
+
+
 def _pop_paint(shapes: _PopShapes, palette: dict) -> np.ndarray:
     bg, shadow, mid, light, ink = (hex_color(palette.get(k, d)) for k, d in (
         ("bg", "#ffde00"), ("shadow", "#e5007e"), ("mid", "#ff7a00"), ("light", "#ffd1e8"), ("ink", "#111111")))
-    table = np.array([ink, shadow, mid, light], np.uint8)
-    poster = table[shapes.levels]
-    poster[shapes.dots] = (poster[shapes.dots].astype(np.uint16) * 200 // 255).astype(np.uint8)
-    background = np.empty_like(poster)
-    background[:] = bg
-    background[shapes.bg_dots] = (np.array(bg, np.uint16) * 225 // 255).astype(np.uint8)
-    alpha = cv2.merge([shapes.alpha] * 3)
-    out = cv2.add(cv2.multiply(poster, alpha, scale=1 / 255), cv2.multiply(background, cv2.bitwise_not(alpha),
-                                                                           scale=1 / 255))
-    lines = cv2.merge([shapes.lines] * 3)
-    ink_layer = np.empty_like(out)
-    ink_layer[:] = ink
-    return cv2.add(cv2.multiply(out, cv2.bitwise_not(lines), scale=1 / 255), cv2.multiply(ink_layer, lines,
-                                                                                          scale=1 / 255))
+    # Skin keeps its own lightness (a little lifted for print); its hue comes from the palette.
+    skin_l = float(np.clip(shapes.skin_l * 1.05 + 8, 45, 232))
+    table = np.array([
+        bg,
+        _lab_ink(light, skin_l), _lab_ink(light, skin_l, 38),
+        shadow, _lab_ink(shadow, None, 40),
+        mid, _lab_ink(mid, None, 45),
+        ink,
+    ], np.uint8)
+    out = table[shapes.labels]
+    out = np.clip(out.astype(np.float32) * shapes.shading[..., None], 0, 255).astype(np.uint8)
+    dark = (out[shapes.dots].astype(np.uint16) * 170 // 255).astype(np.uint8)
+    out[shapes.dots] = dark
+    bgm = shapes.bg_dots & (shapes.labels == BG)
+    out[bgm] = (np.array(bg, np.uint16) * 215 // 255).astype(np.uint8)
+    lines = shapes.lines.astype(np.uint16)[..., None]
+    return ((out.astype(np.uint16) * (255 - lines) + np.array(ink, np.uint16) * lines) // 255).astype(np.uint8)

@@ -12,12 +12,9 @@ from PIL import Image, ImageDraw
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
-    crop_cover,
-    crop_cover_array,
     curves,
     draw_fitted_text,
     font,
-    font_for,
     light_leak,
     mix,
     paste_shadow,
@@ -36,7 +33,7 @@ PORTRAIT = (1024, 1280)
 
 def seventies(look: Look) -> Image.Image:
     """Warm, faded 1970s film print: amber cast, lifted browns, soft highlights, light leaks, rounded print."""
-    photo = crop_cover_array(look.source, (944, 1180), focus=look.face_center())
+    photo = look.frame((944, 1180))
     arr = curves(photo, {"r": [(0, 0.10), (0.5, 0.58), (1, 0.97)], "g": [(0, 0.07), (0.5, 0.50), (1, 0.92)],
                          "b": [(0, 0.10), (0.5, 0.38), (1, 0.74)]})
     arr = saturate(arr, 0.82)
@@ -49,7 +46,9 @@ def seventies(look: Look) -> Image.Image:
     paper.paste(img, (40, 40), rounded_mask(img.size, 34))
     stamp = look.name() or look.theme.package.get("stamp", "")
     if stamp:
-        draw_fitted_text(paper, (60, 1226, 964, 1268), stamp, "bebas-neue", (150, 110, 70), anchor="lm")
+        stamp_h = int(np.clip(42 * look.params.name_scale, 22, 56))
+        draw_fitted_text(paper, (60, 1250 - stamp_h // 2, 964, 1250 + stamp_h // 2), stamp, "bebas-neue",
+                         (150, 110, 70), anchor="lm")
     return paper
 
 
@@ -63,7 +62,10 @@ def eighties(look: Look) -> Image.Image:
         x0, y0, x1, y1 = look.subject.bbox(0.3)
         pad = int(0.05 * (x1 - x0))
         x0, x1 = max(0, x0 - pad), min(look.source.width, x1 + pad)
+        # The edition (seed) sets how big the person stands in the scene and how far off centre.
         scale = min(w * 0.95 / (x1 - x0), h * 0.86 / (y1 - y0))
+        if len(look.faces) <= 1:
+            scale *= (1.0, 0.84, 0.7)[look.params.seed % 3]
         pw, ph = max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale))
         person = resize(look.source.crop((x0, y0, x1, y1)), (pw, ph))
         alpha = cv2.resize((look.subject.mask[y0:y1, x0:x1] * 255).astype(np.uint8), (pw, ph),
@@ -75,13 +77,14 @@ def eighties(look: Look) -> Image.Image:
         rim = cv2.multiply(_rim_colours(pw, ph), cv2.merge([edge] * 3), scale=1.4 / 255)
         person = Image.fromarray(cv2.add(np.asarray(person), rim), "RGB")
         glow = (soft_mask(alpha, 18).astype(np.float32) * 0.55).astype(np.uint8)
-        px, py = (w - pw) // 2, h - ph
+        lean = ((look.params.seed // 3) % 3 - 1) * 0.8
+        px, py = int((w - pw) / 2 * (1 + lean)), h - ph
         scene.paste(look.color("glow", "#ff3cc8"), (px, py), Image.fromarray(glow))
         scene.paste(person, (px, py), Image.fromarray(alpha))
     else:
-        photo = curves(crop_cover(look.source, (w, h), focus=look.face_center()),
+        photo = curves(look.frame((w, h)),
                        {"r": [(0, 0.1), (1, 1)], "g": [(0, 0.0), (1, 0.9)], "b": [(0, 0.25), (1, 1)]})
-        scene = Image.blend(scene, photo, 0.75)
+        scene = Image.blend(scene, Image.fromarray(photo), 0.75)
     look.progress(0.7)
     return _vhs(scene, look)
 
@@ -171,8 +174,9 @@ def _vhs(img: Image.Image, look: Look) -> Image.Image:
     d.text((42, 40), "PLAY ▶", font=osd, fill=white, stroke_width=2, stroke_fill=outline)
     stamp = look.name()
     if stamp:
-        draw_fitted_text(out, (42, h - 190, w - 42, h - 100), stamp.upper(), "monoton", (255, 240, 255),
-                         shadow=(255, 40, 180), max_size=96)
+        top = h - 100 - int(np.clip(90 * look.params.name_scale, 40, 200))
+        draw_fitted_text(out, (42, top, w - 42, h - 100), stamp.upper(), "monoton", (255, 240, 255),
+                         shadow=(255, 40, 180), max_size=int(96 * look.params.name_scale), max_lines=2)
     seed = look.params.seed
     taped = dt.date(1983 + seed % 7, 1 + seed % 12, 1 + seed % 28)
     d.text((42, h - 78), f"SP  0:{seed % 60:02d}:{(seed // 60) % 60:02d}", font=osd, fill=white, stroke_width=2,
@@ -182,11 +186,12 @@ def _vhs(img: Image.Image, look: Look) -> Image.Image:
     return out
 
 
-@lru_cache(maxsize=4)
-def _flash(w: int, h: int) -> np.ndarray:
-    """A disposable camera's flash: hot centre, fast fall-off (a multiplier; 200 means 1.0)."""
+@lru_cache(maxsize=8)
+def _flash(w: int, h: int, aim: int = 1) -> np.ndarray:
+    """A disposable camera's flash: hot centre (left, middle or right of centre by ``aim``), fast fall-off (a
+    multiplier; 200 means 1.0)."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    d = np.sqrt(((xx / w - 0.5) * 1.2) ** 2 + (yy / h - 0.38) ** 2)
+    d = np.sqrt(((xx / w - 0.38 - 0.12 * aim) * 1.2) ** 2 + (yy / h - 0.38) ** 2)
     factor = (np.clip(1.25 - d * 1.1, 0.35, 1.25) * 200).astype(np.uint8)
     return cv2.merge([factor] * 3)
 
@@ -194,8 +199,8 @@ def _flash(w: int, h: int) -> np.ndarray:
 def nineties(look: Look) -> Image.Image:
     """A 1990s disposable-camera flash snapshot: hot centre, dark falloff, punchy colour, orange date stamp."""
     w, h = PORTRAIT
-    photo = np.asarray(crop_cover(look.source, (w, h), focus=look.face_center()))
-    img = Image.fromarray(cv2.multiply(photo, _flash(w, h), scale=1 / 200), "RGB")
+    photo = look.frame((w, h))
+    img = Image.fromarray(cv2.multiply(photo, _flash(w, h, look.params.seed % 3), scale=1 / 200), "RGB")
     img = curves(img, {"all": [(0, 0), (0.25, 0.18), (0.75, 0.86), (1, 1)],
                        "g": [(0, 0.03), (1, 0.98)], "b": [(0, 0.06), (1, 0.92)]})
     img = saturate(img, 1.18)
@@ -212,8 +217,11 @@ def nineties(look: Look) -> Image.Image:
     img.paste(screen(screen(img.crop(region), glow), layer), region[:2])
     caption = look.name()
     if caption:
-        ImageDraw.Draw(img).text((60, h - 70), caption, font=font(font_for(caption, "permanent-marker"), 56),
-                                 fill=(255, 255, 255), anchor="ls", stroke_width=2, stroke_fill=(40, 40, 40))
+        # Left of the date stamp, never over it; two lines for a long caption.
+        cap_h = int(np.clip(70 * look.params.name_scale, 34, 150))
+        draw_fitted_text(img, (50, h - 50 - cap_h, w - 480, h - 50), caption, "permanent-marker", (255, 255, 255),
+                         stroke=0.04, stroke_fill=(40, 40, 40), anchor="lm", max_lines=2,
+                         max_size=int(60 * look.params.name_scale))
     return img
 
 
@@ -227,7 +235,7 @@ def _table(top: Color, bottom: Color) -> Image.Image:
 
 def polaroid(look: Look) -> Image.Image:
     """An instant photo: soft cyan-shadowed colour in a white frame, a handwritten caption, on a table."""
-    photo = crop_cover(look.source, (760, 760), focus=look.face_center())
+    photo = Image.fromarray(look.frame((760, 760)))
     img = curves(photo, {"r": [(0, 0.08), (0.5, 0.55), (1, 0.96)], "g": [(0, 0.1), (0.5, 0.52), (1, 0.95)],
                          "b": [(0, 0.16), (0.5, 0.5), (1, 0.86)]})
     img = vignette(saturate(img, 0.88), 0.25)
@@ -237,7 +245,8 @@ def polaroid(look: Look) -> Image.Image:
     ImageDraw.Draw(frame).rectangle((40, 40, 799, 799), outline=(225, 222, 214), width=2)
     caption = look.name(look.theme.package.get("default_caption", ""))
     if caption:
-        draw_fitted_text(frame, (70, 830, 770, 960), caption, "permanent-marker", (30, 40, 90), max_size=86)
+        draw_fitted_text(frame, (60, 822, 780, 972), caption, "permanent-marker", (30, 40, 90),
+                         max_size=int(86 * look.params.name_scale), max_lines=2)
     # On a table, slightly rotated, with a soft shadow.
     table = _table(look.color("table_top", "#c9a27e"), look.color("table_bottom", "#8a6446")).copy()
     rng = look.rng

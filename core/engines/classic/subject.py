@@ -136,13 +136,13 @@ def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
             for i in range(steps):
                 off = int(round(i * (side - short) / max(1, steps - 1)))
                 windows.append((off, 0, short) if iw > ih else (0, off, short))
-        elif short >= 400:  # overlapping quarters for small faces in a big square photo
+        elif short >= 400:  # a 3×3 grid of overlapping squares for small faces in a big photo
             q = int(short * 0.6)
-            windows += [(x, y, q) for x in (0, iw - q) for y in (0, ih - q)]
+            windows += [(x, y, q) for x in (0, (iw - q) // 2, iw - q) for y in (0, (ih - q) // 2, ih - q)]
         found += _detect_in(img, windows[0], m, (False, True), 0.5)
         if not found or max(f[2] for f in found) < 0.2 * side:  # no face, or small ones: a group, look closer
             for window in windows[1:]:
-                found += _detect_in(img, window, m, (True,), 0.7)  # found in a part only: needs more confidence
+                found += _detect_in(img, window, m, (True,), 0.65)  # found in a part only: needs more confidence
     faces = _suppress(found)
     return sorted((tuple(int(round(v / scale)) for v in f) for f in faces), key=lambda f: f[0])  # type: ignore
 
@@ -181,16 +181,13 @@ def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
     return inter / max(1e-6, min(a[2] * a[3], b[2] * b[3]))
 
 
-def find_subject(rgb: np.ndarray, face: tuple[int, int, int, int] | None = None, *, face_known: bool = False
-                 ) -> Subject:
-    """Segment the person and find the face in an RGB uint8 image (pass ``face`` if it is already known)."""
+def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] | None = None) -> Subject:
+    """Segment the people and find their faces in an RGB uint8 image (pass ``faces`` if they are already known)."""
     h, w = rgb.shape[:2]
     small, scale = _analysis_copy(rgb)
     m = models()
-    faces_full = find_faces(rgb)
-    if face_known:
-        face_small = tuple(int(v * scale) for v in face) if face else None
-    elif faces_full:  # the main face: the largest one
+    faces_full = list(faces) if faces is not None else find_faces(rgb)
+    if faces_full:  # the main face: the largest one
         face_small = tuple(int(v * scale) for v in max(faces_full, key=lambda f: f[2] * f[3]))
     else:
         face_small = _detect_face(small, m)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from PIL import Image
@@ -17,16 +17,13 @@ from PIL import Image
 from minime.core.engines.base import ProgressCallback, RenderOutput, RenderRequest
 from minime.core.engines.diffusion import pipelines
 from minime.core.engines.diffusion.pipelines import Loaded, ModelUnavailable
+from minime.core.engines.packaging import GENERATED, PACKAGED, Packager, is_packaged
 from minime.core.errors import EngineFailed
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.themes import Theme
 
 log = get_logger("minime.diffusion")
-
-GENERATED = "trainedAlgorithmicMedia"
-PACKAGED = "compositeWithTrainedAlgorithmicMedia"
-
 
 class GpuOutOfMemory(EngineFailed):
     """The accelerator ran out of memory for this render (the worker keeps serving)."""
@@ -70,7 +67,7 @@ class DiffusionEngine:
         self._wake = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
         self._pipe_lock = threading.Lock()  # one pipeline call at a time, also across event loops (the CLI)
-        self._packager: Any = None
+        self._packager = Packager(settings.work_size)
 
     # ---- public ----------------------------------------------------------------------------------------------------
 
@@ -98,10 +95,7 @@ class DiffusionEngine:
             ticket.cancelled = True  # the pipeline stops at its next step unless others share the batch
             raise
         report(0.8)
-        if request.theme.diffusion.get("package") == "classic":
-            image = await asyncio.to_thread(self._package, request, image)
-            return RenderOutput(image, (), PACKAGED)
-        return RenderOutput(self._to_work_size(image), (), GENERATED)
+        return await asyncio.to_thread(self._packager.output, request, image)
 
     async def close(self) -> None:
         """Stop the batch worker and free the model (and the GPU memory it holds)."""
@@ -140,7 +134,7 @@ class DiffusionEngine:
                 future: asyncio.Future[Image.Image]) -> _Ticket:
         """Decide what to render: an edit of the previous image, or the selfie with the theme's prompt."""
         theme, params = request.theme, request.params
-        packaged = theme.diffusion.get("package") == "classic"
+        packaged = is_packaged(theme)
         if request.instruction and request.previous is not None and loaded.follows_instructions and not packaged:
             image, prompt = request.previous, request.instruction
             strength = 1.0
@@ -256,22 +250,6 @@ class DiffusionEngine:
             else:
                 loaded.pipe.disable_lora()
 
-    # ---- output ----------------------------------------------------------------------------------------------------
-
-    def _package(self, request: RenderRequest, image: Image.Image) -> Image.Image:
-        """Put the generated figure into the classic engine's packaging, so the name is typeset, never drawn."""
-        from minime.core.engines.classic import ClassicEngine
-
-        if self._packager is None:
-            self._packager = ClassicEngine(self.settings.work_size)
-        return self._packager.render(replace(request, source=image)).image
-
-    def _to_work_size(self, image: Image.Image) -> Image.Image:
-        scale = self.settings.work_size / max(image.size)
-        if abs(scale - 1) < 0.01:
-            return image
-        return image.resize((round(image.width * scale), round(image.height * scale)), Image.Resampling.LANCZOS)
-
 
 def _lora_name(theme: Theme) -> str:
     return f"theme-{theme.id}"
@@ -310,4 +288,4 @@ def _free_accelerator_memory() -> None:
         pass
 
 
-__all__ = ["DiffusionEngine", "GpuOutOfMemory", "ModelUnavailable"]
+__all__ = ["GENERATED", "PACKAGED", "DiffusionEngine", "GpuOutOfMemory", "ModelUnavailable"]

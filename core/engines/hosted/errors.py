@@ -1,0 +1,42 @@
+"""What can go wrong with a hosted image model, as typed errors a person can read.
+
+``user_message`` is for chat users (never a key, never the provider's raw text); ``detail`` is for the operator
+(the CLI prints it), and never holds the key either.
+"""
+
+from __future__ import annotations
+
+from minime.core.errors import EngineFailed
+
+
+class HostedMisconfigured(EngineFailed):
+    """The operator's settings do not work: no key, a key the provider rejects, an unknown model."""
+
+    user_message = ("Sorry, this bot is misconfigured right now and can't make images. "
+                    "Its operator has been told; please try again later.")
+
+    def __init__(self, detail: str) -> None:
+        super().__init__()
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class HostedKeyRejected(HostedMisconfigured):
+    """The provider said the API key is not valid (or not allowed to use the model)."""
+
+
+class HostedRefused(EngineFailed):
+    """The provider's safety system declined the request or the picture (not retried: it would decline again)."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"{service} declined to make this picture under its safety rules, so there's no image "
+                         "this time. Try another photo or look.")
+
+
+class HostedUnavailable(EngineFailed):
+    """The provider stayed busy, failing or silent after every retry."""
+
+    def __init__(self, service: str, why: str = "is busy or not answering") -> None:
+        super().__init__(f"The image model at {service} {why} right now. Please try again in a few minutes.")
