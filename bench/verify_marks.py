@@ -94,6 +94,9 @@ async def run(seeds: int) -> None:
                                                120)
                 results.append((user, event.result, Image.open(io.BytesIO(event.image))))
     render_s = time.perf_counter() - started
+    # Fingerprints are stored after delivery: the results as stored.
+    await studio.pipeline.fingerprints_booked()
+    results = [(user, await studio.store.get_result(result.id), image) for user, result, image in results]
     print(f"{len(results)} results rendered ({render_s:.0f} s, watermark included)")
 
     rows = []

@@ -246,10 +246,36 @@ def main(argv: list[str] | None = None) -> int:
         print(f"minime: {getattr(exc, 'detail', None) or exc.user_message}", file=sys.stderr)
         return 2
     except (FileNotFoundError, ValueError) as exc:
-        print(f"minime: {exc}", file=sys.stderr)
+        print(f"minime: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except Exception as exc:  # start-up trouble (a read-only data folder, an unreachable database): one clear line
+        print(f"minime: {_start_up_trouble(exc)}", file=sys.stderr)
+        if settings.log_level.upper() == "DEBUG":
+            raise
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
+
+
+def _start_up_trouble(exc: BaseException) -> str:
+    """What went wrong, in words, without secrets (a database URL may hold a password)."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    if isinstance(exc, ArgumentError):
+        return "MINIME_DATABASE_URL is not a database URL SQLAlchemy understands."
+    if isinstance(exc, (DBAPIError, ConnectionError)) or isinstance(exc.__cause__, ConnectionError):
+        return f"the database can't be reached or written ({type(exc.__cause__ or exc).__name__})."
+    if isinstance(exc, PermissionError):
+        return f"no permission to write {exc.filename or 'the data folder'} (MINIME_DATA_DIR)."
+    if isinstance(exc, OSError):
+        return f"{exc.strerror or _one_line(exc)}: {exc.filename or ''} (check MINIME_DATA_DIR and disk space)."
+    from minime.core.logs import redact_text
+
+    return f"{type(exc).__name__}: {redact_text(_one_line(exc))} (MINIME_LOG_LEVEL=DEBUG shows the details)."
 
 
 if __name__ == "__main__":

@@ -73,8 +73,9 @@ def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if not data:
         raise UnsupportedImage("That file is empty. Please send a photo.")
     if len(data) > max_bytes:
-        raise ImageTooLarge(f"That file is too large ({len(data) / 1e6:.0f} MB). Please send one under "
-                            f"{max_bytes / 1e6:.0f} MB.")
+        # MB as people (and Telegram) count them: 20 × 1024² bytes is "20 MB", not "21 MB".
+        raise ImageTooLarge(f"That file is too large ({len(data) / 2**20:.0f} MB). Please send one under "
+                            f"{max_bytes / 2**20:.0f} MB.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -114,3 +114,18 @@ def test_the_cli_renders_a_16_bit_grey_photo_quietly(corpus: dict[str, Case], tm
                 tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", "no TensorFlow Lite / absl chatter on stderr"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("nonsense://x", "not a database URL"),
+    ("postgresql+asyncpg://minime:s3cretpw@127.0.0.1:1/minime", "can't be reached"),
+])
+def test_start_up_failures_are_one_clear_line(url: str, words: str, tmp_path: Path) -> None:
+    env = {**os.environ, "MINIME_DATA_DIR": str(tmp_path / "data"), "MINIME_DATABASE_URL": url,
+           "MINIME_WEB_PORT": str(_free_port())}
+    done = subprocess.run([sys.executable, "-m", "minime.core.cli", "web"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "s3cretpw" not in done.stderr
+    assert [line for line in done.stderr.splitlines() if line.startswith("minime: ")] == [
+        next(line for line in done.stderr.splitlines() if words in line)]

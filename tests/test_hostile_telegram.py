@@ -222,3 +222,29 @@ async def test_many_users_sending_a_photo_and_a_command_back_to_back_all_get_the
     lost = [c for c in fake.calls[mark:] if "selfie first" in str(c.params.get("text", ""))
             and not _delivered(fake, c.params.get("chat_id"), mark)]
     assert not lost
+
+
+async def test_a_webhook_without_a_configured_secret_still_refuses_forged_updates(tg_settings: Settings,
+                                                                                 fake: FakeTelegram) -> None:
+    import json
+    import socket
+
+    import aiohttp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    tg_settings.telegram_webhook_url, tg_settings.telegram_webhook_port = f"http://127.0.0.1:{port}/hook", port
+    running = await Bot(tg_settings).start()
+    try:
+        secret = fake.sent("setWebhook")[0].params.get("secret_token")
+        assert secret and len(secret) >= 32, "a random secret is generated and given to Telegram"
+        forged = {"update_id": 1, "message": {"message_id": 5, "date": 0, "chat": {"id": ALICE, "type": "private"},
+                                              "from": {"id": ALICE, "is_bot": False, "first_name": "A"},
+                                              "text": "/start"}}
+        async with aiohttp.ClientSession() as client:
+            async with client.post(tg_settings.telegram_webhook_url, data=json.dumps(forged),
+                                   headers={"Content-Type": "application/json"}) as r:
+                assert r.status == 403
+    finally:
+        await running.stop()

@@ -26,6 +26,8 @@ class MinimeDiscord(discord.Client):
     def __init__(self, studio: Studio, settings: Settings, **options: Any) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # text replies to our images, and selfies posted in DMs
+        # Names and texts people typed are echoed back: never let them ping @everyone, roles or users.
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(intents=intents, **options)
         self.studio, self.settings = studio, settings
         self.tree = app_commands.CommandTree(self)

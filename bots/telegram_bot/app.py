@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlparse
 
+from pydantic import SecretStr
 from telegram import BotCommand, Update
 from telegram.ext import (
     AIORateLimiter,
@@ -99,10 +101,14 @@ class TelegramRunner:
         url = self.settings.telegram_webhook_url
         if url:
             secret = self.settings.telegram_webhook_secret
+            if secret is None:  # without one, anyone who finds the URL can post updates as any user
+                secret = SecretStr(secrets.token_urlsafe(32))
+                log.warning("MINIME_TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run "
+                            "(Telegram is given it with the webhook); set one to keep it across restarts")
             await self.app.updater.start_webhook(
                 listen=self.settings.telegram_webhook_listen, port=self.settings.telegram_webhook_port,
                 url_path=urlparse(url).path.lstrip("/") or "telegram", webhook_url=url,
-                secret_token=secret.get_secret_value() if secret else None, allowed_updates=Update.ALL_TYPES)
+                secret_token=secret.get_secret_value(), allowed_updates=Update.ALL_TYPES)
             log.info("telegram webhook listening", port=self.settings.telegram_webhook_port)
         else:
             await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)

@@ -7,6 +7,7 @@ Requests that wait while the model is busy are run together as one batch when th
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import threading
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from minime.core.themes import Theme
 
 log = get_logger("minime.diffusion")
 
+IDENTITY_REMINDER = "Keep the person's face, features and identity exactly as in the photo."
+"""Added to an edit model's instruction on the retry after the identity check found a different face."""
+
+
 class GpuOutOfMemory(EngineFailed):
     """The accelerator ran out of memory for this render (the worker keeps serving)."""
 
@@ -39,7 +44,7 @@ class _Interrupted(Exception):
 class _Ticket:
     """One request waiting for (or in) a batch."""
 
-    image: Image.Image
+    images: list[Image.Image]  # the picture to edit or transform, then a look's reference images
     prompt: str
     negative: str
     seed: int
@@ -133,10 +138,11 @@ class DiffusionEngine:
     def _ticket(self, request: RenderRequest, loaded: Loaded, report: ProgressCallback,
                 future: asyncio.Future[Image.Image]) -> _Ticket:
         """Decide what to render: an edit of the previous image, or the selfie with the theme's prompt."""
-        theme, params = request.theme, request.params
+        theme, params, arch = request.theme, request.params, loaded.arch
         packaged = is_packaged(theme)
+        references: list[Image.Image] = []
         if request.instruction and request.previous is not None and loaded.follows_instructions and not packaged:
-            image, prompt = request.previous, request.instruction
+            image, prompt = request.previous, request.instruction  # multi-turn: edit the last result
             strength = 1.0
         else:
             image = request.source
@@ -145,24 +151,49 @@ class DiffusionEngine:
             prompt = prompt.replace("{name}", params.name or "").replace(" , ", " ").replace(",,", ",")
             if params.instructions:
                 prompt = f"{prompt}. {'. '.join(params.instructions)}"
-            strength = float(theme.diffusion.get("strength", 0.6))
+            if arch.references > 1 and theme.diffusion.get("reference"):
+                references = [self._reference(theme)]
+            strength = float(theme.diffusion.get("strength", 0.6)) if not loaded.follows_instructions else 1.0
             strength = max(0.2, strength - 0.15 * request.identity_boost)  # closer to the selfie on a retry
+        if request.identity_boost and loaded.follows_instructions:
+            prompt = f"{prompt} {IDENTITY_REMINDER}"
         size = pipelines.target_size(image.width, image.height,
-                                     self.settings.diffusion_resolution or loaded.native_side, loaded.multiple)
-        image = image.convert("RGB").resize(size, Image.Resampling.LANCZOS)
-        steps = int(self.settings.diffusion_steps or theme.diffusion.get("steps", 30))
+                                     self.settings.diffusion_resolution or loaded.native_side, loaded.multiple,
+                                     arch.min_side)
+        inputs = [image.convert("RGB").resize(size, Image.Resampling.LANCZOS)]
+        inputs += [_fit(reference, size, arch.min_side, loaded.multiple) for reference in references]
+        steps, guidance = self._steps_and_guidance(loaded, theme)
         if not loaded.follows_instructions:  # image-to-image runs steps × strength of them: at least one
             steps = max(steps, math.ceil(1 / strength))
-        guidance = float(self.settings.diffusion_guidance if self.settings.diffusion_guidance is not None
-                         else theme.diffusion.get("guidance", 7.0))
         identity_scale = float(theme.diffusion.get("identity_scale", self.settings.diffusion_identity_scale))
         identity_scale += 0.3 * request.identity_boost
         identity = _face_crop(request.source) if loaded.has_ip_adapter else None
         lora = _lora_name(theme) if theme.diffusion.get("lora") else None
+        same_inputs = _digest(inputs) if arch.shared_inputs else None  # their calls take one set of input images
         key = (size, round(strength, 3), steps, round(guidance, 3), identity_scale if identity else None, lora,
-               float(theme.diffusion.get("lora_scale", 1.0)))
-        return _Ticket(image, prompt, theme.diffusion.get("negative_prompt", ""), params.seed, key, identity, report,
+               float(theme.diffusion.get("lora_scale", 1.0)), same_inputs)
+        return _Ticket(inputs, prompt, theme.diffusion.get("negative_prompt", ""), params.seed, key, identity, report,
                        future)
+
+    def _steps_and_guidance(self, loaded: Loaded, theme: Theme) -> tuple[int, float]:
+        """The operator's settings, else a few-step LoRA's, else the architecture's defaults, else the theme's."""
+        s, arch = self.settings, loaded.arch
+        steps = s.diffusion_steps or loaded.lora_steps or arch.steps or int(theme.diffusion.get("steps", 30))
+        if s.diffusion_guidance is not None:
+            guidance = float(s.diffusion_guidance)
+        elif loaded.lora_steps and arch.guidance is not None:
+            guidance = 1.0  # few-step LoRAs are distilled without classifier-free guidance
+        elif arch.guidance is not None:
+            guidance = arch.guidance
+        else:
+            guidance = float(theme.diffusion.get("guidance", 7.0))
+        return int(steps), guidance
+
+    def _reference(self, theme: Theme) -> Image.Image:
+        """A look's reference image (``reference`` in its [diffusion] table, relative to the themes folder)."""
+        path = self.settings.themes_dir / theme.diffusion["reference"]
+        with Image.open(path) as reference:
+            return reference.convert("RGB")
 
     # ---- batching --------------------------------------------------------------------------------------------------
 
@@ -176,7 +207,10 @@ class DiffusionEngine:
                 if not self._pending:
                     break
                 first = self._pending[0]
-                batch = [t for t in self._pending if t.key == first.key][: self.settings.diffusion_batch_size]
+                limit = self.settings.diffusion_batch_size
+                if self._loaded is not None and self._loaded.arch.max_batch:
+                    limit = min(limit, self._loaded.arch.max_batch)
+                batch = [t for t in self._pending if t.key == first.key][:limit]
                 self._pending = [t for t in self._pending if t not in batch]
                 try:
                     images = await asyncio.to_thread(self._run, batch)
@@ -212,7 +246,7 @@ class DiffusionEngine:
         loaded = self._loaded
         if loaded is None:
             raise ModelUnavailable("the model was closed")
-        size, strength, steps, guidance, identity_scale, lora, lora_scale = batch[0].key
+        size, strength, steps, guidance, identity_scale, lora, lora_scale, _inputs = batch[0].key
         # Image-to-image runs only the last `strength` share of the schedule.
         effective = max(1, int(steps * strength)) if not loaded.follows_instructions else steps
 
@@ -226,7 +260,7 @@ class DiffusionEngine:
             return tensors
 
         kwargs = pipelines.call_kwargs(
-            loaded, images=[t.image for t in batch], prompts=[t.prompt for t in batch],
+            loaded, images=[t.images for t in batch], prompts=[t.prompt for t in batch],
             negative_prompts=[t.negative for t in batch], strength=strength, steps=steps, guidance=guidance,
             size=size, generators=[torch.Generator("cpu").manual_seed(t.seed) for t in batch],
             identity=[t.identity for t in batch] if identity_scale is not None else None, callback=on_step_end)
@@ -249,6 +283,22 @@ class DiffusionEngine:
                 loaded.pipe.set_adapters(names, adapter_weights=weights)
             else:
                 loaded.pipe.disable_lora()
+
+
+def _fit(image: Image.Image, size: tuple[int, int], min_side: int, multiple: int) -> Image.Image:
+    """A reference image at about the rendered area, its own aspect ratio kept."""
+    side = round(math.sqrt(size[0] * size[1]))
+    return image.resize(pipelines.target_size(image.width, image.height, side, multiple, min_side),
+                        Image.Resampling.LANCZOS)
+
+
+def _digest(images: list[Image.Image]) -> str:
+    """A fingerprint of input images' pixels: requests whose inputs match can share one call."""
+    digest = hashlib.blake2b(digest_size=16)
+    for image in images:
+        digest.update(repr(image.size).encode())
+        digest.update(image.tobytes())
+    return digest.hexdigest()
 
 
 def _lora_name(theme: Theme) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,71 @@ from minime.core.logs import get_logger
 log = get_logger("minime.diffusion")
 
 # Pipelines that follow an instruction about the image they are given ("add sunglasses"), not a description.
-INSTRUCTION_PIPELINES = frozenset({"FluxKontextPipeline", "QwenImageEditPipeline", "QwenImageEditPlusPipeline"})
+INSTRUCTION_PIPELINES = frozenset({"FluxKontextPipeline", "QwenImageEditPipeline", "QwenImageEditPlusPipeline",
+                                   "Flux2KleinPipeline"})
+
+LIGHTNING_SCHEDULER = {
+    "base_image_seq_len": 256, "base_shift": math.log(3), "invert_sigmas": False, "max_image_seq_len": 8192,
+    "max_shift": math.log(3), "num_train_timesteps": 1000, "shift": 1.0, "shift_terminal": None,
+    "stochastic_sampling": False, "time_shift_type": "exponential", "use_beta_sigmas": False,
+    "use_dynamic_shifting": True, "use_exponential_sigmas": False, "use_karras_sigmas": False,
+}
+"""The flow-matching schedule Qwen-Image-Lightning LoRAs were distilled with (shift 3), from their model card."""
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """How minime drives one family of pipelines: its arguments, its defaults, what one call can hold."""
+
+    name: str
+    follows_instructions: bool
+    steps: int | None = None
+    """Steps when the operator sets none; None: the theme's (tuned for Stable Diffusion image-to-image)."""
+    guidance: float | None = None
+    """Guidance when the operator sets none (true CFG for Qwen); None: the theme's."""
+    references: int = 1
+    """Input images one call takes: the selfie (or the result being edited), then a look's reference image."""
+    max_batch: int | None = None
+    """The most prompts one call takes; None: ``MINIME_DIFFUSION_BATCH_SIZE``."""
+    shared_inputs: bool = False
+    """The prompts of one call all edit the same input images (reference-image editors)."""
+    true_cfg: bool = False
+    """Guidance is true classifier-free guidance with a negative prompt (``true_cfg_scale``)."""
+    min_side: int = 8
+    """The smallest width or height the pipeline accepts for its input images."""
+
+
+IMAGE_TO_IMAGE = Architecture("image-to-image", follows_instructions=False)
+
+
+def architecture(class_name: str, pipe: Any = None) -> Architecture:
+    """What minime knows about the pipeline class a model folder declares."""
+    if class_name == "QwenImageEditPlusPipeline":
+        # Qwen-Image-Edit-2509/2511: up to three input images; diffusers runs one prompt per call.
+        return Architecture("qwen-image-edit-plus", True, steps=40, guidance=4.0, references=3, max_batch=1,
+                            shared_inputs=True, true_cfg=True)
+    if class_name == "QwenImageEditPipeline":
+        return Architecture("qwen-image-edit", True, steps=50, guidance=4.0, max_batch=1, true_cfg=True)
+    if class_name == "Flux2KleinPipeline":
+        # FLUX.2 klein 4B/9B are step-distilled (4 steps, no guidance); the "base" variants are not.
+        distilled = bool(getattr(getattr(pipe, "config", None), "is_distilled", False))
+        return Architecture("flux2-klein", True, steps=4 if distilled else 50, guidance=1.0 if distilled else 4.0,
+                            references=4, shared_inputs=True, min_side=64)
+    if class_name == "FluxKontextPipeline":
+        return Architecture("flux-kontext", True)
+    return IMAGE_TO_IMAGE
+
+
+def lightning_steps(path: str | None) -> int | None:
+    """The step count a few-step LoRA was distilled for, read from its name ("…-Lightning-8steps-…"), else None."""
+    if not path:
+        return None
+    name = Path(path).name.lower()
+    if not any(word in name for word in ("lightning", "turbo", "hyper", "lcm", "tcd")):
+        return None
+    found = re.search(r"(\d+)[-_ ]?steps?", name)
+    return int(found.group(1)) if found else (8 if "lightning" in name else None)
+
 
 SCHEDULERS = {
     "lcm": "LCMScheduler",
@@ -53,31 +118,44 @@ class Loaded:
 
     pipe: Any
     class_name: str
-    follows_instructions: bool
+    arch: Architecture
     native_side: int  # the side length of the square area the model was trained at
     multiple: int  # width and height must be multiples of this
     call_params: frozenset[str]
     device: str
     has_ip_adapter: bool
+    lora_steps: int | None = None  # the step count the deployment's few-step LoRA (Lightning…) was distilled for
+
+    @property
+    def follows_instructions(self) -> bool:
+        """Whether the model edits by instruction (Kontext, Qwen-Image-Edit, FLUX.2 klein) or by image-to-image."""
+        return self.arch.follows_instructions
 
 
-def pipeline_class_name(model: str) -> str:
-    """The pipeline class a diffusers folder (or cached hub id) declares in its model_index.json."""
+def model_index(model: str) -> dict[str, Any]:
+    """The model_index.json of a diffusers folder (or cached hub id): its pipeline class and components."""
     folder = Path(model).expanduser()
     if folder.is_dir():
         index = folder / "model_index.json"
         if not index.is_file():
             raise ModelUnavailable(f"{folder} is not a diffusers model folder: it has no model_index.json")
         try:
-            return json.loads(index.read_text())["_class_name"]
+            config = json.loads(index.read_text())
+            config["_class_name"]
+            return config
         except (ValueError, KeyError) as exc:
             raise ModelUnavailable(f"{index} is malformed: {exc}") from exc
     from diffusers import DiffusionPipeline
 
     try:
-        return DiffusionPipeline.load_config(model)["_class_name"]
+        return dict(DiffusionPipeline.load_config(model))
     except Exception as exc:  # hub errors come in many types
         raise ModelUnavailable(f"cannot find the diffusers model {model!r}: {exc}") from exc
+
+
+def pipeline_class_name(model: str) -> str:
+    """The pipeline class a diffusers folder (or cached hub id) declares in its model_index.json."""
+    return model_index(model)["_class_name"]
 
 
 def pick_device(requested: str) -> str:
@@ -121,19 +199,24 @@ def load(model: str, *, device: str = "auto", dtype: str = "auto", cpu_offload: 
     for library in (diffusers, transformers):  # their progress bars and chatter are not the operator's logs
         library.utils.logging.set_verbosity_error()
         library.utils.logging.disable_progress_bar()
-    class_name = pipeline_class_name(model)
+    index = model_index(model)
+    class_name = index["_class_name"]
     device = pick_device(device)
     torch_dtype = pick_dtype(dtype, device)
-    follows_instructions = class_name in INSTRUCTION_PIPELINES
     try:
-        if follows_instructions:
-            pipe = diffusers.DiffusionPipeline.from_pretrained(model, dtype=torch_dtype)
+        if class_name in INSTRUCTION_PIPELINES:
+            pipe = diffusers.DiffusionPipeline.from_pretrained(model, dtype=torch_dtype,
+                                                               **_components_built_here(model, index))
         else:
             pipe = diffusers.AutoPipelineForImage2Image.from_pretrained(model, dtype=torch_dtype)
     except Exception as exc:
         raise ModelUnavailable(f"cannot load {class_name} from {model!r}: {type(exc).__name__}: {exc}") from exc
+    arch = architecture(class_name, pipe)
+    lora_steps = lightning_steps((loras or {}).get("deployment"))
     if scheduler:
         _set_scheduler(pipe, scheduler)
+    elif lora_steps and arch.true_cfg and "time_shift_type" in pipe.scheduler.config:
+        pipe.scheduler = type(pipe.scheduler).from_config(LIGHTNING_SCHEDULER)  # Qwen-Image-Lightning's schedule
     for adapter_name, path in (loras or {}).items():
         _load_lora(pipe, path, adapter_name)
     has_ip_adapter = False
@@ -151,11 +234,21 @@ def load(model: str, *, device: str = "auto", dtype: str = "auto", cpu_offload: 
     sample = _sample_size(pipe)
     multiple = scale * (2 if class_name.startswith(("Flux", "QwenImage")) else 8)  # packed latents / UNet depth
     class_name = type(pipe).__name__  # what it runs as: StableDiffusionPipeline loads as …Img2ImgPipeline
-    log.info("diffusion model loaded", pipeline=class_name, device=device,
-             dtype=str(torch_dtype).removeprefix("torch."),
-             native_side=sample * scale, loras=len(loras or {}), ip_adapter=has_ip_adapter)
-    return Loaded(pipe, class_name, follows_instructions, sample * scale, multiple,
-                  frozenset(inspect.signature(pipe.__call__).parameters), device, has_ip_adapter)
+    log.info("diffusion model loaded", pipeline=class_name, architecture=arch.name, device=device,
+             dtype=str(torch_dtype).removeprefix("torch."), native_side=sample * scale, loras=len(loras or {}),
+             lora_steps=lora_steps, ip_adapter=has_ip_adapter)
+    return Loaded(pipe, class_name, arch, sample * scale, multiple,
+                  frozenset(inspect.signature(pipe.__call__).parameters), device, has_ip_adapter, lora_steps)
+
+
+def _components_built_here(model: str, index: dict[str, Any]) -> dict[str, Any]:
+    """Components minime builds itself instead of letting ``from_pretrained`` load them (see processors.py)."""
+    from minime.core.engines.diffusion.processors import QWEN_VL_PROCESSORS, load_still_image_processor
+
+    declared = index.get("processor")
+    if isinstance(declared, list | tuple) and len(declared) == 2 and declared[1] in QWEN_VL_PROCESSORS:
+        return {"processor": load_still_image_processor(model)}
+    return {}
 
 
 def _sample_size(pipe: Any) -> int:
@@ -212,29 +305,50 @@ def _load_ip_adapter(pipe: Any, path: str, subfolder: str, weight_name: str | No
         raise ModelUnavailable(f"cannot load the IP-Adapter {path!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def target_size(width: int, height: int, side: int, multiple: int) -> tuple[int, int]:
-    """The selfie's aspect ratio at the model's native area (side²), both sides multiples of ``multiple``."""
+def target_size(width: int, height: int, side: int, multiple: int, min_side: int = 0) -> tuple[int, int]:
+    """The selfie's aspect ratio at the model's native area (side²), both sides multiples of ``multiple`` and at
+    least ``min_side`` (FLUX.2 refuses input images under 64 px)."""
     scale = math.sqrt(side * side / (width * height))
-    return (max(multiple, round(width * scale / multiple) * multiple),
-            max(multiple, round(height * scale / multiple) * multiple))
+    scale = max(scale, min_side / min(width, height))
+    floor = max(multiple, math.ceil(min_side / multiple) * multiple)
+    return (max(floor, round(width * scale / multiple) * multiple),
+            max(floor, round(height * scale / multiple) * multiple))
 
 
-def call_kwargs(loaded: Loaded, *, images: list[Any], prompts: list[str], negative_prompts: list[str],
+def call_kwargs(loaded: Loaded, *, images: list[list[Any]], prompts: list[str], negative_prompts: list[str],
                 strength: float, steps: int, guidance: float, size: tuple[int, int], generators: list[Any],
                 identity: list[Any] | None, callback: Any) -> dict[str, Any]:
-    """The keyword arguments for one batched ``pipe(...)`` call, limited to what this pipeline accepts."""
+    """The keyword arguments for one batched ``pipe(...)`` call, limited to what this pipeline accepts.
+
+    ``images`` holds each request's input images: the picture to edit, then any reference images. Image-to-image and
+    Kontext take one picture per request; the reference-image editors (Qwen-Image-Edit-Plus, FLUX.2 klein) take the
+    list once for the whole call, which is why the engine batches only requests with the same inputs for them.
+    """
     width, height = size
+    arch = loaded.arch
     wanted: dict[str, Any] = {
-        "image": images, "prompt": prompts, "num_inference_steps": steps, "generator": generators,
-        "output_type": "pil", "callback_on_step_end": callback,
+        "prompt": prompts, "num_inference_steps": steps, "generator": generators, "output_type": "pil",
+        "callback_on_step_end": callback, "height": height, "width": width,
     }
-    if loaded.follows_instructions:
-        # Kontext and Qwen edit: distilled guidance; true CFG only when a negative prompt is given.
-        wanted.update(guidance_scale=guidance, height=height, width=width, max_area=width * height,
-                      _auto_resize=False)
+    if arch.shared_inputs:
+        wanted["image"] = images[0]
+    else:
+        wanted["image"] = [inputs[0] for inputs in images]
+    if arch.true_cfg:
+        # Qwen-Image-Edit: true classifier-free guidance against a negative prompt (" " when the theme has none);
+        # at 1.0 (Lightning LoRAs) there is no negative pass at all.
+        wanted["true_cfg_scale"] = guidance
+        if guidance > 1.0:
+            wanted["negative_prompt"] = [negative or " " for negative in negative_prompts]
+    elif arch.name == "flux2-klein":
+        wanted["guidance_scale"] = guidance  # ignored by the distilled models; CFG for the base ones
+    elif arch.follows_instructions:
+        # Kontext: distilled guidance; it ignores height/width unless max_area comes too.
+        wanted.update(guidance_scale=guidance, max_area=width * height, _auto_resize=False)
         if any(negative_prompts):
             wanted.update(negative_prompt=negative_prompts, true_cfg_scale=max(1.0, guidance))
     else:
+        del wanted["height"], wanted["width"]  # image-to-image keeps the input's size
         wanted.update(strength=strength, guidance_scale=guidance, negative_prompt=negative_prompts)
     if identity is not None and loaded.has_ip_adapter:
         wanted["ip_adapter_image"] = identity
