@@ -8,6 +8,7 @@ line breaks and control characters, which no one means on a toy box and which te
 from __future__ import annotations
 
 import io
+import threading
 import unicodedata
 import warnings
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 _SRGB = ImageCms.createProfile("sRGB")
 _JOINERS = ("\u200c", "\u200d")  # zero-width (non-)joiners: part of Persian words and emoji sequences
 ANIMATION_REFUSED = "GIFs and animations aren't supported. Please send a still photo (JPEG, PNG, WebP or HEIC)."
+# Full-size decodes at once, across every front end: a 40-megapixel photo takes ~0.5 GB while it is converted, so
+# many uploaded together would otherwise add up without bound. Others wait their turn (in worker threads).
+_DECODES = threading.BoundedSemaphore(2)
 MAX_ARGUMENT = 200  # characters of a theme's argument (a name, a caption, a list of accessories) that are kept
 
 
@@ -70,6 +74,11 @@ def looks_like_image(content_type: str | None, filename: str | None) -> bool:
 
 def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     """Decode untrusted bytes into an upright RGB image, or raise a typed error a person understands."""
+    with _DECODES:
+        return _open(data, max_bytes=max_bytes, max_pixels=max_pixels)
+
+
+def _open(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if not data:
         raise UnsupportedImage("That file is empty. Please send a photo.")
     if len(data) > max_bytes:
@@ -138,7 +147,12 @@ def _to_8bit_grey(img: Image.Image) -> Image.Image:
 
 def normalise_selfie(data: bytes, *, max_bytes: int, max_pixels: int) -> Selfie:
     """Open, check and re-encode a selfie for storage: upright, sRGB, at most 2048 px, metadata stripped."""
-    img = open_image(data, max_bytes=max_bytes, max_pixels=max_pixels)
+    with _DECODES:
+        return _normalise(data, max_bytes=max_bytes, max_pixels=max_pixels)
+
+
+def _normalise(data: bytes, *, max_bytes: int, max_pixels: int) -> Selfie:
+    img = _open(data, max_bytes=max_bytes, max_pixels=max_pixels)
     source_format = getattr(img, "format", None) or "unknown"
     if max(img.size) > STORE_MAX_SIDE:
         img.thumbnail((STORE_MAX_SIDE, STORE_MAX_SIDE), Image.Resampling.LANCZOS)

@@ -220,8 +220,12 @@ class Studio:
         return await self._own_result(user, None)
 
     async def result_image(self, user: UserKey, result_id: str | None = None) -> tuple[Result, bytes]:
-        """A result of this user (the current one by default) and its stored image bytes."""
-        result = await self._own_result(user, result_id)
+        """A result of this user (the current one by default) and its stored image bytes; anyone else's is
+        ResultNotFound, as if it did not exist (the file is private)."""
+        try:
+            result = await self._own_result(user, result_id)
+        except NotYours:
+            raise ResultNotFound() from None
         try:
             return result, await self.blobs.get(result.image_key)
         except FileNotFoundError:
