@@ -29,6 +29,7 @@ class EventHub:
         self.backoff_s = backoff_s
         self._sinks: dict[str, list[Sink]] = {}
         self._pending: set[asyncio.Task[None]] = set()
+        self._latest: dict[tuple[str, int], asyncio.Task[None]] = {}  # each job's last delivery, per sink
         self._handed_over: dict[str, asyncio.Future[None]] = {}  # job id → set once its Done event was handed over
 
     def subscribe(self, platform: str, sink: Sink) -> None:
@@ -39,9 +40,13 @@ class EventHub:
         """Hand ``event`` to its platform's sinks without waiting for them."""
         deliveries = []
         for sink in self._sinks.get(event.job.user.platform, []):
-            task = asyncio.get_running_loop().create_task(self._deliver(sink, event))
+            key = (event.job.id, id(sink))
+            task = asyncio.get_running_loop().create_task(self._deliver_after(self._latest.get(key), sink, event))
+            self._latest[key] = task
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
+            task.add_done_callback(lambda done, key=key: self._latest.pop(key, None) if self._latest.get(key) is done
+                                   else None)
             deliveries.append(task)
         waiting = self._handed_over.pop(event.job.id, None) if isinstance(event, Done) else None
         if waiting is not None:
@@ -81,6 +86,13 @@ class EventHub:
         for task in leftovers:
             task.cancel()
         await asyncio.gather(*leftovers, return_exceptions=True)
+
+    async def _deliver_after(self, before: asyncio.Task[None] | None, sink: Sink, event: Event) -> None:
+        """One job's events reach a sink in the order they happened (a late progress line never lands on top of
+        the delivered result)."""
+        if before is not None:
+            await asyncio.wait([before])
+        await self._deliver(sink, event)
 
     async def _deliver(self, sink: Sink, event: Event) -> None:
         """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses

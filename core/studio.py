@@ -9,7 +9,7 @@ import random
 import time
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from minime.core import intake, texts
@@ -45,6 +45,7 @@ from minime.core.events import EventHub, Sink
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
+from minime.core.outcomes import QueueStatus, SelfieReceived, Stats, Undone
 from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
 from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
 from minime.core.refine import Refinement, parse_refinement
@@ -54,80 +55,6 @@ from minime.core.themes import Theme, ThemeCatalog, split_things
 from minime.core.verify import Verification, Verifier
 
 log = get_logger("minime.studio")
-
-
-@dataclass(frozen=True)
-class SelfieReceived:
-    """A selfie was stored; ``job`` is the theme request that was waiting for it, if any."""
-
-    selfie_id: str
-    job: Job | None
-    width: int
-    height: int
-    notice: str | None = None
-    """For the user's first selfie: where photos are sent (a hosted model's provider), if anywhere."""
-
-    def with_notice(self, reply: str) -> str:
-        """The adapter's reply, followed by the notice when there is one."""
-        return f"{reply}\n\n{self.notice}" if self.notice else reply
-
-
-@dataclass(frozen=True)
-class Undone:
-    """The previous result is current again; ``image`` is its stored bytes, unchanged."""
-
-    result: Result
-    image: bytes
-    buttons: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Stats:
-    """A user's images and what they cost."""
-
-    images: int
-    energy_wh: float
-    gpu_wh: float  # the same number of images on a GPU diffusion model (estimate)
-    price_per_kwh: float
-    currency: str
-    service: str | None = None
-    """The hosted model's provider when one draws the images; then the figures below are the operator's."""
-    service_price_per_image: float = 0.0
-    service_wh_per_image: float = 0.0
-    service_currency: str = "$"
-
-    def message(self) -> str:
-        """The /stats answer in words."""
-        if not self.images:
-            return "You haven't made any images yet (or they have expired). Send a selfie to start!"
-        def money(wh: float) -> str:
-            cost = wh / 1000 * self.price_per_kwh
-            return f"{self.currency}{cost:.2f}" if cost >= 0.01 else f"under {self.currency}0.01"
-
-        if self.service:
-            price, wh = self.service_price_per_image, self.service_wh_per_image
-            return "\n".join([
-                f"Images you have with me: {self.images}",
-                f"They're drawn by {self.service}'s image model: about {self.service_currency}{price:.3f} and an "
-                f"estimated {wh:g} Wh per image (the operator's figures), so about "
-                f"{self.service_currency}{price * self.images:.2f} and {wh * self.images:.1f} Wh for yours.",
-                f"Energy on this server on top: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)"])
-        times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0
-        lines = [f"Images you have with me: {self.images}",
-                 f"Energy they took: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)",
-                 f"The same on a GPU image model: about {self.gpu_wh:.1f} Wh ({money(self.gpu_wh)})"
-                 + (f", {times:,.0f}× more" if times >= 1.5 else "")]
-        return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    """Where a user's work stands."""
-
-    job: Job | None
-    position: int
-    eta_s: float
-    allowance: Allowance | None = None  # images left today (of the user, and of the chat asked in)
 
 
 _HELD: contextvars.ContextVar[frozenset[UserKey]] = contextvars.ContextVar("minime_held_users", default=frozenset())
@@ -293,8 +220,12 @@ class Studio:
         return await self._own_result(user, None)
 
     async def result_image(self, user: UserKey, result_id: str | None = None) -> tuple[Result, bytes]:
-        """A result of this user (the current one by default) and its stored image bytes."""
-        result = await self._own_result(user, result_id)
+        """A result of this user (the current one by default) and its stored image bytes; anyone else's is
+        ResultNotFound, as if it did not exist (the file is private)."""
+        try:
+            result = await self._own_result(user, result_id)
+        except NotYours:
+            raise ResultNotFound() from None
         try:
             return result, await self.blobs.get(result.image_key)
         except FileNotFoundError:

@@ -11,8 +11,8 @@ from minime.core.refine import UNDERSTOOD
 from minime.core.settings import Settings
 
 if TYPE_CHECKING:
+    from minime.core.outcomes import QueueStatus
     from minime.core.store.db import DayUsage
-    from minime.core.studio import QueueStatus
 
 
 def theme_usage(theme: ThemeInfo) -> str:
@@ -82,7 +82,8 @@ def privacy_text(settings: Settings) -> str:
             "can refine and undo.")
     service = photos_go_to(settings)
     if service is None:
-        return f"{kept} Nothing is shared or used for training. /forget deletes everything of yours now."
+        return (f"{kept} Nothing is shared or used for training. /forget deletes everything of yours now (only "
+                "the count of today's images stays until the day is over, so daily limits hold).")
     return (f"{kept} To draw them I use {service}'s image model: each time you ask for a picture, your selfie "
             f"(or, for a change you type, the image being changed) is sent to {service}, and only then. {service}'s "
             "terms decide what it keeps; nothing is shared with anyone else. /forget deletes everything of yours "

@@ -107,3 +107,9 @@ async def test_two_members_in_a_server_channel(bot: RunningBot, fake: FakeDiscor
     await fake.slash(ADA, "status", channel=CHANNEL)
     status = await said(fake, mark, "Your id")
     assert "Images left for this group today: 0" in status and f"discord:{ADA}" in status
+
+    mark = len(fake.calls)
+    await fake.slash(BO, "admin", {"command": "grant discord:4302 50"}, channel=CHANNEL)
+    nosy = await said(fake, mark, "Sorry")
+    assert "grant" not in nosy and "Images" not in nosy
+    assert (await store.usage_of(f"user:discord:{BO}"))[1] == 0, "nothing was granted"

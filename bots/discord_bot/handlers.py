@@ -3,65 +3,26 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import discord
 from discord import app_commands
 
 from minime.bots.discord_bot.address import DiscordReply
-from minime.bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT, DOWNLOAD_MAX_BYTES, PLATFORM
-from minime.bots.discord_bot.views import forget_view, result_id_of, result_view, themes_view
+from minime.bots.discord_bot.interactions import chat_of as _chat
+from minime.bots.discord_bot.interactions import deferred as _deferred
+from minime.bots.discord_bot.interactions import fail as _fail
+from minime.bots.discord_bot.interactions import read_attachment as _read
+from minime.bots.discord_bot.interactions import studio_of as _studio
+from minime.bots.discord_bot.interactions import user_of as _user
+from minime.bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT
+from minime.bots.discord_bot.views import forget_view, result_id_of, result_view, show_undone
 from minime.core import texts
-from minime.core.buttons import ANOTHER_THEME
-from minime.core.domain import UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, UnsupportedImage
-from minime.core.intake import encode_for_platform, looks_like_image
+from minime.core.errors import MinimeError
+from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.studio import Studio, Undone
 
 log = get_logger("minime.discord")
-
-
-def _studio(interaction: discord.Interaction | discord.Client) -> Studio:
-    client = interaction.client if isinstance(interaction, discord.Interaction) else interaction
-    return client.studio  # type: ignore[attr-defined]
-
-
-def _user(who: discord.abc.User) -> UserKey:
-    return UserKey(PLATFORM, str(who.id))
-
-
-def _chat(where: discord.Interaction | discord.Message) -> str | None:
-    """The server channel a request came from (``discord:<channel id>``, for its quota); None in a DM."""
-    if isinstance(where, discord.Interaction):
-        return f"{PLATFORM}:{where.channel_id}" if where.guild_id and where.channel_id else None
-    return f"{PLATFORM}:{where.channel.id}" if where.guild is not None else None
-
-
-async def _read(attachment: discord.Attachment) -> bytes:
-    if not looks_like_image(attachment.content_type, attachment.filename):
-        raise UnsupportedImage()
-    if attachment.size > DOWNLOAD_MAX_BYTES:
-        raise ImageTooLarge(f"That file is {attachment.size / 1e6:.0f} MB. Please send a photo under 20 MB.")
-    return await attachment.read()
-
-
-async def _deferred(interaction: discord.Interaction) -> dict[str, Any]:
-    """Acknowledge at once (Discord allows 3 s) and describe where progress and the result go."""
-    callback = await interaction.response.defer(thinking=True)
-    return DiscordReply.interaction(interaction, callback.message_id if callback else None).as_dict()
-
-
-async def _fail(interaction: discord.Interaction, message: str) -> None:
-    """Errors are ephemeral: the public "thinking…" message goes, a note only the user sees comes."""
-    if interaction.response.is_done():
-        try:
-            await interaction.delete_original_response()
-        except discord.HTTPException:
-            pass
-        await interaction.followup.send(message, ephemeral=True)
-    else:
-        await interaction.response.send_message(message, ephemeral=True)
 
 
 async def run_theme(interaction: discord.Interaction, command: str, argument: str | None,
@@ -103,7 +64,7 @@ async def undo(interaction: discord.Interaction) -> None:
         await _fail(interaction, exc.user_message)
         return
     await interaction.response.defer(thinking=True)
-    await _show_undone(interaction, outcome)
+    await show_undone(interaction, outcome)
 
 
 @app_commands.command(name="forget", description="Delete your selfie and every image made for you")
@@ -180,64 +141,6 @@ async def on_command_error(interaction: discord.Interaction, error: app_commands
         return
     log.error("discord command failed", error_type=type(error).__name__, error=str(error))
     await _fail(interaction, texts.SORRY)
-
-
-async def _show_undone(interaction: discord.Interaction, outcome: Undone) -> None:
-    picture = encode_for_platform(outcome.image, max_bytes=interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT)
-    await interaction.edit_original_response(
-        content=texts.BACK_ONE_STEP, attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
-        view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
-
-
-async def _not_yours(interaction: discord.Interaction, owner: int) -> bool:
-    if interaction.user.id == owner:
-        return False
-    await interaction.response.send_message("These buttons belong to someone else's image — make your own with "
-                                            "/figurine!", ephemeral=True)
-    return True
-
-
-async def result_button(interaction: discord.Interaction, result_id: str, action: str, owner: int) -> None:
-    """A refinement button under a result."""
-    if await _not_yours(interaction, owner):
-        return
-    studio = _studio(interaction)
-    if action == ANOTHER_THEME:
-        await interaction.response.send_message(texts.WHICH_LOOK, ephemeral=True,
-                                                view=themes_view(result_id, studio.themes(), owner))
-        return
-    reply_to = await _deferred(interaction)
-    try:
-        outcome = await studio.refine(_user(interaction.user), action=action, result_id=result_id,
-                                      reply_to=reply_to, chat=_chat(interaction))
-    except MinimeError as exc:
-        await _fail(interaction, exc.user_message)
-        return
-    if isinstance(outcome, Undone):
-        await _show_undone(interaction, outcome)
-
-
-async def theme_button(interaction: discord.Interaction, result_id: str, theme_id: str, owner: int) -> None:
-    """Another look for a result."""
-    if await _not_yours(interaction, owner):
-        return
-    reply_to = await _deferred(interaction)
-    try:
-        await _studio(interaction).refine(_user(interaction.user), action=f"theme:{theme_id}", result_id=result_id,
-                                          reply_to=reply_to, chat=_chat(interaction))
-    except MinimeError as exc:
-        await _fail(interaction, exc.user_message)
-
-
-async def forget_button(interaction: discord.Interaction, yes: bool, owner: int) -> None:
-    """The answer to /forget."""
-    if await _not_yours(interaction, owner):
-        return
-    if yes:
-        await _studio(interaction).forget(_user(interaction.user))
-    await interaction.response.edit_message(
-        content=texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN,
-        view=None)
 
 
 async def on_message(client: discord.Client, message: discord.Message) -> None:

@@ -3,15 +3,23 @@ only the owner can use them; the state they point at is in the store."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import discord
 
-from minime.bots.discord_bot.limits import CUSTOM_ID_MAX
+from minime.bots.discord_bot.interactions import chat_of, deferred, fail, studio_of, user_of
+from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT
 from minime.core import buttons as registry
+from minime.core import texts
 from minime.core.domain import ThemeInfo
+from minime.core.errors import MinimeError
+from minime.core.intake import encode_for_platform
+from minime.core.outcomes import Undone
 from minime.core.texts import FORGET_NO, FORGET_YES
+
+NOT_YOURS = "These buttons belong to someone else's image — make your own with /figurine!"
 
 
 def _check(custom_id: str) -> str:
@@ -19,7 +27,23 @@ def _check(custom_id: str) -> str:
     return custom_id
 
 
-class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:r:(?P<result>[\w-]+):(?P<code>[a-z]+)"
+_Button = discord.ui.DynamicItem[discord.ui.Button]
+
+
+class _Owned:
+    """Buttons that answer only the person their picture was made for: discord.py runs ``interaction_check``
+    before every callback, so ownership is decided here, once."""
+
+    owner: int
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if interaction.user.id == self.owner:
+            return True
+        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        return False
+
+
+class ResultButton(_Owned, _Button, template=r"mm:r:(?P<result>[\w-]+):(?P<code>[a-z]+)"
                    r":(?P<owner>\d+)"):
     """A refinement button under a result."""
 
@@ -36,12 +60,24 @@ class ResultButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:r:(?
         return cls(match["result"], pressed.id if pressed else "variation", int(match["owner"]))
 
     async def callback(self, interaction: discord.Interaction) -> Any:
-        from minime.bots.discord_bot import handlers
+        """A refinement of the result (or the theme menu, or undo)."""
+        studio = studio_of(interaction)
+        if self.action == registry.ANOTHER_THEME:
+            await interaction.response.send_message(texts.WHICH_LOOK, ephemeral=True,
+                                                    view=themes_view(self.result_id, studio.themes(), self.owner))
+            return
+        reply_to = await deferred(interaction)
+        try:
+            outcome = await studio.refine(user_of(interaction.user), action=self.action, result_id=self.result_id,
+                                          reply_to=reply_to, chat=chat_of(interaction))
+        except MinimeError as exc:
+            await fail(interaction, exc.user_message)
+            return
+        if isinstance(outcome, Undone):
+            await show_undone(interaction, outcome)
 
-        await handlers.result_button(interaction, self.result_id, self.action, self.owner)
 
-
-class ThemeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:s:(?P<result>[\w-]+):(?P<theme>[\w-]+)"
+class ThemeButton(_Owned, _Button, template=r"mm:s:(?P<result>[\w-]+):(?P<theme>[\w-]+)"
                   r":(?P<owner>\d+)"):
     """Another look for a result."""
 
@@ -58,12 +94,17 @@ class ThemeButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:s:(?P
         return cls(match["result"], match["theme"], int(match["owner"]), label=item.label)
 
     async def callback(self, interaction: discord.Interaction) -> Any:
-        from minime.bots.discord_bot import handlers
+        """The same picture in another look."""
+        reply_to = await deferred(interaction)
+        try:
+            await studio_of(interaction).refine(user_of(interaction.user), action=f"theme:{self.theme_id}",
+                                                result_id=self.result_id, reply_to=reply_to,
+                                                chat=chat_of(interaction))
+        except MinimeError as exc:
+            await fail(interaction, exc.user_message)
 
-        await handlers.theme_button(interaction, self.result_id, self.theme_id, self.owner)
 
-
-class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?P<answer>yes|no):(?P<owner>\d+)"):
+class ForgetButton(_Owned, _Button, template=r"mm:f:(?P<answer>yes|no):(?P<owner>\d+)"):
     """The confirmation of /forget."""
 
     def __init__(self, answer: str, owner: int) -> None:
@@ -78,9 +119,11 @@ class ForgetButton(discord.ui.DynamicItem[discord.ui.Button], template=r"mm:f:(?
         return cls(match["answer"], int(match["owner"]))
 
     async def callback(self, interaction: discord.Interaction) -> Any:
-        from minime.bots.discord_bot import handlers
-
-        await handlers.forget_button(interaction, self.answer == "yes", self.owner)
+        """The answer to /forget."""
+        yes = self.answer == "yes"
+        if yes:
+            await studio_of(interaction).forget(user_of(interaction.user))
+        await interaction.response.edit_message(content=texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN, view=None)
 
 
 def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:
@@ -115,3 +158,11 @@ def result_id_of(message: discord.Message | None) -> str | None:
             if match:
                 return match["result"]
     return None
+
+
+async def show_undone(interaction: discord.Interaction, outcome: Undone) -> None:
+    """The previous picture again, with its buttons, in the deferred response."""
+    picture = encode_for_platform(outcome.image, max_bytes=interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT)
+    await interaction.edit_original_response(
+        content=texts.BACK_ONE_STEP, attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+        view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))

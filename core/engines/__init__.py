@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from minime.core.engines.base import Engine, ProgressCallback, RenderOutput, RenderRequest
+from minime.core.engines.local import create_local_engine
 from minime.core.settings import Settings
 from minime.core.themes import ThemeCatalog
 
@@ -19,25 +20,11 @@ def engine_kind(settings: Settings, name: str | None = None) -> str:
 def create_engine(settings: Settings, name: str | None = None) -> Engine:
     """The engine named by ``MINIME_ENGINE`` (or ``name``). Heavy engines are imported only when chosen."""
     name = name or settings.engine
-    if name == "classic":
-        from minime.core.engines.classic import ClassicEngine
-
-        return ClassicEngine(work_size=settings.work_size)
-    if name == "diffusion":
-        from minime.core.engines.diffusion import DiffusionEngine
-
-        return DiffusionEngine(settings)
-    if name == "ray":
+    if name == "ray":  # a client of replicas that each run one of the engines in this process's place
         from minime.core.engines.ray import RayEngine
 
         return RayEngine(settings)
-    if name == "hosted":
-        from minime.core.engines.hosted import HostedEngine, image_model
-
-        return HostedEngine(image_model(settings), work_size=settings.work_size,
-                            concurrency=settings.hosted_concurrency)
-    raise ValueError(f"MINIME_ENGINE={name!r} is not available in this version of minime yet; "
-                     "use MINIME_ENGINE=classic, diffusion, ray or hosted")
+    return create_local_engine(settings, name)
 
 
 def theme_catalog(settings: Settings, engine: str | None = None) -> ThemeCatalog:

@@ -45,12 +45,12 @@ class RenderDeployment:
     """One engine per replica; concurrent requests are gathered into batches the engine can run together."""
 
     def __init__(self, settings: dict[str, Any], inner_engine: str, batch_size: int, batch_wait_s: float) -> None:
-        from minime.core.engines import create_engine
+        from minime.core.engines.local import create_local_engine
         from minime.core.logs import configure_logging
 
         self.settings = Settings(_env_file=None, **settings)
         configure_logging(self.settings.log_level, self.settings.log_json)
-        self.engine = create_engine(self.settings, inner_engine)
+        self.engine = create_local_engine(self.settings, inner_engine)
         self.render_batch.set_max_batch_size(batch_size)
         self.render_batch.set_batch_wait_timeout_s(batch_wait_s)
         log.info("render replica ready", engine=inner_engine, batch_size=batch_size)
