@@ -214,7 +214,8 @@ async def test_selfies_expire(studio: Studio, alice: UserKey, astronaut_jpeg: by
     removed = await studio.sweep(now=time.time() + studio.settings.selfie_ttl_hours * 3600 + 1)
     assert removed == 1
     assert not await studio.has_selfie(alice)
-    assert not any((studio.blobs.root / studio.blobs.user_folder(alice)).iterdir())
+    folder = studio.blobs.root / studio.blobs.user_folder(alice)
+    assert not folder.exists() or not any(folder.iterdir()), "nothing of the selfie is left"
 
 
 async def test_ten_refinements_keep_the_image_sharp(studio: Studio, recorder: Recorder, alice: UserKey,
