@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from contextlib import suppress
 from typing import Any
 
+from minime.core.access import Access
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
 from minime.core.energy import EnergyMeter
@@ -21,6 +22,7 @@ from minime.core.pipeline import RenderPipeline
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.studio import Studio
+from minime.core.sweeper import Sweeper
 from minime.core.verify import Verifier
 
 log = get_logger("minime.app")
@@ -57,6 +59,8 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         verifier=Verifier(store, blobs, catalog, pipeline.fingerprints_booked),
         previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                               settings.themes_dir / "assets"),
+        access=Access(store, settings),
+        sweeper=Sweeper(store, blobs),
     )
 
 

@@ -6,14 +6,13 @@ import asyncio
 import contextvars
 import functools
 import random
-import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from minime.core import intake, texts
-from minime.core.admin import parse_admin
+from minime.core.access import Access
 from minime.core.buttons import BUTTONS
 from minime.core.domain import (
     Done,
@@ -31,10 +30,8 @@ from minime.core.domain import (
 )
 from minime.core.engines import Engine
 from minime.core.errors import (
-    AdminOnly,
     ArgumentRequired,
     NoSelfie,
-    NotAllowed,
     NothingToRefine,
     NothingToUndo,
     NotYours,
@@ -47,10 +44,11 @@ from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
 from minime.core.outcomes import QueueStatus, SelfieReceived, Stats, Undone
 from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
-from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
+from minime.core.quotas import Allowance
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
+from minime.core.sweeper import Sweeper
 from minime.core.themes import Theme, ThemeCatalog, split_things
 from minime.core.verify import Verification, Verifier
 
@@ -89,11 +87,11 @@ class Studio:
 
     def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
                  *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
-                 previews: PreviewCache) -> None:
+                 previews: PreviewCache, access: Access, sweeper: Sweeper) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
                                                                                  previews)
-        self._sweeper: asyncio.Task[None] | None = None
+        self.access, self.sweeper = access, sweeper
         self._user_locks: weakref.WeakValueDictionary[UserKey, asyncio.Lock] = weakref.WeakValueDictionary()
         self._warm_up: asyncio.Future[None] | None = None
 
@@ -105,7 +103,7 @@ class Studio:
         # The pipeline's one-time probes, in the background: not on the start-up path.
         self._warm_up = asyncio.create_task(asyncio.to_thread(self.pipeline.warm_up), name="minime-warm-up")
         await self.runner.start()
-        self._sweeper = asyncio.create_task(self._sweep_loop(), name="minime-sweeper")
+        self.sweeper.start()
 
     async def drain(self, timeout: float) -> None:
         """Start no more jobs; let the running ones finish and their results be delivered, for up to ``timeout``
@@ -119,9 +117,7 @@ class Studio:
 
     async def stop(self) -> None:
         """Stop taking work; running jobs are left to be resumed after a restart."""
-        if self._sweeper:
-            self._sweeper.cancel()
-            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self.sweeper.stop()
         await self.runner.stop()
         if self._warm_up:
             await asyncio.gather(self._warm_up, return_exceptions=True)  # a thread: it can only be waited for
@@ -172,39 +168,11 @@ class Studio:
 
     async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
         """Images the user (and the group chat ``chat``) may still get today; None where unlimited."""
-        now = now or time.time()
-        own = 0 if self.is_admin(user) else self.settings.daily_quota
-        images_left = left(own, *await self.store.usage_of(user_subject(user), now))
-        chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \
-            if chat else None
-        return Allowance(images_left, chat_left, seconds_until_reset(now))
-
-    def is_admin(self, user: UserKey) -> bool:
-        """Whether the user is one of MINIME_ADMINS."""
-        return str(user) in self.settings.admins
+        return await self.access.allowance(user, chat, now)
 
     async def admin(self, user: UserKey, text: str | None = None) -> str:
-        """/admin for MINIME_ADMINS: today's usage, ``grant platform:id N``, ``block platform:id``, ``unblock …``.
-
-        Raises AdminOnly for anyone else (its message tells nothing about the command).
-        """
-        if not self.is_admin(user):
-            log.info("admin command refused", user=str(user))
-            raise AdminOnly()
-        command = parse_admin(text)
-        log.info("admin command", user=str(user), action=command.action,
-                 target=str(command.target) if command.target else None)
-        if command.action == "usage":
-            return texts.admin_usage_text(await self.store.day_usage(), await self.store.count_jobs(JobState.QUEUED),
-                                          await self.store.count_jobs(JobState.RUNNING), self.settings)
-        target = command.target
-        assert target is not None
-        if command.action == "grant":
-            await self.store.grant(user_subject(target), command.images)
-            return texts.granted_text(target, command.images, await self.allowance(target))
-        if command.action == "block":
-            return texts.blocked_text(target, await self.store.block(target, by=user))
-        return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
+        """/admin: usage, grants and blocks for MINIME_ADMINS; AdminOnly, revealing nothing, for anyone else."""
+        return await self.access.admin(user, text)
 
     async def waiting_for(self, user: UserKey) -> str | None:
         """What a remembered request of the user waits for: "selfie", "argument", or None (nothing waits)."""
@@ -250,7 +218,7 @@ class Studio:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
         ``run_pending`` is False: the selfie came with a request of its own). ``chat`` is the group chat or server
         channel (``platform:id``) it was sent in, None in a private chat."""
-        await self._admit(user)
+        await self.access.admit(user)
         selfie = await asyncio.to_thread(intake.normalise_selfie, data, max_bytes=self.settings.max_upload_bytes,
                                          max_pixels=self.settings.max_image_pixels)
         first = not (await self.store.get_session(user)).selfie_id
@@ -283,7 +251,7 @@ class Studio:
         Raises ArgumentRequired (and remembers the request) when the theme needs a name that was not given, and
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
-        await self._admit(user)
+        await self.access.admit(user)
         argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
         given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
         theme, variant, text = self.catalog.resolve(command, given)
@@ -322,7 +290,7 @@ class Studio:
                      ) -> Job | Undone:
         """Refine a result (the current one, or ``result_id``) by free text or a button action; a refinement
         that renders again counts towards the daily quotas of the user and of ``chat``."""
-        await self._admit(user)
+        await self.access.admit(user)
         if action == "undo":
             return await self.undo(user, result_id)
         if action and action.startswith("theme:"):  # "another theme" picked from a menu: same name, new look
@@ -360,7 +328,7 @@ class Studio:
 
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
-        await self._admit(user)
+        await self.access.admit(user)
         image = await asyncio.to_thread(intake.open_image, data, max_bytes=self.settings.max_upload_bytes,
                                         max_pixels=self.settings.max_image_pixels)
         return await self.verifier(user, image)
@@ -380,7 +348,7 @@ class Studio:
 
     async def stats(self, user: UserKey) -> Stats:
         """The user's images, their measured energy, and the same work's estimate on a GPU engine."""
-        await self._admit(user)
+        await self.access.admit(user)
         await self.pipeline.energy_booked()  # renders just sent: their energy
         images, energy_wh = await self.store.user_totals(user)
         s = self.settings
@@ -395,14 +363,6 @@ class Studio:
         return rows
 
     # ---- internals -----------------------------------------------------------------------------------------------
-
-    async def _admit(self, user: UserKey) -> None:
-        """The operator's allow and deny lists (``platform:id``) and the blocks admins made with /admin."""
-        key = str(user)
-        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users) \
-                or await self.store.is_blocked(user):
-            log.info("user not admitted", user=key)
-            raise NotAllowed()
 
     async def _own_result(self, user: UserKey, result_id: str | None) -> Result:
         if result_id is None:
@@ -429,42 +389,18 @@ class Studio:
         return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
                    selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
 
-    def _quotas(self, user: UserKey, chat: str | None) -> tuple[Quota, ...]:
-        """The daily counts a new render takes (admins are not limited by their own quota, only counted)."""
-        own = 0 if self.is_admin(user) else self.settings.daily_quota
-        quotas = [Quota("user", user_subject(user), own)]
-        if chat:
-            quotas.append(Quota("chat", chat_subject(chat), self.settings.chat_daily_quota))
-        return tuple(quotas)
-
     async def _enqueue(self, job: Job) -> Job:
         position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
                                             rate_window_s=self.settings.rate_limit_window_s,
-                                            quotas=self._quotas(job.user, job.chat))
+                                            quotas=self.access.quotas(job.user, job.chat))
         log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
         self.runner.wake()
         self.events.emit(Queued(job, position, self.runner.eta_s(position)))
         return job
 
-    async def _sweep_loop(self) -> None:
-        while True:
-            try:
-                await self.sweep()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("expiry sweep failed")
-            await asyncio.sleep(600)
-
     async def sweep(self, now: float | None = None) -> int:
         """Delete expired selfies and results (rows and files). Returns how many files went."""
-        await self.store.prune_usage(now)
-        keys = await self.store.take_expired_selfies(now) + await self.store.take_expired_results(now)
-        for key in keys:
-            await self.blobs.delete(key)
-        if keys:
-            log.info("expired files removed", count=len(keys))
-        return len(keys)
+        return await self.sweeper.sweep(now)
 
 
 __all__ = ["Done", "Failed", "Queued", "QueueStatus", "SelfieReceived", "Studio", "Undone"]

@@ -1,0 +1,75 @@
+"""Who may use minime, and how much: the operator's allow and deny lists, admins' blocks, daily quotas and /admin."""
+
+from __future__ import annotations
+
+import time
+
+from minime.core import texts
+from minime.core.admin import parse_admin
+from minime.core.domain import JobState, UserKey
+from minime.core.errors import AdminOnly, NotAllowed
+from minime.core.logs import get_logger
+from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
+from minime.core.settings import Settings
+from minime.core.store import Store
+
+log = get_logger("minime.access")
+
+
+class Access:
+    """Admission, the daily allowance of users and group chats, and the /admin command of MINIME_ADMINS."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+
+    def is_admin(self, user: UserKey) -> bool:
+        """Whether the user is one of MINIME_ADMINS."""
+        return str(user) in self.settings.admins
+
+    async def admit(self, user: UserKey) -> None:
+        """Raise NotAllowed for users outside the allow list, on the deny list, or blocked with /admin."""
+        key = str(user)
+        if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users) \
+                or await self.store.is_blocked(user):
+            log.info("user not admitted", user=key)
+            raise NotAllowed()
+
+    def quotas(self, user: UserKey, chat: str | None) -> tuple[Quota, ...]:
+        """The daily counts a new render takes (admins are not limited by their own quota, only counted)."""
+        own = 0 if self.is_admin(user) else self.settings.daily_quota
+        quotas = [Quota("user", user_subject(user), own)]
+        if chat:
+            quotas.append(Quota("chat", chat_subject(chat), self.settings.chat_daily_quota))
+        return tuple(quotas)
+
+    async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
+        """Images the user (and the group chat ``chat``) may still get today; None where unlimited."""
+        now = now or time.time()
+        own = 0 if self.is_admin(user) else self.settings.daily_quota
+        images_left = left(own, *await self.store.usage_of(user_subject(user), now))
+        chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \
+            if chat else None
+        return Allowance(images_left, chat_left, seconds_until_reset(now))
+
+    async def admin(self, user: UserKey, text: str | None = None) -> str:
+        """/admin for MINIME_ADMINS: today's usage, ``grant platform:id N``, ``block platform:id``, ``unblock …``.
+
+        Raises AdminOnly for anyone else (its message tells nothing about the command).
+        """
+        if not self.is_admin(user):
+            log.info("admin command refused", user=str(user))
+            raise AdminOnly()
+        command = parse_admin(text)
+        log.info("admin command", user=str(user), action=command.action,
+                 target=str(command.target) if command.target else None)
+        if command.action == "usage":
+            return texts.admin_usage_text(await self.store.day_usage(), await self.store.count_jobs(JobState.QUEUED),
+                                          await self.store.count_jobs(JobState.RUNNING), self.settings)
+        target = command.target
+        assert target is not None
+        if command.action == "grant":
+            await self.store.grant(user_subject(target), command.images)
+            return texts.granted_text(target, command.images, await self.allowance(target))
+        if command.action == "block":
+            return texts.blocked_text(target, await self.store.block(target, by=user))
+        return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
