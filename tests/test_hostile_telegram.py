@@ -133,6 +133,10 @@ async def test_sigterm_finishes_the_running_picture_and_keeps_the_queued_one_for
         await selfie(fake, astronaut_jpeg, user=BOB)
         mark = len(fake.calls)
         await fake.send_text(ALICE, "/figurine Ada")
+        # Updates are handled concurrently: Bob asks once Alice's job is in, so hers is the one running.
+        await fake.wait_for(lambda: any(c.params.get("chat_id") == ALICE
+                                        and c.method in ("sendMessage", "sendChatAction")
+                                        for c in fake.calls[mark:]), timeout=60)
         await fake.send_text(BOB, "/popart")
         await fake.wait_for(lambda: any(c.method == "editMessageText" and c.params.get("chat_id") == BOB
                                         and ("queue" in c.params["text"] or "next" in c.params["text"])
