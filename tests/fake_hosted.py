@@ -15,6 +15,7 @@ told to answer the next requests with errors (429 with Retry-After, 503), to ref
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import base64
 import io
@@ -70,7 +71,7 @@ class Failure:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeImageAPI(FakeServer):
+class FakeImageAPI(FakeServer, abc.ABC):
     """What both fakes share: the key, scripted failures, refusals, slowness, and a record of everything."""
 
     def __init__(self, key: str) -> None:
@@ -108,8 +109,9 @@ class FakeImageAPI(FakeServer):
             self.in_flight -= 1
             await self._notify()
 
+    @abc.abstractmethod
     def error_body(self, status: int) -> dict[str, Any]:
-        raise NotImplementedError
+        """The provider's JSON error body for an HTTP ``status`` (each fake speaks its own API's shape)."""
 
 
 class FakeOpenAI(FakeImageAPI):
