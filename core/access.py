@@ -26,11 +26,12 @@ class Access:
         """Whether the user is one of MINIME_ADMINS."""
         return str(user) in self.settings.admins
 
-    async def admit(self, user: UserKey) -> None:
-        """Raise NotAllowed for users outside the allow list, on the deny list, or blocked with /admin."""
+    async def admit(self, user: UserKey, *, blocked: bool | None = None) -> None:
+        """Raise NotAllowed for users outside the allow list, on the deny list, or blocked with /admin (``blocked``:
+        already read with the session; None: look it up)."""
         key = str(user)
         if key in self.settings.deny_users or (self.settings.allow_users and key not in self.settings.allow_users) \
-                or await self.store.is_blocked(user):
+                or (blocked if blocked is not None else await self.store.is_blocked(user)):
             log.info("user not admitted", user=key)
             raise NotAllowed()
 

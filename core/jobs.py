@@ -13,6 +13,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from minime.core import metrics
@@ -54,6 +55,8 @@ class JobRunner:
         self._stopping = False
         self._draining = False
         self._unrecorded: dict[str, str] = {}  # job id -> reason: failures the database could not take yet
+        self._backlog = True  # jobs may be queued (a claim found one, or one was queued since it last found none)
+        self._reserved = 0  # slots promised to jobs being written already claimed (reserve, then adopt or release)
         self.render_seconds_avg = 1.0
 
     @property
@@ -92,7 +95,31 @@ class JobRunner:
 
     def wake(self) -> None:
         """A job was queued: look now instead of at the next poll."""
+        self._backlog = True
         self._wakeup.set()
+
+    def reserve(self) -> str | None:
+        """Promise a free render slot to a job about to be written (``Store.enqueue(claim_for=…)``): the lease owner
+        to write it under, or None when every slot is taken (the job queues). ``adopt`` or ``release`` it after."""
+        if (not self._tasks or self._stopping or self._draining
+                or len(self._running) + self._reserved >= self.settings.max_concurrent_jobs):
+            return None
+        self._reserved += 1
+        return self.owner
+
+    def release(self) -> None:
+        """The reserved slot was not used (the job queued behind others, or was refused): the dispatcher may fill it."""
+        self._reserved -= 1
+        self.wake()
+
+    def adopt(self, job: Job) -> None:
+        """Run a job that was written already claimed in a reserved slot (no claim round trip, no dispatch wait)."""
+        self._reserved -= 1
+        self._start(replace(job, state=JobState.RUNNING, attempts=job.attempts + 1))
+
+    def _start(self, job: Job) -> None:
+        self._running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
+        metrics.RUNNING.set(len(self._running))
 
     def eta_s(self, position: int) -> float:
         """Rough seconds until a job at ``position`` is done."""
@@ -108,12 +135,13 @@ class JobRunner:
         while not (self._stopping or self._draining):
             self._wakeup.clear()  # before claiming: a wake-up that arrives meanwhile is not lost
             try:
-                while len(self._running) < self.settings.max_concurrent_jobs and not self._draining:
+                while (len(self._running) + self._reserved < self.settings.max_concurrent_jobs
+                       and not self._draining):
                     job = await self.store.claim_next(self.owner)
                     if job is None:
+                        self._backlog = False  # jobs other processes queue are found at the next poll
                         break
-                    self._running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
-                    metrics.RUNNING.set(len(self._running))
+                    self._start(job)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -187,7 +215,8 @@ class JobRunner:
             if self._running.get(job.id) is asyncio.current_task():
                 del self._running[job.id]
             metrics.RUNNING.set(len(self._running))
-            self.wake()
+            if self._backlog:  # a slot is free for a job that waits
+                self._wakeup.set()
 
     async def _fail(self, job: Job, reason: str) -> None:
         metrics.JOBS.labels("failed").inc()

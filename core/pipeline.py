@@ -60,8 +60,7 @@ class RenderPipeline:
         self.owner, self.energy, self.credentials, self.identity, self.safety = (owner, energy, credentials,
                                                                                  identity, safety)
         self.events = events
-        self._fingerprinting: set[asyncio.Task[None]] = set()
-        self._charging: set[asyncio.Task[None]] = set()
+        self._booking: set[asyncio.Task[None]] = set()  # each sent result's fingerprint and energy, being stored
 
     def warm_up(self) -> None:
         """Start the process's energy tracker (codecarbon probes the hardware, ~1.4 s: run this in a thread)."""
@@ -69,15 +68,15 @@ class RenderPipeline:
 
     async def fingerprints_booked(self) -> None:
         """Wait until the fingerprints of results already sent are stored (/verify looks them up)."""
-        await asyncio.gather(*self._fingerprinting, return_exceptions=True)
+        await asyncio.gather(*self._booking, return_exceptions=True)
 
     async def energy_booked(self) -> None:
         """Wait until the energy of renders already sent is stored (/stats adds it up)."""
-        await asyncio.gather(*self._charging, return_exceptions=True)
+        await asyncio.gather(*self._booking, return_exceptions=True)
 
     async def close(self) -> None:
         """Finish the bookkeeping in flight and stop the energy tracker."""
-        await asyncio.gather(*self._fingerprinting, *self._charging, return_exceptions=True)
+        await asyncio.gather(*self._booking, return_exceptions=True)
         await asyncio.to_thread(self.energy.close)
 
     async def __call__(self, job: Job, progress: ProgressCallback) -> Done | None:
@@ -116,7 +115,7 @@ class RenderPipeline:
             if parent is None:
                 raise ResultNotFound("The image you're refining has been deleted.")
             base_key, source_type = parent.base_key, parent.source_type
-            base_image = intake.decode_stored(await self.blobs.get(base_key))
+            base_image = await asyncio.to_thread(intake.decode_stored, await self.blobs.get(base_key))
         progress(0.9)
         final = await asyncio.to_thread(finish, base_image, theme.finish.plus(job.params.adjustments),
                                         job.params.seed)
@@ -160,31 +159,30 @@ class RenderPipeline:
     def _book_later(self, job_id: str, result: Result, marked: Any, measurement: Measurement) -> None:
         """Off the request path: the marked image's fingerprint (for /verify) and the render's energy (for /stats)
         are worked out once the image has been handed to the user's platform (or after ``BOOKKEEPING_WAIT_S``), and
-        stored on the result. /verify and /stats wait for them."""
+        stored on the result in one write. /verify and /stats wait for them."""
         delivered = self.events.handed_over(job_id)
 
-        async def fingerprint() -> None:
+        async def book() -> None:
             await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
-            try:
-                await self.store.set_fingerprint(result, await asyncio.to_thread(watermark.fingerprint, marked))
-            except Exception:
-                log.exception("fingerprint not stored; /verify will take it from the file", result=result.id)
-
-        async def charge() -> None:
-            await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
+            fingerprint, energy_wh = None, None
+            if marked is not None:
+                try:
+                    fingerprint = await asyncio.to_thread(watermark.fingerprint, marked)
+                except Exception:
+                    log.exception("fingerprint not worked out; /verify will take it from the file", result=result.id)
             try:
                 energy_wh = await measurement.watt_hours()
                 metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
-                await self.store.set_energy(result.id, energy_wh)
             except Exception:
-                log.exception("energy not stored", result=result.id)
+                log.exception("energy not measured", result=result.id)
+            try:
+                await self.store.book(result, fingerprint=fingerprint, energy_wh=energy_wh)
+            except Exception:
+                log.exception("fingerprint and energy not stored", result=result.id)
 
-        for work, tasks in ((fingerprint, self._fingerprinting), (charge, self._charging)):
-            if work is fingerprint and marked is None:
-                continue
-            task = asyncio.ensure_future(work())
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        task = asyncio.ensure_future(book())
+        self._booking.add(task)
+        task.add_done_callback(self._booking.discard)
 
     async def _sign(self, job: Job, image: bytes, source_type: str, theme: Theme) -> bytes:
         if not self.credentials:
@@ -198,7 +196,7 @@ class RenderPipeline:
 
     async def _render(self, job: Job, theme: Theme, progress: ProgressCallback) -> tuple[Any, tuple[str, ...], str]:
         try:
-            source = intake.decode_stored(await self.blobs.get(job.selfie_key or ""))
+            source = await asyncio.to_thread(intake.decode_stored, await self.blobs.get(job.selfie_key or ""))
         except (FileNotFoundError, IsADirectoryError, ValueError):  # expired and swept since the job was queued
             raise NoSelfie(SELFIE_EXPIRED) from None
         # A new instruction edits the image it was given for; earlier ones are already in that image, and a
@@ -207,7 +205,7 @@ class RenderPipeline:
         parent = await self.store.get_result(job.parent_result_id) if job.parent_result_id else None
         if parent and len(job.params.instructions) > len(parent.params.instructions):
             instruction = job.params.instructions[-1]
-            previous = intake.decode_stored(await self.blobs.get(parent.base_key))
+            previous = await asyncio.to_thread(intake.decode_stored, await self.blobs.get(parent.base_key))
         request = RenderRequest(source, theme, job.params, instruction, previous)
         output = await self._timed_render(request, progress)
         if output.source_type == "compositeSynthetic":

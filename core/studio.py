@@ -251,7 +251,8 @@ class Studio:
         Raises ArgumentRequired (and remembers the request) when the theme needs a name that was not given, and
         NoSelfie (remembering it too) when no selfie is stored yet: the request runs when the missing part arrives.
         """
-        await self.access.admit(user)
+        session = await self.store.get_session(user)
+        await self.access.admit(user, blocked=session.blocked)
         argument = intake.clean_text(argument)  # a line break in a name would fail every look with text
         given, things = split_things(argument)  # "Ada | coffee, laptop": the name, then things for the look
         theme, variant, text = self.catalog.resolve(command, given)
@@ -261,7 +262,6 @@ class Studio:
         if theme.argument_required and not text:
             await self.store.update_session(user, pending={**pending, "awaiting": "argument"})
             raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
-        session = await self.store.get_session(user)
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
             raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
@@ -390,12 +390,24 @@ class Studio:
                    selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
 
     async def _enqueue(self, job: Job) -> Job:
-        position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
-                                            rate_window_s=self.settings.rate_limit_window_s,
-                                            quotas=self.access.quotas(job.user, job.chat))
+        """Write the job; with a free render slot and nobody waiting it is written already claimed and starts now."""
+        owner = self.runner.reserve()
+        try:
+            position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
+                                                rate_window_s=self.settings.rate_limit_window_s,
+                                                quotas=self.access.quotas(job.user, job.chat), claim_for=owner)
+        except BaseException:
+            if owner:
+                self.runner.release()
+            raise
         log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
-        self.runner.wake()
-        self.events.emit(Queued(job, position, self.runner.eta_s(position)))
+        self.events.emit(Queued(job, max(1, position), self.runner.eta_s(max(1, position))))
+        if position == 0:
+            self.runner.adopt(job)
+        elif owner:
+            self.runner.release()
+        else:
+            self.runner.wake()
         return job
 
     async def sweep(self, now: float | None = None) -> int:
