@@ -19,21 +19,27 @@ W, H = 1024, 1280
 def anime(look: Look) -> Image.Image:
     """The photo as a frame of a painted anime film."""
     focus = look.face_center()
-    photo = crop_cover_array(look.source, (W, H), focus=focus)
+    # A group too wide for the portrait frame stands along the bottom, whole, under a taller sky.
+    band = look.person_found and not look.fits((W, H))
+    photo = look.frame((W, H), band=True) if band else crop_cover_array(look.source, (W, H), focus=focus)
     flat = cel_shade(photo, levels=5).astype(np.float32)
     look.progress(0.4)
     lines = ink_lines(photo)[..., None]
     ink = np.array([52, 30, 40], np.float32)
     person = flat * (1 - 0.85 * lines) + ink * 0.85 * lines
     if look.person_found:
-        m = crop_cover_array(Image.fromarray((look.subject.mask * 255).astype(np.uint8)), (W, H), focus=focus)
+        mask8 = (look.subject.mask * 255).astype(np.uint8)
+        m = look.frame((W, H), mask8, band=True) if band else crop_cover_array(Image.fromarray(mask8), (W, H),
+                                                                                 focus=focus)
         alpha = cv2.GaussianBlur(m.astype(np.float32) / 255, (0, 0), 1.5)[..., None]
         sky = _sky(hex_color(look.palette.get("sky_top", "#3f8fe0")), hex_color(look.palette.get("sky_bottom",
                                                                                                  "#bfe6ff")),
                    look.params.seed % 4).astype(np.float32)
         # The old background shows through faintly, painted, so the place still reads.
         painted_bg = cv2.GaussianBlur(flat, (0, 0), 6)
-        background = sky * 0.78 + painted_bg * 0.22
+        # (Above a group's band there is no photo: the sky alone, the place fading in towards the people.)
+        place = 0.22 * (cv2.GaussianBlur(look.coverage((W, H), band=True), (0, 0), 40)[..., None] if band else 1.0)
+        background = sky * (1 - place) + painted_bg * place
         out = background * (1 - alpha) + person * alpha
         # A thin warm rim where the person meets the sky (backlight).
         edge = np.clip(alpha[..., 0] - cv2.erode(alpha[..., 0], np.ones((7, 7), np.uint8)), 0, 1)[..., None]

@@ -101,10 +101,38 @@ class Look:
         y1 = max(y + 1.3 * h for x, y, w, h in faces)
         return max(0.0, x0), max(0.0, y0), min(float(self.source.width), x1), min(float(self.source.height), y1)
 
-    def frame_window(self, size: tuple[int, int]) -> tuple[float, float, float, float]:
+    @staticmethod
+    def face_box(face: tuple[int, int, int, int], below: float = 1.9, side: float = 1.4, above: float = 0.75
+                 ) -> tuple[int, int, int, int]:
+        """One face's head-and-shoulders box (x0, y0, x1, y1); the margins are in face heights (widths aside)."""
+        x, y, w, h = face
+        return int(x - side * w), int(y - above * h), int(x + w + side * w), int(y + h + below * h)
+
+    def people_box(self, below: float = 1.9, side: float = 1.4, above: float = 0.75) -> tuple[int, int, int, int]:
+        """The head-and-shoulders box (x0, y0, x1, y1) around every face found, each face with its own margins
+        (``below``, ``side``, ``above`` in face heights), in photo pixels; the whole photo when there is no face."""
+        faces = list(self.faces) or ([self.face] if self.face else [])
+        if not faces:
+            return 0, 0, self.source.width, self.source.height
+        boxes = [self.face_box(f, below, side, above) for f in faces]
+        return min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+
+    def fits(self, size: tuple[int, int], slack: float = 0.9) -> bool:
+        """Whether every head fits a crop of ``size``'s shape (within ``slack`` of it): a portrait look can be cut
+        from the photo as it is. A wide group in a portrait look does not fit."""
+        heads = self.heads()
+        if heads is None:
+            return True
+        sw, sh = self.source.size
+        aspect = size[0] / size[1]
+        cw, ch = (sw, sw / aspect) if sw / sh < aspect else (sh * aspect, sh)
+        return heads[2] - heads[0] <= cw * slack and heads[3] - heads[1] <= ch * slack
+
+    def frame_window(self, size: tuple[int, int], band: bool = False) -> tuple[float, float, float, float]:
         """Where to cut a picture of ``size``'s shape from the photo (x0, y0, width, height in photo pixels): the
         largest such crop, placed with every face in it and their heads in its upper part. When even that cannot
-        hold every face (a wide group in a square), the window is larger than the photo: the photo is shown whole."""
+        hold every face (a wide group in a square), the window is larger than the photo: the photo is shown whole
+        (``band``: as a band along the picture's bottom edge, as wide as the group, the look's design above it)."""
         w, h = size
         sw, sh = self.source.size
         aspect = w / h
@@ -125,20 +153,25 @@ class Look:
             y0 = min(max(0.0, hy0 - 0.1 * ch), sh - ch)
             x0 = min(max(x0, hx1 - cw), hx0)
             return x0, min(y0, hy0), cw, ch
+        if band:  # as wide as the group (with room for shoulders), the photo's full height at the bottom
+            bw = min(float(sw), max(sh * aspect, (hx1 - hx0) * 1.12))
+            x0 = min(max(0.0, (hx0 + hx1) / 2 - bw / 2), sw - bw)
+            return x0, sh - bw / aspect, bw, bw / aspect
         scale = max(sw / w, sh / h)  # contain: the whole photo, centred
         return (sw - w * scale) / 2, (sh - h * scale) / 2, w * scale, h * scale
 
-    def frame(self, size: tuple[int, int], image: np.ndarray | None = None) -> np.ndarray:
+    def frame(self, size: tuple[int, int], image: np.ndarray | None = None, band: bool = False) -> np.ndarray:
         """The photo (or ``image``, an array the photo's size: a mask) cut to ``size`` around the people (see
-        :meth:`frame_window`). Outside the photo, the photo's own blurred colours fill in (zero for a mask)."""
+        :meth:`frame_window`). Outside the photo, the photo's own blurred colours fill in (zero for a mask, and
+        zero for a ``band``: the look draws its own design there, see :meth:`coverage`)."""
         arr = np.asarray(self.source) if image is None else image
-        x0, y0, cw, ch = self.frame_window(size)
+        x0, y0, cw, ch = self.frame_window(size, band)
         sx = size[0] / cw
         m = np.array([[sx, 0, -x0 * sx], [0, sx, -y0 * sx]], np.float32)
         interp = cv2.INTER_AREA if sx < 0.7 else cv2.INTER_LINEAR if sx < 1.5 else cv2.INTER_CUBIC
         out = cv2.warpAffine(arr, m, size, flags=interp, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         sw, sh = self.source.size
-        if image is None and (x0 < -0.5 or y0 < -0.5 or x0 + cw > sw + 0.5 or y0 + ch > sh + 0.5):
+        if image is None and not band and (x0 < -0.5 or y0 < -0.5 or x0 + cw > sw + 0.5 or y0 + ch > sh + 0.5):
             # The photo's edges drawn out and softened: the picture continues in its own colours.
             small = (max(8, size[0] // 8), max(8, size[1] // 8))
             ms = m / 8
@@ -149,6 +182,31 @@ class Look:
             ix0, iy0 = int(round(-x0 * sx)), int(round(-y0 * sx))
             inside[max(0, iy0):iy0 + int(round(sh * sx)), max(0, ix0):ix0 + int(round(sw * sx))] = 1
             out = np.where(inside[..., None] > 0, out, (fill * 0.8).astype(np.uint8))
+        return out
+
+    def cover_window(self, size: tuple[int, int]) -> tuple[float, float, float, float]:
+        """The window (x0, y0, width, height) that ``paint.crop_cover_array(source, size, face_center())`` cuts."""
+        sw, sh = self.source.size
+        scale = max(size[0] / sw, size[1] / sh)
+        cw, ch = min(sw, size[0] / scale), min(sh, size[1] / scale)
+        fx, fy = self.face_center()
+        return min(max(0.0, fx * sw - cw / 2), sw - cw), min(max(0.0, fy * sh - ch / 2), sh - ch), cw, ch
+
+    def faces_in(self, size: tuple[int, int], window: tuple[float, float, float, float]
+                 ) -> list[tuple[float, float, float, float]]:
+        """Every face (x, y, w, h) where it lands in a picture of ``size`` cut from the photo at ``window``."""
+        x0, y0, cw, _ = window
+        s = size[0] / cw
+        return [((x - x0) * s, (y - y0) * s, w * s, h * s) for x, y, w, h in self.faces]
+
+    def coverage(self, size: tuple[int, int], band: bool = False) -> np.ndarray:
+        """Where the photo lies in :meth:`frame`'s picture (float32, 1 inside, 0 where the look's design shows)."""
+        x0, y0, cw, ch = self.frame_window(size, band)
+        sw, sh = self.source.size
+        sx = size[0] / cw
+        out = np.zeros(size[::-1], np.float32)
+        ix0, iy0 = int(round(-x0 * sx)), int(round(-y0 * sx))
+        out[max(0, iy0):max(0, iy0 + int(round(sh * sx))), max(0, ix0):max(0, ix0 + int(round(sw * sx)))] = 1.0
         return out
 
     def face_center(self) -> tuple[float, float]:

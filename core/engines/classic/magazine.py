@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import head_box, name_and_things, person
+from minime.core.engines.classic.cutout import name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color, mix, radial_gradient
 
@@ -26,7 +26,9 @@ def magazine_cover(look: Look) -> Image.Image:
     title = look.theme.package.get("masthead", "MINIME")
     draw_fitted_text(canvas, (40, 20, W - 40, 250), title, "bebas-neue", masthead)
     look.progress(0.3)
-    star = person(look, 940, 1060, box=head_box(look, below=3.6, side=2.0, above=0.7))
+    group = len(look.faces) > 1  # everyone on the cover: a group as a row, under the cover lines
+    star = person(look, 1000 if group else 940, 620 if group else 1060,
+                  box=look.people_box(below=3.6, side=2.0, above=0.7))
     arr = np.asarray(star).copy()
     rgb = arr[..., :3].astype(np.float32)
     # Glossy retouch: lifted skin, crisp contrast.

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import cel_shade, head_box, ink_lines, name_and_things, person
+from minime.core.engines.classic.cutout import cel_shade, ink_lines, name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -34,13 +34,16 @@ def film_poster(look: Look) -> Image.Image:
     canvas = Image.fromarray(_sky(top, bottom)).convert("RGBA")
     look.progress(0.2)
     if look.person_found:
-        face = _painted(person(look, 980, 620, box=head_box(look, below=0.5, side=0.7, above=0.6)))
+        # Everyone's face large above, and everyone whole below (a group stands as a wide row).
+        face = _painted(person(look, 980, 620, box=look.people_box(below=0.5, side=0.7, above=0.6)))
         alpha = np.asarray(face.getchannel("A")).astype(np.float32) * np.linspace(0.75, 0.0, face.height,
                                                                                   dtype=np.float32)[:, None]
         face.putalpha(Image.fromarray(alpha.astype(np.uint8)))
         canvas.alpha_composite(face, ((W - face.width) // 2, 40))
-        hero = _painted(person(look, 760, 820, box=head_box(look, below=3.2, side=1.8, above=0.6)))
-        canvas.alpha_composite(hero, ((W - hero.width) // 2 + 40, 1010 - hero.height))
+        group = len(look.faces) > 1
+        hero = _painted(person(look, 980 if group else 760, 820, box=look.people_box(below=3.2, side=1.8,
+                                                                                     above=0.6)))
+        canvas.alpha_composite(hero, ((W - hero.width) // 2 + (0 if group else 40), 1010 - hero.height))
     else:
         scene = _painted(Image.fromarray(crop_cover_array(look.source, (860, 700))).convert("RGBA"))
         canvas.alpha_composite(scene, (82, 200))
@@ -113,16 +116,21 @@ def comic_panel(look: Look) -> Image.Image:
     name, things = name_and_things(look)
     accent = hex_color(look.palette.get("accent", "#ffd60a"))
     burst = hex_color(look.palette.get("burst", "#ff3b30"))
-    photo = crop_cover_array(look.source, (W, H), focus=look.face_center())
+    # A group too wide for the portrait panel stands along its bottom, whole, the speed lines above.
+    band = look.person_found and not look.fits((W, H))
+    photo = look.frame((W, H), band=True) if band else crop_cover_array(look.source, (W, H), focus=look.face_center())
     flat = cel_shade(photo, levels=4).astype(np.float32)
     look.progress(0.35)
     lines = ink_lines(photo, thickness=2)[..., None]
+    if band:  # no ink along the photo's cut edge
+        lines = lines * cv2.erode(look.coverage((W, H), band=True), np.ones((9, 9), np.uint8))[..., None]
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     dots = _dots() < np.clip((0.55 - luma) * 1.6, 0, 1)
     art = flat * (1 - 0.35 * dots[..., None])
     if look.person_found:
-        m = crop_cover_array(Image.fromarray((look.subject.mask * 255).astype(np.uint8)), (W, H),
-                             focus=look.face_center()).astype(np.float32)[..., None] / 255
+        mask8 = (look.subject.mask * 255).astype(np.uint8)
+        m = (look.frame((W, H), mask8, band=True) if band else crop_cover_array(
+            Image.fromarray(mask8), (W, H), focus=look.face_center())).astype(np.float32)[..., None] / 255
         art = _speed_lines(accent).astype(np.float32) * (1 - m) + art * m
         outline = np.clip(cv2.dilate(m[..., 0], np.ones((9, 9), np.uint8)) - m[..., 0], 0, 1)[..., None]
         lines = np.maximum(lines, outline)
@@ -147,12 +155,25 @@ def comic_panel(look: Look) -> Image.Image:
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
     effect = EFFECTS[look.params.seed % len(EFFECTS)]
-    _boom(canvas, (W - 200, H - 190), effect, burst, accent)
+    faces = look.faces_in((W, H), look.frame_window((W, H), band=True) if band else look.cover_window((W, H)))
+    _boom(canvas, _clear_spot(faces), effect, burst, accent)
     border = Image.new("RGBA", (W, H), (0, 0, 0, 0))
     ImageDraw.Draw(border).rectangle((0, 0, W - 1, H - 1), outline=(15, 15, 15, 255), width=22)
     ImageDraw.Draw(border).rectangle((22, 22, W - 23, H - 23), outline=(255, 255, 255, 255), width=6)
     canvas.alpha_composite(border)
     return canvas.convert("RGB")
+
+
+BOOM_SPOTS = ((W - 200, H - 190), (200, H - 190), (W - 210, 440), (210, 470))  # corners first, then the sides
+
+
+def _clear_spot(faces: list[tuple[float, float, float, float]]) -> tuple[int, int]:
+    """Where the sound effect covers the least of any face (the first free one of BOOM_SPOTS)."""
+    def covered(spot: tuple[int, int]) -> float:
+        cx, cy = spot
+        return sum(max(0.0, min(cx + 175, x + w * 1.3) - max(cx - 175, x - w * 0.3))
+                   * max(0.0, min(cy + 140, y + h * 1.3) - max(cy - 140, y - h * 0.5)) for x, y, w, h in faces)
+    return min(BOOM_SPOTS, key=covered)  # min keeps the first of equals
 
 
 @lru_cache(maxsize=1)

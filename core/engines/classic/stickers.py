@@ -35,6 +35,8 @@ def sticker_sheet(look: Look) -> Image.Image:
     seed = look.params.seed
     start = seed % len(CAPTIONS)
     words = list(things) + [w for w in CAPTIONS[start:] + CAPTIONS[:start] if w not in things]
+    if len(look.faces) > 1:
+        return _group_sheet(look, sheet, words, colors, ink, name, bg)
     head = head_box(look, below=0.5, side=0.6, above=0.7)
     cut_head = person(look, 360, 360, box=head)
     cut_bust = person(look, 420, 470, box=head_box(look, below=2.2, side=1.5, above=0.7))
@@ -63,6 +65,60 @@ def sticker_sheet(look: Look) -> Image.Image:
         y = cy - word.height // 2
         paste_shadow(sheet, word.getchannel("A"), (x, y), blur=6, opacity=0.3, offset=(4, 6))
         sheet.alpha_composite(word, (x, y))
+    return _labelled(sheet, name, ink, bg)
+
+
+def _group_sheet(look: Look, sheet: Image.Image, words: list[str], colors: list[Color], ink: Color, name: str,
+                 bg: Color) -> Image.Image:
+    """A group's sheet: everyone together on the big sticker at the top, then a sticker of each person's head."""
+    rng = look.rng
+    group = person(look, 700, 300, box=look.people_box(below=2.0, side=1.2, above=0.7))
+    _stick(sheet, _with_caption(die_cut(_vivid(group), 14), words[0], colors[0], ink), (W // 2 + 60, 215),
+           float(rng.uniform(-4, 4)))
+    look.progress(0.4)
+    faces = sorted(look.faces, key=lambda f: f[0])
+    cols = min(len(faces), 3 if len(faces) <= 6 else 4)
+    rows = -(-len(faces) // cols)
+    top, bottom = 430, H - 70
+    cell_w, cell_h = (W - 40) / cols, (bottom - top) / rows
+    side = int(min(cell_w, cell_h) * 0.8)
+    styles = (lambda a: _toon(a), _vivid, lambda a: _duotone(a, colors[1], ink), lambda a: _toon(a, flip=True))
+    for i, face in enumerate(faces):
+        head = _alone(person(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7)))
+        r, c = divmod(i, cols)
+        in_row = min(cols, len(faces) - r * cols)  # a shorter last row is centred
+        cx = int(W / 2 + (c - (in_row - 1) / 2) * cell_w + rng.uniform(-12, 12))
+        cy = int(top + (r + 0.5) * cell_h + rng.uniform(-10, 10))
+        sticker = die_cut(styles[i % len(styles)](head), 12)
+        if i + 1 < len(words) and i < 2:
+            sticker = _with_caption(sticker, words[i + 1], colors[(i + 1) % len(colors)], ink)
+        _stick(sheet, sticker, (cx, cy), float(rng.uniform(-12, 12)))
+    look.progress(0.7)
+    word = _word_sticker(words[3] if len(words) > 3 else CAPTIONS[0], colors[2], ink)
+    _stick(sheet, word, (150, 120), float(rng.uniform(-15, 15)), shadow=6)
+    return _labelled(sheet, name, ink, bg)
+
+
+def _alone(head: Image.Image) -> Image.Image:
+    """A head cut from a group keeps to its own box: a soft oval trims the neighbours' shoulders in its corners."""
+    w, h = head.size
+    oval = np.zeros((h, w), np.uint8)
+    cv2.ellipse(oval, (w // 2, h // 2), (int(w * 0.56), int(h * 0.58)), 0, 0, 360, 255, -1)
+    alpha = np.minimum(np.asarray(head.getchannel("A")), cv2.GaussianBlur(oval, (0, 0), 3))
+    head = head.copy()
+    head.putalpha(Image.fromarray(alpha))
+    return head
+
+
+def _stick(sheet: Image.Image, sticker: Image.Image, center: tuple[int, int], angle: float, shadow: int = 7) -> None:
+    sticker = rotate(sticker, angle)
+    x = min(max(8, center[0] - sticker.width // 2), W - sticker.width - 8)
+    y = min(max(8, center[1] - sticker.height // 2), H - sticker.height - 8)
+    paste_shadow(sheet, sticker.getchannel("A"), (x, y), blur=shadow, opacity=0.3, offset=(5, 8))
+    sheet.alpha_composite(sticker, (x, y))
+
+
+def _labelled(sheet: Image.Image, name: str, ink: Color, bg: Color) -> Image.Image:
     if name:
         label = ImageDraw.Draw(sheet)
         label.rounded_rectangle((W - 400, H - 62, W - 16, H - 14), 24, fill=(255, 255, 255, 235))

@@ -9,12 +9,13 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import head_box, name_and_things, person
+from minime.core.engines.classic.cutout import name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
 
 W, H = 1024, 1280
 PHOTO = (162, 190, 862, 1000)
+GROUP_PHOTO = (72, 240, 952, 940)  # a class photo: landscape, so a row of people stands in it whole
 MOST_LIKELY = ("Most likely to become famous", "Most likely to run the world", "Best smile", "Class clown",
                "Most likely to win an Oscar", "Best hair")
 
@@ -23,10 +24,12 @@ def yearbook(look: Look) -> Image.Image:
     """A 1990s school photo on its yearbook page."""
     name, things = name_and_things(look, look.theme.package.get("default_name", "Your Name"))
     c1, c2 = (hex_color(look.palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
-    pw, ph = PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1]
+    rect = GROUP_PHOTO if len(look.faces) > 1 and not look.fits((PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1])) \
+        else PHOTO
+    pw, ph = rect[2] - rect[0], rect[3] - rect[1]
     photo = Image.fromarray(_laser((pw, ph), c1, c2, look.params.seed % 4)).convert("RGBA")
     look.progress(0.3)
-    sitter = person(look, int(pw * 0.95), int(ph * 0.92), box=head_box(look, below=2.4, side=1.6, above=0.6))
+    sitter = person(look, int(pw * 0.95), int(ph * 0.92), box=look.people_box(below=2.4, side=1.6, above=0.6))
     arr = np.asarray(sitter).astype(np.float32)
     rgb = arr[..., :3].copy()
     # Studio portrait: soft-focus glow, warm skin, lifted blacks (the Orton-style 90s softness).
@@ -42,9 +45,9 @@ def yearbook(look: Look) -> Image.Image:
     page = _page(hex_color(look.palette.get("page", "#f3ecdc")), hex_color(look.palette.get("ink", "#1f2a5a")))
     canvas = page.copy()
     frame = Image.new("L", (pw + 24, ph + 24), 255)
-    paste_shadow(canvas, frame, (PHOTO[0] - 12, PHOTO[1] - 12), blur=10, opacity=0.3, offset=(6, 8))
-    ImageDraw.Draw(canvas).rectangle((PHOTO[0] - 12, PHOTO[1] - 12, PHOTO[2] + 11, PHOTO[3] + 11), fill=(255,) * 3)
-    canvas.paste(photo, PHOTO[:2])
+    paste_shadow(canvas, frame, (rect[0] - 12, rect[1] - 12), blur=10, opacity=0.3, offset=(6, 8))
+    ImageDraw.Draw(canvas).rectangle((rect[0] - 12, rect[1] - 12, rect[2] + 11, rect[3] + 11), fill=(255,) * 3)
+    canvas.paste(photo, rect[:2])
     ink = hex_color(look.palette.get("ink", "#1f2a5a"))
     year = 1990 + look.params.seed % 10
     name_h = int(min(110, 84 * look.params.name_scale))
