@@ -29,25 +29,36 @@ from minime.core.engines.classic.paint import (
 
 SQUARE = (1024, 1024)
 PORTRAIT = (1024, 1280)
+LANDSCAPE = (1280, 1024)
+
+
+def wide(look: Look, portrait: tuple[int, int]) -> bool:
+    """Whether the photo is printed in landscape: a wide photo whose people do not all fit the portrait print (a
+    group round a table, two people side by side). A print keeps the camera's own shape rather than cropping."""
+    return look.source.width >= 1.15 * look.source.height and not look.fits(portrait)
 
 
 def seventies(look: Look) -> Image.Image:
-    """Warm, faded 1970s film print: amber cast, lifted browns, soft highlights, light leaks, rounded print."""
-    photo = look.frame((944, 1180))
+    """Warm, faded 1970s film print: amber cast, lifted browns, soft highlights, light leaks, rounded print (a
+    landscape print for a wide group)."""
+    landscape = wide(look, (944, 1180))
+    window = (1200, 860) if landscape else (944, 1180)
+    photo = look.frame(window)
     arr = curves(photo, {"r": [(0, 0.10), (0.5, 0.58), (1, 0.97)], "g": [(0, 0.07), (0.5, 0.50), (1, 0.92)],
                          "b": [(0, 0.10), (0.5, 0.38), (1, 0.74)]})
     arr = saturate(arr, 0.82)
     look.progress(0.5)
-    arr = screen(arr, light_leak((944, 1180), look.params.seed, [(255, 120, 30), (255, 60, 40), (255, 200, 90)],
-                                 0.75))
+    arr = screen(arr, light_leak(window, look.params.seed, [(255, 120, 30), (255, 60, 40), (255, 200, 90)], 0.75))
     img = Image.fromarray(vignette(arr, 0.45), "RGB")
-    # A 70s print: cream border with rounded corners, a little yellowed.
-    paper = vertical_gradient(PORTRAIT, (246, 236, 212), (232, 218, 186))
+    # A 70s print: cream border with rounded corners, a little yellowed (the wider bottom edge carries the stamp).
+    page = (LANDSCAPE[0], 1010) if landscape else PORTRAIT
+    paper = vertical_gradient(page, (246, 236, 212), (232, 218, 186))
     paper.paste(img, (40, 40), rounded_mask(img.size, 34))
     stamp = look.name() or look.theme.package.get("stamp", "")
     if stamp:
         stamp_h = int(np.clip(42 * look.params.name_scale, 22, 56))
-        draw_fitted_text(paper, (60, 1250 - stamp_h // 2, 964, 1250 + stamp_h // 2), stamp, "bebas-neue",
+        mid = (40 + window[1] + page[1]) // 2
+        draw_fitted_text(paper, (60, mid - stamp_h // 2, page[0] - 60, mid + stamp_h // 2), stamp, "bebas-neue",
                          (150, 110, 70), anchor="lm")
     return paper
 
@@ -197,8 +208,9 @@ def _flash(w: int, h: int, aim: int = 1) -> np.ndarray:
 
 
 def nineties(look: Look) -> Image.Image:
-    """A 1990s disposable-camera flash snapshot: hot centre, dark falloff, punchy colour, orange date stamp."""
-    w, h = PORTRAIT
+    """A 1990s disposable-camera flash snapshot: hot centre, dark falloff, punchy colour, orange date stamp (a 6×4
+    print held sideways for a wide group)."""
+    w, h = (1280, 854) if wide(look, PORTRAIT) else PORTRAIT
     photo = look.frame((w, h))
     img = Image.fromarray(cv2.multiply(photo, _flash(w, h, look.params.seed % 3), scale=1 / 200), "RGB")
     img = curves(img, {"all": [(0, 0), (0.25, 0.18), (0.75, 0.86), (1, 1)],
@@ -226,33 +238,41 @@ def nineties(look: Look) -> Image.Image:
 
 
 @lru_cache(maxsize=8)
-def _table(top: Color, bottom: Color) -> Image.Image:
-    table = np.asarray(vertical_gradient(PORTRAIT, top, bottom), np.float32)
-    noise = np.random.default_rng(3).normal(0, 1, (PORTRAIT[1], PORTRAIT[0] // 4)).astype(np.float32)
-    grain = cv2.GaussianBlur(cv2.resize(noise, PORTRAIT, interpolation=cv2.INTER_LINEAR), (0, 0), sigmaX=8, sigmaY=1)
+def _table(top: Color, bottom: Color, size: tuple[int, int] = PORTRAIT) -> Image.Image:
+    table = np.asarray(vertical_gradient(size, top, bottom), np.float32)
+    noise = np.random.default_rng(3).normal(0, 1, (size[1], size[0] // 4)).astype(np.float32)
+    grain = cv2.GaussianBlur(cv2.resize(noise, size, interpolation=cv2.INTER_LINEAR), (0, 0), sigmaX=8, sigmaY=1)
     return Image.fromarray(np.clip(table * (1 + 0.06 * grain[..., None]), 0, 255).astype(np.uint8), "RGB")
+
+
+# The square instant print, and the wide one (instax wide: a 99 × 62 mm picture on 108 × 86 mm film) for a group.
+SQUARE_PRINT = {"film": (840, 1010), "photo": (760, 760), "at": (40, 40), "table": PORTRAIT}
+WIDE_PRINT = {"film": (1080, 860), "photo": (990, 620), "at": (45, 58), "table": LANDSCAPE}
 
 
 def polaroid(look: Look) -> Image.Image:
     """An instant photo: soft cyan-shadowed colour in a white frame, a handwritten caption, on a table."""
-    photo = Image.fromarray(look.frame((760, 760)))
+    kind = WIDE_PRINT if wide(look, (760, 760)) else SQUARE_PRINT
+    (fw, fh), (pw, ph), (px0, py0) = kind["film"], kind["photo"], kind["at"]
+    photo = Image.fromarray(look.frame((pw, ph)))
     img = curves(photo, {"r": [(0, 0.08), (0.5, 0.55), (1, 0.96)], "g": [(0, 0.1), (0.5, 0.52), (1, 0.95)],
                          "b": [(0, 0.16), (0.5, 0.5), (1, 0.86)]})
     img = vignette(saturate(img, 0.88), 0.25)
     look.progress(0.5)
-    frame = Image.new("RGB", (840, 1010), (250, 249, 244))
-    frame.paste(img, (40, 40))
-    ImageDraw.Draw(frame).rectangle((40, 40, 799, 799), outline=(225, 222, 214), width=2)
+    frame = Image.new("RGB", (fw, fh), (250, 249, 244))
+    frame.paste(img, (px0, py0))
+    ImageDraw.Draw(frame).rectangle((px0, py0, px0 + pw - 1, py0 + ph - 1), outline=(225, 222, 214), width=2)
     caption = look.name(look.theme.package.get("default_caption", ""))
     if caption:
-        draw_fitted_text(frame, (60, 822, 780, 972), caption, "permanent-marker", (30, 40, 90),
-                         max_size=int(86 * look.params.name_scale), max_lines=2)
+        draw_fitted_text(frame, (px0 + 20, py0 + ph + 22, fw - px0 - 20, fh - 38), caption, "permanent-marker",
+                         (30, 40, 90), max_size=int(86 * look.params.name_scale), max_lines=2)
     # On a table, slightly rotated, with a soft shadow.
-    table = _table(look.color("table_top", "#c9a27e"), look.color("table_bottom", "#8a6446")).copy()
+    size = kind["table"]
+    table = _table(look.color("table_top", "#c9a27e"), look.color("table_bottom", "#8a6446"), size).copy()
     rng = look.rng
     angle = float(rng.uniform(-4.5, -1.5) if look.params.seed % 2 else rng.uniform(1.5, 4.5))
     rotated = _rotate_rgba(frame, angle)
-    px, py = (PORTRAIT[0] - rotated.width) // 2, (PORTRAIT[1] - rotated.height) // 2
+    px, py = (size[0] - rotated.width) // 2, (size[1] - rotated.height) // 2
     paste_shadow(table, rotated.getchannel("A"), (px, py), blur=18, opacity=0.5, offset=(14, 20))
     table.paste(rotated, (px, py), rotated)
     return table
