@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, name_and_things, person
-from minime.core.engines.classic.figure import FigureStyle, render_figure
+from minime.core.engines.classic.figure import FigureStyle, render_figure, render_group
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
 
@@ -61,9 +61,13 @@ def caricature(look: Look) -> Image.Image:
 def _caricature_figure(canvas: Image.Image, look: Look) -> None:
     """The toy look's sculpted figure with caricature proportions (a head 1.6× its size on the same body), outlined
     like a drawing, standing in the middle of the poster."""
-    figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=900,
-                           style=FigureStyle(base="none", head_scale=1.6, saturation=1.15, gloss=0.6),
-                           max_width=700)
+    style = FigureStyle(base="none", head_scale=1.6, saturation=1.15, gloss=0.6)
+    if len(look.subject.faces) > 1:  # a group: everyone as a big-headed figure, side by side (two rows if many)
+        figure = render_group(np.asarray(look.source), look.subject.mask, list(look.subject.faces), look.params.seed,
+                              height=900, max_width=940, style=style)
+    else:
+        figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=900,
+                               style=style, max_width=700)
     box = figure.getbbox()
     figure = die_cut(figure.crop(box) if box else figure, 8)
     x, y = (W - figure.width) // 2, max(150, 1090 - figure.height)

@@ -27,8 +27,8 @@ def magazine_cover(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (40, 20, W - 40, 250), title, "bebas-neue", masthead)
     look.progress(0.3)
     group = len(look.faces) > 1  # everyone on the cover: a group as a row, under the cover lines
-    star = person(look, 1000 if group else 940, 620 if group else 1060,
-                  box=look.people_box(below=3.6, side=2.0, above=0.7))
+    box = look.people_box(below=3.6, side=2.0, above=0.7)
+    star = person(look, 1000 if group else 940, 620 if group else 1060, box=box)
     arr = np.asarray(star).copy()
     rgb = arr[..., :3].astype(np.float32)
     # Glossy retouch: lifted skin, crisp contrast.
@@ -36,7 +36,17 @@ def magazine_cover(look: Look) -> Image.Image:
     rgb = np.clip((soft * 0.6 + rgb * 0.4 - 128) * 1.08 + 132, 0, 255)
     arr[..., :3] = rgb.astype(np.uint8)
     star = Image.fromarray(arr, "RGBA")
-    canvas.alpha_composite(star, ((W - star.width) // 2, H - star.height))
+    top = H - star.height
+    if group:  # every face stays above the headline: a group in two rows stands higher, fading out at its foot
+        y0, y1 = _cut_rows(look, box)  # the rows of the photo that ``person`` cut out
+        lowest = (max(y + h for _, y, _, h in look.faces) - y0) * star.height / max(1, y1 - y0)
+        lift = max(0, top + int(lowest) - (H - 80 - int(min(150, 120 * look.params.name_scale))))
+        if lift:
+            top -= lift
+            fade = np.clip((star.height - np.arange(star.height, dtype=np.float32)) / max(1, lift + 40), 0, 1)
+            alpha = np.asarray(star.getchannel("A")).astype(np.float32) * fade[:, None]
+            star.putalpha(Image.fromarray(alpha.astype(np.uint8)))
+    canvas.alpha_composite(star, ((W - star.width) // 2, top))
     look.progress(0.6)
     # The masthead's letters pass behind the head, as on real covers: redraw the top of the star over it.
     d = ImageDraw.Draw(canvas)
@@ -59,3 +69,11 @@ def magazine_cover(look: Look) -> Image.Image:
     d.rectangle((W - 200, 270, W - 40, 330), fill=(*masthead, 255))
     draw_fitted_text(canvas, (W - 190, 276, W - 50, 324), "SPECIAL", "bebas-neue", (255, 255, 255))
     return canvas.convert("RGB")
+
+
+def _cut_rows(look: Look, box: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The first and last rows of the photo in ``cutout.person``'s cut-out for ``box``: the matte's rows inside it."""
+    rows = np.nonzero((look.subject.mask > 0.35).any(axis=1))[0]
+    if len(rows) < 2:
+        return max(0, box[1]), min(look.source.height, box[3])
+    return max(int(rows[0]), box[1]), min(int(rows[-1]) + 1, box[3])

@@ -126,6 +126,11 @@ def comic_panel(look: Look) -> Image.Image:
         lines = lines * cv2.erode(look.coverage((W, H), band=True), np.ones((9, 9), np.uint8))[..., None]
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     dots = _dots() < np.clip((0.55 - luma) * 1.6, 0, 1)
+    window = look.frame_window((W, H), band=True) if band else look.cover_window((W, H))
+    if len(look.faces) > 1:  # the small faces of a group keep their features: lighter ink, no dots on them
+        faces = _face_ovals(look.faces_in((W, H), window))
+        dots &= faces < 0.5
+        lines = lines * (1 - 0.6 * faces[..., None])
     art = flat * (1 - 0.35 * dots[..., None])
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
@@ -155,13 +160,20 @@ def comic_panel(look: Look) -> Image.Image:
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
     effect = EFFECTS[look.params.seed % len(EFFECTS)]
-    faces = look.faces_in((W, H), look.frame_window((W, H), band=True) if band else look.cover_window((W, H)))
-    _boom(canvas, _clear_spot(faces), effect, burst, accent)
+    _boom(canvas, _clear_spot(look.faces_in((W, H), window)), effect, burst, accent)
     border = Image.new("RGBA", (W, H), (0, 0, 0, 0))
     ImageDraw.Draw(border).rectangle((0, 0, W - 1, H - 1), outline=(15, 15, 15, 255), width=22)
     ImageDraw.Draw(border).rectangle((22, 22, W - 23, H - 23), outline=(255, 255, 255, 255), width=6)
     canvas.alpha_composite(border)
     return canvas.convert("RGB")
+
+
+def _face_ovals(faces: list[tuple[float, float, float, float]]) -> np.ndarray:
+    """A soft oval over each face (float32, 1 on the face)."""
+    out = np.zeros((H, W), np.float32)
+    for x, y, w, h in faces:
+        cv2.ellipse(out, (int(x + w / 2), int(y + h * 0.5)), (int(w * 0.5), int(h * 0.62)), 0, 0, 360, 1.0, -1)
+    return cv2.GaussianBlur(out, (0, 0), 4)
 
 
 BOOM_SPOTS = ((W - 200, H - 190), (200, H - 190), (W - 210, 440), (210, 470))  # corners first, then the sides

@@ -104,8 +104,20 @@ _JOINING = {0x200D, 0xFE0F, 0xFE0E, 0x20E3}
 
 def _is_emoji(cp: int, nxt: int | None) -> bool:
     if cp in _emoji_cmap():
-        return cp >= 0x1F000 or nxt == 0xFE0F or (0x2600 <= cp < 0x2C00)
+        return cp >= 0x1F000 or nxt in (0xFE0F, 0x20E3) or (0x2600 <= cp < 0x2C00)
     return False
+
+
+ZWJ = 0x200D
+_FLAG_LETTERS = range(0x1F1E6, 0x1F200)  # regional indicators: two of them make a flag
+
+
+def _continues_emoji(cluster: str, cp: int) -> bool:
+    """Whether an emoji ``cp`` belongs to the emoji ``cluster`` before it: after a zero-width joiner (👩‍🚀), or as
+    the second letter of a flag (🇯🇵)."""
+    if ord(cluster[-1]) == ZWJ:
+        return True
+    return cp in _FLAG_LETTERS and len(cluster) == 1 and ord(cluster) in _FLAG_LETTERS
 
 
 def _attaches(cp: int) -> bool:
@@ -135,6 +147,9 @@ def runs(text: str, font_name: str) -> list[Run]:
             out[-1][0] += chr(cp)
             continue
         if _is_emoji(cp, nxt):
+            if out and out[-1][1] is None and _continues_emoji(out[-1][0], cp):
+                out[-1][0] += chr(cp)  # one emoji: each emoji run is one cluster, drawn as one glyph
+                continue
             target = None
         elif chr(cp).isspace():
             target = out[-1][1] if out and out[-1][1] is not None else primary
@@ -231,20 +246,60 @@ class _PolygonPen(BasePen):
         pass
 
 
+@lru_cache(maxsize=1)
+def _emoji_sequences() -> dict[tuple[int, ...], str]:
+    """Twemoji's emoji sequences (ZWJ sequences, skin tones, flags, keycaps): the font's ligatures, keyed by their
+    code points without variation selectors (people type them with and without U+FE0F)."""
+    font = _emoji_font()
+    if font is None or "GSUB" not in font:
+        return {}
+    code = {name: cp for cp, name in sorted(_emoji_cmap().items(), reverse=True)}
+    out: dict[tuple[int, ...], str] = {}
+    for lookup in font["GSUB"].table.LookupList.Lookup:
+        for table in lookup.SubTable:
+            for first, ligatures in getattr(table, "ligatures", {}).items():
+                for lig in ligatures:
+                    names = [first, *lig.Component]
+                    if all(n in code for n in names):
+                        out.setdefault(_plain(tuple(code[n] for n in names)), lig.LigGlyph)
+    return out
+
+
+def _plain(cps: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(cp for cp in cps if cp not in (0xFE0F, 0xFE0E))
+
+
+def emoji_glyph(cluster: str) -> str | None:
+    """The Twemoji glyph for an emoji cluster: the whole sequence when the font has it, else the longest part of it
+    before a joiner that it has (👩🏽‍🦽‍➡️ → 👩🏽‍🦽 → 👩🏽), else its base emoji; None when it has none."""
+    cps = _plain(tuple(ord(c) for c in cluster))
+    if not cps:
+        return None
+    sequences = _emoji_sequences()
+    cuts = [len(cps)] + [i for i in range(len(cps) - 1, 0, -1) if cps[i] == ZWJ]
+    for end in cuts:
+        if end == 1:
+            break
+        name = sequences.get(cps[:end])
+        if name:
+            return name
+    return _emoji_cmap().get(cps[0])
+
+
 def emoji_image(cluster: str, size: int) -> Image.Image | None:
-    """An emoji (its first code point; modifiers are ignored) as an RGBA square ``size`` pixels high."""
-    cp = ord(cluster[0])
-    return _emoji_image(cp, max(6, size))
+    """An emoji cluster (a single emoji, a ZWJ sequence, a skin tone, a flag, a keycap) as one RGBA glyph ``size``
+    pixels high."""
+    name = emoji_glyph(cluster)
+    return _emoji_image(name, max(6, size)) if name else None
 
 
 @lru_cache(maxsize=256)
-def _emoji_image(cp: int, size: int) -> Image.Image | None:
+def _emoji_image(name: str, size: int) -> Image.Image | None:
     font = _emoji_font()
-    name = _emoji_cmap().get(cp)
-    if font is None or name is None:
+    if font is None:
         return None
     upem = font["head"].unitsPerEm
-    ascent = font["hhea"].ascent
+    top, bottom = upem * 0.89, -upem * 0.127  # Twemoji's glyphs lie within (448, -64) units of 512
     advance = font["hmtx"][name][0]
     ss = 4  # supersampling for smooth edges
     scale = size * ss / upem
@@ -254,7 +309,8 @@ def _emoji_image(cp: int, size: int) -> Image.Image | None:
     layers = font["COLR"].ColorLayers.get(name) or [type("L", (), {"name": name, "colorID": 0xFFFF})()]
     canvas = np.zeros((size * ss, width * ss, 4), np.float32)
     for layer in layers:
-        pen = _PolygonPen(glyphs, lambda p: (p[0] * scale, (ascent - p[1]) * scale * 0.96))
+        # Twemoji draws from y = -64 to 448 (of 512): that span, a little inset, fills the square (nothing cut).
+        pen = _PolygonPen(glyphs, lambda p: (p[0] * scale, (top - p[1]) * scale * upem / (top - bottom)))
         glyphs[layer.name].draw(pen)
         if not pen.contours:
             continue
@@ -284,9 +340,8 @@ class _Line:
         """Width, ascent and descent (pixels) of the line."""
         width, asc, desc = 0, 0, 0
         for run in self.runs:
-            if run.font is None:
-                n = sum(1 for c in run.text if not _attaches(ord(c)))
-                width += int(self.size * 1.05) * n
+            if run.font is None:  # one emoji cluster
+                width += int(self.size * 1.05)
                 asc, desc = max(asc, int(self.size * 0.86)), max(desc, int(self.size * 0.14))
                 continue
             f = pil_font(run.font, self.size)
@@ -377,23 +432,19 @@ def _draw_line(img: Image.Image, draw: ImageDraw.ImageDraw, line: _Line, x: floa
                stroke_w: int, stroke_fill: Color, solid: bool = False) -> None:
     x += stroke_w
     for run in line.runs:
-        if run.font is None:
-            step = int(line.size * 1.05)
-            for c in run.text:
-                if _attaches(ord(c)):
-                    continue
-                glyph = emoji_image(c, line.size)
-                if glyph is not None:
-                    if solid:  # a shadow: the emoji's shape in the shadow colour
-                        shade = Image.new("RGBA", glyph.size, (*fill, 255))
-                        shade.putalpha(glyph.getchannel("A"))
-                        glyph = shade
-                    top = int(baseline - line.size * 0.86)
-                    if img.mode == "RGBA":
-                        img.alpha_composite(glyph, (int(x), top))
-                    else:
-                        img.paste(glyph, (int(x), top), glyph)
-                x += step
+        if run.font is None:  # one emoji cluster, one glyph
+            glyph = emoji_image(run.text, line.size)
+            if glyph is not None:
+                if solid:  # a shadow: the emoji's shape in the shadow colour
+                    shade = Image.new("RGBA", glyph.size, (*fill, 255))
+                    shade.putalpha(glyph.getchannel("A"))
+                    glyph = shade
+                top = int(baseline - line.size * 0.86)
+                if img.mode == "RGBA":
+                    img.alpha_composite(glyph, (int(x), top))
+                else:
+                    img.paste(glyph, (int(x), top), glyph)
+            x += int(line.size * 1.05)
             continue
         f = pil_font(run.font, line.size)
         draw.text((x, baseline), run.text, font=f, fill=fill, anchor="ls", stroke_width=stroke_w,

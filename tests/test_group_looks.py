@@ -1,0 +1,67 @@
+"""Group photos in every classic look: every face found is found again in the picture (issue 15).
+
+The group is six real portraits (Eileen Collins, Grace Hopper, Barack Obama, each also mirrored) in two rows of three:
+wider than any portrait look, so each look has to change its composition to keep everyone whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from minime.core.adjust import finish
+from minime.core.domain import RenderParams
+from minime.core.engines.base import RenderRequest
+from minime.core.engines.classic import ClassicEngine
+from minime.core.engines.classic.subject import find_faces
+from minime.core.settings import THEMES_DIR
+from minime.core.themes import ThemeCatalog
+
+DATA = Path(__file__).resolve().parent / "data"
+CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
+ENGINE = ClassicEngine()
+TILE = 300
+
+
+def _portrait(image: Image.Image) -> Image.Image:
+    """A head-and-shoulders square around the photo's face."""
+    x, y, w, h = find_faces(np.asarray(image))[0]
+    side = w * 3.0
+    cx, top = x + w / 2, y + h / 2 - side * 0.42
+    return image.crop((int(cx - side / 2), int(top), int(cx + side / 2), int(top + side))).resize(
+        (TILE, TILE), Image.Resampling.LANCZOS)
+
+
+@pytest.fixture(scope="module")
+def six() -> Image.Image:
+    hopper = Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB")
+    people = [_portrait(p) for p in (Image.fromarray(skdata.astronaut()), hopper,
+                                     Image.open(DATA / "obama.jpg").convert("RGB"))]
+    people += [p.transpose(Image.Transpose.FLIP_LEFT_RIGHT) for p in people[::-1]]
+    sheet = Image.new("RGB", (3 * TILE, 2 * TILE))
+    for i, person in enumerate(people):
+        sheet.paste(person, ((i % 3) * TILE, (i // 3) * TILE))
+    return sheet
+
+
+def test_six_faces_are_found_in_the_group(six: Image.Image) -> None:
+    faces = find_faces(np.asarray(six))
+    assert len(faces) == 6
+    assert sorted(round((y + h / 2) / TILE - 0.5) for _, y, _, h in faces) == [0, 0, 0, 1, 1, 1], "three per row"
+
+
+@pytest.mark.parametrize("theme", sorted(t.id for t in CATALOG))
+def test_every_face_of_a_six_person_group_is_found_again(six: Image.Image, theme: str) -> None:
+    spec = CATALOG.get(theme)
+    out = ENGINE.render(RenderRequest(six, spec, RenderParams(name="Team", variant=spec.default_variant, seed=5)))
+    image = finish(out.image, spec.finish, 5)
+    if theme == "pop-art" and spec.default_variant == "grid":  # the Warhol grid repeats the group: one panel
+        image = image.crop((0, 0, image.width // 2, image.height // 2))
+    side = 1024 / max(image.size)
+    found = find_faces(np.asarray(image.resize((round(image.width * side), round(image.height * side)))))
+    assert len(found) >= 6, f"{len(found)} of 6 faces in {theme}"
