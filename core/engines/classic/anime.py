@@ -36,7 +36,9 @@ def anime(look: Look) -> Image.Image:
                                                                                                  "#bfe6ff")),
                    look.params.seed % 4).astype(np.float32)
         # The old background shows through faintly, painted, so the place still reads.
-        painted_bg = cv2.GaussianBlur(flat, (0, 0), 6)
+        # (blurred at a quarter of the size: the same soft wash for a tenth of the cost)
+        painted_bg = cv2.resize(cv2.GaussianBlur(cv2.resize(flat, (W // 4, H // 4), interpolation=cv2.INTER_AREA),
+                                                 (0, 0), 1.5), (W, H), interpolation=cv2.INTER_LINEAR)
         # (Above a group's band there is no photo: the sky alone, the place fading in towards the people.)
         place = 0.22 * (cv2.GaussianBlur(look.coverage((W, H), band=True), (0, 0), 40)[..., None] if band else 1.0)
         background = sky * (1 - place) + painted_bg * place
