@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, name_and_things, person
 from minime.core.engines.classic.figure import FigureStyle, render_figure, render_group
-from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.look import Look, fit_into
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
 
 W, H = 1024, 1280
@@ -69,7 +69,10 @@ def _caricature_figure(canvas: Image.Image, look: Look) -> None:
         figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=900,
                                style=style, max_width=700)
     box = figure.getbbox()
-    figure = die_cut(figure.crop(box) if box else figure, 8)
+    figure = figure.crop(box) if box else figure
+    if len(look.subject.faces) > 1:  # a group's row of figures filled out to the poster's width
+        figure = fit_into(figure, 940, 900)
+    figure = die_cut(figure, 8)
     x, y = (W - figure.width) // 2, max(150, 1090 - figure.height)
     paste_shadow(canvas, figure.getchannel("A"), (x, y), blur=12, opacity=0.35, offset=(12, 14))
     canvas.alpha_composite(figure, (x, y))

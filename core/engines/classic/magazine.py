@@ -50,7 +50,6 @@ def magazine_cover(look: Look) -> Image.Image:
     look.progress(0.6)
     # The masthead's letters pass behind the head, as on real covers: redraw the top of the star over it.
     d = ImageDraw.Draw(canvas)
-    d.rectangle((0, H - 260, W, H), fill=None)
     shade = Image.new("RGBA", (W, 320), (0, 0, 0, 0))
     sh = np.zeros((320, W, 4), np.uint8)
     sh[..., 3] = np.linspace(0, 170, 320, dtype=np.float32)[:, None].astype(np.uint8)

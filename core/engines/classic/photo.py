@@ -12,7 +12,7 @@ from PIL import Image
 from minime.core.engines.classic import diorama
 from minime.core.engines.classic.diorama import tilt_shift
 from minime.core.engines.classic.figure import BUST, PEDESTAL, FigureStyle, figure_kind
-from minime.core.engines.classic.look import Look, toy_figure
+from minime.core.engines.classic.look import Look, fit_into, toy_figure
 from minime.core.engines.classic.paint import curves, hex_color, saturate, soft_mask, vignette
 
 
@@ -48,6 +48,9 @@ def _diorama(look: Look) -> Image.Image:
     style = FigureStyle(base=PEDESTAL if bust else "none", base_color=(176, 170, 160), tones=6, gloss=0.8)
     height = int(diorama.SIZE * (0.36 if bust else 0.42))
     figure = toy_figure(look, int(diorama.SIZE * 0.8), height, style)
+    box = figure.getbbox()
+    if len(look.faces) > 1 and box:  # a group's figures, trimmed and brought to the size one figure would have
+        figure = fit_into(figure.crop(box), int(diorama.SIZE * 0.8), height)
     look.progress(0.65)
     feet = int(diorama.SIZE * 0.86)
     fx, fy = (diorama.SIZE - figure.width) // 2, feet - figure.height
@@ -103,9 +106,9 @@ def pop_art(look: Look) -> Image.Image:
 
 def _pop_shapes(look: Look, side: int, dot: int) -> _PopShapes:
     work = 512  # regions are found at 512 px, then drawn at the panel's size with smooth edges
-    rgb = look.frame((work, work))
+    rgb = look.frame((work, work), band=True)  # a wide group along the bottom, the background ink above it
     sculpt = look.subject.found
-    mask = look.frame((work, work), (look.subject.mask * 255).astype(np.uint8)) if sculpt else \
+    mask = look.frame((work, work), (look.subject.mask * 255).astype(np.uint8), band=True) if sculpt else \
         np.full((work, work), 255, np.uint8)
     smooth = cv2.bilateralFilter(cv2.bilateralFilter(rgb, 7, 50, 7), 7, 40, 7)
     lab = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)
@@ -151,7 +154,7 @@ def _pop_shapes(look: Look, side: int, dot: int) -> _PopShapes:
 
 
 def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
-    x0, y0, cw, _ = look.frame_window(size)
+    x0, y0, cw, _ = look.frame_window(size, band=True)
     s = size[0] / cw
     return [((x - x0) * s, (y - y0) * s, w * s, h * s) for x, y, w, h in look.faces]
 

@@ -253,8 +253,38 @@ def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] |
     found = found or any(_covers(mask_small, f) for f in faces_small)
     mask_small = _refine_edges(small, _with_faces(_largest_blob(mask_small, faces_small), faces_small))
     mask = cv2.resize(mask_small, (w, h), interpolation=cv2.INTER_LINEAR)
+    if m.has_models and faces_full:
+        _closer_look(rgb, mask, mask_small, scale, faces_full, m)
     face_full = tuple(int(v / scale) for v in face_small) if face_small else None
     return Subject(mask, face_full, found, tuple(faces_full))
+
+
+CLOSER_AREA = 0.4  # people covering less of the photo than this are segmented again, closer
+
+
+def _closer_look(rgb: np.ndarray, mask: np.ndarray, mask_small: np.ndarray, scale: float,
+                 faces: list[tuple[int, int, int, int]], m: _Models) -> None:
+    """Small people (a street scene, full bodies far away) get a coarse matte: the model sees them a few pixels wide
+    and takes the bus behind them for a person. Segment the part of the photo that holds them again, closer, and
+    write that sharper matte into ``mask`` (in place)."""
+    h, w = mask.shape
+    ys, xs = np.nonzero(mask_small > 0.5)
+    if len(xs) < 20:
+        return
+    x0, x1, y0, y1 = xs.min() / scale, (xs.max() + 1) / scale, ys.min() / scale, (ys.max() + 1) / scale
+    for fx, fy, fw, fh in faces:  # every head in, with its hair
+        x0, x1, y0, y1 = min(x0, fx - fw), max(x1, fx + 2 * fw), min(y0, fy - fh), max(y1, fy + 2 * fh)
+    pad = 0.08 * max(x1 - x0, y1 - y0)
+    x0, y0 = int(max(0, x0 - pad)), int(max(0, y0 - pad))
+    x1, y1 = int(min(w, x1 + pad)), int(min(h, y1 + pad))
+    if (x1 - x0) * (y1 - y0) > CLOSER_AREA * w * h or min(x1 - x0, y1 - y0) < 16:
+        return
+    part, part_scale = _analysis_copy(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+    closer = np.clip((_segment(part, m) - 0.25) / 0.5, 0.0, 1.0)
+    local = [(int((fx - x0) * part_scale), int((fy - y0) * part_scale), int(fw * part_scale), int(fh * part_scale))
+             for fx, fy, fw, fh in faces]
+    closer = _refine_edges(part, _with_faces(_largest_blob(closer, local), local))
+    mask[y0:y1, x0:x1] = cv2.resize(closer, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
 
 
 def _with_faces(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
