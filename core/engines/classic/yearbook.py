@@ -15,7 +15,7 @@ from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_t
 
 W, H = 1024, 1280
 PHOTO = (162, 190, 862, 1000)
-GROUP_PHOTO = (72, 240, 952, 940)  # a class photo: landscape, so a row of people stands in it whole
+GROUP_PHOTO = (72, 200, 952, 980)  # a class photo: landscape, so a row of people stands in it whole
 MOST_LIKELY = ("Most likely to become famous", "Most likely to run the world", "Best smile", "Class clown",
                "Most likely to win an Oscar", "Best hair")
 
@@ -24,12 +24,16 @@ def yearbook(look: Look) -> Image.Image:
     """A 1990s school photo on its yearbook page."""
     name, things = name_and_things(look, look.theme.package.get("default_name", "Your Name"))
     c1, c2 = (hex_color(look.palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
-    rect = GROUP_PHOTO if len(look.faces) > 1 and not look.fits((PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1])) \
-        else PHOTO
+    group = len(look.faces) > 1 and not look.fits((PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1]))
+    rect = GROUP_PHOTO if group else PHOTO
     pw, ph = rect[2] - rect[0], rect[3] - rect[1]
+    sitter = person(look, int(pw * 0.95), int(ph * 0.92), box=look.people_box(below=2.4, side=1.6, above=0.6))
+    if group:  # the class photo as tall as the row of people needs, in the middle of the space above the name
+        ph = int(np.clip(sitter.height / 0.86, 0.5 * pw, ph))
+        top = (GROUP_PHOTO[1] + GROUP_PHOTO[3] - ph) // 2
+        rect = (GROUP_PHOTO[0], top, GROUP_PHOTO[2], top + ph)
     photo = Image.fromarray(_laser((pw, ph), c1, c2, look.params.seed % 4)).convert("RGBA")
     look.progress(0.3)
-    sitter = person(look, int(pw * 0.95), int(ph * 0.92), box=look.people_box(below=2.4, side=1.6, above=0.6))
     arr = np.asarray(sitter).astype(np.float32)
     rgb = arr[..., :3].copy()
     # Studio portrait: soft-focus glow, warm skin, lifted blacks (the Orton-style 90s softness).
