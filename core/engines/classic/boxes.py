@@ -13,9 +13,9 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic import accessories
+from minime.core.engines.classic import accessories, figure_set
 from minime.core.engines.classic.figure import ACRYLIC, PEDESTAL, FigureStyle
-from minime.core.engines.classic.look import Look, toy_figure
+from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
     display_caps,
@@ -200,7 +200,7 @@ def figurine(look: Look) -> Image.Image:
     ww, wh = wx1 - wx0, wy1 - wy0
     inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
     style = FigureStyle(base=ACRYLIC if seed % 3 == 2 else PEDESTAL, base_color=c.get("stand", (43, 43, 58)))
-    figure = toy_figure(look, int(ww * 0.92), int(wh * 0.82), style)
+    figure = figure_set.toy(look, int(ww * 0.92), int(wh * 0.82), style)
     look.progress(0.7)
     fig_x, fig_y = (ww - figure.width) // 2, int(wh * 0.955) - figure.height
     paste_shadow(inside, figure.getchannel("A"), (fig_x, fig_y), blur=16, opacity=0.28,
@@ -332,9 +332,9 @@ def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Imag
 MAX_ACCESSORIES = 4
 
 
-def _posed(figure: Image.Image, seed: int) -> Image.Image:
-    """The figure leaning a little one way or the other in its tray, by edition."""
-    angle = (0.0, 5.0, -5.0)[seed % 3]
+def _posed(figure: Image.Image, seed: int, people: int) -> Image.Image:
+    """One figure leaning a little one way or the other in its tray, by edition (a set stands straight)."""
+    angle = (0.0, 5.0, -5.0)[seed % 3] if people <= 1 else 0.0
     return figure if angle == 0 else figure.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
 
 
@@ -363,7 +363,7 @@ def action_figure(look: Look) -> Image.Image:
     # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
     style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
                         base_color=mix(card_c, (20, 20, 30), 0.5))
-    figure = _posed(toy_figure(look, FIG_W - 36, int(bh * 0.9), style), look.params.seed)
+    figure = _posed(figure_set.toy(look, FIG_W - 36, int(bh * 0.9), style), look.params.seed, len(look.faces))
     look.progress(0.7)
     fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))

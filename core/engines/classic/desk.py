@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from minime.core.engines.classic import figure_set
 from minime.core.engines.classic.cutout import name_and_things
 from minime.core.engines.classic.facemesh import face_mesh, mesh_edges
 from minime.core.engines.classic.figure import FigureStyle, render_figure
@@ -70,6 +71,12 @@ def _figure(look: Look, max_w: int, max_h: int) -> Image.Image:
     """The person's figure (RGBA, transparent around it), fitted into max_w × max_h, feet at the bottom edge."""
     if not look.person_found:
         return toy_figure(look, max_w, max_h, FigureStyle(base="none", gloss=1.15, saturation=1.2))
+    if len(look.faces) > 1:  # a set: the people side by side (busts on their own stands) on the clear disc
+        figure = figure_set.render_group(np.asarray(look.source), look.subject.mask, list(look.faces),
+                                         look.params.seed, height=max_h, max_width=max_w,
+                                         style=FigureStyle(base="none"))
+        box = figure.getbbox()
+        return figure.crop(box) if box else figure
     figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=max_h,
                            style=FigureStyle(base="none"), max_width=max_w)
     box = figure.getbbox()

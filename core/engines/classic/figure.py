@@ -5,7 +5,7 @@ sculpt (a bust's rounded chest, no flat cuts), the head is enlarged a little for
 into a few flat plastic tones (the face keeps its features), and a light model built from an inflated height field of
 the silhouette and an ellipsoid head adds diffuse shading, specular highlights, a rim light and ambient occlusion.
 
-Other looks build on :func:`render_figure` (one person) and :func:`render_group` (several people on one base).
+Other looks build on :func:`render_figure` (one person); figure_set.py makes a set of them from a group photo.
 """
 
 from __future__ import annotations
@@ -42,18 +42,36 @@ DEFAULT_STYLE = FigureStyle()
 
 
 def figure_kind(mask: np.ndarray, face: Box | None) -> str:
-    """``standing`` when the photo shows the body well below the face (full-length), else ``bust``."""
+    """``standing`` when the photo shows the body well below the face: full length, or cut by the photo's bottom edge
+    below the hips (the toy's legs are then sculpted on); else ``bust``."""
     if face is None:
         return BUST
-    ys = np.nonzero((mask > 0.5).any(axis=1))[0]
-    if len(ys) == 0:
-        return BUST
+    below, cut_width = body_below(mask, face)
+    _, _, fw, _ = face
+    if cut_width is None:
+        return STANDING if below > 5.2 else BUST
+    # Cut by the photo: standing when the cut is low (thighs: about two face widths across), not a chest or a waist
+    # with the arms beside it.
+    return STANDING if below > 4.8 and cut_width < 3.0 * fw else BUST
+
+
+def body_below(mask: np.ndarray, face: Box) -> tuple[float, float | None]:
+    """How far the person reaches below the top of the face, in face heights, and, when the photo's bottom edge cuts
+    them, how wide the cut is (pixels; None when the body ends inside the photo)."""
+    rows = np.nonzero((mask > 0.5).any(axis=1))[0]
+    if len(rows) == 0:
+        return 0.0, None
     _, fy, _, fh = face
-    return STANDING if (ys[-1] - fy) > 5.2 * fh else BUST
+    below = (rows[-1] - fy) / max(1, fh)
+    if rows[-1] < mask.shape[0] - 2:
+        return below, None
+    cols = np.nonzero(mask[-2] > 0.5)[0]
+    return below, float(cols[-1] - cols[0]) if len(cols) else 0.0
 
 
 def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: int, *, height: int,
-                  style: FigureStyle = DEFAULT_STYLE, max_width: int | None = None) -> Image.Image:
+                  style: FigureStyle = DEFAULT_STYLE, max_width: int | None = None, kind: str | None = None,
+                  others: tuple[Box, ...] = ()) -> Image.Image:
     """One person as a toy figure on its base, ``height`` pixels tall (RGBA, transparent around it).
 
     Args:
@@ -64,10 +82,16 @@ def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: 
         height: the figure's height including its base.
         style: base, colours and finish.
         max_width: the figure is scaled down to fit this width when it is wider.
+        kind: ``bust`` or ``standing``; None decides from the photo (:func:`figure_kind`).
+        others: the other faces of a group photo: a bust of one of them leaves the others' heads out and completes
+            its chest where they (or a table) hid it.
     """
-    kind = figure_kind(mask, face)
+    kind = kind or figure_kind(mask, face)
     face = face or _face_guess(mask)
-    crop = _sculpt_crop(source, mask, face, kind, style.shoulders)
+    if kind == BUST and others:
+        crop = _member_bust_crop(source, mask, face, others, style.shoulders)
+    else:
+        crop = _sculpt_crop(source, mask, face, kind, style.shoulders)
     base_frac = 0.0 if style.base == "none" else (0.2 if kind == BUST else 0.1)
     body_h = max(16, int(height * (1 - base_frac)))
     scale = body_h / crop.rgb.shape[0]
@@ -76,84 +100,6 @@ def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: 
         scale = min(scale, max_width * 0.98 / crop.rgb.shape[1])
     body = _paint(crop, scale, seed, style, kind)
     return _on_base(body, crop.face_scaled(scale), kind, style, seed, base_frac)
-
-
-def render_group(source: np.ndarray, mask: np.ndarray, faces: list[Box], seed: int, *, height: int,
-                 max_width: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
-    """Several people as a row of figures sharing one base, every face kept (RGBA)."""
-    faces = sorted(faces, key=lambda f: f[0])
-    if len(faces) <= 1:
-        return render_figure(source, mask, faces[0] if faces else None, seed, height=height, style=style,
-                             max_width=max_width)
-    parts = split_people(mask, faces)
-    solo = FigureStyle(base="none", base_color=style.base_color, gloss=style.gloss, tones=style.tones,
-                       head_scale=style.head_scale, saturation=style.saturation, shoulders=1.3)
-    ref = max(f[3] for f in faces)
-    figures = []
-    for i, (face, part) in enumerate(zip(faces, parts)):
-        # People further away stay smaller, as in the photo, but never below 70 % of the nearest.
-        h = int(height * 0.86 * max(0.7, min(1.0, face[3] / ref)))
-        figures.append(render_figure(source, part, face, seed + i, height=h, style=solo))
-    overlap = 0.22
-
-    def row_width(row: list[Image.Image]) -> float:
-        return sum(f.width for f in row) - overlap * sum(f.width for f in row[1:])
-
-    # One row; or, for three people or more whom one row would shrink a lot, a back row (raised, a little
-    # smaller) behind a front row, like a team photo.
-    rows = [figures]
-    if len(figures) >= 3 and max_width * 0.94 / max(1.0, row_width(figures)) < 0.75:
-        rows = [figures[1::2], figures[0::2]]
-    lift, back_scale = 0.3, 0.9
-    base_h = int(height * 0.14) if style.base != "none" else 0
-    row_h = max(f.height for f in figures)
-    widths = [row_width(r) * (back_scale if len(rows) == 2 and i == 0 else 1.0) for i, r in enumerate(rows)]
-    need_h = row_h * (1 + (lift if len(rows) == 2 else 0)) + base_h
-    fit = min(1.0, max_width * 0.94 / max(1.0, max(widths)), height / max(1.0, need_h))
-    canvas_w = int(max(widths) * fit * 1.06) + 8
-    row_h_fit = int(row_h * fit)
-    top_pad = int(row_h * lift * fit) if len(rows) == 2 else 0
-    canvas = Image.new("RGBA", (canvas_w, top_pad + row_h_fit + base_h), (0, 0, 0, 0))
-    if base_h:
-        span = max(widths) * fit
-        x0 = (canvas_w - span) / 2
-        _draw_base(canvas, (int(x0 - span * 0.03), top_pad + row_h_fit - int(base_h * 0.55), int(x0 + span * 1.03),
-                            top_pad + row_h_fit + base_h - 2), style)
-    for i, row in enumerate(rows):
-        back = len(rows) == 2 and i == 0
-        k = fit * (back_scale if back else 1.0)
-        scaled = [f.resize((max(1, int(f.width * k)), max(1, int(f.height * k))), Image.Resampling.LANCZOS)
-                  if k != 1.0 else f for f in row]
-        x = (canvas_w - row_width(scaled)) / 2
-        floor = top_pad + row_h_fit - (int(row_h_fit * lift * 0.8) if back else 0)
-        placed = []
-        for f in scaled:
-            placed.append((f, int(x), floor - f.height + (int(base_h * 0.05) if base_h else 0)))
-            x += f.width * (1 - overlap)
-        # Smaller (further away) first, so nearer people overlap the others.
-        for f, fx, fy in sorted(placed, key=lambda p: p[0].height):
-            if not back:
-                _contact_shadow(canvas, fx + f.width // 2, fy + f.height - 4, int(f.width * 0.34))
-            canvas.alpha_composite(f, (fx, max(0, fy)))
-    return canvas
-
-
-def split_people(mask: np.ndarray, faces: list[Box]) -> list[np.ndarray]:
-    """The matte divided between the faces: each pixel goes to the face nearest to it (sideways distance counts
-    most, so arms and shoulders follow the person below the face)."""
-    h, w = mask.shape
-    small = max(1, max(h, w) // 256)
-    ys, xs = np.mgrid[0:h:small, 0:w:small].astype(np.float32)
-    best = np.full(xs.shape, np.inf, np.float32)
-    owner = np.zeros(xs.shape, np.int32)
-    for i, (fx, fy, fw, fh) in enumerate(faces):
-        cx, cy = fx + fw / 2, fy + fh / 2
-        d = ((xs - cx) / max(fw, 1)) ** 2 + (np.maximum(0, cy - ys) / max(fh, 1)) ** 2 * 0.5 \
-            + (np.maximum(0, ys - cy) / max(fh, 1)) ** 2 * 0.05
-        closer = d < best
-        best[closer], owner[closer] = d[closer], i
-    owner = cv2.resize(owner.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
-    return [np.where(owner == i, mask, 0.0).astype(np.float32) for i in range(len(faces))]
 
 
 # ---- framing ------------------------------------------------------------------------------------------------------
@@ -189,32 +135,159 @@ def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, sho
         cols = np.nonzero((person > 0.5).any(axis=0))[0]
         x0, x1 = float(cols[0]), float(cols[-1])
         bottom = float(rows[-1]) + 2
-        half = max(cx - x0, x1 - cx) + 0.1 * fw
-        box = (cx - half, top - 0.08 * fh, cx + half, bottom + 2)
-        envelope = None
-    else:
-        last = float(rows[-1]) if len(rows) else fy + 2 * fh
-        shoulders = fy + fh * 1.45
-        chest = min(fy + fh * 3.1, last - 0.04 * fh)
-        # As wide as the shoulders, but closing inside the photo (no side cut flat where the photo ends).
-        band = person[int(min(h - 1, shoulders)):int(min(h, chest + 1))]
-        cols = np.nonzero((band > 0.5).any(axis=0))[0] if band.size else np.array([])
-        widest = shoulders * fw
-        reach = min(cx - cols[0], cols[-1] - cx) if len(cols) else widest
-        half = float(np.clip(min(widest, reach * 0.97 if reach > 0.6 * fw else widest), 0.6 * fw, widest))
-        box = (cx - half - 0.05 * fw, top - 0.08 * fh, cx + half + 0.05 * fw, max(chest, fy + fh * 1.2) + 2)
-        envelope = (cx, shoulders, half, max(0.25 * fh, chest - shoulders))
+        # Centred on the feet (or the legs where the photo cuts them), so the base is under them however the person
+        # leans.
+        feet = np.nonzero((person[int(max(0, bottom - 0.4 * fh)):int(bottom)] > 0.5).any(axis=0))[0]
+        mid = (feet[0] + feet[-1]) / 2 if len(feet) else cx
+        half = max(mid - x0, x1 - mid) + 0.1 * fw
+        legs = _leg_length(person, face)
+        box = (mid - half, top - 0.08 * fh, mid + half, bottom + 2 + legs)
+        rgb, alpha = _crop_padded(source, person, box)
+        if legs:
+            _add_legs(rgb, alpha, int(round(h - box[1])), face)
+        return _Crop(rgb, alpha, (fx - box[0], fy - box[1], fw, fh))
+    last = float(rows[-1]) if len(rows) else fy + 2 * fh
+    shoulder_y = fy + fh * 1.45
+    chest = min(fy + fh * 3.1, last - 0.04 * fh)
+    # As wide as the shoulders, but closing inside the photo (no side cut flat where the photo ends).
+    band = person[int(min(h - 1, shoulder_y)):int(min(h, chest + 1))]
+    cols = np.nonzero((band > 0.5).any(axis=0))[0] if band.size else np.array([])
+    widest = shoulders * fw
+    reach = min(cx - cols[0], cols[-1] - cx) if len(cols) else widest
+    half = float(np.clip(min(widest, reach * 0.97 if reach > 0.6 * fw else widest), 0.6 * fw, widest))
+    box = (cx - half - 0.05 * fw, top - 0.08 * fh, cx + half + 0.05 * fw, max(chest, fy + fh * 1.2) + 2)
     rgb, alpha = _crop_padded(source, person, box)
     ox, oy = box[0], box[1]
-    if envelope is not None:
-        # The bust's outline: everything above the shoulders, and below them a half ellipse (the rounded chest).
-        ecx, ecy, ea, eb = envelope
-        inside = np.zeros(alpha.shape, np.uint8)
-        top_rows = int(max(0, ecy - oy))
-        inside[:top_rows, int(max(0, ecx - ea - ox)):int(max(0, ecx + ea - ox))] = 255
-        cv2.ellipse(inside, (int(ecx - ox), int(ecy - oy)), (int(ea), int(eb)), 0, 0, 180, 255, -1)
-        alpha = alpha * (soft_mask(inside, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
+    # The bust's outline: everything above the shoulders, and below them a half ellipse (the rounded chest).
+    ecx, ecy, ea, eb = cx, shoulder_y, half, max(0.25 * fh, chest - shoulder_y)
+    inside = np.zeros(alpha.shape, np.uint8)
+    top_rows = int(max(0, ecy - oy))
+    inside[:top_rows, int(max(0, ecx - ea - ox)):int(max(0, ecx + ea - ox))] = 255
+    cv2.ellipse(inside, (int(ecx - ox), int(ecy - oy)), (int(ea), int(eb)), 0, 0, 180, 255, -1)
+    alpha = alpha * (soft_mask(inside, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
     return _Crop(rgb, alpha, (fx - ox, fy - oy, fw, fh))
+
+
+def _member_bust_crop(source: np.ndarray, part: np.ndarray, face: Box, others: tuple[Box, ...],
+                      shoulders: float) -> _Crop:
+    """One person of a group as a bust: the head and neck from their part of the matte (the other people's heads cut
+    away), and below the shoulders a whole rounded chest sculpted in the colours of their own clothes, so someone
+    sitting behind another person, or behind a table, still becomes a complete bust."""
+    h, w = part.shape
+    fx, fy, fw, fh = face
+    cx = fx + fw / 2
+    own = part.copy()
+    for ox_, oy_, ow, oh in others:  # another person's head is never part of this bust
+        cv2.ellipse(own, (int(ox_ + ow / 2), int(oy_ + oh * 0.45)), (int(ow * 0.62), int(oh * 0.78)), 0, 0, 360,
+                    0.0, -1)
+    own = _person_only(own, face)
+    shoulder_y, chest = fy + fh * 1.3, fy + fh * 2.5
+    half = shoulders * fw
+    head = own[int(max(0, fy - fh)):int(max(1, shoulder_y))]
+    rows = np.nonzero((head[:, int(max(0, cx - fw)):int(min(w, cx + fw))] > 0.5).any(axis=1))[0]
+    top = min(fy - 0.7 * fh, fy - fh + float(rows[0]) if len(rows) else fy - 0.7 * fh)
+    box = (cx - half - 0.05 * fw, top - 0.06 * fh, cx + half + 0.05 * fw, chest + 2)
+    rgb, alpha = _crop_padded(source, own, box)
+    ox, oy = box[0], box[1]
+    ch_, cw_ = alpha.shape
+    sy = int(shoulder_y - oy)
+    # Above the shoulders: the photo's head and neck (within the head's reach, no neighbour's hand beside it).
+    head_zone = np.zeros((ch_, cw_), np.uint8)
+    cv2.ellipse(head_zone, (int(cx - ox), int(fy + fh * 0.45 - oy)), (int(fw * 0.8), int(fh * 1.1)), 0, 0, 360,
+                255, -1)
+    cv2.rectangle(head_zone, (int(cx - ox - 0.45 * fw), int(fy + 0.6 * fh - oy)), (int(cx - ox + 0.45 * fw), sy),
+                  255, -1)
+    photo_alpha = alpha
+    alpha = alpha * (soft_mask(head_zone, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
+    # Below: the rounded shoulders and a chest narrowing a little to a rounded bottom (a sculpted bust), whole.
+    torso = np.zeros((ch_, cw_), np.uint8)
+    bx, r = cx - ox, 0.32 * fh
+    low = chest - oy - r
+    cv2.ellipse(torso, (int(bx), sy), (int(half), int(0.5 * fh)), 0, 180, 360, 255, -1)
+    cv2.fillPoly(torso, [np.array([(bx - half, sy), (bx + half, sy), (bx + 0.88 * half, low), (bx - 0.88 * half, low)],
+                                  np.float32).round().astype(np.int32)], 255)
+    cv2.ellipse(torso, (int(bx), int(low)), (int(0.88 * half), int(r)), 0, 0, 180, 255, -1)
+    cv2.rectangle(torso, (int(bx - 0.4 * fw), int(fy + 0.75 * fh - oy)), (int(bx + 0.4 * fw), sy), 255, -1)
+    torso_f = soft_mask(torso, max(1.0, fw * 0.02)).astype(np.float32) / 255.0
+    known = (photo_alpha > 0.5) & (torso > 0)
+    clothes = (torso > 0) & ~known
+    if clothes.any():
+        rgb = _fill_from(rgb, known & (np.arange(ch_)[:, None] > fy + 1.1 * fh - oy), clothes, fw)
+    alpha = np.maximum(alpha, torso_f)
+    return _Crop(rgb, alpha, (fx - ox, fy - oy, fw, fh))
+
+
+def _fill_from(rgb: np.ndarray, known: np.ndarray, holes: np.ndarray, fw: float) -> np.ndarray:
+    """``holes`` painted with the colours of ``known`` pixels nearby (a normalized blur; the median of them where
+    none is near): someone's shirt continued where a table or another person hid it."""
+    if known.sum() < 20:
+        return rgb
+    sigma = max(2.0, fw * 0.5)
+    k = known.astype(np.float32)
+    small = max(1, int(fw // 24))
+    size = (max(4, rgb.shape[1] // small), max(4, rgb.shape[0] // small))
+    num = cv2.GaussianBlur(cv2.resize(rgb.astype(np.float32) * k[..., None], size, interpolation=cv2.INTER_AREA),
+                           (0, 0), sigma / small)
+    den = cv2.GaussianBlur(cv2.resize(k, size, interpolation=cv2.INTER_AREA), (0, 0), sigma / small)[..., None]
+    median = np.median(rgb[known], axis=0).astype(np.float32)
+    fill = np.where(den > 0.02, num / np.maximum(den, 1e-3), median)
+    fill = cv2.resize(fill, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+    out = rgb.copy()
+    out[holes] = np.clip(fill[holes], 0, 255).astype(np.uint8)
+    return out
+
+
+FEET_BELOW_FACE = 8.2  # a toy's feet, in face heights below the top of its face (a little shorter than life)
+
+
+def _leg_length(person: np.ndarray, face: Box) -> int:
+    """How many pixels of legs to sculpt below a standing person whom the photo cuts (0 when the feet are in it)."""
+    h = person.shape[0]
+    if not (person[-2] > 0.5).any():
+        return 0
+    _, fy, _, fh = face
+    return int(np.clip(fy + FEET_BELOW_FACE * fh - h, 0.5 * fh, 3.6 * fh))
+
+
+def _add_legs(rgb: np.ndarray, alpha: np.ndarray, cut: int, face: Box) -> None:
+    """Sculpted toy legs below the line where the photo cut the person (in place): two trouser legs in the colour
+    of the clothes at the cut, a crease between them, and shoes; the plastic shading rounds them like the rest."""
+    _, _, fw, fh = face
+    band = alpha[max(0, cut - int(0.35 * fh)):cut] > 0.5
+    cols = np.nonzero(alpha[cut - 1] > 0.5)[0]
+    if len(cols) < 4 or not band.any():
+        return
+    hips_l, hips_r = float(cols[0]), float(cols[-1])
+    mid = (hips_l + hips_r) / 2
+    half = float(np.clip((hips_r - hips_l) / 2, 0.45 * fw, 1.05 * fw))
+    cloth = np.median(rgb[max(0, cut - int(0.35 * fh)):cut][band], axis=0).astype(np.float32)
+    trousers = cloth * 0.92
+    shoes = np.minimum(cloth * 0.35, 40) + np.array([14, 10, 8], np.float32)
+    total = alpha.shape[0] - cut
+    shoe_h = int(min(0.42 * fh, total * 0.3))
+    leg_h = total - shoe_h
+    shape = np.zeros((total, alpha.shape[1]), np.uint8)
+    gap = max(2.0, 0.06 * fw)
+    crotch = int(min(leg_h * 0.3, 0.5 * fh))  # the hips continue a little below the cut before the legs part
+    cv2.fillPoly(shape, [np.array([(mid - half, 0), (mid + half, 0), (mid + half * 0.97, crotch),
+                                   (mid - half * 0.97, crotch)], np.float32).round().astype(np.int32)], 1)
+    for side in (-1, 1):
+        # Each leg tapers a little from the hip to the ankle.
+        outer_top, outer_bottom = mid + side * half, mid + side * half * 0.82
+        inner = mid + side * gap
+        pts = np.array([(inner, 0), (outer_top, 0), (outer_bottom, leg_h), (inner + side * gap * 0.5, leg_h)],
+                       np.float32)
+        cv2.fillPoly(shape, [pts.round().astype(np.int32)], 1)
+        toe = side * 0.18 * fw
+        foot_c = ((inner + outer_bottom) / 2 + toe, leg_h + shoe_h * 0.35)
+        cv2.ellipse(shape, (int(foot_c[0]), int(foot_c[1])), (int(abs(outer_bottom - inner) * 0.62 + 0.12 * fw),
+                    int(shoe_h * 0.62)), 0, 0, 360, 2, -1)
+    shade = np.linspace(1.0, 0.8, total, dtype=np.float32)[:, None, None]
+    colour = np.where((shape == 2)[..., None], shoes, trousers[None, None] * shade)
+    legs = shape > 0
+    region = rgb[cut:]
+    region[legs] = np.clip(colour[legs], 0, 255).astype(np.uint8)
+    alpha[cut:][legs] = 1.0
 
 
 def _person_only(mask: np.ndarray, face: Box) -> np.ndarray:
@@ -436,17 +509,17 @@ def _on_base(body: Image.Image, face: tuple[float, float, float, float], kind: s
         # A short stem under the chest, then a round plinth: the bust's rounded bottom sits on the stem.
         stem_w = int(max(disc_w * 0.5, foot_w * 0.55))
         _draw_stem(canvas, cx, top - int(base_h * 0.45), stem_w, int(base_h * 0.7), style.base_color)
-        _draw_base(canvas, (cx - disc_w // 2, top + int(base_h * 0.12), cx + disc_w // 2, top + base_h), style)
+        draw_base(canvas, (cx - disc_w // 2, top + int(base_h * 0.12), cx + disc_w // 2, top + base_h), style)
         canvas.alpha_composite(body, (bx, 0))
     else:
-        _draw_base(canvas, (cx - disc_w // 2, top - int(base_h * 0.55), cx + disc_w // 2, top + base_h - 6),
+        draw_base(canvas, (cx - disc_w // 2, top - int(base_h * 0.55), cx + disc_w // 2, top + base_h - 6),
                    style)
-        _contact_shadow(canvas, cx, top - int(base_h * 0.05), int(foot_w * 0.7))
+        contact_shadow(canvas, cx, top - int(base_h * 0.05), int(foot_w * 0.7))
         canvas.alpha_composite(body, (bx, 0))
     return canvas
 
 
-def _contact_shadow(canvas: Image.Image, cx: int, cy: int, half_w: int) -> None:
+def contact_shadow(canvas: Image.Image, cx: int, cy: int, half_w: int) -> None:
     half_w = max(6, half_w)
     half_h = max(3, half_w // 5)
     layer = np.zeros((canvas.height, canvas.width), np.uint8)
@@ -480,7 +553,7 @@ def _cylinder_ramp(w: int, color: Color) -> np.ndarray:
     return np.dstack([np.clip(rgb, 0, 255).astype(np.uint8)[None], np.full((1, len(t), 1), 255, np.uint8)])[0]
 
 
-def _draw_base(canvas: Image.Image, box: tuple[int, int, int, int], style: FigureStyle) -> None:
+def draw_base(canvas: Image.Image, box: tuple[int, int, int, int], style: FigureStyle) -> None:
     """A round base seen slightly from above: a glossy plinth in the stand colour or a clear acrylic disc."""
     x0, y0, x1, y1 = box
     w, h = x1 - x0, y1 - y0

@@ -11,7 +11,8 @@ from PIL import Image, ImageDraw
 
 from minime.core.domain import RenderParams
 from minime.core.engines.base import ProgressCallback
-from minime.core.engines.classic.figure import DEFAULT_STYLE, FigureStyle, render_figure, render_group
+from minime.core.engines.classic.figure import DEFAULT_STYLE, FigureStyle, render_figure
+from minime.core.engines.classic.figure_set import render_group
 from minime.core.engines.classic.paint import Color, hex_color
 from minime.core.engines.classic.subject import Subject, find_faces, find_subject
 from minime.core.themes import Theme

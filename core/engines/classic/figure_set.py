@@ -1,0 +1,189 @@
+"""A group photo as a set of toy figures: each person their own figure, lined up like a boxed collector's set.
+
+Everyone in the set is sculpted the same way: standing figures side by side on one base when every person is seen
+full length, else busts (the chest completed where a table or another person hid it), each on its own stand, in one
+row, or in two (the back row raised and staggered between the front row's heads, like a team photo) when that makes
+every figure bigger. All figures of a set share one scale and one light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from minime.core.engines.classic.figure import (
+    BUST,
+    DEFAULT_STYLE,
+    PEDESTAL,
+    STANDING,
+    Box,
+    FigureStyle,
+    body_below,
+    contact_shadow,
+    draw_base,
+    figure_kind,
+    render_figure,
+)
+
+if TYPE_CHECKING:
+    from minime.core.engines.classic.look import Look
+
+GAP = 0.05  # between two figures of a row, in figure heights
+BACK_LIFT, BACK_SCALE = 0.4, 0.92  # the back row: raised (in figure heights) and a little smaller (further away)
+BUST_ASPECT, STANDING_ASPECT = 0.6, 0.42  # a figure's usual width / height, to plan the rows before sculpting
+TRIMMED = 0.9  # a figure's visible height, as a share of the height it is rendered at (its canvas has a margin)
+TOO_SMALL = 0.35  # faces narrower than this share of the engine's "small face" size are never sculpted
+
+
+def toy(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
+    """The person, or everyone in a group photo, as toy figures fitted into max_w × max_h (RGBA). A small face is
+    sculpted when the person stands full length (the figure's face is small too); a photo with nobody to sculpt
+    becomes a framed print on a stand."""
+    from minime.core.engines.classic.look import photo_print
+
+    subject = look.subject
+    faces = list(subject.faces) or ([subject.face] if subject.face else [])
+    if not subject.found or not faces or max(f[2] for f in faces) < TOO_SMALL * look.min_face_px:
+        return photo_print(look, max_w, max_h, style)
+    src = np.asarray(look.source)
+    if len(faces) > 1:
+        if look.low_resolution and set_kind(subject.mask, faces) == BUST:
+            return photo_print(look, max_w, max_h, style)
+        return render_group(src, subject.mask, faces, look.params.seed, height=max_h, max_width=max_w, style=style)
+    if look.low_resolution and figure_kind(subject.mask, faces[0]) != STANDING:
+        return photo_print(look, max_w, max_h, style)
+    return render_figure(src, subject.mask, faces[0], look.params.seed, height=max_h, max_width=max_w, style=style)
+
+
+def set_kind(mask: np.ndarray, faces: list[Box]) -> str:
+    """``standing`` when every person of the group is seen full length (the photo cuts nobody), else ``bust``."""
+    faces = sorted(faces, key=lambda f: f[0])
+    for face, part in zip(faces, split_people(mask, faces)):
+        if figure_kind(part, face) != STANDING or body_below(part, face)[1] is not None:
+            return BUST
+    return STANDING
+
+
+def render_group(source: np.ndarray, mask: np.ndarray, faces: list[Box], seed: int, *, height: int,
+                 max_width: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
+    """Several people as a set of figures, every face kept and whole (RGBA, at most max_width × height)."""
+    faces = sorted(faces, key=lambda f: f[0])
+    if len(faces) <= 1:
+        return render_figure(source, mask, faces[0] if faces else None, seed, height=height, style=style,
+                             max_width=max_width)
+    parts = split_people(mask, faces)
+    kind = set_kind(mask, faces)
+    rows = _rows(faces, kind, height, max_width)
+    unit = _unit_height(rows, kind, height, max_width)
+    if kind == BUST:  # a bust always stands on something: its own stand
+        member = replace(style, base=PEDESTAL if style.base == "none" else style.base, shoulders=1.15)
+    else:
+        member = replace(style, base="none")
+    figures = {}
+    for i, (face, part) in enumerate(zip(faces, parts)):
+        back = len(rows) == 2 and i in rows[0]
+        others = tuple(f for j, f in enumerate(faces) if j != i)
+        tall = int(unit / TRIMMED * (BACK_SCALE if back else 1))
+        figures[i] = _trimmed(render_figure(source, part, face, seed, height=tall,
+                                            style=member, kind=kind, others=others if kind == BUST else ()))
+    return _arrange(figures, rows, unit, kind, style, height, max_width)
+
+
+def _rows(faces: list[Box], kind: str, height: int, max_width: int) -> list[list[int]]:
+    """Which people stand in which row (back row first), left to right: two rows when that makes figures bigger;
+    the back row holds the people whose faces are highest in the photo (those standing behind)."""
+    n = len(faces)
+    one = [list(range(n))]
+    if n < 3:  # a duo stands side by side (one behind the other hides too much of them)
+        return one
+    aspect = BUST_ASPECT if kind == BUST else STANDING_ASPECT
+    front_n = (n + 1) // 2
+    one_row = min(height, max_width / (n * aspect * (1 + GAP)))
+    two_rows = min(height / (1 + BACK_LIFT), max_width / ((front_n + 0.5 * (n % 2 == 0)) * aspect * (1 + GAP)))
+    if two_rows <= one_row * 1.08:
+        return one
+    by_height = sorted(range(n), key=lambda i: faces[i][1] + faces[i][3] / 2)
+    back = sorted(by_height[:n - front_n], key=lambda i: faces[i][0])
+    front = sorted(by_height[n - front_n:], key=lambda i: faces[i][0])
+    return [back, front]
+
+
+def _unit_height(rows: list[list[int]], kind: str, height: int, max_width: int) -> int:
+    """The height of one front-row figure, from the planned rows (the figures are fitted exactly afterwards)."""
+    aspect = BUST_ASPECT if kind == BUST else STANDING_ASPECT
+    base = 0.0 if kind == BUST else 0.1
+    if len(rows) == 1:
+        unit = min(height / (1 + base), max_width / (len(rows[0]) * aspect * (1 + GAP)))
+    else:
+        wide = len(rows[1]) + 0.5 * (len(rows[0]) == len(rows[1]))
+        unit = min(height / (1 + BACK_LIFT + base), max_width / (wide * aspect * (1 + GAP)))
+    return max(32, int(unit))
+
+
+def _trimmed(figure: Image.Image) -> Image.Image:
+    box = figure.getbbox()
+    return figure.crop(box) if box else figure
+
+
+def _arrange(figures: dict[int, Image.Image], rows: list[list[int]], unit: int, kind: str, style: FigureStyle,
+             height: int, max_width: int) -> Image.Image:
+    gap = int(unit * GAP)
+
+    def row_width(row: list[int]) -> int:
+        return sum(figures[i].width for i in row) + gap * (len(row) - 1)
+
+    widths = [row_width(r) for r in rows]
+    lift = int(unit * BACK_LIFT) if len(rows) == 2 else 0
+    floor = lift + unit  # where the front row stands
+    shared_base = kind == STANDING and style.base != "none"
+    span = max(widths)
+    if len(rows) == 2 and len(rows[0]) == len(rows[1]):
+        span += (figures[rows[0][0]].width + gap) // 2
+    base_w = int(span * 1.12)
+    top_h, thick = max(6, int(base_w * 0.22)), max(8, int(unit * 0.05))  # the disc's top (seen from above), its edge
+    canvas_w = max(span + 2 * gap + 8, base_w + 8 if shared_base else 0)
+    canvas = Image.new("RGBA", (canvas_w, floor + (top_h // 2 + thick if shared_base else 0) + 4), (0, 0, 0, 0))
+    cw = canvas.width
+    if shared_base:  # the feet stand on the middle of the disc's top
+        y0 = floor - int(top_h * 0.55)
+        draw_base(canvas, ((cw - base_w) // 2, y0, (cw + base_w) // 2, y0 + top_h + thick), style)
+    # Two rows of as many figures are staggered (half a figure each way), so the back row's faces show between
+    # the front row's heads.
+    stagger = (figures[rows[0][0]].width + gap) / 4 if len(rows) == 2 and len(rows[0]) == len(rows[1]) else 0
+    for r, row in enumerate(rows):
+        back = len(rows) == 2 and r == 0
+        x = (cw - widths[r]) / 2 + (stagger if r else -stagger)
+        bottom = floor - lift if back else floor
+        for i in row:
+            f = figures[i]
+            if kind == STANDING:
+                contact_shadow(canvas, int(x + f.width / 2), bottom - 3, int(f.width * 0.4))
+            canvas.alpha_composite(f, (int(x), max(0, bottom - f.height)))
+            x += f.width + gap
+    fit = min(1.0, max_width / canvas.width, height / canvas.height)
+    if fit < 1.0:
+        canvas = canvas.resize((max(1, int(canvas.width * fit)), max(1, int(canvas.height * fit))),
+                               Image.Resampling.LANCZOS)
+    return canvas
+
+
+def split_people(mask: np.ndarray, faces: list[Box]) -> list[np.ndarray]:
+    """The matte divided between the faces: each pixel goes to the face nearest to it (sideways distance counts
+    most, so arms and shoulders follow the person below the face)."""
+    h, w = mask.shape
+    small = max(1, max(h, w) // 256)
+    ys, xs = np.mgrid[0:h:small, 0:w:small].astype(np.float32)
+    best = np.full(xs.shape, np.inf, np.float32)
+    owner = np.zeros(xs.shape, np.int32)
+    for i, (fx, fy, fw, fh) in enumerate(faces):
+        cx, cy = fx + fw / 2, fy + fh / 2
+        d = ((xs - cx) / max(fw, 1)) ** 2 + (np.maximum(0, cy - ys) / max(fh, 1)) ** 2 * 0.5 \
+            + (np.maximum(0, ys - cy) / max(fh, 1)) ** 2 * 0.05
+        closer = d < best
+        best[closer], owner[closer] = d[closer], i
+    owner = cv2.resize(owner.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    return [np.where(owner == i, mask, 0.0).astype(np.float32) for i in range(len(faces))]
