@@ -369,6 +369,11 @@ def action_figure(look: Look) -> Image.Image:
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))
     card.alpha_composite(figure, (fx, fy))
     glare = np.minimum(np.asarray(_plastic_glare((bw, bh), 1.15)), np.asarray(rounded_mask((bw, bh), 48)))
+    # Shot the way a product photographer would: the reflections fall mostly beside the figure, not across its face.
+    behind = Image.new("L", (bw, bh), 0)
+    behind.paste(figure.getchannel("A"), (fx - bx0, fy - by0))
+    behind = cv2.GaussianBlur(np.asarray(behind), (0, 0), 12).astype(np.float32) / 255
+    glare = (glare * (1 - 0.65 * behind)).astype(np.uint8)
     card.paste((255, 255, 255, 255), (bx0, by0), Image.fromarray(glare))
     canvas = backdrop.copy()
     canvas.paste(card.convert("RGB"), CARD[:2], _card_mask())

@@ -344,7 +344,7 @@ def _paint(crop: _Crop, scale: float, seed: int, style: FigureStyle, kind: str) 
     fx, fy, fw, fh = crop.face_scaled(scale)
     head_c = (fx + fw / 2, fy + fh * 0.45)
     head_r = (fw * 0.62, fh * 0.78)
-    s = style.head_scale or (1.12 if kind == BUST else 1.3)
+    s = style.head_scale or (1.12 if kind == BUST else 1.4)
     if s != 1.0:
         map_x, map_y = _bulge(w, h, head_c, max(fw, fh) * (1.25 if kind == BUST else 1.6), s)
         rgb = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -357,7 +357,7 @@ def _paint(crop: _Crop, scale: float, seed: int, style: FigureStyle, kind: str) 
     rgb = _decontaminate(rgb, solid, max(2, int(min(w, h) * 0.01)))
     face_w = _ellipse_weight(w, h, head_c, (head_r[0] * 0.95, head_r[1] * 0.95))
     albedo = _flat_tones(rgb, solid, face_w, style.tones, style.saturation)
-    shaded = _light(albedo, hard, solid, head_c, head_r, seed, style.gloss)
+    shaded = _light(albedo, hard, solid, head_c, head_r, seed, style.gloss, face_w)
     seam = _seam(hard)
     shaded = shaded * (1 - seam[..., None] * 0.55)
     out = np.dstack([(np.clip(shaded, 0, 1) * 255).astype(np.uint8), (hard * 255).astype(np.uint8)])
@@ -439,7 +439,7 @@ def _nearest(lab: np.ndarray, centers: np.ndarray) -> np.ndarray:
 
 
 def _light(albedo: np.ndarray, hard: np.ndarray, solid: np.ndarray, head_c: tuple[float, float],
-           head_r: tuple[float, float], seed: int, gloss: float) -> np.ndarray:
+           head_r: tuple[float, float], seed: int, gloss: float, face_w: np.ndarray) -> np.ndarray:
     """Plastic shading: an inflated height field of the silhouette plus an ellipsoid head give normals; a key light
     (its side set by the seed), a specular highlight, a rim light and ambient occlusion shade the paint."""
     h, w = hard.shape
@@ -471,7 +471,9 @@ def _light(albedo: np.ndarray, hard: np.ndarray, solid: np.ndarray, head_c: tupl
     shade = (0.58 + 0.55 * ndl) * ao
     maps = cv2.resize(np.dstack([shade, spec, rim]).astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
     out = albedo * maps[..., :1]
-    out = out + maps[..., 1:2] * (1 - out) + maps[..., 2:3] * np.array([0.85, 0.92, 1.0], np.float32)
+    # The face is painted satin: a softer highlight there keeps the features (and the likeness) readable.
+    spec_full = maps[..., 1:2] * (1 - 0.6 * face_w[..., None])
+    out = out + spec_full * (1 - out) + maps[..., 2:3] * np.array([0.85, 0.92, 1.0], np.float32)
     return out
 
 
