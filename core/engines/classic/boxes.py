@@ -362,7 +362,7 @@ def action_figure(look: Look) -> Image.Image:
     bw, bh = bx1 - bx0, by1 - by0
     # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
     style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
-                        base_color=mix(card_c, (20, 20, 30), 0.5))
+                        base_color=mix(card_c, (20, 20, 30), 0.5), full_body=True, head_scale=1.15)
     figure = _posed(figure_set.toy(look, FIG_W - 36, int(bh * 0.9), style), look.params.seed, len(look.faces))
     look.progress(0.7)
     fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0

@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.paint import Color, mix, soft_mask
+from minime.core.engines.classic.toy_body import add_legs, body_box_bottom, complete_body, leg_length
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 
@@ -36,6 +37,7 @@ class FigureStyle:
     head_scale: float | None = None  # toy proportions; None picks 1.12 for a bust, 1.3 for a standing figure
     shoulders: float = 1.75  # a bust's half width, in face widths (narrower in a group, so each figure is bigger)
     saturation: float = 1.25
+    full_body: bool = False  # a head-and-shoulders photo becomes a standing figure (a toy body sculpted below it)
 
 
 DEFAULT_STYLE = FigureStyle()
@@ -90,6 +92,8 @@ def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: 
     face = face or _face_guess(mask)
     if kind == BUST and others:
         crop = _member_bust_crop(source, mask, face, others, style.shoulders)
+    elif kind == BUST and style.full_body:
+        crop, kind = _full_body_crop(source, mask, face, style.shoulders), STANDING
     else:
         crop = _sculpt_crop(source, mask, face, kind, style.shoulders)
     base_frac = 0.0 if style.base == "none" else (0.2 if kind == BUST else 0.1)
@@ -140,11 +144,11 @@ def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, sho
         feet = np.nonzero((person[int(max(0, bottom - 0.4 * fh)):int(bottom)] > 0.5).any(axis=0))[0]
         mid = (feet[0] + feet[-1]) / 2 if len(feet) else cx
         half = max(mid - x0, x1 - mid) + 0.1 * fw
-        legs = _leg_length(person, face)
+        legs = leg_length(person, face)
         box = (mid - half, top - 0.08 * fh, mid + half, bottom + 2 + legs)
         rgb, alpha = _crop_padded(source, person, box)
         if legs:
-            _add_legs(rgb, alpha, int(round(h - box[1])), face)
+            add_legs(rgb, alpha, int(round(h - box[1])), face)
         return _Crop(rgb, alpha, (fx - box[0], fy - box[1], fw, fh))
     last = float(rows[-1]) if len(rows) else fy + 2 * fh
     shoulder_y = fy + fh * 1.45
@@ -166,6 +170,32 @@ def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, sho
     cv2.ellipse(inside, (int(ecx - ox), int(ecy - oy)), (int(ea), int(eb)), 0, 0, 180, 255, -1)
     alpha = alpha * (soft_mask(inside, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
     return _Crop(rgb, alpha, (fx - ox, fy - oy, fw, fh))
+
+
+def _full_body_crop(source: np.ndarray, mask: np.ndarray, face: Box, shoulders: float) -> _Crop:
+    """A head-and-shoulders photo down to the chest, with a toy body sculpted below it (see toy_body.py)."""
+    h, w = mask.shape
+    fx, fy, fw, fh = face
+    cx = fx + fw / 2
+    person = _person_only(mask, face)
+    rows = np.nonzero((person > 0.5).any(axis=1))[0]
+    top = min(fy - 0.75 * fh, float(rows[0]) if len(rows) else fy - 0.75 * fh)
+    last = float(rows[-1]) if len(rows) else fy + 2 * fh
+    shoulder_y, chest = fy + fh * 1.45, min(fy + fh * 2.4, last - 0.04 * fh)
+    band = person[int(min(h - 1, shoulder_y)):int(min(h, chest + 1))]
+    cols = np.nonzero((band > 0.5).any(axis=0))[0] if band.size else np.array([])
+    reach = min(cx - cols[0], cols[-1] - cx) if len(cols) else shoulders * fw
+    half = float(np.clip(reach * 0.97, 0.6 * fw, min(shoulders, 1.45) * fw))
+    room = half + 0.75 * fw  # the arms hang beside the chest
+    box = (cx - room, top - 0.08 * fh, cx + room, body_box_bottom(face) + 2)
+    rgb, alpha = _crop_padded(source, person, box)
+    ox, oy = box[0], box[1]
+    inside = np.zeros(alpha.shape, np.uint8)
+    inside[:int(max(0, chest - oy)), int(max(0, cx - half - ox)):int(max(0, cx + half - ox))] = 255
+    alpha = alpha * (soft_mask(inside, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
+    local = (fx - ox, fy - oy, fw, fh)
+    complete_body(rgb, alpha, local, int(chest - oy))  # type: ignore[arg-type]
+    return _Crop(rgb, alpha, local)
 
 
 def _member_bust_crop(source: np.ndarray, part: np.ndarray, face: Box, others: tuple[Box, ...],
@@ -235,59 +265,6 @@ def _fill_from(rgb: np.ndarray, known: np.ndarray, holes: np.ndarray, fw: float)
     out = rgb.copy()
     out[holes] = np.clip(fill[holes], 0, 255).astype(np.uint8)
     return out
-
-
-FEET_BELOW_FACE = 8.2  # a toy's feet, in face heights below the top of its face (a little shorter than life)
-
-
-def _leg_length(person: np.ndarray, face: Box) -> int:
-    """How many pixels of legs to sculpt below a standing person whom the photo cuts (0 when the feet are in it)."""
-    h = person.shape[0]
-    if not (person[-2] > 0.5).any():
-        return 0
-    _, fy, _, fh = face
-    return int(np.clip(fy + FEET_BELOW_FACE * fh - h, 0.5 * fh, 3.6 * fh))
-
-
-def _add_legs(rgb: np.ndarray, alpha: np.ndarray, cut: int, face: Box) -> None:
-    """Sculpted toy legs below the line where the photo cut the person (in place): two trouser legs in the colour
-    of the clothes at the cut, a crease between them, and shoes; the plastic shading rounds them like the rest."""
-    _, _, fw, fh = face
-    band = alpha[max(0, cut - int(0.35 * fh)):cut] > 0.5
-    cols = np.nonzero(alpha[cut - 1] > 0.5)[0]
-    if len(cols) < 4 or not band.any():
-        return
-    hips_l, hips_r = float(cols[0]), float(cols[-1])
-    mid = (hips_l + hips_r) / 2
-    half = float(np.clip((hips_r - hips_l) / 2, 0.45 * fw, 1.05 * fw))
-    cloth = np.median(rgb[max(0, cut - int(0.35 * fh)):cut][band], axis=0).astype(np.float32)
-    trousers = cloth * 0.92
-    shoes = np.minimum(cloth * 0.35, 40) + np.array([14, 10, 8], np.float32)
-    total = alpha.shape[0] - cut
-    shoe_h = int(min(0.42 * fh, total * 0.3))
-    leg_h = total - shoe_h
-    shape = np.zeros((total, alpha.shape[1]), np.uint8)
-    gap = max(2.0, 0.06 * fw)
-    crotch = int(min(leg_h * 0.3, 0.5 * fh))  # the hips continue a little below the cut before the legs part
-    cv2.fillPoly(shape, [np.array([(mid - half, 0), (mid + half, 0), (mid + half * 0.97, crotch),
-                                   (mid - half * 0.97, crotch)], np.float32).round().astype(np.int32)], 1)
-    for side in (-1, 1):
-        # Each leg tapers a little from the hip to the ankle.
-        outer_top, outer_bottom = mid + side * half, mid + side * half * 0.82
-        inner = mid + side * gap
-        pts = np.array([(inner, 0), (outer_top, 0), (outer_bottom, leg_h), (inner + side * gap * 0.5, leg_h)],
-                       np.float32)
-        cv2.fillPoly(shape, [pts.round().astype(np.int32)], 1)
-        toe = side * 0.18 * fw
-        foot_c = ((inner + outer_bottom) / 2 + toe, leg_h + shoe_h * 0.35)
-        cv2.ellipse(shape, (int(foot_c[0]), int(foot_c[1])), (int(abs(outer_bottom - inner) * 0.62 + 0.12 * fw),
-                    int(shoe_h * 0.62)), 0, 0, 360, 2, -1)
-    shade = np.linspace(1.0, 0.8, total, dtype=np.float32)[:, None, None]
-    colour = np.where((shape == 2)[..., None], shoes, trousers[None, None] * shade)
-    legs = shape > 0
-    region = rgb[cut:]
-    region[legs] = np.clip(colour[legs], 0, 255).astype(np.uint8)
-    alpha[cut:][legs] = 1.0
 
 
 def _person_only(mask: np.ndarray, face: Box) -> np.ndarray:
