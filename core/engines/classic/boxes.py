@@ -200,7 +200,7 @@ def figurine(look: Look) -> Image.Image:
     ww, wh = wx1 - wx0, wy1 - wy0
     inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
     style = FigureStyle(base=ACRYLIC if seed % 3 == 2 else PEDESTAL, base_color=c.get("stand", (43, 43, 58)))
-    figure = figure_set.toy(look, int(ww * 0.92), int(wh * 0.82), style)
+    figure = figure_set.toy(look, int(ww * 0.92), int(wh * 0.82), style, riser=True)
     look.progress(0.7)
     fig_x, fig_y = (ww - figure.width) // 2, int(wh * 0.955) - figure.height
     paste_shadow(inside, figure.getchannel("A"), (fig_x, fig_y), blur=16, opacity=0.28,
@@ -363,7 +363,8 @@ def action_figure(look: Look) -> Image.Image:
     # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
     style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
                         base_color=mix(card_c, (20, 20, 30), 0.5), full_body=True, head_scale=1.15)
-    figure = _posed(figure_set.toy(look, FIG_W - 36, int(bh * 0.9), style), look.params.seed, len(look.faces))
+    figure = _posed(figure_set.toy(look, FIG_W - 36, int(bh * 0.9), style, riser=True), look.params.seed,
+                    len(look.faces))
     look.progress(0.7)
     fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))

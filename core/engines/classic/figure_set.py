@@ -8,7 +8,7 @@ every figure bigger. All figures of a set share one scale and one light.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import cv2
@@ -34,15 +34,18 @@ if TYPE_CHECKING:
 
 GAP = 0.05  # between two figures of a row, in figure heights
 BACK_LIFT, BACK_SCALE = 0.4, 0.92  # the back row: raised (in figure heights) and a little smaller (further away)
+MAX_LIFT = 0.72  # a tall window lifts the back row higher (as on a display riser), showing more of it
 BUST_ASPECT, STANDING_ASPECT = 0.6, 0.42  # a figure's usual width / height, to plan the rows before sculpting
 TRIMMED = 0.9  # a figure's visible height, as a share of the height it is rendered at (its canvas has a margin)
 TOO_SMALL = 0.35  # faces narrower than this share of the engine's "small face" size are never sculpted
 
 
-def toy(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
+def toy(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE, *, riser: bool = False
+        ) -> Image.Image:
     """The person, or everyone in a group photo, as toy figures fitted into max_w × max_h (RGBA). A small face is
     sculpted when the person stands full length (the figure's face is small too); a photo with nobody to sculpt
-    becomes a framed print on a stand."""
+    becomes a framed print on a stand. ``riser``: a packaging insert may hold a set's back row high above the front
+    one (in a box or a blister, not on a table)."""
     from minime.core.engines.classic.look import photo_print
 
     subject = look.subject
@@ -53,7 +56,8 @@ def toy(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE) 
     if len(faces) > 1:
         if look.low_resolution and set_kind(subject.mask, faces) == BUST:
             return photo_print(look, max_w, max_h, style)
-        return render_group(src, subject.mask, faces, look.params.seed, height=max_h, max_width=max_w, style=style)
+        return render_group(src, subject.mask, faces, look.params.seed, height=max_h, max_width=max_w, style=style,
+                            riser=riser)
     if look.low_resolution and figure_kind(subject.mask, faces[0]) != STANDING:
         return photo_print(look, max_w, max_h, style)
     return render_figure(src, subject.mask, faces[0], look.params.seed, height=max_h, max_width=max_w, style=style)
@@ -69,59 +73,63 @@ def set_kind(mask: np.ndarray, faces: list[Box]) -> str:
 
 
 def render_group(source: np.ndarray, mask: np.ndarray, faces: list[Box], seed: int, *, height: int,
-                 max_width: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
-    """Several people as a set of figures, every face kept and whole (RGBA, at most max_width × height)."""
+                 max_width: int, style: FigureStyle = DEFAULT_STYLE, riser: bool = False) -> Image.Image:
+    """Several people as a set of figures, every face kept and whole (RGBA, at most max_width × height); ``riser``
+    lets the back row stand high above the front one, as a packaging insert holds it."""
     faces = sorted(faces, key=lambda f: f[0])
     if len(faces) <= 1:
         return render_figure(source, mask, faces[0] if faces else None, seed, height=height, style=style,
                              max_width=max_width)
     parts = split_people(mask, faces)
     kind = set_kind(mask, faces)
-    rows = _rows(faces, kind, height, max_width)
-    unit = _unit_height(rows, kind, height, max_width)
+    plan = _plan(faces, kind, height, max_width, riser)
     if kind == BUST:  # a bust always stands on something: its own stand
         member = replace(style, base=PEDESTAL if style.base == "none" else style.base, shoulders=1.15)
     else:
         member = replace(style, base="none")
     figures = {}
     for i, (face, part) in enumerate(zip(faces, parts)):
-        back = len(rows) == 2 and i in rows[0]
+        back = len(plan.rows) == 2 and i in plan.rows[0]
         others = tuple(f for j, f in enumerate(faces) if j != i)
-        tall = int(unit / TRIMMED * (BACK_SCALE if back else 1))
+        tall = int(plan.unit / TRIMMED * (BACK_SCALE if back else 1))
         figures[i] = _trimmed(render_figure(source, part, face, seed, height=tall,
                                             style=member, kind=kind, others=others if kind == BUST else ()))
-    return _arrange(figures, rows, unit, kind, style, height, max_width)
+    return _arrange(figures, plan, kind, style, height, max_width)
 
 
-def _rows(faces: list[Box], kind: str, height: int, max_width: int) -> list[list[int]]:
-    """Which people stand in which row (back row first), left to right: two rows when that makes figures bigger;
-    the back row holds the people whose faces are highest in the photo (those standing behind)."""
+@dataclass(frozen=True)
+class _Plan:
+    rows: list[list[int]]  # people's indices per row, back row first, left to right
+    unit: int  # a front-row figure's height
+    lift: float  # how far the back row is raised, in figure heights
+    stagger: bool  # the back row sits between the front row's heads
+
+
+def _plan(faces: list[Box], kind: str, height: int, max_width: int, riser: bool) -> _Plan:
+    """The layout that makes the figures biggest: one row; two rows, the back one raised a little and staggered
+    between the front row's heads (a team photo); or, in a tall window, the back row raised right above the front
+    one (a display riser). The back row holds the people whose faces are highest in the photo (those behind)."""
     n = len(faces)
-    one = [list(range(n))]
-    if n < 3:  # a duo stands side by side (one behind the other hides too much of them)
-        return one
-    aspect = BUST_ASPECT if kind == BUST else STANDING_ASPECT
-    front_n = (n + 1) // 2
-    one_row = min(height, max_width / (n * aspect * (1 + GAP)))
-    two_rows = min(height / (1 + BACK_LIFT), max_width / ((front_n + 0.5 * (n % 2 == 0)) * aspect * (1 + GAP)))
-    if two_rows <= one_row * 1.08:
-        return one
-    by_height = sorted(range(n), key=lambda i: faces[i][1] + faces[i][3] / 2)
-    back = sorted(by_height[:n - front_n], key=lambda i: faces[i][0])
-    front = sorted(by_height[n - front_n:], key=lambda i: faces[i][0])
-    return [back, front]
-
-
-def _unit_height(rows: list[list[int]], kind: str, height: int, max_width: int) -> int:
-    """The height of one front-row figure, from the planned rows (the figures are fitted exactly afterwards)."""
     aspect = BUST_ASPECT if kind == BUST else STANDING_ASPECT
     base = 0.0 if kind == BUST else 0.1
-    if len(rows) == 1:
-        unit = min(height / (1 + base), max_width / (len(rows[0]) * aspect * (1 + GAP)))
-    else:
-        wide = len(rows[1]) + 0.5 * (len(rows[0]) == len(rows[1]))
-        unit = min(height / (1 + BACK_LIFT + base), max_width / (wide * aspect * (1 + GAP)))
-    return max(32, int(unit))
+    room = height * TRIMMED
+
+    def fit(lift: float, across: float) -> int:
+        return max(32, int(min(room / (1 + lift + base), max_width / (across * aspect * (1 + GAP)))))
+
+    best = _Plan([list(range(n))], fit(0.0, n), 0.0, False)
+    if n < 3:  # a duo stands side by side (one behind the other hides too much of them)
+        return best
+    front_n = (n + 1) // 2
+    by_height = sorted(range(n), key=lambda i: faces[i][1] + faces[i][3] / 2)
+    rows = [sorted(by_height[:n - front_n], key=lambda i: faces[i][0]),
+            sorted(by_height[n - front_n:], key=lambda i: faces[i][0])]
+    staggered = _Plan(rows, fit(BACK_LIFT, front_n + 0.5 * (n % 2 == 0)), BACK_LIFT, n % 2 == 0)
+    raised = _Plan(rows, fit(MAX_LIFT, front_n), MAX_LIFT, False)
+    for plan in (staggered, raised) if riser else (staggered,):  # a second row only when it is clearly bigger
+        if plan.unit > best.unit * 1.08:
+            best = plan
+    return best
 
 
 def _trimmed(figure: Image.Image) -> Image.Image:
@@ -129,19 +137,20 @@ def _trimmed(figure: Image.Image) -> Image.Image:
     return figure.crop(box) if box else figure
 
 
-def _arrange(figures: dict[int, Image.Image], rows: list[list[int]], unit: int, kind: str, style: FigureStyle,
-             height: int, max_width: int) -> Image.Image:
+def _arrange(figures: dict[int, Image.Image], plan: _Plan, kind: str, style: FigureStyle, height: int,
+             max_width: int) -> Image.Image:
+    rows, unit = plan.rows, plan.unit
     gap = int(unit * GAP)
 
     def row_width(row: list[int]) -> int:
         return sum(figures[i].width for i in row) + gap * (len(row) - 1)
 
     widths = [row_width(r) for r in rows]
-    lift = int(unit * BACK_LIFT) if len(rows) == 2 else 0
+    lift = int(unit * plan.lift) if len(rows) == 2 else 0
     floor = lift + unit  # where the front row stands
     shared_base = kind == STANDING and style.base != "none"
     span = max(widths)
-    if len(rows) == 2 and len(rows[0]) == len(rows[1]):
+    if plan.stagger:
         span += (figures[rows[0][0]].width + gap) // 2
     base_w = int(span * 1.12)
     top_h, thick = max(6, int(base_w * 0.22)), max(8, int(unit * 0.05))  # the disc's top (seen from above), its edge
@@ -153,7 +162,7 @@ def _arrange(figures: dict[int, Image.Image], rows: list[list[int]], unit: int, 
         draw_base(canvas, ((cw - base_w) // 2, y0, (cw + base_w) // 2, y0 + top_h + thick), style)
     # Two rows of as many figures are staggered (half a figure each way), so the back row's faces show between
     # the front row's heads.
-    stagger = (figures[rows[0][0]].width + gap) / 4 if len(rows) == 2 and len(rows[0]) == len(rows[1]) else 0
+    stagger = (figures[rows[0][0]].width + gap) / 4 if plan.stagger else 0
     for r, row in enumerate(rows):
         back = len(rows) == 2 and r == 0
         x = (cw - widths[r]) / 2 + (stagger if r else -stagger)
