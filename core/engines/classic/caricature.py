@@ -11,7 +11,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, name_and_things, person
-from minime.core.engines.classic.figure import FigureStyle, render_figure, render_group
+from minime.core.engines.classic.figure import FigureStyle, render_figure
+from minime.core.engines.classic.figure_set import render_group
 from minime.core.engines.classic.look import Look, fit_into
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
 
