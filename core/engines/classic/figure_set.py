@@ -63,10 +63,11 @@ def toy(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE, 
     return render_figure(src, subject.mask, faces[0], look.params.seed, height=max_h, max_width=max_w, style=style)
 
 
-def set_kind(mask: np.ndarray, faces: list[Box]) -> str:
-    """``standing`` when every person of the group is seen full length (the photo cuts nobody), else ``bust``."""
+def set_kind(mask: np.ndarray, faces: list[Box], parts: list[np.ndarray] | None = None) -> str:
+    """``standing`` when every person of the group is seen full length (the photo cuts nobody), else ``bust``
+    (``parts``: the matte already split between the faces, sorted left to right)."""
     faces = sorted(faces, key=lambda f: f[0])
-    for face, part in zip(faces, split_people(mask, faces)):
+    for face, part in zip(faces, parts if parts is not None else split_people(mask, faces)):
         if figure_kind(part, face) != STANDING or body_below(part, face)[1] is not None:
             return BUST
     return STANDING
@@ -81,7 +82,7 @@ def render_group(source: np.ndarray, mask: np.ndarray, faces: list[Box], seed: i
         return render_figure(source, mask, faces[0] if faces else None, seed, height=height, style=style,
                              max_width=max_width)
     parts = split_people(mask, faces)
-    kind = set_kind(mask, faces)
+    kind = set_kind(mask, faces, parts)
     plan = _plan(faces, kind, height, max_width, riser)
     if kind == BUST:  # a bust always stands on something: its own stand
         member = replace(style, base=PEDESTAL if style.base == "none" else style.base, shoulders=1.15)
