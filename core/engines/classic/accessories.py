@@ -64,10 +64,10 @@ FALLBACK_ICON = "gift"
 @lru_cache(maxsize=1)
 def _icon_names() -> dict[str, int]:
     """Icon name -> code point, from the font's own glyph names."""
-    font = TTFont(str(ICON_FONT), lazy=True)
     names: dict[str, int] = {}
-    for code, glyph in (font.getBestCmap() or {}).items():
-        names.setdefault(glyph, code)
+    with TTFont(str(ICON_FONT), lazy=True) as font:  # closed after reading (no file left open for the process)
+        for code, glyph in (font.getBestCmap() or {}).items():
+            names.setdefault(glyph, code)
     return names
 
 
