@@ -39,7 +39,7 @@ system-test-deps:
 
 test: $(FULL) system-test-deps
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 bench: $(FULL)
 	$(PY) bench/classic_themes.py
