@@ -17,7 +17,7 @@ from skimage import data as skdata
 from minime.core.adjust import finish
 from minime.core.domain import RenderParams
 from minime.core.engines.base import RenderRequest
-from minime.core.engines.classic import ClassicEngine
+from minime.core.engines.classic import ClassicEngine, subject
 from minime.core.engines.classic.subject import find_faces
 from minime.core.settings import THEMES_DIR
 from minime.core.themes import ThemeCatalog
@@ -70,3 +70,33 @@ def test_every_face_of_a_six_person_group_is_found_again(six: Image.Image, theme
     side = 1024 / max(image.size)
     found = find_faces(np.asarray(image.resize((round(image.width * side), round(image.height * side)))))
     assert len(found) >= 6, f"{len(found)} of 6 faces in {theme}"
+
+
+def _at_work_size(image: Image.Image) -> np.ndarray:
+    side = 1024 / max(image.size)
+    return np.asarray(image.resize((round(image.width * side), round(image.height * side))))
+
+
+@pytest.mark.parametrize("photo, people", [("astronaut", 1), ("hopper", 1), ("obama", 1), ("coffee", 0),
+                                           ("chelsea", 0)])
+def test_no_false_faces(photo: str, people: int) -> None:
+    if photo == "hopper":
+        image = Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB")
+    elif photo == "obama":
+        image = Image.open(DATA / "obama.jpg").convert("RGB")
+    else:
+        image = Image.fromarray(getattr(skdata, photo)())
+    assert len(find_faces(_at_work_size(image))) == people
+
+
+def test_the_second_opinion_sees_the_group_where_the_first_does(six: Image.Image) -> None:
+    """dlib's HOG pass (run on group photos) puts its boxes on the same faces, in the same pixels."""
+    rgb = _at_work_size(six)
+    faces = find_faces(rgb)
+    scale = min(1.0, subject.FACE_SIDE / max(rgb.shape[:2]))
+    hog = [tuple(v / scale for v in box[:4]) for box in subject._hog_faces(rgb, [tuple(v * scale for v in f)
+                                                                                for f in faces], scale,
+                                                                        subject.models())]
+    assert len(hog) == 6
+    for face in faces:
+        assert max(subject._overlap(face, box) for box in hog) > 0.5, "each face seen by both"
