@@ -65,19 +65,17 @@ def film_poster(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (60, 1180, W - 60, 1214), credits, "bebas-neue", (210, 180, 160))
     draw_fitted_text(canvas, (60, 1226, W - 60, 1256), "EASTMANCOLOUR · 70MM · DOLBY STEREO", "bebas-neue",
                      (160, 130, 120))
-    out = np.asarray(canvas.convert("RGB")).astype(np.float32)
-    out = out * _worn(look.params.seed % 3)[..., None] + _grain(3)[..., None] * 10
-    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8))
+    # Worn paper and grain, in 8 bits (saturating OpenCV passes instead of float ones).
+    lighter, darker = _grain(3)
+    out = cv2.multiply(np.asarray(canvas.convert("RGB")), _worn(look.params.seed % 3), scale=1 / 200)
+    return Image.fromarray(cv2.subtract(cv2.add(out, lighter), darker))
 
 
 def _painted(art: Image.Image) -> Image.Image:
     """Hand-painted: flat strokes, warm saturated skin, painted highlights."""
     arr = np.asarray(art).copy()
     rgb = np.ascontiguousarray(arr[..., :3])
-    flat = cel_shade(rgb, levels=8).astype(np.float32)
-    painted = cv2.addWeighted(flat, 0.7, rgb.astype(np.float32), 0.3, 0)
-    painted = painted * np.array([1.08, 1.0, 0.9], np.float32) + 6
-    arr[..., :3] = np.clip(painted, 0, 255).astype(np.uint8)
+    arr[..., :3] = cv2.LUT(cv2.addWeighted(cel_shade(rgb, levels=8), 0.7, rgb, 0.3, 0), _WARM)
     return Image.fromarray(arr, "RGBA")
 
 
@@ -93,19 +91,26 @@ def _sky(top: Color, bottom: Color) -> np.ndarray:
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 
+_WARM = np.clip(np.arange(256, dtype=np.float32)[:, None] * np.array([1.08, 1.0, 0.9], np.float32) + 6, 0, 255
+                ).astype(np.uint8)[:, None, :]  # warm painted skin, one table per channel
+
+
 @lru_cache(maxsize=3)
 def _worn(variant: int) -> np.ndarray:
-    """Paper that has hung outside: lighter creases and darker edges."""
+    """Paper that has hung outside: lighter creases and darker edges (a multiplier for three channels; 200 = 1.0)."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     edge = np.clip(np.minimum.reduce([xx, yy, W - xx, H - yy]) / 60, 0, 1) * 0.18 + 0.82
     crease = 1 + 0.05 * np.exp(-((xx - W * (0.48 + 0.03 * variant)) / 3) ** 2) + 0.04 * np.exp(
         -((yy - H * 0.5) / 3) ** 2)
-    return (edge * crease).astype(np.float32)
+    return cv2.merge([np.clip(edge * crease * 200, 0, 255).astype(np.uint8)] * 3)
 
 
 @lru_cache(maxsize=2)
-def _grain(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).normal(0, 1, (H, W)).astype(np.float32)
+def _grain(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Film grain (σ 10 levels) as what it adds and what it takes away, for three channels."""
+    grain = np.random.default_rng(seed).normal(0, 10, (H, W)).astype(np.float32)
+    return (cv2.merge([np.clip(grain, 0, 255).astype(np.uint8)] * 3),
+            cv2.merge([np.clip(-grain, 0, 255).astype(np.uint8)] * 3))
 
 
 # ---- comic-book panel ----------------------------------------------------------------------------------------------
@@ -119,28 +124,30 @@ def comic_panel(look: Look) -> Image.Image:
     # A group too wide for the portrait panel stands along its bottom, whole, the speed lines above.
     band = look.person_found and not look.fits((W, H))
     photo = look.frame((W, H), band=True) if band else crop_cover_array(look.source, (W, H), focus=look.face_center())
-    flat = cel_shade(photo, levels=4).astype(np.float32)
+    flat = cel_shade(photo, levels=4)
     look.progress(0.35)
-    lines = ink_lines(photo, thickness=2)[..., None]
+    # (Composited in 8 bits with OpenCV's per-pixel blends, not float passes over the whole panel.)
+    lines = ink_lines(photo, thickness=2)
     if band:  # no ink along the photo's cut edge
-        lines = lines * cv2.erode(look.coverage((W, H), band=True), np.ones((9, 9), np.uint8))[..., None]
+        lines = lines * cv2.erode(look.coverage((W, H), band=True), np.ones((9, 9), np.uint8))
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     dots = _dots() < np.clip((0.55 - luma) * 1.6, 0, 1)
     window = look.frame_window((W, H), band=True) if band else look.cover_window((W, H))
     if len(look.faces) > 1:  # the small faces of a group keep their features: lighter ink, no dots on them
         faces = _face_ovals(look.faces_in((W, H), window))
         dots &= faces < 0.5
-        lines = lines * (1 - 0.6 * faces[..., None])
-    art = flat * (1 - 0.35 * dots[..., None])
+        lines = lines * (1 - 0.6 * faces)
+    art = cv2.multiply(flat, cv2.merge([np.where(dots, 166, 255).astype(np.uint8)] * 3), scale=1 / 255)
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
         m = (look.frame((W, H), mask8, band=True) if band else crop_cover_array(
-            Image.fromarray(mask8), (W, H), focus=look.face_center())).astype(np.float32)[..., None] / 255
-        art = _speed_lines(accent).astype(np.float32) * (1 - m) + art * m
-        outline = np.clip(cv2.dilate(m[..., 0], np.ones((9, 9), np.uint8)) - m[..., 0], 0, 1)[..., None]
+            Image.fromarray(mask8), (W, H), focus=look.face_center())).astype(np.float32) / 255
+        art = cv2.blendLinear(_speed_lines(accent), art, 1 - m, m)
+        outline = np.clip(cv2.dilate(m, np.ones((9, 9), np.uint8)) - m, 0, 1)
         lines = np.maximum(lines, outline)
-    art = art * (1 - 0.9 * lines) + 15 * 0.9 * lines
-    canvas = Image.fromarray(np.clip(art, 0, 255).astype(np.uint8)).convert("RGBA")
+    ink = 0.9 * lines.astype(np.float32)
+    art = cv2.blendLinear(art, np.full_like(art, 15), 1 - ink, ink)
+    canvas = Image.fromarray(art).convert("RGBA")
     look.progress(0.65)
     d = ImageDraw.Draw(canvas)
     # Caption box and speech bubble.
@@ -148,19 +155,26 @@ def comic_panel(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (56, 50, 484, 110), (things[0] if things else "MEANWHILE…").upper(), "bebas-neue",
                      (15, 15, 15))
     speech = (f"HI, I'M {display_caps(name)}!" if name else "THIS IS MY ORIGIN STORY!")[:40]
+    faces = look.faces_in((W, H), window)
+    main = max(faces, key=lambda f: f[2] * f[3]) if faces else None
     fx, fy = look.face_center()
-    tail_to = (int(fx * W), int(max(0.2, fy - 0.12) * H))
-    bx0, by0, bx1, by1 = 520, 60, 984, 260
-    if tail_to[0] > W * 0.55:
-        bx0, bx1 = 40, 504
-        by0, by1 = 150, 350
+    centre = main[0] + main[2] / 2 if main else fx * W
+    # The bubble opposite the face, else a smaller one in a corner: never over a head.
+    wide = [(520, 60, 984, 260), (40, 150, 504, 350)]
+    bubbles = (wide[::-1] if centre > W * 0.55 else wide) + [(664, 50, 984, 226), (40, 140, 360, 316)]
+    bx0, by0, bx1, by1 = min(bubbles, key=lambda b: _covered(b, faces))
+    if main:  # the tail ends beside the speaker's cheek, on the bubble's side, where the face is in the panel
+        x, y, w, h = main
+        tail_to = (int(x - 0.1 * w if (bx0 + bx1) / 2 < centre else x + 1.1 * w), int(max(by1 + 40, y + h * 0.5)))
+    else:
+        tail_to = (int(fx * W), int(max(0.2, fy - 0.12) * H))
     d.polygon([((bx0 + bx1) // 2 - 40, by1 - 20), ((bx0 + bx1) // 2 + 30, by1 - 20),
                (tail_to[0] + (1 if tail_to[0] > bx1 else -1) * 0, max(by1 + 60, tail_to[1]))],
               fill=(255, 255, 255, 255), outline=(15, 15, 15, 255))
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
     effect = EFFECTS[look.params.seed % len(EFFECTS)]
-    _boom(canvas, _clear_spot(look.faces_in((W, H), window)), effect, burst, accent)
+    _boom(canvas, _clear_spot(faces), effect, burst, accent)
     border = Image.new("RGBA", (W, H), (0, 0, 0, 0))
     ImageDraw.Draw(border).rectangle((0, 0, W - 1, H - 1), outline=(15, 15, 15, 255), width=22)
     ImageDraw.Draw(border).rectangle((22, 22, W - 23, H - 23), outline=(255, 255, 255, 255), width=6)
@@ -181,11 +195,14 @@ BOOM_SPOTS = ((W - 200, H - 190), (200, H - 190), (W - 210, 440), (210, 470))  #
 
 def _clear_spot(faces: list[tuple[float, float, float, float]]) -> tuple[int, int]:
     """Where the sound effect covers the least of any face (the first free one of BOOM_SPOTS)."""
-    def covered(spot: tuple[int, int]) -> float:
-        cx, cy = spot
-        return sum(max(0.0, min(cx + 175, x + w * 1.3) - max(cx - 175, x - w * 0.3))
-                   * max(0.0, min(cy + 140, y + h * 1.3) - max(cy - 140, y - h * 0.5)) for x, y, w, h in faces)
-    return min(BOOM_SPOTS, key=covered)  # min keeps the first of equals
+    return min(BOOM_SPOTS, key=lambda c: _covered((c[0] - 175, c[1] - 140, c[0] + 175, c[1] + 140), faces))
+
+
+def _covered(rect: tuple[int, int, int, int], faces: list[tuple[float, float, float, float]]) -> float:
+    """How much of the heads (each face with its hair and chin) ``rect`` (x0, y0, x1, y1) covers, in pixels."""
+    x0, y0, x1, y1 = rect
+    return sum(max(0.0, min(x1, x + w * 1.3) - max(x0, x - w * 0.3))
+               * max(0.0, min(y1, y + h * 1.3) - max(y0, y - h * 0.6)) for x, y, w, h in faces)
 
 
 @lru_cache(maxsize=1)
