@@ -30,11 +30,11 @@ def magazine_cover(look: Look) -> Image.Image:
     box = look.people_box(below=3.6, side=2.0, above=0.7)
     star = person(look, 1000 if group else 940, 620 if group else 1060, box=box)
     arr = np.asarray(star).copy()
-    rgb = arr[..., :3].astype(np.float32)
-    # Glossy retouch: lifted skin, crisp contrast.
-    soft = cv2.bilateralFilter(np.ascontiguousarray(arr[..., :3]), 7, 30, 7).astype(np.float32)
-    rgb = np.clip((soft * 0.6 + rgb * 0.4 - 128) * 1.08 + 132, 0, 255)
-    arr[..., :3] = rgb.astype(np.uint8)
+    rgb = np.ascontiguousarray(arr[..., :3])
+    # Glossy retouch: lifted skin, crisp contrast (one saturating 8-bit pass: 1.08 × (0.6 soft + 0.4 sharp) + 132 -
+    # 1.08 × 128).
+    soft = cv2.bilateralFilter(rgb, 5, 30, 7)
+    arr[..., :3] = cv2.addWeighted(soft, 0.6 * 1.08, rgb, 0.4 * 1.08, 132 - 128 * 1.08)
     star = Image.fromarray(arr, "RGBA")
     top = H - star.height
     if group:  # every face stays above the headline: a group in two rows stands higher, fading out at its foot
