@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import accessories, figure_set
+from minime.core.engines.classic.cutout import rotate
 from minime.core.engines.classic.figure import ACRYLIC, PEDESTAL, FigureStyle
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
@@ -335,7 +336,7 @@ MAX_ACCESSORIES = 4
 def _posed(figure: Image.Image, seed: int, people: int) -> Image.Image:
     """One figure leaning a little one way or the other in its tray, by edition (a set stands straight)."""
     angle = (0.0, 5.0, -5.0)[seed % 3] if people <= 1 else 0.0
-    return figure if angle == 0 else figure.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True)
+    return figure if angle == 0 else rotate(figure, angle)
 
 
 def _default_accessories(look: Look) -> list[str]:
@@ -373,8 +374,9 @@ def action_figure(look: Look) -> Image.Image:
     # Shot the way a product photographer would: the reflections fall mostly beside the figure, not across its face.
     behind = Image.new("L", (bw, bh), 0)
     behind.paste(figure.getchannel("A"), (fx - bx0, fy - by0))
-    behind = cv2.GaussianBlur(np.asarray(behind), (0, 0), 12).astype(np.float32) / 255
-    glare = (glare * (1 - 0.65 * behind)).astype(np.uint8)
+    small = cv2.resize(np.asarray(behind), (bw // 4, bh // 4), interpolation=cv2.INTER_AREA)
+    behind = cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), (bw, bh), interpolation=cv2.INTER_LINEAR)
+    glare = (glare * (1 - 0.65 / 255 * behind.astype(np.float32))).astype(np.uint8)
     card.paste((255, 255, 255, 255), (bx0, by0), Image.fromarray(glare))
     canvas = backdrop.copy()
     canvas.paste(card.convert("RGB"), CARD[:2], _card_mask())

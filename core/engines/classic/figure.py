@@ -93,7 +93,7 @@ def render_figure(source: np.ndarray, mask: np.ndarray, face: Box | None, seed: 
     if kind == BUST and others:
         crop = _member_bust_crop(source, mask, face, others, style.shoulders)
     elif kind == BUST and style.full_body:
-        crop, kind = _full_body_crop(source, mask, face, style.shoulders), STANDING
+        crop, kind = _full_body_crop(source, mask, face, style.shoulders, height), STANDING
     else:
         crop = _sculpt_crop(source, mask, face, kind, style.shoulders)
     base_frac = 0.0 if style.base == "none" else (0.2 if kind == BUST else 0.1)
@@ -172,8 +172,9 @@ def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, sho
     return _Crop(rgb, alpha, (fx - ox, fy - oy, fw, fh))
 
 
-def _full_body_crop(source: np.ndarray, mask: np.ndarray, face: Box, shoulders: float) -> _Crop:
-    """A head-and-shoulders photo down to the chest, with a toy body sculpted below it (see toy_body.py)."""
+def _full_body_crop(source: np.ndarray, mask: np.ndarray, face: Box, shoulders: float, height: int) -> _Crop:
+    """A head-and-shoulders photo down to the chest, with a toy body sculpted below it (see toy_body.py), worked at
+    about the figure's final ``height`` (the body is much taller than the photo: no need for its full resolution)."""
     h, w = mask.shape
     fx, fy, fw, fh = face
     cx = fx + fw / 2
@@ -193,8 +194,13 @@ def _full_body_crop(source: np.ndarray, mask: np.ndarray, face: Box, shoulders: 
     inside = np.zeros(alpha.shape, np.uint8)
     inside[:int(max(0, chest - oy)), int(max(0, cx - half - ox)):int(max(0, cx + half - ox))] = 255
     alpha = alpha * (soft_mask(inside, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
-    local = (fx - ox, fy - oy, fw, fh)
-    complete_body(rgb, alpha, local, int(chest - oy))  # type: ignore[arg-type]
+    k = min(1.0, height * 1.1 / rgb.shape[0])
+    if k < 1.0:
+        size = (max(8, round(rgb.shape[1] * k)), max(8, round(rgb.shape[0] * k)))
+        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    local = ((fx - ox) * k, (fy - oy) * k, fw * k, fh * k)
+    complete_body(rgb, alpha, local, int((chest - oy) * k))  # type: ignore[arg-type]
     return _Crop(rgb, alpha, local)
 
 
