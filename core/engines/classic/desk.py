@@ -37,6 +37,7 @@ BOX = (646, 250, 918, 846)  # the box's front face
 BOX_DEPTH, BOX_LIFT = 64, 34
 BASE_C, BASE_RX, BASE_RY, BASE_T = (372, 900), 176, 44, 16  # the acrylic disc: centre of its top, radii, thickness
 FIG_H, FIG_W = 600, 400
+SET_W = 540  # a group's set spreads wider on the desk (in front of the mug and the box's corner)
 
 
 def _palette(look: Look) -> tuple[tuple[str, Color], ...]:
@@ -73,7 +74,7 @@ def _figure(look: Look, max_w: int, max_h: int) -> Image.Image:
         return toy_figure(look, max_w, max_h, FigureStyle(base="none", gloss=1.15, saturation=1.2))
     if len(look.faces) > 1:  # a set: the people side by side (busts on their own stands) on the clear disc
         figure = figure_set.render_group(np.asarray(look.source), look.subject.mask, list(look.faces),
-                                         look.params.seed, height=max_h, max_width=max_w,
+                                         look.params.seed, height=max_h, max_width=max(max_w, SET_W),
                                          style=FigureStyle(base="none"))
         box = figure.getbbox()
         return figure.crop(box) if box else figure
