@@ -189,19 +189,37 @@ def _full_body_crop(source: np.ndarray, mask: np.ndarray, face: Box, shoulders: 
     half = float(np.clip(reach * 0.97, 0.6 * fw, min(shoulders, 1.45) * fw))
     room = half + 0.75 * fw  # the arms hang beside the chest
     box = (cx - room, top - 0.08 * fh, cx + room, body_box_bottom(face) + 2)
-    rgb, alpha = _crop_padded(source, person, box)
     ox, oy = box[0], box[1]
+    k = min(1.0, height * 1.1 / (box[3] - box[1]))
+    rgb, alpha = _crop_scaled(source, person, box, k)
     inside = np.zeros(alpha.shape, np.uint8)
-    inside[:int(max(0, chest - oy)), int(max(0, cx - half - ox)):int(max(0, cx + half - ox))] = 255
-    alpha = alpha * (soft_mask(inside, max(1.0, fw * 0.02)).astype(np.float32) / 255.0)
-    k = min(1.0, height * 1.1 / rgb.shape[0])
-    if k < 1.0:
-        size = (max(8, round(rgb.shape[1] * k)), max(8, round(rgb.shape[0] * k)))
-        rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-        alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    inside[:int(max(0, (chest - oy) * k)), int(max(0, (cx - half - ox) * k)):int(max(0, (cx + half - ox) * k))] = 255
+    alpha = alpha * (soft_mask(inside, max(1.0, fw * k * 0.02)).astype(np.float32) / 255.0)
     local = ((fx - ox) * k, (fy - oy) * k, fw * k, fh * k)
     complete_body(rgb, alpha, local, int((chest - oy) * k))  # type: ignore[arg-type]
     return _Crop(rgb, alpha, local)
+
+
+def _crop_scaled(rgb: np.ndarray, mask: np.ndarray, box: tuple[float, float, float, float], k: float
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`_crop_padded`, scaled by ``k`` (≤ 1): only the part inside the photo is resized."""
+    if k >= 1.0:
+        return _crop_padded(rgb, mask, box)
+    h, w = mask.shape
+    x0, y0, x1, y1 = box
+    out_w, out_h = max(8, round((x1 - x0) * k)), max(8, round((y1 - y0) * k))
+    out_rgb = np.zeros((out_h, out_w, 3), np.uint8)
+    out_a = np.zeros((out_h, out_w), np.float32)
+    sx0, sy0, sx1, sy1 = (int(round(v)) for v in (max(0, x0), max(0, y0), min(w, x1), min(h, y1)))
+    if sx1 > sx0 and sy1 > sy0:
+        dx0, dy0 = round((sx0 - x0) * k), round((sy0 - y0) * k)
+        dw = min(out_w - dx0, max(1, round((sx1 - sx0) * k)))
+        dh = min(out_h - dy0, max(1, round((sy1 - sy0) * k)))
+        out_rgb[dy0:dy0 + dh, dx0:dx0 + dw] = cv2.resize(rgb[sy0:sy1, sx0:sx1], (dw, dh),
+                                                         interpolation=cv2.INTER_AREA)
+        out_a[dy0:dy0 + dh, dx0:dx0 + dw] = cv2.resize(mask[sy0:sy1, sx0:sx1], (dw, dh),
+                                                       interpolation=cv2.INTER_AREA)
+    return out_rgb, out_a
 
 
 def _member_bust_crop(source: np.ndarray, part: np.ndarray, face: Box, others: tuple[Box, ...],
@@ -426,8 +444,8 @@ def _light(albedo: np.ndarray, hard: np.ndarray, solid: np.ndarray, head_c: tupl
     """Plastic shading: an inflated height field of the silhouette plus an ellipsoid head give normals; a key light
     (its side set by the seed), a specular highlight, a rim light and ambient occlusion shade the paint."""
     h, w = hard.shape
-    scale = max(1, int(max(h, w) // 320))  # the light is smooth: compute it on a smaller grid
-    sw, sh = max(8, w // scale), max(8, h // scale)
+    scale = max(1.0, max(h, w) / 300)  # the light is smooth: compute it on a smaller grid
+    sw, sh = max(8, round(w / scale)), max(8, round(h / scale))
     small = cv2.resize(solid, (sw, sh), interpolation=cv2.INTER_AREA)
     dist = cv2.distanceTransform((small > 0).astype(np.uint8), cv2.DIST_L2, 5)
     reach = max(4.0, float(np.percentile(dist[dist > 0], 90)) if (dist > 0).any() else 4.0)

@@ -54,11 +54,12 @@ def add_legs(rgb: np.ndarray, alpha: np.ndarray, cut: int, face: Box) -> None:
         foot_c = ((inner + outer_bottom) / 2 + toe, leg_h + shoe_h * 0.35)
         cv2.ellipse(shape, (int(foot_c[0]), int(foot_c[1])), (int(abs(outer_bottom - inner) * 0.62 + 0.12 * fw),
                     int(shoe_h * 0.62)), 0, 0, 360, 2, -1)
-    shade = np.linspace(1.0, 0.8, total, dtype=np.float32)[:, None, None]
-    colour = np.where((shape == 2)[..., None], shoes, trousers[None, None] * shade)
+    shade = np.linspace(1.0, 0.8, total, dtype=np.float32)
     legs = shape > 0
+    ys, _ = np.nonzero(legs)
+    colour = np.where((shape[legs] == 2)[:, None], shoes, trousers[None] * shade[ys, None])
     region = rgb[cut:]
-    region[legs] = np.clip(colour[legs], 0, 255).astype(np.uint8)
+    region[legs] = np.clip(colour, 0, 255).astype(np.uint8)
     alpha[cut:][legs] = 1.0
 
 
@@ -96,11 +97,11 @@ def complete_body(rgb: np.ndarray, alpha: np.ndarray, face: Box, chest: int) -> 
     torso = np.zeros((h, w), np.uint8)
     cv2.fillPoly(torso, [np.array([(cx - half, chest - 2), (cx + half, chest - 2), (cx + 0.86 * half, waist),
                                    (cx - 0.86 * half, waist)], np.float32).round().astype(np.int32)], 1)
-    depth = np.clip((np.arange(h, dtype=np.float32) - chest) / max(1.0, waist - chest), 0, 1)
-    body = column[None] * (1 - 0.12 * depth)[:, None, None]
     rows = slice(chest - 2, waist)
+    depth = np.clip((np.arange(chest - 2, waist, dtype=np.float32) - chest) / max(1.0, waist - chest), 0, 1)
+    body = column[None] * (1 - 0.12 * depth)[:, None, None]
     inside = torso[rows] > 0
-    rgb[rows][inside] = np.clip(body[rows][inside], 0, 255).astype(np.uint8)
+    rgb[rows][inside] = np.clip(body[inside], 0, 255).astype(np.uint8)
     alpha[rows][inside] = 1.0
     # A belt at the waist.
     belt = slice(max(0, waist - int(0.14 * fh)), waist)
