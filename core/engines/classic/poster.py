@@ -165,7 +165,7 @@ def comic_panel(look: Look) -> Image.Image:
     bx0, by0, bx1, by1 = min(bubbles, key=lambda b: _covered(b, faces))
     if main:  # the tail ends beside the speaker's cheek, on the bubble's side, where the face is in the panel
         x, y, w, h = main
-        tail_to = (int(x - 0.1 * w if (bx0 + bx1) / 2 < centre else x + 1.1 * w), int(max(by1 + 40, y + h * 0.5)))
+        tail_to = (int(x - 0.35 * w if (bx0 + bx1) / 2 < centre else x + 1.35 * w), int(max(by1 + 40, y + h * 0.6)))
     else:
         tail_to = (int(fx * W), int(max(0.2, fy - 0.12) * H))
     d.polygon([((bx0 + bx1) // 2 - 40, by1 - 20), ((bx0 + bx1) // 2 + 30, by1 - 20),
