@@ -1,4 +1,5 @@
-"""Regenerate docs/gallery.jpg: every classic look on three real photos (a portrait, Grace Hopper, a group of three).
+"""Regenerate docs/gallery.jpg: every classic look on four real photos (the astronaut, Grace Hopper, Barack Obama's
+official portrait, and the three side by side as a group).
 
 Run: ``.venv/bin/python docs/make_gallery.py`` (needs the [test] extra for scikit-image and matplotlib's photos).
 """
@@ -19,17 +20,19 @@ HERE = Path(__file__).resolve().parent
 
 
 def photos() -> dict[str, Image.Image]:
-    """The three photos: scikit-image's astronaut, matplotlib's Grace Hopper, and the two side by side with a third."""
+    """scikit-image's astronaut, matplotlib's Grace Hopper, Obama's official portrait (public domain, docs/photos),
+    and the three side by side."""
     astronaut = Image.fromarray(data.astronaut())
     hopper = Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg").convert("RGB")
+    obama = Image.open(HERE / "photos" / "obama.jpg").convert("RGB")
     height = 600
-    people = [p.resize((round(p.width * height / p.height), height)) for p in (astronaut, hopper, astronaut)]
+    people = [p.resize((round(p.width * height / p.height), height)) for p in (astronaut, hopper, obama)]
     group = Image.new("RGB", (sum(p.width for p in people), height))
     x = 0
     for person in people:
         group.paste(person, (x, 0))
         x += person.width
-    return {"portrait": astronaut, "hopper": hopper, "group": group}
+    return {"portrait": astronaut, "hopper": hopper, "obama": obama, "group": group}
 
 
 def main() -> None:
@@ -48,7 +51,7 @@ def main() -> None:
     for sheet in sheets:
         out.paste(sheet, (x, 0))
         x += sheet.width + gap
-    out.thumbnail((3000, 3000))
+    out.thumbnail((4000, 4000))
     buffer = io.BytesIO()
     out.save(buffer, "JPEG", quality=85, optimize=True)
     (HERE / "gallery.jpg").write_bytes(buffer.getvalue())
