@@ -44,8 +44,9 @@ RECIPES: dict[str, Callable[[Look], Image.Image]] = {
 }
 
 NO_PERSON = "I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!"
-LOW_RES = ("The face in that photo is small (under {px} pixels across), so the look keeps the whole picture "
-           "and some details stay soft. A closer or sharper selfie works best!")
+LOW_RES = ("The face in that photo is small (under {px} pixels across), so some details stay soft (a person seen "
+           "from head to toe still becomes a figure; otherwise the look keeps the whole picture). A closer or sharper "
+           "selfie works best!")
 NO_NAME = ("This look has no name on it, so “bigger name” and “smaller name” have nothing to change here. "
            "Looks with a name: /figurine, /actionfigure, /polaroid, /retro.")
 LOW_RES_FACE_PX = 80
