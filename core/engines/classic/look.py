@@ -156,6 +156,8 @@ class Look:
             return x0, min(y0, hy0), cw, ch
         if band:  # as wide as the group (with room for shoulders), the photo's full height at the bottom
             bw = min(float(sw), max(sh * aspect, (hx1 - hx0) * 1.12))
+            if bw / aspect < sh:  # a picture wider than the photo: all of it, the design at its sides
+                return (sw - sh * aspect) / 2, 0.0, sh * aspect, float(sh)
             x0 = min(max(0.0, (hx0 + hx1) / 2 - bw / 2), sw - bw)
             return x0, sh - bw / aspect, bw, bw / aspect
         scale = max(sw / w, sh / h)  # contain: the whole photo, centred

@@ -94,30 +94,39 @@ def pop_art(look: Look) -> Image.Image:
     """Flat inks per region (skin, hair, clothes, background) with clean outlines and Ben-Day dots; ``grid`` makes
     the 2×2 Warhol sheet, each panel in its own inks."""
     if (look.params.variant or look.theme.default_variant) == "grid":
-        shapes = _pop_shapes(look, 512, dot=7)
+        if len(look.faces) > 1 and not look.fits((512, 512)):  # a wide group: two wide panels, one above the other
+            shapes = _pop_shapes(look, (1024, 512), dot=8, work=(768, 384))
+            sheet = Image.new("RGB", (1024, 1024))
+            for i in range(2):
+                tile = _pop_paint(shapes, look.theme.palette(look.params.palette + i + look.params.seed % 4))
+                sheet.paste(Image.fromarray(tile, "RGB"), (0, i * 512))
+            look.progress(0.75)
+            return sheet
+        shapes = _pop_shapes(look, (512, 512), dot=7)
         sheet = Image.new("RGB", (1024, 1024))
         for i in range(4):
             tile = _pop_paint(shapes, look.theme.palette(look.params.palette + i + look.params.seed % 4))
             sheet.paste(Image.fromarray(tile, "RGB"), ((i % 2) * 512, (i // 2) * 512))
         look.progress(0.75)
         return sheet
-    return Image.fromarray(_pop_paint(_pop_shapes(look, 1024, dot=11), look.palette), "RGB")
+    return Image.fromarray(_pop_paint(_pop_shapes(look, (1024, 1024), dot=11), look.palette), "RGB")
 
 
-def _pop_shapes(look: Look, side: int, dot: int) -> _PopShapes:
-    work = 512  # regions are found at 512 px, then drawn at the panel's size with smooth edges
-    rgb = look.frame((work, work), band=True)  # a wide group along the bottom, the background ink above it
+def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, int] = (512, 512)) -> _PopShapes:
+    """The panel's shapes at ``size``; regions are found at ``work`` size, then drawn at the panel's size with smooth
+    edges."""
+    rgb = look.frame(work, band=True)  # a wide group along the bottom, the background ink above it
     sculpt = look.subject.found
-    mask = look.frame((work, work), (look.subject.mask * 255).astype(np.uint8), band=True) if sculpt else \
-        np.full((work, work), 255, np.uint8)
+    mask = look.frame(work, (look.subject.mask * 255).astype(np.uint8), band=True) if sculpt else \
+        np.full(work[::-1], 255, np.uint8)
     smooth = cv2.bilateralFilter(cv2.bilateralFilter(rgb, 7, 50, 7), 7, 40, 7)
     lab = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)
     lum = lab[..., 0].astype(np.float32)
     person = mask > 127
-    faces = _faces_in_frame(look, (work, work))
+    faces = _faces_in_frame(look, work)
     skin, hair, features, skin_l = _skin_and_hair(lab, person, faces)
     look.progress(0.45)
-    labels = np.full((work, work), BG, np.uint8)
+    labels = np.full(work[::-1], BG, np.uint8)
     labels[person] = CLOTHES
     labels[hair] = HAIR
     labels[skin] = SKIN
@@ -128,28 +137,27 @@ def _pop_shapes(look: Look, side: int, dot: int) -> _PopShapes:
             cut = np.percentile(lum[region], 35 if lit == SKIN else 30)
             labels[region & (lum < cut - 6)] = shade
     labels[features] = INK
-    labels = _smooth_labels(labels, side)
-    mask_big = cv2.resize(mask, (side, side), interpolation=cv2.INTER_LINEAR)
+    labels = _smooth_labels(labels, size)
+    mask_big = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
     edges = cv2.Canny(mask_big, 60, 160)
     # Outlines between regions (skin / hair / clothes / background), not between a region's two tones.
     groups = np.array([0, 1, 1, 2, 2, 3, 3, 4], np.uint8)[labels]
     borders = cv2.Canny(groups * 50, 10, 30)
-    thick = max(2, side // 180)
+    thick = max(2, size[0] // 180)
     lines = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thick + 1, 2 * thick + 1)))
     region_lines = cv2.dilate(np.where((labels != BG) & (labels != INK), borders, 0).astype(np.uint8),
                               np.ones((max(1, thick // 2 + 1),) * 2, np.uint8))
     lines = cv2.GaussianBlur(np.maximum(lines, (region_lines * 0.85).astype(np.uint8)), (0, 0), 0.8)
-    dots_big, dots_small = _dot_screens(side, dot)
+    dots_big, dots_small = _dot_screens(size, dot)
     dots = dots_big & np.isin(labels, (SKIN_SHADE, CLOTHES_SHADE))
     # Faces keep their features: inside each face the photo's own shading modulates the flat skin ink.
-    face_w = np.zeros((work, work), np.float32)
+    face_w = np.zeros(work[::-1], np.float32)
     for fx, fy, fw, fh in faces:
         cv2.ellipse(face_w, (int(fx + fw / 2), int(fy + fh * 0.5)), (int(fw * 0.5), int(fh * 0.62)), 0, 0, 360, 1.0,
                     -1)
     face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
     relief = np.clip(lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
-    shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), (side, side),
-                         interpolation=cv2.INTER_LINEAR)
+    shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
     return _PopShapes(labels, dots, lines, dots_small, skin_l, shading)
 
 
@@ -198,23 +206,23 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np
     return skin, hair & ~skin, features, float(np.median(skin_ls)) if skin_ls else 160.0
 
 
-def _smooth_labels(labels: np.ndarray, side: int) -> np.ndarray:
-    """Clean flat shapes: each label's area is blurred and the strongest wins (a mode filter), at ``side``."""
+def _smooth_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Clean flat shapes: each label's area is blurred and the strongest wins (a mode filter), at ``size``."""
     present = [int(v) for v in np.unique(labels)]
-    scores = np.zeros((len(present), side, side), np.float32)
+    scores = np.zeros((len(present), size[1], size[0]), np.float32)
     for i, v in enumerate(present):
         sigma = 0.8 if v == INK else 2.6 if v in (SKIN_SHADE, HAIR_SHADE, CLOTHES_SHADE) else 1.8
         blurred = cv2.GaussianBlur((labels == v).astype(np.float32), (0, 0), sigma)
         if v == INK:
             blurred *= 1.4  # thin features survive the vote
-        scores[i] = cv2.resize(blurred, (side, side), interpolation=cv2.INTER_LINEAR) if side != labels.shape[0] \
+        scores[i] = cv2.resize(blurred, size, interpolation=cv2.INTER_LINEAR) if size != labels.shape[::-1] \
             else blurred
     return np.array(present, np.uint8)[np.argmax(scores, axis=0)]
 
 
 @lru_cache(maxsize=8)
-def _dot_screens(side: int, dot: int) -> tuple[np.ndarray, np.ndarray]:
-    yy, xx = np.mgrid[0:side, 0:side].astype(np.float32)
+def _dot_screens(size: tuple[int, int], dot: int) -> tuple[np.ndarray, np.ndarray]:
+    yy, xx = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
     u, v = (xx + yy) / np.sqrt(2), (xx - yy) / np.sqrt(2)
     cell = dot * 2.2
     du, dv = (u % cell) - cell / 2, (v % cell) - cell / 2
