@@ -263,7 +263,12 @@ def _member_bust_crop(source: np.ndarray, part: np.ndarray, face: Box, others: t
     cv2.ellipse(torso, (int(bx), int(low)), (int(0.88 * half), int(r)), 0, 0, 180, 255, -1)
     cv2.rectangle(torso, (int(bx - 0.4 * fw), int(fy + 0.75 * fh - oy)), (int(bx + 0.4 * fw), sy), 255, -1)
     torso_f = soft_mask(torso, max(1.0, fw * 0.02)).astype(np.float32) / 255.0
-    known = (photo_alpha > 0.5) & (torso > 0)
+    # The photo's own clothes are kept in the chest's middle; its sides (where a neighbour's arm or the table
+    # reaches in) are painted on from them.
+    core = np.zeros((ch_, cw_), np.uint8)
+    cv2.ellipse(core, (int(bx), int((sy + low) / 2)), (int(0.8 * half), int((low - sy) / 2 + 0.5 * fh)), 0, 0, 360,
+                1, -1)
+    known = (photo_alpha > 0.5) & (torso > 0) & ((core > 0) | (np.arange(ch_)[:, None] < sy))
     clothes = (torso > 0) & ~known
     if clothes.any():
         rgb = _fill_from(rgb, known & (np.arange(ch_)[:, None] > fy + 1.1 * fh - oy), clothes, fw)
