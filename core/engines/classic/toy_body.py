@@ -18,7 +18,9 @@ def leg_length(person: np.ndarray, face: Box) -> int:
     if not (person[-2] > 0.5).any():
         return 0
     _, fy, _, fh = face
-    return int(np.clip(fy + FEET_BELOW_FACE * fh - h, 0.5 * fh, 3.6 * fh))
+    rows = np.nonzero((person > 0.5).any(axis=1))[0]
+    seen = h - min(float(rows[0]), fy - 0.6 * fh)  # a bent-over person is short: legs no longer than half of them
+    return int(np.clip(fy + FEET_BELOW_FACE * fh - h, 0.5 * fh, min(3.6 * fh, 0.5 * seen)))
 
 
 def add_legs(rgb: np.ndarray, alpha: np.ndarray, cut: int, face: Box) -> None:
