@@ -19,6 +19,7 @@ from minime.core.engines.classic.paint import (
     draw_fitted_text,
     hex_color,
     mix,
+    resize,
 )
 
 W, H = 1024, 1280
@@ -35,7 +36,9 @@ def film_poster(look: Look) -> Image.Image:
     look.progress(0.2)
     if look.person_found:
         # Everyone's face large above, and everyone whole below (a group stands as a wide row).
-        face = _painted(person(look, 980, 620, box=look.people_box(below=0.5, side=0.7, above=0.6)))
+        # (The faded backdrop is painted at half size and drawn up: as soft, for a quarter of the cost.)
+        face = _painted(person(look, 490, 310, box=look.people_box(below=0.5, side=0.7, above=0.6)))
+        face = resize(face, (face.width * 2, face.height * 2))
         alpha = np.asarray(face.getchannel("A")).astype(np.float32) * np.linspace(0.75, 0.0, face.height,
                                                                                   dtype=np.float32)[:, None]
         face.putalpha(Image.fromarray(alpha.astype(np.uint8)))
