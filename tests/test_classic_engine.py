@@ -277,6 +277,23 @@ def test_pop_art_keeps_dark_skin_dark(astronaut: Image.Image) -> None:
     assert skin_lightness(darker) < skin_lightness(astronaut) - 25
 
 
+def test_pop_art_prints_dark_skin_as_a_deep_tone_not_a_pastel(astronaut: Image.Image) -> None:
+    """Obama's portrait (tests/data): his skin's ink is darker and more colourful than the astronaut's."""
+    def skin_ink(img: Image.Image) -> np.ndarray:
+        out = cv2.cvtColor(np.asarray(render(img, "pop-art", variant="single")), cv2.COLOR_RGB2LAB)
+        x, y, w, h = find_faces(cv2.cvtColor(out, cv2.COLOR_LAB2RGB))[0]
+        rows = slice(y + int(h * 0.45), y + int(h * 0.62))  # the cheeks, beside the nose and above a smile
+        cheeks = np.concatenate([out[rows, x + int(w * a):x + int(w * b)].reshape(-1, 3)
+                                 for a, b in ((0.15, 0.32), (0.68, 0.85))])
+        return np.median(cheeks, axis=0)
+
+    dark = skin_ink(Image.open(Path(__file__).parent / "data" / "obama.jpg"))
+    light = skin_ink(astronaut)
+    assert dark[0] < light[0] - 15, (dark, light)
+    assert np.hypot(dark[1] - 128, dark[2] - 128) >= 24, "as colourful as the skin, not a pastel"
+    assert dark[2] >= 130, "the skin's own warmth (Lab b above grey), not the palette's cool pink"
+
+
 def test_small_faces_and_no_person_get_a_kind_note_and_a_look_without_a_cut_out() -> None:
     tiny = _photo("hopper").resize((96, 112))
     out = ENGINE.render(RenderRequest(tiny, CATALOG.get("figurine"), RenderParams(name="Grace")))

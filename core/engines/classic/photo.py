@@ -87,6 +87,7 @@ class _PopShapes:
     lines: np.ndarray  # uint8 ink coverage (silhouette and region outlines, facial features)
     bg_dots: np.ndarray  # bool: finer dots on the background
     skin_l: float  # the skin's median lightness (Lab L, 0..255): its inks keep it, so dark skin stays dark
+    skin_ab: tuple[float, float]  # the skin's median colour (Lab a, b, 128 = grey): its inks keep its warmth
     shading: np.ndarray  # float32 multiplier: the face's own light and shade kept over its flat inks (1 elsewhere)
 
 
@@ -124,7 +125,7 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     lum = lab[..., 0].astype(np.float32)
     person = mask > 127
     faces = _faces_in_frame(look, work)
-    skin, hair, features, skin_l = _skin_and_hair(lab, person, faces)
+    skin, hair, features, skin_l, skin_ab = _skin_and_hair(lab, person, faces)
     look.progress(0.45)
     labels = np.full(work[::-1], BG, np.uint8)
     labels[person] = CLOTHES
@@ -158,7 +159,7 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
     relief = np.clip(lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
     shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    return _PopShapes(labels, dots, lines, dots_small, skin_l, shading)
+    return _PopShapes(labels, dots, lines, dots_small, skin_l, skin_ab, shading)
 
 
 def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
@@ -176,7 +177,7 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np
     features = np.zeros((h, w), bool)
     ab = lab[..., 1:].astype(np.float32)
     lum = lab[..., 0].astype(np.float32)
-    skin_ls = []
+    skin_ls, skin_abs = [], []
     for fx, fy, fw, fh in faces:
         x0, x1 = int(max(0, fx + fw * 0.3)), int(min(w, fx + fw * 0.7))
         y0, y1 = int(max(0, fy + fh * 0.45)), int(min(h, fy + fh * 0.75))
@@ -186,6 +187,7 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np
         mean_ab = np.median(patch[:, 1:], axis=0)
         mean_l = float(np.median(patch[:, 0]))
         skin_ls.append(mean_l)
+        skin_abs.append(mean_ab)
         d_ab = np.sqrt(((ab - mean_ab) ** 2).sum(-1))
         near = (d_ab < 14) & (np.abs(lum - mean_l) < 70) & person
         skin |= near
@@ -200,10 +202,11 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np
         feat = (face > 0) & (lum < mean_l - max(28.0, mean_l * 0.28))
         features |= feat
         skin |= (face > 0) & person & ~feat  # inside the face it is skin, whatever the colour says
-    if not faces:  # no face: no skin to find; the person is one region
-        return skin, hair, features, 160.0
+    if not skin_ls:  # no face: no skin to find; the person is one region
+        return skin, hair, features, 160.0, (140.0, 150.0)
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
-    return skin, hair & ~skin, features, float(np.median(skin_ls)) if skin_ls else 160.0
+    a, b = np.median(np.array(skin_abs), axis=0)
+    return skin, hair & ~skin, features, float(np.median(skin_ls)), (float(a), float(b))
 
 
 def _smooth_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -230,6 +233,18 @@ def _dot_screens(size: tuple[int, int], dot: int) -> tuple[np.ndarray, np.ndarra
     return r2 < (dot * 0.5) ** 2, r2 < (dot * 0.32) ** 2
 
 
+def _skin_ink(color: tuple[int, int, int], skin_l: float, skin_ab: tuple[float, float]) -> np.ndarray:
+    """The palette's skin colour at the skin's lightness, turned halfway towards the skin's hue and at least as
+    colourful as the skin (Lab, OpenCV's 8-bit scale)."""
+    ink = cv2.cvtColor(np.array([[color]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
+    own = np.array(skin_ab, np.float32) - 128
+    hue = (ink[1:] - 128) / max(1.0, float(np.hypot(*(ink[1:] - 128)))) + own / max(1.0, float(np.hypot(*own)))
+    hue /= max(1e-3, float(np.hypot(*hue)))
+    chroma = max(float(np.hypot(*(ink[1:] - 128))), float(np.hypot(*own)) * 1.15)
+    lab = np.array([np.clip(skin_l, 45, 230), *(128 + hue * chroma)], np.float32)
+    return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8)[None, None], cv2.COLOR_LAB2RGB)[0, 0]
+
+
 def _lab_ink(color: tuple[int, int, int], lightness: float | None = None, darker: float = 0.0) -> np.ndarray:
     """A palette colour as an ink, optionally at another lightness (Lab L, 0..255) and darkened."""
     lab = cv2.cvtColor(np.array([[color]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
@@ -242,11 +257,12 @@ def _lab_ink(color: tuple[int, int, int], lightness: float | None = None, darker
 def _pop_paint(shapes: _PopShapes, palette: dict) -> np.ndarray:
     bg, shadow, mid, light, ink = (hex_color(palette.get(k, d)) for k, d in (
         ("bg", "#ffde00"), ("shadow", "#e5007e"), ("mid", "#ff7a00"), ("light", "#ffd1e8"), ("ink", "#111111")))
-    # Skin keeps its own lightness (a little lifted for print); its hue comes from the palette.
-    skin_l = float(np.clip(shapes.skin_l * 1.05 + 8, 45, 232))
+    # Skin keeps its own lightness and at least its own colourfulness, its hue halfway to the palette's: dark skin
+    # stays a deep tone instead of a pale pastel at the same lightness.
+    skin_ink = _skin_ink(light, shapes.skin_l, shapes.skin_ab)
     table = np.array([
         bg,
-        _lab_ink(light, skin_l), _lab_ink(light, skin_l, 38),
+        skin_ink, _lab_ink(tuple(int(v) for v in skin_ink), None, 38),
         shadow, _lab_ink(shadow, None, 40),
         mid, _lab_ink(mid, None, 45),
         ink,
