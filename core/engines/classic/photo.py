@@ -89,6 +89,7 @@ class _PopShapes:
     skin_l: float  # the skin's median lightness (Lab L, 0..255): its inks keep it, so dark skin stays dark
     skin_ab: tuple[float, float]  # the skin's median colour (Lab a, b, 128 = grey): its inks keep its warmth
     shading: np.ndarray  # float32 multiplier: the face's own light and shade kept over its flat inks (1 elsewhere)
+    shaded: tuple[int, int, int, int] | None  # rows and columns (y0, y1, x0, x1) where shading is not 1
 
 
 def pop_art(look: Look) -> Image.Image:
@@ -159,7 +160,9 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
     relief = np.clip(lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
     shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-    return _PopShapes(labels, dots, lines, dots_small, skin_l, skin_ab, shading)
+    ys, xs = np.nonzero(np.abs(shading - 1) > 1e-3)
+    shaded = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1) if len(ys) else None
+    return _PopShapes(labels, dots, lines, dots_small, skin_l, skin_ab, shading, shaded)
 
 
 def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, float, float, float]]:
@@ -267,11 +270,16 @@ def _pop_paint(shapes: _PopShapes, palette: dict) -> np.ndarray:
         mid, _lab_ink(mid, None, 45),
         ink,
     ], np.uint8)
-    out = table[shapes.labels]
-    out = np.clip(out.astype(np.float32) * shapes.shading[..., None], 0, 255).astype(np.uint8)
-    dark = (out[shapes.dots].astype(np.uint16) * 170 // 255).astype(np.uint8)
-    out[shapes.dots] = dark
-    bgm = shapes.bg_dots & (shapes.labels == BG)
-    out[bgm] = (np.array(bg, np.uint16) * 215 // 255).astype(np.uint8)
-    lines = shapes.lines.astype(np.uint16)[..., None]
-    return ((out.astype(np.uint16) * (255 - lines) + np.array(ink, np.uint16) * lines) // 255).astype(np.uint8)
+    # Each pixel's colour is a lookup of (label, dotted): the dots darken their ink, the background's dots are its own
+    # tint; then the face's shading (only where faces are) and the ink lines on top.
+    dotted = np.concatenate([table, (table.astype(np.uint16) * 170 // 255).astype(np.uint8)])
+    dotted[len(table) + BG] = (np.array(bg, np.uint16) * 215 // 255).astype(np.uint8)
+    key = shapes.labels + (shapes.dots | (shapes.bg_dots & (shapes.labels == BG))).astype(np.uint8) * len(table)
+    out = dotted[key]
+    if shapes.shaded is not None:
+        y0, y1, x0, x1 = shapes.shaded
+        part = out[y0:y1, x0:x1]
+        out[y0:y1, x0:x1] = cv2.multiply(part, cv2.merge([shapes.shading[y0:y1, x0:x1]] * 3), dtype=cv2.CV_8U)
+    lines = cv2.merge([shapes.lines] * 3)
+    return cv2.add(cv2.multiply(out, cv2.bitwise_not(lines), scale=1 / 255),
+                   cv2.multiply(np.full_like(out, ink), lines, scale=1 / 255))
