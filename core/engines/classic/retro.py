@@ -38,11 +38,21 @@ def wide(look: Look, portrait: tuple[int, int]) -> bool:
     return look.source.width >= 1.15 * look.source.height and not look.fits(portrait)
 
 
+def panorama(look: Look, size: tuple[int, int]) -> tuple[int, int]:
+    """The print's picture size: ``size``, or as wide and shorter, in the photo's own shape (a panoramic print, no
+    wider than 5:2), when even a landscape print of ``size`` could not hold everyone without filling in around the
+    photo (three people side by side in a strip)."""
+    w, h = size
+    if look.fits(size, slack=1.0):
+        return size
+    return w, max(int(w * 0.4), min(h, round(w * look.source.height / look.source.width)))
+
+
 def seventies(look: Look) -> Image.Image:
     """Warm, faded 1970s film print: amber cast, lifted browns, soft highlights, light leaks, rounded print (a
     landscape print for a wide group)."""
     landscape = wide(look, (944, 1180))
-    window = (1200, 860) if landscape else (944, 1180)
+    window = panorama(look, (1200, 860)) if landscape else (944, 1180)
     photo = look.frame(window)
     arr = curves(photo, {"r": [(0, 0.10), (0.5, 0.58), (1, 0.97)], "g": [(0, 0.07), (0.5, 0.50), (1, 0.92)],
                          "b": [(0, 0.10), (0.5, 0.38), (1, 0.74)]})
@@ -51,7 +61,7 @@ def seventies(look: Look) -> Image.Image:
     arr = screen(arr, light_leak(window, look.params.seed, [(255, 120, 30), (255, 60, 40), (255, 200, 90)], 0.75))
     img = Image.fromarray(vignette(arr, 0.45), "RGB")
     # A 70s print: cream border with rounded corners, a little yellowed (the wider bottom edge carries the stamp).
-    page = (LANDSCAPE[0], 1010) if landscape else PORTRAIT
+    page = (LANDSCAPE[0], window[1] + 150) if landscape else PORTRAIT
     paper = vertical_gradient(page, (246, 236, 212), (232, 218, 186))
     paper.paste(img, (40, 40), rounded_mask(img.size, 34))
     stamp = look.name() or look.theme.package.get("stamp", "")
@@ -210,7 +220,7 @@ def _flash(w: int, h: int, aim: int = 1) -> np.ndarray:
 def nineties(look: Look) -> Image.Image:
     """A 1990s disposable-camera flash snapshot: hot centre, dark falloff, punchy colour, orange date stamp (a 6×4
     print held sideways for a wide group)."""
-    w, h = (1280, 854) if wide(look, PORTRAIT) else PORTRAIT
+    w, h = panorama(look, (1280, 854)) if wide(look, PORTRAIT) else PORTRAIT
     photo = look.frame((w, h))
     img = Image.fromarray(cv2.multiply(photo, _flash(w, h, look.params.seed % 3), scale=1 / 200), "RGB")
     img = curves(img, {"all": [(0, 0), (0.25, 0.18), (0.75, 0.86), (1, 1)],
@@ -254,6 +264,9 @@ def polaroid(look: Look) -> Image.Image:
     """An instant photo: soft cyan-shadowed colour in a white frame, a handwritten caption, on a table."""
     kind = WIDE_PRINT if wide(look, (760, 760)) else SQUARE_PRINT
     (fw, fh), (pw, ph), (px0, py0) = kind["film"], kind["photo"], kind["at"]
+    if kind is WIDE_PRINT:  # a panoramic strip: the same film, cut shorter
+        pw, short = panorama(look, (pw, ph))
+        fh, ph = fh - (ph - short), short
     photo = Image.fromarray(look.frame((pw, ph)))
     img = curves(photo, {"r": [(0, 0.08), (0.5, 0.55), (1, 0.96)], "g": [(0, 0.1), (0.5, 0.52), (1, 0.95)],
                          "b": [(0, 0.16), (0.5, 0.5), (1, 0.86)]})

@@ -155,7 +155,9 @@ def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
             q = int(short * 0.6)
             windows += [(x, y, q) for x in (0, (iw - q) // 2, iw - q) for y in (0, (ih - q) // 2, ih - q)]
         found += _detect_in(img, windows[0], m, (False, True), 0.5)
-        if not found or max(f[2] for f in found) < 0.2 * side:  # no face, or small ones: a group, look closer
+        # No face, small ones, or several across a wide picture (a group, where one large box can hide that the
+        # others are small): look closer.
+        if not found or max(f[2] for f in found) < 0.2 * side or (len(found) > 1 and side > 1.3 * short):
             for window in windows[1:]:
                 found += _detect_in(img, window, m, (True,), 0.65)  # found in a part only: needs more confidence
     faces = _suppress(found)
