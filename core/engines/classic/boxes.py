@@ -260,6 +260,13 @@ CW, CH = CARD[2] - CARD[0], CARD[3] - CARD[1]
 HOLE = (CW // 2 - 70, 34, CW // 2 + 70, 74)
 BLISTER = (40, 350, CW - 40, CH - 120)
 FIG_W = int((BLISTER[2] - BLISTER[0]) * 0.64)
+# A set of figures gets a wider window (the accessory column narrower) so it can stand as tall as one figure does.
+SET_FIG_W = {2: int((BLISTER[2] - BLISTER[0]) * 0.75), 3: int((BLISTER[2] - BLISTER[0]) * 0.75)}
+
+
+def _figure_width(people: int) -> int:
+    """The width of the blister's figure window for ``people`` figures."""
+    return SET_FIG_W.get(min(people, 3), FIG_W)
 
 
 @lru_cache(maxsize=16)
@@ -272,7 +279,7 @@ def _card_mask() -> Image.Image:
 
 
 @lru_cache(maxsize=16)
-def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Image.Image]:
+def _blister_card(key: tuple, items: tuple[str, ...], fig_w: int = FIG_W) -> tuple[Image.Image, Image.Image]:
     """The printed card with its empty blister and accessories, and the backdrop behind it with its shadow."""
     c, package = _colors(key), dict(key[1])
     card_c, accent, ink = c.get("card", (30, 94, 255)), c.get("accent", (255, 204, 0)), c.get("ink", (12, 16, 51))
@@ -294,9 +301,9 @@ def _blister_card(key: tuple, items: tuple[str, ...]) -> tuple[Image.Image, Imag
     bw, bh = bx1 - bx0, by1 - by0
     tray = Image.new("RGBA", (bw, bh), (0, 0, 0, 0))
     recess = Image.new("L", (bw, bh), 0)
-    ImageDraw.Draw(recess).rounded_rectangle((12, 12, FIG_W - 4, bh - 12), 40, fill=90)
+    ImageDraw.Draw(recess).rounded_rectangle((12, 12, fig_w - 4, bh - 12), 40, fill=90)
     tray.paste((0, 0, 0, 255), (0, 0), Image.fromarray(soft_mask(np.asarray(recess), 10)))
-    slot_x0, slot_w = FIG_W + 14, bw - FIG_W - 30
+    slot_x0, slot_w = fig_w + 14, bw - fig_w - 30
     slot_h = (bh - 40 - 20 * (len(items) - 1)) // max(1, len(items))
     for i, item in enumerate(items):
         sy = 20 + i * (slot_h + 20)
@@ -352,7 +359,8 @@ def action_figure(look: Look) -> Image.Image:
     c = _colors(key)
     card_c, accent, ink = c.get("card", (30, 94, 255)), c.get("accent", (255, 204, 0)), c.get("ink", (12, 16, 51))
     items = list(look.params.things[:MAX_ACCESSORIES]) or _default_accessories(look)
-    card_template, backdrop = _blister_card(key, tuple(items))
+    fig_w = _figure_width(len(look.subject.faces))
+    card_template, backdrop = _blister_card(key, tuple(items), fig_w)
     card = card_template.copy()
     name = look.name(look.theme.package.get("default_name", "MINI ME"))
     name_h = int(np.clip(110 * look.params.name_scale, 40, 166))
@@ -364,10 +372,10 @@ def action_figure(look: Look) -> Image.Image:
     # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
     style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
                         base_color=mix(card_c, (20, 20, 30), 0.5), full_body=True, head_scale=1.15)
-    figure = _posed(figure_set.toy(look, FIG_W - 36, int(bh * 0.9), style, riser=True), look.params.seed,
+    figure = _posed(figure_set.toy(look, fig_w - 36, int(bh * 0.9), style, riser=True), look.params.seed,
                     len(look.faces))
     look.progress(0.7)
-    fx, fy = (FIG_W - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
+    fx, fy = (fig_w - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
     paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))
     card.alpha_composite(figure, (fx, fy))
     glare = np.minimum(np.asarray(_plastic_glare((bw, bh), 1.15)), np.asarray(rounded_mask((bw, bh), 48)))

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from minime.core.engines.classic.look import Look
 
 GAP = 0.05  # between two figures of a row, in figure heights
+DUO_GAP = -0.16  # a pair of busts stands shoulder to shoulder, one shoulder a little behind the other's
 BACK_LIFT, BACK_SCALE = 0.4, 0.92  # the back row: raised (in figure heights) and a little smaller (further away)
 MAX_LIFT = 0.72  # a tall window lifts the back row higher (as on a display riser), showing more of it
 BUST_ASPECT, STANDING_ASPECT = 0.6, 0.42  # a figure's usual width / height, to plan the rows before sculpting
@@ -104,6 +105,7 @@ class _Plan:
     unit: int  # a front-row figure's height
     lift: float  # how far the back row is raised, in figure heights
     stagger: bool  # the back row sits between the front row's heads
+    gap: float = GAP  # between two figures of a row, in figure heights
 
 
 def _plan(faces: list[Box], kind: str, height: int, max_width: int, riser: bool) -> _Plan:
@@ -118,9 +120,11 @@ def _plan(faces: list[Box], kind: str, height: int, max_width: int, riser: bool)
     def fit(lift: float, across: float) -> int:
         return max(32, int(min(room / (1 + lift + base), max_width / (across * aspect * (1 + GAP)))))
 
+    if n < 3:  # a duo stands side by side (one behind the other hides too much of them), busts shoulder to shoulder
+        gap = DUO_GAP if kind == BUST else GAP
+        return _Plan([list(range(n))], max(32, int(min(room / (1 + base), max_width / (n * aspect + gap)))), 0.0,
+                     False, gap)
     best = _Plan([list(range(n))], fit(0.0, n), 0.0, False)
-    if n < 3:  # a duo stands side by side (one behind the other hides too much of them)
-        return best
     front_n = (n + 1) // 2
     by_height = sorted(range(n), key=lambda i: faces[i][1] + faces[i][3] / 2)
     rows = [sorted(by_height[:n - front_n], key=lambda i: faces[i][0]),
@@ -141,7 +145,7 @@ def _trimmed(figure: Image.Image) -> Image.Image:
 def _arrange(figures: dict[int, Image.Image], plan: _Plan, kind: str, style: FigureStyle, height: int,
              max_width: int) -> Image.Image:
     rows, unit = plan.rows, plan.unit
-    gap = int(unit * GAP)
+    gap = int(unit * plan.gap)
 
     def row_width(row: list[int]) -> int:
         return sum(figures[i].width for i in row) + gap * (len(row) - 1)
@@ -155,7 +159,7 @@ def _arrange(figures: dict[int, Image.Image], plan: _Plan, kind: str, style: Fig
         span += (figures[rows[0][0]].width + gap) // 2
     base_w = int(span * 1.12)
     top_h, thick = max(6, int(base_w * 0.22)), max(8, int(unit * 0.05))  # the disc's top (seen from above), its edge
-    canvas_w = max(span + 2 * gap + 8, base_w + 8 if shared_base else 0)
+    canvas_w = max(span + 2 * max(gap, 0) + 8, base_w + 8 if shared_base else 0)
     canvas = Image.new("RGBA", (canvas_w, floor + (top_h // 2 + thick if shared_base else 0) + 4), (0, 0, 0, 0))
     cw = canvas.width
     if shared_base:  # the feet stand on the middle of the disc's top
