@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from minime.core.engines.classic import tiers
 from minime.core.engines.classic.cutout import name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color, mix, radial_gradient
@@ -26,53 +27,83 @@ def magazine_cover(look: Look) -> Image.Image:
     title = look.theme.package.get("masthead", "MINIME")
     draw_fitted_text(canvas, (40, 20, W - 40, 250), title, "bebas-neue", masthead)
     look.progress(0.3)
-    group = len(look.faces) > 1  # everyone on the cover: a group as a row, under the cover lines
-    box = look.people_box(below=3.6, side=2.0, above=0.7)
-    star = person(look, 1000 if group else 940, 620 if group else 1060, box=box)
-    arr = np.asarray(star).copy()
-    rgb = np.ascontiguousarray(arr[..., :3])
-    # Glossy retouch: lifted skin, crisp contrast (one saturating 8-bit pass: 1.08 × (0.6 soft + 0.4 sharp) + 132 -
-    # 1.08 × 128).
-    soft = cv2.bilateralFilter(rgb, 5, 30, 7)
-    arr[..., :3] = cv2.addWeighted(soft, 0.6 * 1.08, rgb, 0.4 * 1.08, 132 - 128 * 1.08)
-    star = Image.fromarray(arr, "RGBA")
-    top = H - star.height
-    if group:  # every face stays above the headline: a group in two rows stands higher, fading out at its foot
-        y0, y1 = _cut_rows(look, box)  # the rows of the photo that ``person`` cut out
-        lowest = (max(y + h for _, y, _, h in look.faces) - y0) * star.height / max(1, y1 - y0)
-        lift = max(0, top + int(lowest) - (H - 80 - int(min(150, 120 * look.params.name_scale))))
-        if lift:
-            top -= lift
-            fade = np.clip((star.height - np.arange(star.height, dtype=np.float32)) / max(1, lift + 40), 0, 1)
-            alpha = np.asarray(star.getchannel("A")).astype(np.float32) * fade[:, None]
-            star.putalpha(Image.fromarray(alpha.astype(np.uint8)))
-    canvas.alpha_composite(star, ((W - star.width) // 2, top))
+    name_h = int(min(150, 120 * look.params.name_scale))
+    group = len(look.faces) > 1
+    if group:  # everyone on the cover, as large as the page allows: the heads under the masthead, bodies to the foot
+        star, (sx, top), faces = _group_star(look, H - 80 - name_h)
+        people = cv2.resize(np.asarray(star.getchannel("A")), (W // 8, H // 8), interpolation=cv2.INTER_AREA)
+    else:
+        faces, people = [], None
+        star = _retouched(person(look, 940, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7)))
+        sx, top = (W - star.width) // 2, H - star.height
+    canvas.alpha_composite(star, (sx, top))
     look.progress(0.6)
-    # The masthead's letters pass behind the head, as on real covers: redraw the top of the star over it.
     d = ImageDraw.Draw(canvas)
     shade = Image.new("RGBA", (W, 320), (0, 0, 0, 0))
     sh = np.zeros((320, W, 4), np.uint8)
     sh[..., 3] = np.linspace(0, 170, 320, dtype=np.float32)[:, None].astype(np.uint8)
     shade = Image.fromarray(sh, "RGBA")
     canvas.alpha_composite(shade, (0, H - 320))
-    name_h = int(min(150, 120 * look.params.name_scale))
     draw_fitted_text(canvas, (50, H - 60 - name_h, W - 50, H - 60), display_caps(name), "luckiest-guy",
                      (255, 255, 255), shadow=(0, 0, 0))
     draw_fitted_text(canvas, (50, H - 56, W - 50, H - 18), "THE " + (things[0].upper() if things else "STAR")
                      + " ISSUE · EXCLUSIVE", "bebas-neue", mix(masthead, (255, 255, 255), 0.3))
-    for i, line in enumerate(LINES[(look.params.seed + k) % len(LINES)] for k in range(3)):
-        y = 300 + i * 120
-        draw_fitted_text(canvas, (40, y, 330, y + 44), line.split(":")[0].upper(), "bebas-neue", masthead,
-                         anchor="lm")
-        draw_fitted_text(canvas, (40, y + 46, 330, y + 80), line, "DejaVuSans-Bold", ink, max_size=20, anchor="lm")
-    d.rectangle((W - 200, 270, W - 40, 330), fill=(*masthead, 255))
-    draw_fitted_text(canvas, (W - 190, 276, W - 50, 324), "SPECIAL", "bebas-neue", (255, 255, 255))
+    lines = [LINES[(look.params.seed + k) % len(LINES)] for k in range(3)]
+    halo = {"stroke": 0.08, "stroke_fill": mix(bg, (255, 255, 255), 0.6)} if group else {}  # legible over a body
+    for line, (x, y) in zip(lines, _line_spots(faces, people)):
+        draw_fitted_text(canvas, (x, y, x + 290, y + 44), line.split(":")[0].upper(), "bebas-neue", masthead,
+                         anchor="lm", **halo)
+        draw_fitted_text(canvas, (x, y + 46, x + 290, y + 80), line, "DejaVuSans-Bold", ink, max_size=20, anchor="lm",
+                         **halo)
+    if not _covers((W - 200, 270, W - 40, 330), faces):
+        d.rectangle((W - 200, 270, W - 40, 330), fill=(*masthead, 255))
+        draw_fitted_text(canvas, (W - 190, 276, W - 50, 324), "SPECIAL", "bebas-neue", (255, 255, 255))
     return canvas.convert("RGB")
 
 
-def _cut_rows(look: Look, box: tuple[int, int, int, int]) -> tuple[int, int]:
-    """The first and last rows of the photo in ``cutout.person``'s cut-out for ``box``: the matte's rows inside it."""
-    rows = np.nonzero((look.subject.mask > 0.35).any(axis=1))[0]
-    if len(rows) < 2:
-        return max(0, box[1]), min(look.source.height, box[3])
-    return max(int(rows[0]), box[1]), min(int(rows[-1]) + 1, box[3])
+def _retouched(star: Image.Image) -> Image.Image:
+    """Glossy retouch: lifted skin, crisp contrast (one saturating 8-bit pass: 1.08 × (0.6 soft + 0.4 sharp) + 132 -
+    1.08 × 128)."""
+    arr = np.asarray(star).copy()
+    rgb = np.ascontiguousarray(arr[..., :3])
+    soft = cv2.bilateralFilter(rgb, 5, 30, 7)
+    arr[..., :3] = cv2.addWeighted(soft, 0.6 * 1.08, rgb, 0.4 * 1.08, 132 - 128 * 1.08)
+    return Image.fromarray(arr, "RGBA")
+
+
+HEADS_TOP = 190  # where a group's highest head starts: the masthead's foot passes behind it, as on real covers
+
+
+def _group_star(look: Look, headline: int
+                ) -> tuple[Image.Image, tuple[int, int], list[tuple[float, float, float, float]]]:
+    """The group cut out as large as the cover allows (RGBA, see ``tiers.arrange``), where it goes, and where each
+    face (x, y, w, h) lands on the cover."""
+    group = tiers.arrange(look, (W, H), HEADS_TOP, headline)
+    star = Image.fromarray(np.dstack([group.rgb, (group.alpha * 255).astype(np.uint8)]), "RGBA")
+    return _retouched(star), (0, 0), group.faces
+
+
+def _covers(box: tuple[float, float, float, float], faces: list[tuple[float, float, float, float]]) -> bool:
+    """Whether ``box`` (x0, y0, x1, y1) touches any face (x, y, w, h), grown to take in the hair and chin."""
+    x0, y0, x1, y1 = box
+    return any(x0 < x + 1.25 * w and x1 > x - 0.25 * w and y0 < y + 1.3 * h and y1 > y - 0.6 * h
+               for x, y, w, h in faces)
+
+
+def _line_spots(faces: list[tuple[float, float, float, float]], people: np.ndarray | None
+                ) -> list[tuple[int, int]]:
+    """Where the cover lines go (each 290 × 80 px, top left): down the left side, else the right, never on a face,
+    over the background rather than a body where there is room (``people``: the people's alpha at 1/8 scale)."""
+    spots = [(40, 300 + i * 120) for i in range(3)]
+    if not faces or people is None:
+        return spots
+    free = [(x, y) for y in range(270, H - 330, 40) for x in (40, W - 330)
+            if not _covers((x, y, x + 290, y + 80), faces)]
+    free.sort(key=lambda s: float(people[s[1] // 8:(s[1] + 80) // 8, s[0] // 8:(s[0] + 290) // 8].mean()) // 40)
+    chosen: list[tuple[int, int]] = []
+    for x, y in free:
+        if all(abs(y - cy) >= 110 or x != cx for cx, cy in chosen):
+            chosen.append((x, y))
+        if len(chosen) == 3:
+            break
+    return sorted(chosen, key=lambda s: (s[0], s[1]))
