@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from minime.core.engines.classic import tiers
 from minime.core.engines.classic.cutout import cel_shade, ink_lines
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, crop_cover_array, hex_color
@@ -19,9 +20,9 @@ W, H = 1024, 1280
 def anime(look: Look) -> Image.Image:
     """The photo as a frame of a painted anime film."""
     focus = look.face_center()
-    # A group too wide for the portrait frame stands along the bottom, whole, under a taller sky.
-    band = look.person_found and not look.fits((W, H))
-    photo = look.frame((W, H), band=True) if band else crop_cover_array(look.source, (W, H), focus=focus)
+    # A group too wide for the portrait frame is cut out and rearranged to fill it (see ``tiers``), sky above.
+    group = tiers.arrange(look, (W, H), 230, H - 40) if look.person_found and not look.fits((W, H)) else None
+    photo = group.rgb if group else crop_cover_array(look.source, (W, H), focus=focus)
     flat = cel_shade(photo, levels=5)
     look.progress(0.4)
     # (The compositing runs in 8 bits with OpenCV's per-pixel blends: a few ms each instead of float passes.)
@@ -29,9 +30,9 @@ def anime(look: Look) -> Image.Image:
     person = cv2.blendLinear(flat, _solid((52, 30, 40)), 1 - lines, lines)
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = look.frame((W, H), mask8, band=True) if band else crop_cover_array(Image.fromarray(mask8), (W, H),
-                                                                                 focus=focus)
-        alpha = cv2.GaussianBlur(m.astype(np.float32) / 255, (0, 0), 1.5)
+        m = group.alpha if group else crop_cover_array(Image.fromarray(mask8), (W, H),
+                                                       focus=focus).astype(np.float32) / 255
+        alpha = cv2.GaussianBlur(m, (0, 0), 1.5)
         sky = _sky(hex_color(look.palette.get("sky_top", "#3f8fe0")), hex_color(look.palette.get("sky_bottom",
                                                                                                  "#bfe6ff")),
                    look.params.seed % 4)
@@ -39,8 +40,8 @@ def anime(look: Look) -> Image.Image:
         # (blurred at a quarter of the size: the same soft wash for a tenth of the cost)
         painted_bg = cv2.resize(cv2.GaussianBlur(cv2.resize(flat, (W // 4, H // 4), interpolation=cv2.INTER_AREA),
                                                  (0, 0), 1.5), (W, H), interpolation=cv2.INTER_LINEAR)
-        if band:  # above a group's band there is no photo: the sky alone, the place fading in towards the people
-            place = 0.22 * cv2.GaussianBlur(look.coverage((W, H), band=True), (0, 0), 40)
+        if group:  # the sky alone but near the people, where the place fades in behind them
+            place = 0.22 * cv2.GaussianBlur(group.alpha, (0, 0), 40)
             background = cv2.blendLinear(sky, painted_bg, 1 - place, place)
         else:
             background = cv2.addWeighted(sky, 0.78, painted_bg, 0.22, 0)

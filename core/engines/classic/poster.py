@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from minime.core.engines.classic import tiers
 from minime.core.engines.classic.cutout import cel_shade, ink_lines, name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
@@ -124,27 +125,27 @@ def comic_panel(look: Look) -> Image.Image:
     name, things = name_and_things(look)
     accent = hex_color(look.palette.get("accent", "#ffd60a"))
     burst = hex_color(look.palette.get("burst", "#ff3b30"))
-    # A group too wide for the portrait panel stands along its bottom, whole, the speed lines above.
-    band = look.person_found and not look.fits((W, H))
-    photo = look.frame((W, H), band=True) if band else crop_cover_array(look.source, (W, H), focus=look.face_center())
+    # A group too wide for the portrait panel is cut out and rearranged to fill it (see ``tiers``), the bubble above.
+    group = tiers.arrange(look, (W, H), 300, H - 50) if look.person_found and not look.fits((W, H)) else None
+    photo = group.rgb if group else crop_cover_array(look.source, (W, H), focus=look.face_center())
     flat = cel_shade(photo, levels=4)
     look.progress(0.35)
     # (Composited in 8 bits with OpenCV's per-pixel blends, not float passes over the whole panel.)
     lines = ink_lines(photo, thickness=2)
-    if band:  # no ink along the photo's cut edge
-        lines = lines * cv2.erode(look.coverage((W, H), band=True), np.ones((9, 9), np.uint8))
+    if group:  # ink on the people only, not along the cut photo's edges
+        lines = lines * cv2.dilate((group.alpha > 0.3).astype(np.float32), np.ones((9, 9), np.uint8))
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     dots = _dots() < np.clip((0.55 - luma) * 1.6, 0, 1)
-    window = look.frame_window((W, H), band=True) if band else look.cover_window((W, H))
+    faces = group.faces if group else look.faces_in((W, H), look.cover_window((W, H)))
     if len(look.faces) > 1:  # the small faces of a group keep their features: lighter ink, no dots on them
-        faces = _face_ovals(look.faces_in((W, H), window))
-        dots &= faces < 0.5
-        lines = lines * (1 - 0.6 * faces)
+        ovals = _face_ovals(faces)
+        dots &= ovals < 0.5
+        lines = lines * (1 - 0.6 * ovals)
     art = cv2.multiply(flat, cv2.merge([np.where(dots, 166, 255).astype(np.uint8)] * 3), scale=1 / 255)
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = (look.frame((W, H), mask8, band=True) if band else crop_cover_array(
-            Image.fromarray(mask8), (W, H), focus=look.face_center())).astype(np.float32) / 255
+        m = group.alpha if group else crop_cover_array(Image.fromarray(mask8), (W, H),
+                                                       focus=look.face_center()).astype(np.float32) / 255
         art = cv2.blendLinear(_speed_lines(accent), art, 1 - m, m)
         outline = np.clip(cv2.dilate(m, np.ones((9, 9), np.uint8)) - m, 0, 1)
         lines = np.maximum(lines, outline)
@@ -158,7 +159,6 @@ def comic_panel(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (56, 50, 484, 110), (things[0] if things else "MEANWHILE…").upper(), "bebas-neue",
                      (15, 15, 15))
     speech = (f"HI, I'M {display_caps(name)}!" if name else "THIS IS MY ORIGIN STORY!")[:40]
-    faces = look.faces_in((W, H), window)
     main = max(faces, key=lambda f: f[2] * f[3]) if faces else None
     fx, fy = look.face_center()
     centre = main[0] + main[2] / 2 if main else fx * W
@@ -177,7 +177,9 @@ def comic_panel(look: Look) -> Image.Image:
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
     effect = EFFECTS[look.params.seed % len(EFFECTS)]
-    _boom(canvas, _clear_spot(faces), effect, burst, accent)
+    spot = _clear_spot(faces)
+    if len(faces) <= 1 or not _covered((spot[0] - 175, spot[1] - 140, spot[0] + 175, spot[1] + 140), faces):
+        _boom(canvas, spot, effect, burst, accent)  # a group filling the panel may leave no room: no effect then
     border = Image.new("RGBA", (W, H), (0, 0, 0, 0))
     ImageDraw.Draw(border).rectangle((0, 0, W - 1, H - 1), outline=(15, 15, 15, 255), width=22)
     ImageDraw.Draw(border).rectangle((22, 22, W - 23, H - 23), outline=(255, 255, 255, 255), width=6)
