@@ -31,7 +31,9 @@ def magazine_cover(look: Look) -> Image.Image:
     group = len(look.faces) > 1
     if group:  # everyone on the cover, as large as the page allows: the heads under the masthead, bodies to the foot
         star, (sx, top), faces = _group_star(look, H - 80 - name_h)
-        people = cv2.resize(np.asarray(star.getchannel("A")), (W // 8, H // 8), interpolation=cv2.INTER_AREA)
+        full = Image.new("L", (W, H), 0)
+        full.paste(star.getchannel("A"), (sx, top))
+        people = cv2.resize(np.asarray(full), (W // 8, H // 8), interpolation=cv2.INTER_AREA)
     else:
         faces, people = [], None
         star = _retouched(person(look, 940, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7)))
@@ -80,7 +82,8 @@ def _group_star(look: Look, headline: int
     face (x, y, w, h) lands on the cover."""
     group = tiers.arrange(look, (W, H), HEADS_TOP, headline)
     star = Image.fromarray(np.dstack([group.rgb, (group.alpha * 255).astype(np.uint8)]), "RGBA")
-    return _retouched(star), (0, 0), group.faces
+    box = star.getchannel("A").getbbox() or (0, 0, W, H)  # retouch only where the people are
+    return _retouched(star.crop(box)), box[:2], group.faces
 
 
 def _covers(box: tuple[float, float, float, float], faces: list[tuple[float, float, float, float]]) -> bool:
