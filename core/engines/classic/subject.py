@@ -238,20 +238,20 @@ def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] |
     small, scale = _analysis_copy(rgb)
     m = models()
     faces_full = list(faces) if faces is not None else find_faces(rgb)
+    faces_small = [tuple(int(v * scale) for v in f) for f in faces_full]
     if faces_full:  # the main face: the largest one
         face_small = tuple(int(v * scale) for v in max(faces_full, key=lambda f: f[2] * f[3]))
     else:
         face_small = _detect_face(small, m)
     if m.has_models:
-        mask_small = _segment(small, m)
+        mask_small = _segment(small, m, faces_small)
         # A sharper, cleaner matte: contrast-stretch the model's soft probabilities.
-        mask_small = np.clip((mask_small - 0.25) / 0.5, 0.0, 1.0)
+        mask_small = _near_the_sure(np.clip((mask_small - 0.25) / 0.5, 0.0, 1.0), faces_small)
     else:
         mask_small = _grabcut(small, face_small)
     # A person is a detected face that the matte covers; a matte without a face (a mug, a pet) is not trusted.
     found = (face_small is not None and float((mask_small > 0.5).mean()) > 0.03
              and _covers(mask_small, face_small))
-    faces_small = [tuple(int(v * scale) for v in f) for f in faces_full]
     found = found or any(_covers(mask_small, f) for f in faces_small)
     mask_small = _refine_edges(small, _with_faces(_largest_blob(mask_small, faces_small), faces_small))
     mask = cv2.resize(mask_small, (w, h), interpolation=cv2.INTER_LINEAR)
@@ -282,11 +282,25 @@ def _closer_look(rgb: np.ndarray, mask: np.ndarray, mask_small: np.ndarray, scal
     if (x1 - x0) * (y1 - y0) > CLOSER_AREA * w * h or min(x1 - x0, y1 - y0) < 16:
         return
     part, part_scale = _analysis_copy(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
-    closer = np.clip((_segment(part, m) - 0.25) / 0.5, 0.0, 1.0)
     local = [(int((fx - x0) * part_scale), int((fy - y0) * part_scale), int(fw * part_scale), int(fh * part_scale))
              for fx, fy, fw, fh in faces]
+    closer = _near_the_sure(np.clip((_segment(part, m, local) - 0.25) / 0.5, 0.0, 1.0), local)
     closer = _refine_edges(part, _with_faces(_largest_blob(closer, local), local))
     mask[y0:y1, x0:x1] = cv2.resize(closer, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+
+
+UNSURE_REACH = 6  # analysis pixels: how far a soft edge (hair, a blurred hand) may reach out of the sure matte
+
+
+def _near_the_sure(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """Only the sure part of the (contrast-stretched) matte, the soft edge around it and what is right below a face
+    (a dark suit the model is unsure of is still the body). The model gives a blurred crowd or a poster a middling
+    probability: a hazy patch of it, away from anyone, is not a person."""
+    sure = (mask >= 0.99).astype(np.uint8)
+    side = 2 * UNSURE_REACH + 1
+    near = cv2.dilate(sure, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
+    near |= _below_faces(faces, mask.shape, widening=0.3) > 0.5
+    return np.where(near, mask, 0.0).astype(np.float32)
 
 
 def _with_faces(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
@@ -303,9 +317,13 @@ def _with_faces(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> np.
     return np.maximum(mask, heads).astype(np.float32)
 
 
-def _segment(small: np.ndarray, m: _Models) -> np.ndarray:
+def _segment(small: np.ndarray, m: _Models, faces: list[tuple[int, int, int, int]] = ()) -> np.ndarray:
     """The person probability map. The model sees a square: a wide (or tall) photo is segmented in half-overlapping
-    squares along its long side, so the people in a group photo are not squeezed out of it."""
+    squares along its long side, so the people in a group photo are not squeezed out of it.
+
+    A square that shows only the edge of a person and a lot of a blurred crowd takes the crowd for a person too (a
+    stadium behind two men). A second look at the whole photo at once, where the people are in their place, settles
+    it: outside the people below their faces, a pixel stays only if the whole view agrees it is a person."""
     h, w = small.shape[:2]
     short, long_ = min(h, w), max(h, w)
     if long_ <= 1.4 * short:
@@ -317,7 +335,33 @@ def _segment(small: np.ndarray, m: _Models) -> np.ndarray:
         window = (slice(None), slice(off, off + short)) if w > h else (slice(off, off + short), slice(None))
         part = m.segmenter()(np.ascontiguousarray(small[window]))
         out[window] = np.maximum(out[window], part)
-    return out
+    agree = np.clip((_whole_view(small, m) - 0.15) / 0.35, 0.0, 1.0)  # the whole view is coarser: half sure is enough
+    return np.minimum(out, np.maximum(agree, _below_faces(faces, (h, w)))).astype(np.float32)
+
+
+def _whole_view(small: np.ndarray, m: _Models) -> np.ndarray:
+    """The person probability of the whole photo seen at once, mirrored out to a square (black bars would be seen as
+    a frame; a mirrored edge continues the scene)."""
+    h, w = small.shape[:2]
+    side = max(h, w)
+    top, left = (side - h) // 2, (side - w) // 2
+    square = cv2.copyMakeBorder(small, top, side - h - top, left, side - w - left, cv2.BORDER_REFLECT)
+    return m.segmenter()(square)[top:top + h, left:left + w]
+
+
+def _below_faces(faces: list[tuple[int, int, int, int]], shape: tuple[int, int], widening: float = 0.6) -> np.ndarray:
+    """Soft 0..1 map of where each face's own body may be: from the hair down, widening below the chin (a leaning
+    back or an arm reaches out), never the sky beside the head."""
+    h, w = shape
+    env = np.zeros((h, w), np.float32)
+    ys, xs = np.mgrid[0:h, 0:w]
+    for x, y, fw, fh in faces:
+        if fw < 2 or fh < 2:
+            continue
+        below = np.maximum(0.0, (ys - (y + fh)) / fh)
+        inside = (ys >= y - 0.6 * fh) & (np.abs(xs - (x + fw / 2)) <= fw * np.minimum(2.0, 1.0 + widening * below))
+        env = np.maximum(env, inside.astype(np.float32))
+    return cv2.GaussianBlur(env, (0, 0), 3.0) if faces else env
 
 
 def _covers(mask: np.ndarray, face: tuple[int, int, int, int]) -> bool:
