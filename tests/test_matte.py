@@ -1,0 +1,79 @@
+"""The person matte holds the people and nothing of the background beside them (issue 15)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from minime.core.engines.classic.subject import _near_the_sure, _segment, find_subject
+
+PORTRAIT = Path(__file__).parent / "data" / "obama.jpg"
+
+
+def _portrait_before_a_blurred_backdrop(backdrop: np.ndarray, blur: float) -> np.ndarray:
+    """The head-and-shoulders portrait at the right of a wide photo whose left is a blurred busy picture (a stadium
+    crowd behind a coach): the model, shown that backdrop in a square of its own, takes it for a person."""
+    person = np.asarray(Image.open(PORTRAIT).convert("RGB"))
+    h, w = person.shape[:2]
+    wide = cv2.GaussianBlur(cv2.resize(backdrop, (1000, h)), (0, 0), blur)
+    wide[:, 600:600 + w] = person
+    return wide
+
+
+@pytest.mark.parametrize("backdrop, blur", [(data.astronaut(), 4), (data.chelsea(), 4), (data.hubble_deep_field(), 8)])
+def test_a_blurred_backdrop_beside_a_portrait_is_not_in_the_matte(backdrop: np.ndarray, blur: float) -> None:
+    subject = find_subject(_portrait_before_a_blurred_backdrop(backdrop, blur))
+    assert len(subject.faces) == 1
+    beside = subject.mask[:, :560]  # the backdrop, clear of the portrait's own edge
+    assert float(beside.mean()) < 0.02, "the blurred backdrop stuck to the person"
+    person = subject.mask[:, 600:920]
+    x, y, w, h = (v - o for v, o in zip(subject.face, (600, 0, 0, 0)))
+    assert float(person[y:y + h, x:x + w].mean()) > 0.9, "the face"
+    assert float(person[330:400, 40:280].mean()) > 0.85, "the shoulders and crossed arms"
+
+
+class _CloseUpOnlyModel:
+    """A stand-in segmenter: red is a person; green (a blurred crowd) looks like one only when seen close up, in a
+    square smaller than the whole photo."""
+
+    def __init__(self, whole_side: int) -> None:
+        self.whole_side = whole_side
+
+    def segmenter(self):
+        def run(rgb: np.ndarray) -> np.ndarray:
+            person = (rgb[..., 0] > 200).astype(np.float32)
+            if rgb.shape[0] < self.whole_side:
+                person = np.maximum(person, (rgb[..., 1] > 200).astype(np.float32))
+            return person
+        return run
+
+
+def test_what_only_a_close_up_square_takes_for_a_person_is_dropped_unless_a_face_is_above_it() -> None:
+    photo = np.zeros((120, 360, 3), np.uint8)
+    photo[20:120, 150:210, 0] = 255  # a person, face at the top
+    photo[0:120, 0:100, 1] = 255  # a crowd at the left, far from the face
+    photo[70:120, 210:260, 1] = 255  # crowd-coloured, but right below the face: an arm in a green sleeve
+    face = (160, 20, 40, 40)
+    matte = _segment(photo, _CloseUpOnlyModel(whole_side=360), [face])
+    assert matte[60:120, 150:210].min() == 1.0, "the person"
+    assert matte[0:120, 0:90].max() == 0.0, "the crowd only a close-up square saw"
+    assert matte[90:120, 212:228].mean() > 0.9, "below a face, the face wins"
+
+
+def test_a_hazy_patch_away_from_the_sure_matte_is_dropped_but_soft_edges_stay() -> None:
+    matte = np.zeros((200, 300), np.float32)
+    cv2.circle(matte, (80, 120), 40, 1.0, -1)  # the sure body
+    ring = (cv2.circle(np.zeros_like(matte), (80, 120), 44, 1.0, -1) > 0) & (matte < 1)
+    matte[ring] = 0.6  # its soft edge (hair, a blurred hand)
+    matte[10:60, 200:280] = 0.6  # a hazy patch far away: a blurred crowd
+    matte[150:200, 200:260] = 0.6  # hazy, but below a face: a dark suit the model is unsure of
+    face = (200, 100, 50, 40)
+    kept = _near_the_sure(matte, [face])
+    assert np.array_equal(kept[ring], matte[ring]), "the soft edge"
+    assert kept[10:60, 200:280].max() == 0.0, "the hazy patch away from anyone"
+    assert kept[150:200, 210:250].min() == pytest.approx(0.6), "below the face"
