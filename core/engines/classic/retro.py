@@ -77,6 +77,7 @@ def eighties(look: Look) -> Image.Image:
     """1980s synthwave: the person cut out over a neon sunset and grid, with VHS scanlines and colour bleed."""
     w, h = SQUARE
     palette = look.palette
+    faces_low = 0  # how far down the scene the lowest face reaches (the name is written at the bottom)
     scene = _synthwave(tuple(sorted(palette.items())), look.params.seed % 4).copy()
     look.progress(0.4)
     if look.subject.found:
@@ -102,12 +103,13 @@ def eighties(look: Look) -> Image.Image:
         px, py = int((w - pw) / 2 * (1 + lean)), h - ph
         scene.paste(look.color("glow", "#ff3cc8"), (px, py), Image.fromarray(glow))
         scene.paste(person, (px, py), Image.fromarray(alpha))
+        faces_low = max((py + (fy + fh - y0) * scale for _, fy, _, fh in look.faces), default=0)
     else:
         photo = curves(look.frame((w, h)),
                        {"r": [(0, 0.1), (1, 1)], "g": [(0, 0.0), (1, 0.9)], "b": [(0, 0.25), (1, 1)]})
         scene = Image.blend(scene, Image.fromarray(photo), 0.75)
     look.progress(0.7)
-    return _vhs(scene, look)
+    return _vhs(scene, look, name_on_top=faces_low > h - 100 - 90 * look.params.name_scale)
 
 
 @lru_cache(maxsize=16)
@@ -175,8 +177,9 @@ def _scanlines(w: int, h: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(rows, (h, w, 3)))
 
 
-def _vhs(img: Image.Image, look: Look) -> Image.Image:
-    """VHS tape: horizontal colour bleed, chroma shift, scanlines, a tracking band and the on-screen display."""
+def _vhs(img: Image.Image, look: Look, name_on_top: bool = False) -> Image.Image:
+    """VHS tape: horizontal colour bleed, chroma shift, scanlines, a tracking band and the on-screen display. The name
+    goes at the bottom, or under PLAY where a group's front row stands at the bottom (not over their faces)."""
     src = np.asarray(img)
     h, w = src.shape[:2]
     shift = max(2, w // 220)
@@ -195,8 +198,9 @@ def _vhs(img: Image.Image, look: Look) -> Image.Image:
     d.text((42, 40), "PLAY ▶", font=osd, fill=white, stroke_width=2, stroke_fill=outline)
     stamp = look.name()
     if stamp:
-        top = h - 100 - int(np.clip(90 * look.params.name_scale, 40, 200))
-        draw_fitted_text(out, (42, top, w - 42, h - 100), stamp.upper(), "monoton", (255, 240, 255),
+        tall = int(np.clip(90 * look.params.name_scale, 40, 200))
+        top = 100 if name_on_top else h - 100 - tall
+        draw_fitted_text(out, (42, top, w - 42, top + tall), stamp.upper(), "monoton", (255, 240, 255),
                          shadow=(255, 40, 180), max_size=int(96 * look.params.name_scale), max_lines=2)
     seed = look.params.seed
     taped = dt.date(1983 + seed % 7, 1 + seed % 12, 1 + seed % 28)

@@ -299,7 +299,7 @@ def _near_the_sure(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> 
     sure = (mask >= 0.99).astype(np.uint8)
     side = 2 * UNSURE_REACH + 1
     near = cv2.dilate(sure, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
-    near |= _below_faces(faces, mask.shape, widening=0.3) > 0.5
+    near |= _below_faces(faces, mask.shape, widening=0.15) > 0.5
     return np.where(near, mask, 0.0).astype(np.float32)
 
 
