@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 Box = tuple[float, float, float, float]
 TWO_ROWS_GAIN = 1.15  # two rows only when they make the people this much larger than one row does
 FADE = 120  # px: where a row's photo ends above the picture's foot, its people fade out over this height
+SIDE_FADE = 48  # px: where the photo's side edge falls inside the picture, a person cut by it fades out sideways
 
 
 @dataclass
@@ -69,8 +70,11 @@ def arrange(look: Look, size: tuple[int, int], top: int, floor: int) -> Tiers:
         row_alpha = np.clip(cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR) * 1.2 - 0.1, 0, 1)
         foot = int(row_top + (look.source.height - hy0) * scale)  # where the photo ends
         if foot < h:  # the people fade out above the photo's cut edge
-            ramp = np.clip((foot - np.arange(h, dtype=np.float32)) / FADE, 0, 1)
-            row_alpha *= ramp[:, None]
+            row_alpha *= np.clip((foot - np.arange(h, dtype=np.float32)) / FADE, 0, 1)[:, None]
+        left, right = m[0, 2], m[0, 2] + look.source.width * scale  # the photo's sides, softened when inside
+        if left > 0 or right < w:
+            xs = np.arange(w, dtype=np.float32)
+            row_alpha *= np.clip(np.minimum(xs - left, right - xs) / SIDE_FADE, 0, 1)[None, :]
         if row is rows[0]:  # the back row brings the photo behind it, where the look may show it faintly
             rgb, alpha = row_rgb, row_alpha
         else:
