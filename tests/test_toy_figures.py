@@ -133,3 +133,23 @@ def test_a_set_keeps_to_its_window_however_many_people(trio: Image.Image) -> Non
                                          riser=True)
         assert figure.width <= width and figure.height <= height
         assert figure.width >= 0.9 * width or figure.height >= 0.75 * height, "and fills it"
+
+
+def test_a_duo_in_the_blister_stands_about_as_tall_as_one_figure() -> None:
+    """Two head-and-shoulders people as an action figure set: the blister's window widens for a set and the busts
+    stand shoulder to shoulder, so the pair fills most of the window's height (not half of it), both faces whole."""
+    from minime.core.engines.classic import boxes
+
+    people = [Image.fromarray(skdata.astronaut()), _hopper()]
+    tiles = [p.resize((round(p.width * 500 / p.height), 500)) for p in people]
+    duo = Image.new("RGB", (sum(t.width for t in tiles), 500))
+    duo.paste(tiles[0], (0, 0))
+    duo.paste(tiles[1], (tiles[0].width, 0))
+    look = _look(duo, "action-figure")
+    assert len(look.subject.faces) == 2
+    window_w, window_h = boxes._figure_width(2) - 36, int((boxes.BLISTER[3] - boxes.BLISTER[1]) * 0.9)
+    assert window_w > boxes.FIG_W - 36, "a set gets a wider window than one figure"
+    figure = figure_set.toy(look, window_w, window_h, riser=True)
+    assert figure.width <= window_w and figure.height <= window_h
+    assert figure.height >= 0.7 * window_h, f"the pair is {figure.height / window_h:.0%} of the window's height"
+    assert len(find_faces(_on_grey(figure))) == 2, "both faces whole"

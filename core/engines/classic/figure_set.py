@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from minime.core.engines.classic.look import Look
 
 GAP = 0.05  # between two figures of a row, in figure heights
+RISER_GAP = -0.06  # busts of a row on a display riser, shoulders just touching
 DUO_GAP = -0.16  # a pair of busts stands shoulder to shoulder, one shoulder a little behind the other's
 BACK_LIFT, BACK_SCALE = 0.4, 0.92  # the back row: raised (in figure heights) and a little smaller (further away)
 MAX_LIFT = 0.72  # a tall window lifts the back row higher (as on a display riser), showing more of it
@@ -130,7 +131,11 @@ def _plan(faces: list[Box], kind: str, height: int, max_width: int, riser: bool)
     rows = [sorted(by_height[:n - front_n], key=lambda i: faces[i][0]),
             sorted(by_height[n - front_n:], key=lambda i: faces[i][0])]
     staggered = _Plan(rows, fit(BACK_LIFT, front_n + 0.5 * (n % 2 == 0)), BACK_LIFT, n % 2 == 0)
-    raised = _Plan(rows, fit(MAX_LIFT, front_n), MAX_LIFT, False)
+    # On a riser the busts of a row stand shoulder to shoulder (as a boxed set packs them), the back row above.
+    snug = RISER_GAP if kind == BUST else GAP
+    raised = _Plan(rows, max(32, int(min(room / (1 + MAX_LIFT + base),
+                                         max_width / (front_n * aspect + (front_n - 1) * snug)))), MAX_LIFT, False,
+                   snug)
     for plan in (staggered, raised) if riser else (staggered,):  # a second row only when it is clearly bigger
         if plan.unit > best.unit * 1.08:
             best = plan
