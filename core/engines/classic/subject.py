@@ -299,7 +299,7 @@ def _near_the_sure(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> 
     sure = (mask >= 0.99).astype(np.uint8)
     side = 2 * UNSURE_REACH + 1
     near = cv2.dilate(sure, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))) > 0
-    near |= _below_faces(faces, mask.shape, widening=0.15) > 0.5
+    near |= _below_faces(faces, mask.shape, widening=0.15, soft=False) > 0.5
     return np.where(near, mask, 0.0).astype(np.float32)
 
 
@@ -349,19 +349,21 @@ def _whole_view(small: np.ndarray, m: _Models) -> np.ndarray:
     return m.segmenter()(square)[top:top + h, left:left + w]
 
 
-def _below_faces(faces: list[tuple[int, int, int, int]], shape: tuple[int, int], widening: float = 0.6) -> np.ndarray:
-    """Soft 0..1 map of where each face's own body may be: from the hair down, widening below the chin (a leaning
-    back or an arm reaches out), never the sky beside the head."""
+def _below_faces(faces: list[tuple[int, int, int, int]], shape: tuple[int, int], widening: float = 0.6,
+                 soft: bool = True) -> np.ndarray:
+    """0..1 map (soft-edged if ``soft``) of where each face's own body may be: from the hair down, widening below
+    the chin (a leaning back or an arm reaches out), never the sky beside the head."""
     h, w = shape
     env = np.zeros((h, w), np.float32)
-    ys, xs = np.mgrid[0:h, 0:w]
+    ys, xs = np.arange(h, dtype=np.float32)[:, None], np.arange(w, dtype=np.float32)[None, :]
     for x, y, fw, fh in faces:
         if fw < 2 or fh < 2:
             continue
-        below = np.maximum(0.0, (ys - (y + fh)) / fh)
-        inside = (ys >= y - 0.6 * fh) & (np.abs(xs - (x + fw / 2)) <= fw * np.minimum(2.0, 1.0 + widening * below))
-        env = np.maximum(env, inside.astype(np.float32))
-    return cv2.GaussianBlur(env, (0, 0), 3.0) if faces else env
+        top = max(0, int(np.ceil(y - 0.6 * fh)))
+        below = np.maximum(0.0, (ys[top:] - (y + fh)) / fh)
+        reach = fw * np.minimum(2.0, 1.0 + widening * below)
+        np.maximum(env[top:], (np.abs(xs - (x + fw / 2)) <= reach).astype(np.float32), out=env[top:])
+    return cv2.GaussianBlur(env, (0, 0), 3.0) if soft and faces else env
 
 
 def _covers(mask: np.ndarray, face: tuple[int, int, int, int]) -> bool:
