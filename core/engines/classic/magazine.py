@@ -31,13 +31,13 @@ def magazine_cover(look: Look) -> Image.Image:
     group = len(look.faces) > 1
     if group:  # everyone on the cover, as large as the page allows: the heads under the masthead, bodies to the foot
         star, (sx, top), faces = _group_star(look, H - 80 - name_h)
-        full = Image.new("L", (W, H), 0)
-        full.paste(star.getchannel("A"), (sx, top))
-        people = cv2.resize(np.asarray(full), (W // 8, H // 8), interpolation=cv2.INTER_AREA)
     else:
-        faces, people = [], None
+        faces = []
         star = _retouched(person(look, 940, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7)))
         sx, top = (W - star.width) // 2, H - star.height
+    full = Image.new("L", (W, H), 0)
+    full.paste(star.getchannel("A"), (sx, top))
+    people = cv2.resize(np.asarray(full), (W // 8, H // 8), interpolation=cv2.INTER_AREA)  # where bodies are
     canvas.alpha_composite(star, (sx, top))
     look.progress(0.6)
     d = ImageDraw.Draw(canvas)
@@ -51,12 +51,13 @@ def magazine_cover(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (50, H - 56, W - 50, H - 18), "THE " + (things[0].upper() if things else "STAR")
                      + " ISSUE · EXCLUSIVE", "bebas-neue", mix(masthead, (255, 255, 255), 0.3))
     lines = [LINES[(look.params.seed + k) % len(LINES)] for k in range(3)]
-    halo = {"stroke": 0.08, "stroke_fill": mix(bg, (255, 255, 255), 0.6)} if group else {}  # legible over a body
+    halo = {"stroke": 0.08, "stroke_fill": mix(bg, (255, 255, 255), 0.6)}  # legible over a body
     for line, (x, y) in zip(lines, _line_spots(faces, people)):
+        on_body = halo if group or people[y // 8:(y + 80) // 8, x // 8:(x + 290) // 8].mean() > 25 else {}
         draw_fitted_text(canvas, (x, y, x + 290, y + 44), line.split(":")[0].upper(), "bebas-neue", masthead,
-                         anchor="lm", **halo)
+                         anchor="lm", **on_body)
         draw_fitted_text(canvas, (x, y + 46, x + 290, y + 80), line, "DejaVuSans-Bold", ink, max_size=20, anchor="lm",
-                         **halo)
+                         **on_body)
     if not _covers((W - 200, 270, W - 40, 330), faces):
         d.rectangle((W - 200, 270, W - 40, 330), fill=(*masthead, 255))
         draw_fitted_text(canvas, (W - 190, 276, W - 50, 324), "SPECIAL", "bebas-neue", (255, 255, 255))
@@ -93,12 +94,11 @@ def _covers(box: tuple[float, float, float, float], faces: list[tuple[float, flo
                for x, y, w, h in faces)
 
 
-def _line_spots(faces: list[tuple[float, float, float, float]], people: np.ndarray | None
-                ) -> list[tuple[int, int]]:
+def _line_spots(faces: list[tuple[float, float, float, float]], people: np.ndarray) -> list[tuple[int, int]]:
     """Where the cover lines go (each 290 × 80 px, top left): down the left side, else the right, never on a face,
     over the background rather than a body where there is room (``people``: the people's alpha at 1/8 scale)."""
     spots = [(40, 300 + i * 120) for i in range(3)]
-    if not faces or people is None:
+    if not faces:
         return spots
     free = [(x, y) for y in range(270, H - 330, 40) for x in (40, W - 330)
             if not _covers((x, y, x + 290, y + 80), faces)]
