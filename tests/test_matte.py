@@ -33,7 +33,8 @@ def test_a_blurred_backdrop_beside_a_portrait_is_not_in_the_matte(backdrop: np.n
     assert float(beside.mean()) < 0.02, "the blurred backdrop stuck to the person"
     person = subject.mask[:, 600:920]
     x, y, w, h = (v - o for v, o in zip(subject.face, (600, 0, 0, 0)))
-    assert float(person[y:y + h, x:x + w].mean()) > 0.9, "the face"
+    inner = person[y + h // 5:y + h - h // 5, x + w // 5:x + w - w // 5]  # the face, not its box's corners
+    assert float(inner.mean()) > 0.95, "the face"
     assert float(person[330:400, 40:280].mean()) > 0.85, "the shoulders and crossed arms"
 
 

@@ -304,15 +304,20 @@ def _near_the_sure(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> 
 
 
 def _with_faces(mask: np.ndarray, faces: list[tuple[int, int, int, int]]) -> np.ndarray:
-    """Where the matte and a face disagree, the face wins: every face's oval is in the matte."""
+    """Where the matte and a face disagree, the face wins: every face's oval is in the matte. A face the matte
+    already holds only gets its middle filled: the detector's box of a turned head reaches past the cheek, and
+    its whole oval would paste a patch of the background beside the face."""
     if not faces:
         return mask
     heads = np.zeros_like(mask)
     for x, y, fw, fh in faces:
         if fw < 2 or fh < 2:
             continue
-        cv2.ellipse(heads, (int(x + fw / 2), int(y + fh * 0.5)), (max(1, int(fw * 0.48)), max(1, int(fh * 0.6))),
-                    0, 0, 360, 1.0, -1)
+        box = mask[max(0, y):y + fh, max(0, x):x + fw]
+        held = box.size > 0 and float((box > 0.5).mean()) > 0.6
+        axes = (fw * 0.3, fh * 0.4) if held else (fw * 0.48, fh * 0.6)
+        centre = (int(x + fw / 2), int(y + fh * (0.55 if held else 0.5)))
+        cv2.ellipse(heads, centre, (max(1, int(axes[0])), max(1, int(axes[1]))), 0, 0, 360, 1.0, -1)
     heads = cv2.GaussianBlur(heads, (0, 0), 1.0)
     return np.maximum(mask, heads).astype(np.float32)
 
