@@ -66,7 +66,8 @@ def arrange(look: Look, size: tuple[int, int], top: int, floor: int) -> Tiers:
         hx0, hy0, hx1, _, lowest = _heads(row)
         m = np.array([[scale, 0, w / 2 - (hx0 + hx1) / 2 * scale], [0, scale, row_top - hy0 * scale]], np.float32)
         interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        row_rgb = cv2.warpAffine(np.asarray(look.source), m, (w, h), flags=interp)
+        # (the photo's edge pixels drawn out beyond it: no dark edge there for a look's ink lines to trace)
+        row_rgb = cv2.warpAffine(np.asarray(look.source), m, (w, h), flags=interp, borderMode=cv2.BORDER_REPLICATE)
         row_alpha = np.clip(cv2.warpAffine(mask, m, (w, h), flags=cv2.INTER_LINEAR) * 1.2 - 0.1, 0, 1)
         foot = int(row_top + (look.source.height - hy0) * scale)  # where the photo ends
         if foot < h:  # the people fade out above the photo's cut edge
