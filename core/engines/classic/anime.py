@@ -41,7 +41,8 @@ def anime(look: Look) -> Image.Image:
         painted_bg = cv2.resize(cv2.GaussianBlur(cv2.resize(flat, (W // 4, H // 4), interpolation=cv2.INTER_AREA),
                                                  (0, 0), 1.5), (W, H), interpolation=cv2.INTER_LINEAR)
         if group:  # the sky alone but near the people, where the place fades in behind them
-            place = 0.22 * cv2.GaussianBlur(group.alpha, (0, 0), 40)
+            small = cv2.resize(group.alpha, (W // 8, H // 8), interpolation=cv2.INTER_AREA)  # (wide blur, 1/8 size)
+            place = 0.22 * cv2.resize(cv2.GaussianBlur(small, (0, 0), 5), (W, H), interpolation=cv2.INTER_LINEAR)
             background = cv2.blendLinear(sky, painted_bg, 1 - place, place)
         else:
             background = cv2.addWeighted(sky, 0.78, painted_bg, 0.22, 0)
