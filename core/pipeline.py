@@ -175,6 +175,8 @@ class RenderPipeline:
                 metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
             except Exception:
                 log.exception("energy not measured", result=result.id)
+            if fingerprint is None and energy_wh is None:
+                return
             try:
                 await self.store.book(result, fingerprint=fingerprint, energy_wh=energy_wh)
             except Exception:
