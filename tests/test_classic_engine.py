@@ -299,3 +299,21 @@ def test_small_faces_and_no_person_get_a_kind_note_and_a_look_without_a_cut_out(
     out = ENGINE.render(RenderRequest(tiny, CATALOG.get("figurine"), RenderParams(name="Grace")))
     assert any("small" in n for n in out.notes)
     assert np.asarray(out.image).std() > 30
+
+
+@pytest.mark.parametrize("window", [(0.0, 0.0, 512.0), (-40.4, -10.6, 700.0), (100.2, 50.7, 300.0),
+                                    (0.4, 0.4, 400.0), (-300.0, 0.0, 1200.0)])
+def test_a_framed_window_is_the_photo_scaled_and_shifted(astronaut: Image.Image, window) -> None:
+    """Look.frame's crop-and-resize is the same picture as the general affine warp (to a source pixel), inside the
+    photo and out, whatever the window."""
+    from minime.core.engines.classic.look import _scaled_window
+
+    arr = np.asarray(astronaut)
+    x0, y0, cw = window
+    size = (320, 400)
+    sx = size[0] / cw
+    warped = cv2.warpAffine(arr, np.array([[sx, 0, -x0 * sx], [0, sx, -y0 * sx]], np.float32), size,
+                            flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    ours = _scaled_window(arr, x0, y0, cw, size, cv2.INTER_LINEAR)
+    assert ours.shape == warped.shape
+    assert np.abs(ours.astype(np.float32) - warped).mean() < 6

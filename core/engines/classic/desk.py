@@ -18,7 +18,8 @@ from minime.core.engines.classic import figure_set
 from minime.core.engines.classic.cutout import name_and_things
 from minime.core.engines.classic.facemesh import face_mesh, mesh_edges
 from minime.core.engines.classic.figure import FigureStyle, render_figure
-from minime.core.engines.classic.look import Look, toy_figure
+from minime.core.engines.classic.figure_set import toy_figure
+from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
     display_caps,

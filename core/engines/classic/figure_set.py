@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.figure import (
     BUST,
@@ -48,8 +48,6 @@ def toy(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE, 
     sculpted when the person stands full length (the figure's face is small too); a photo with nobody to sculpt
     becomes a framed print on a stand. ``riser``: a packaging insert may hold a set's back row high above the front
     one (in a box or a blister, not on a table)."""
-    from minime.core.engines.classic.look import photo_print
-
     subject = look.subject
     faces = list(subject.faces) or ([subject.face] if subject.face else [])
     if not subject.found or not faces or max(f[2] for f in faces) < TOO_SMALL * look.min_face_px:
@@ -206,3 +204,39 @@ def split_people(mask: np.ndarray, faces: list[Box]) -> list[np.ndarray]:
         best[closer], owner[closer] = d[closer], i
     owner = cv2.resize(owner.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
     return [np.where(owner == i, mask, 0.0).astype(np.float32) for i in range(len(faces))]
+
+
+def toy_figure(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
+    """The person (or everyone in a group photo) as a collectible toy on its base, fitted into max_w × max_h
+    (RGBA). Without a person, the photo itself becomes a framed print on a stand."""
+    src = np.asarray(look.source)
+    faces = list(look.subject.faces) or ([look.subject.face] if look.subject.face else [])
+    if not look.sculptable or not faces:
+        return photo_print(look, max_w, max_h, style)
+    if len(faces) > 1:
+        return render_group(src, look.subject.mask, faces, look.params.seed, height=max_h, max_width=max_w,
+                            style=style)
+    return render_figure(src, look.subject.mask, faces[0], look.params.seed, height=max_h, max_width=max_w,
+                         style=style)
+
+
+def photo_print(look: Look, max_w: int, max_h: int, style: FigureStyle) -> Image.Image:
+    """A photo with nobody to sculpt, as a rounded print standing on a little foot (RGBA)."""
+    ratio = look.source.width / look.source.height
+    pw = min(max_w * 0.92, max_h * 0.82 * ratio)
+    ph = pw / ratio
+    photo = look.source.resize((max(8, int(pw)), max(8, int(ph))), Image.Resampling.LANCZOS).convert("RGBA")
+    border = max(6, int(pw * 0.04))
+    framed = Image.new("RGBA", (photo.width + 2 * border, photo.height + 2 * border), (250, 250, 246, 255))
+    framed.alpha_composite(photo, (border, border))
+    mask = Image.new("L", framed.size, 0)
+    ImageDraw.Draw(mask).rounded_rectangle((0, 0, framed.width - 1, framed.height - 1), border * 2, fill=255)
+    framed.putalpha(mask)
+    base_h = max(10, int(max_h - framed.height))
+    canvas = Image.new("RGBA", (framed.width, framed.height + base_h), (0, 0, 0, 0))
+    foot = Image.new("RGBA", (int(framed.width * 0.6), max(10, int(base_h * 0.6))), (0, 0, 0, 0))
+    ImageDraw.Draw(foot).rounded_rectangle((0, 0, foot.width - 1, foot.height - 1), foot.height // 3,
+                                           fill=(*style.base_color, 255))
+    canvas.alpha_composite(foot, ((canvas.width - foot.width) // 2, framed.height - foot.height // 3))
+    canvas.alpha_composite(framed, (0, 0))
+    return canvas

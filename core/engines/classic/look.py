@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from minime.core.domain import RenderParams
 from minime.core.engines.base import ProgressCallback
-from minime.core.engines.classic.figure import DEFAULT_STYLE, FigureStyle, render_figure
-from minime.core.engines.classic.figure_set import render_group
 from minime.core.engines.classic.paint import Color, hex_color
 from minime.core.engines.classic.subject import Subject, find_faces, find_subject
 from minime.core.themes import Theme
@@ -220,42 +218,6 @@ class Look:
         return 0.5, 0.4
 
 
-def toy_figure(look: Look, max_w: int, max_h: int, style: FigureStyle = DEFAULT_STYLE) -> Image.Image:
-    """The person (or everyone in a group photo) as a collectible toy on its base, fitted into max_w × max_h
-    (RGBA). Without a person, the photo itself becomes a framed print on a stand."""
-    src = np.asarray(look.source)
-    faces = list(look.subject.faces) or ([look.subject.face] if look.subject.face else [])
-    if not look.sculptable or not faces:
-        return photo_print(look, max_w, max_h, style)
-    if len(faces) > 1:
-        return render_group(src, look.subject.mask, faces, look.params.seed, height=max_h, max_width=max_w,
-                            style=style)
-    return render_figure(src, look.subject.mask, faces[0], look.params.seed, height=max_h, max_width=max_w,
-                         style=style)
-
-
-def photo_print(look: Look, max_w: int, max_h: int, style: FigureStyle) -> Image.Image:
-    """A photo with nobody to sculpt, as a rounded print standing on a little foot (RGBA)."""
-    ratio = look.source.width / look.source.height
-    pw = min(max_w * 0.92, max_h * 0.82 * ratio)
-    ph = pw / ratio
-    photo = look.source.resize((max(8, int(pw)), max(8, int(ph))), Image.Resampling.LANCZOS).convert("RGBA")
-    border = max(6, int(pw * 0.04))
-    framed = Image.new("RGBA", (photo.width + 2 * border, photo.height + 2 * border), (250, 250, 246, 255))
-    framed.alpha_composite(photo, (border, border))
-    mask = Image.new("L", framed.size, 0)
-    ImageDraw.Draw(mask).rounded_rectangle((0, 0, framed.width - 1, framed.height - 1), border * 2, fill=255)
-    framed.putalpha(mask)
-    base_h = max(10, int(max_h - framed.height))
-    canvas = Image.new("RGBA", (framed.width, framed.height + base_h), (0, 0, 0, 0))
-    foot = Image.new("RGBA", (int(framed.width * 0.6), max(10, int(base_h * 0.6))), (0, 0, 0, 0))
-    ImageDraw.Draw(foot).rounded_rectangle((0, 0, foot.width - 1, foot.height - 1), foot.height // 3,
-                                           fill=(*style.base_color, 255))
-    canvas.alpha_composite(foot, ((canvas.width - foot.width) // 2, framed.height - foot.height // 3))
-    canvas.alpha_composite(framed, (0, 0))
-    return canvas
-
-
 def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
     ys, xs = np.nonzero(mask > 0.3)
     if len(xs) < 10:
@@ -280,7 +242,7 @@ def _scaled_window(arr: np.ndarray, x0: float, y0: float, cw: float, size: tuple
     ix0, iy0 = max(0, int(round(x0))), max(0, int(round(y0)))
     ix1, iy1 = min(sw, int(round(x0 + cw))), min(sh, int(round(y0 + size[1] / sx)))
     out = np.zeros((size[1], size[0], *arr.shape[2:]), arr.dtype)
-    ox0, oy0 = int(round((ix0 - x0) * sx)), int(round((iy0 - y0) * sx))
+    ox0, oy0 = max(0, int(round((ix0 - x0) * sx))), max(0, int(round((iy0 - y0) * sx)))
     ox1, oy1 = min(size[0], int(round((ix1 - x0) * sx))), min(size[1], int(round((iy1 - y0) * sx)))
     if ix1 <= ix0 or iy1 <= iy0 or ox1 <= ox0 or oy1 <= oy0:
         return out

@@ -12,7 +12,8 @@ from PIL import Image
 from minime.core.engines.classic import diorama
 from minime.core.engines.classic.diorama import tilt_shift
 from minime.core.engines.classic.figure import BUST, PEDESTAL, FigureStyle, figure_kind
-from minime.core.engines.classic.look import Look, fit_into, toy_figure
+from minime.core.engines.classic.figure_set import toy_figure
+from minime.core.engines.classic.look import Look, fit_into
 from minime.core.engines.classic.paint import curves, hex_color, saturate, soft_mask, vignette
 
 
