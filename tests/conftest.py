@@ -21,6 +21,17 @@ from minime.core.studio import Studio
 POSTGRES_URL = os.environ.get("MINIME_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
+def side_by_side(people: list[Image.Image], height: int = 400) -> Image.Image:
+    """Portraits side by side at one height: a group photo of real people."""
+    tiles = [p.resize((round(p.width * height / p.height), height)) for p in people]
+    sheet = Image.new("RGB", (sum(t.width for t in tiles), height))
+    x = 0
+    for tile in tiles:
+        sheet.paste(tile, (x, 0))
+        x += tile.width
+    return sheet
+
+
 @pytest.fixture(scope="session")
 def astronaut() -> Image.Image:
     """scikit-image's public-domain portrait (Eileen Collins)."""

@@ -24,6 +24,7 @@ from minime.core.engines.classic.subject import find_faces, find_subject
 from minime.core.engines.classic.text import has_all_glyphs
 from minime.core.settings import THEMES_DIR
 from minime.core.themes import ThemeCatalog, split_things
+from tests.conftest import side_by_side
 
 CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
 ENGINE = ClassicEngine()
@@ -185,14 +186,8 @@ TOY_ERA_LOOKS = ["figurine", "action-figure", "miniature", "pop-art", "retro-70s
 @pytest.fixture(scope="module")
 def group() -> Image.Image:
     """Three portraits side by side: a group photo."""
-    people = [_photo("astronaut"), _photo("hopper"), _photo("astronaut").transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
-    tiles = [p.resize((round(p.width * 400 / p.height), 400)) for p in people]
-    sheet = Image.new("RGB", (sum(t.width for t in tiles), 400))
-    x = 0
-    for t in tiles:
-        sheet.paste(t, (x, 0))
-        x += t.width
-    return sheet
+    return side_by_side([_photo("astronaut"), _photo("hopper"),
+                         _photo("astronaut").transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
 
 
 def test_the_figure_is_a_toy_that_fills_its_height_and_keeps_the_face(astronaut: Image.Image) -> None:

@@ -23,6 +23,7 @@ from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.subject import find_faces, find_subject
 from minime.core.settings import THEMES_DIR
 from minime.core.themes import ThemeCatalog
+from tests.conftest import side_by_side
 
 DATA = Path(__file__).resolve().parent / "data"
 CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
@@ -57,15 +58,8 @@ def _runs(row: np.ndarray) -> int:
 @pytest.fixture(scope="module")
 def trio() -> Image.Image:
     """Three real portraits side by side: a group photo of three people."""
-    people = [Image.fromarray(skdata.astronaut()), _hopper(),
-              Image.fromarray(skdata.astronaut()).transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
-    tiles = [p.resize((round(p.width * 400 / p.height), 400)) for p in people]
-    sheet = Image.new("RGB", (sum(t.width for t in tiles), 400))
-    x = 0
-    for t in tiles:
-        sheet.paste(t, (x, 0))
-        x += t.width
-    return sheet
+    return side_by_side([Image.fromarray(skdata.astronaut()), _hopper(),
+                         Image.fromarray(skdata.astronaut()).transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
 
 
 def test_a_group_photo_becomes_a_set_with_one_figure_per_person(trio: Image.Image) -> None:
@@ -140,11 +134,7 @@ def test_a_duo_in_the_blister_stands_about_as_tall_as_one_figure() -> None:
     stand shoulder to shoulder, so the pair fills most of the window's height (not half of it), both faces whole."""
     from minime.core.engines.classic import boxes
 
-    people = [Image.fromarray(skdata.astronaut()), _hopper()]
-    tiles = [p.resize((round(p.width * 500 / p.height), 500)) for p in people]
-    duo = Image.new("RGB", (sum(t.width for t in tiles), 500))
-    duo.paste(tiles[0], (0, 0))
-    duo.paste(tiles[1], (tiles[0].width, 0))
+    duo = side_by_side([Image.fromarray(skdata.astronaut()), _hopper()], height=500)
     look = _look(duo, "action-figure")
     assert len(look.subject.faces) == 2
     window_w, window_h = boxes._figure_width(2) - 36, int((boxes.BLISTER[3] - boxes.BLISTER[1]) * 0.9)

@@ -128,13 +128,19 @@ def _face_guess(mask: np.ndarray) -> Box:
     return int((x0 + x1) / 2 - fw / 2), int(y0 + fw * 0.3), fw, int(fw * 1.2)
 
 
+def _person_rows(mask: np.ndarray, face: Box) -> tuple[np.ndarray, np.ndarray, float]:
+    """The matte of the person whose face this is, the rows it covers, and the top of their head (hair included)."""
+    _, fy, _, fh = face
+    person = _person_only(mask, face)
+    rows = np.nonzero((person > 0.5).any(axis=1))[0]
+    return person, rows, min(fy - 0.75 * fh, float(rows[0]) if len(rows) else fy - 0.75 * fh)
+
+
 def _sculpt_crop(source: np.ndarray, mask: np.ndarray, face: Box, kind: str, shoulders: float = 1.75) -> _Crop:
     h, w = mask.shape
     fx, fy, fw, fh = face
     cx = fx + fw / 2
-    person = _person_only(mask, face)
-    rows = np.nonzero((person > 0.5).any(axis=1))[0]
-    top = min(fy - 0.75 * fh, float(rows[0]) if len(rows) else fy - 0.75 * fh)
+    person, rows, top = _person_rows(mask, face)
     if kind == STANDING:
         cols = np.nonzero((person > 0.5).any(axis=0))[0]
         x0, x1 = float(cols[0]), float(cols[-1])
@@ -178,9 +184,7 @@ def _full_body_crop(source: np.ndarray, mask: np.ndarray, face: Box, shoulders: 
     h, w = mask.shape
     fx, fy, fw, fh = face
     cx = fx + fw / 2
-    person = _person_only(mask, face)
-    rows = np.nonzero((person > 0.5).any(axis=1))[0]
-    top = min(fy - 0.75 * fh, float(rows[0]) if len(rows) else fy - 0.75 * fh)
+    person, rows, top = _person_rows(mask, face)
     last = float(rows[-1]) if len(rows) else fy + 2 * fh
     shoulder_y, chest = fy + fh * 1.45, min(fy + fh * 2.4, last - 0.04 * fh)
     band = person[int(min(h - 1, shoulder_y)):int(min(h, chest + 1))]
