@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from minime.core.engines.classic.cutout import rotate
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -288,23 +289,9 @@ def polaroid(look: Look) -> Image.Image:
     table = _table(look.color("table_top", "#c9a27e"), look.color("table_bottom", "#8a6446"), size).copy()
     rng = look.rng
     angle = float(rng.uniform(-4.5, -1.5) if look.params.seed % 2 else rng.uniform(1.5, 4.5))
-    rotated = _rotate_rgba(frame, angle)
+    rotated = rotate(frame, angle)
     px, py = (size[0] - rotated.width) // 2, (size[1] - rotated.height) // 2
     paste_shadow(table, rotated.getchannel("A"), (px, py), blur=18, opacity=0.5, offset=(14, 20))
     table.paste(rotated, (px, py), rotated)
     return table
 
-
-def _rotate_rgba(img: Image.Image, degrees: float) -> Image.Image:
-    """Rotate an opaque image into a larger transparent canvas (OpenCV: fast, smooth edges)."""
-    rgba = np.dstack([np.asarray(img), np.full((img.height, img.width), 255, np.uint8)])
-    w, h = img.size
-    rad = np.deg2rad(degrees)
-    nw = int(abs(w * np.cos(rad)) + abs(h * np.sin(rad))) + 4
-    nh = int(abs(w * np.sin(rad)) + abs(h * np.cos(rad))) + 4
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
-    out = cv2.warpAffine(rgba, m, (nw, nh), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                         borderValue=(0, 0, 0, 0))
-    return Image.fromarray(out, "RGBA")
