@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import numpy as np
 import pytest
 from PIL import Image
 from skimage import data as skdata
 
+from minime.bots.web.server import start_web
 from minime.core.app import build_studio
 from minime.core.domain import Done, Event, Failed, UserKey
 from minime.core.settings import Settings
@@ -171,3 +174,24 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
     asyncio.run(reset())
     return url
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def browser_client() -> aiohttp.ClientSession:
+    """A browser-like client: keeps the session cookie of a 127.0.0.1 server."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+@pytest.fixture()
+async def web(studio: Studio, settings: Settings) -> AsyncIterator[str]:
+    """The playground on a free port over the started Studio; its root URL."""
+    settings.web_port = free_port()
+    runner = await start_web(studio, settings)
+    yield f"http://127.0.0.1:{settings.web_port}"
+    await runner.cleanup()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -20,15 +19,12 @@ from PIL import Image
 from minime.bots.web.server import start_web
 from minime.core.settings import Settings
 from minime.core.studio import Studio
+from tests.conftest import free_port
 from tests.hostile_corpus import Case, build
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +34,7 @@ def corpus(astronaut: Image.Image) -> dict[str, Case]:
 
 @pytest.fixture()
 async def web(studio: Studio, settings: Settings):
-    settings.web_port = _free_port()
+    settings.web_port = free_port()
     settings.web_uploads_per_hour = 100  # the whole corpus from one session
     runner = await start_web(studio, settings)
     yield f"http://127.0.0.1:{settings.web_port}"
@@ -122,7 +118,7 @@ def test_the_cli_renders_a_16_bit_grey_photo_quietly(corpus: dict[str, Case], tm
 ])
 def test_start_up_failures_are_one_clear_line(url: str, words: str, tmp_path: Path) -> None:
     env = {**os.environ, "MINIME_DATA_DIR": str(tmp_path / "data"), "MINIME_DATABASE_URL": url,
-           "MINIME_WEB_PORT": str(_free_port())}
+           "MINIME_WEB_PORT": str(free_port())}
     done = subprocess.run([sys.executable, "-m", "minime.core.cli", "web"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 1

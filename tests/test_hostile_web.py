@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import aiohttp
 import pytest
 from pydantic import SecretStr
@@ -11,24 +9,7 @@ from pydantic import SecretStr
 from minime.bots.web.server import start_web
 from minime.core.settings import Settings
 from minime.core.studio import Studio
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _client() -> aiohttp.ClientSession:
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-
-
-@pytest.fixture()
-async def web(studio: Studio, settings: Settings):
-    settings.web_port = _free_port()
-    runner = await start_web(studio, settings)
-    yield f"http://127.0.0.1:{settings.web_port}"
-    await runner.cleanup()
+from tests.conftest import browser_client, free_port
 
 
 async def _upload(client: aiohttp.ClientSession, web: str, data: bytes) -> tuple[int, dict]:
@@ -39,9 +20,9 @@ async def _upload(client: aiohttp.ClientSession, web: str, data: bytes) -> tuple
 
 
 async def test_a_page_on_another_port_cannot_make_the_victim_forget(web: str, astronaut_jpeg: bytes) -> None:
-    async with _client() as victim:
+    async with browser_client() as victim:
         await _upload(victim, web, astronaut_jpeg)
-        evil = f"http://127.0.0.1:{_free_port()}"
+        evil = f"http://127.0.0.1:{free_port()}"
         # A cross-origin form/fetch from the attacker's page: the browser adds the victim's cookie and an Origin.
         async with victim.post(f"{web}/api/message", data='{"text": "/forget yes"}',
                                headers={"Content-Type": "text/plain", "Origin": evil,
@@ -65,7 +46,7 @@ async def test_a_page_on_another_port_cannot_make_the_victim_forget(web: str, as
 
 
 async def test_responses_carry_security_headers_and_no_version(web: str) -> None:
-    async with _client() as client:
+    async with browser_client() as client:
         for path in ("/", "/static/app.js", "/api/themes", "/api/image/nothing"):
             async with client.get(f"{web}{path}") as r:
                 csp = r.headers.get("Content-Security-Policy", "")
@@ -85,7 +66,7 @@ async def test_responses_carry_security_headers_and_no_version(web: str) -> None
     ("/api/verify", b"--zzz\r\nbroken", "multipart/form-data; boundary=zzz"),
 ])
 async def test_malformed_requests_answer_400(web: str, path: str, body: bytes, content_type: str) -> None:
-    async with _client() as client:
+    async with browser_client() as client:
         async with client.post(f"{web}{path}", data=body, headers={"Content-Type": content_type}) as r:
             assert r.status == 400, await r.text()
             assert (await r.json())["messages"][0]["error"]
@@ -102,10 +83,10 @@ async def test_a_made_up_session_cookie_is_replaced(web: str) -> None:
 
 
 async def test_wrong_passwords_are_throttled(studio: Studio, settings: Settings) -> None:
-    settings.web_port, settings.web_password = _free_port(), SecretStr("correct horse")
+    settings.web_port, settings.web_password = free_port(), SecretStr("correct horse")
     runner = await start_web(studio, settings)
     try:
-        async with _client() as client:
+        async with browser_client() as client:
             statuses = []
             for _ in range(7):
                 async with client.post(f"http://127.0.0.1:{settings.web_port}/login", data={"password": "guess"},
@@ -118,11 +99,11 @@ async def test_wrong_passwords_are_throttled(studio: Studio, settings: Settings)
 
 async def test_uploads_and_jobs_are_capped_and_a_new_cookie_does_not_reset_them(
         studio: Studio, settings: Settings, astronaut_jpeg: bytes) -> None:
-    settings.web_uploads_per_hour, settings.rate_limit_jobs, settings.web_port = 2, 2, _free_port()
+    settings.web_uploads_per_hour, settings.rate_limit_jobs, settings.web_port = 2, 2, free_port()
     runner = await start_web(studio, settings)  # the playground reads its limits when it starts
     web = f"http://127.0.0.1:{settings.web_port}"
     try:
-        async with _client() as first:
+        async with browser_client() as first:
             assert (await _upload(first, web, astronaut_jpeg))[0] == 200
             assert (await _upload(first, web, astronaut_jpeg))[0] == 200
             status, reply = await _upload(first, web, astronaut_jpeg)
@@ -130,7 +111,7 @@ async def test_uploads_and_jobs_are_capped_and_a_new_cookie_does_not_reset_them(
             async with first.post(f"{web}/api/message", json={"text": "/popart"}) as r:
                 assert (await r.json()).get("job")
         for attempt in range(2):  # fresh cookies from the same place
-            async with _client() as again:
+            async with browser_client() as again:
                 assert (await _upload(again, web, astronaut_jpeg))[0] == 200
                 async with again.post(f"{web}/api/message", json={"text": "/popart"}) as r:
                     if attempt == 0:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -17,7 +16,7 @@ from pydantic import SecretStr
 from minime.bots.telegram_bot.app import TelegramRunner
 from minime.core.domain import UserKey
 from minime.core.settings import Settings
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, free_port
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
@@ -224,14 +223,10 @@ async def test_forget_unknown_text_and_commands(bot: RunningBot, fake: FakeTeleg
     assert "can't find" in gone.params.get("text", "")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def test_webhook_mode_checks_the_secret(tg_settings: Settings, fake: FakeTelegram) -> None:
-    port = _free_port()
+    port = free_port()
     tg_settings.telegram_webhook_url = f"http://127.0.0.1:{port}/tg-hook"
     tg_settings.telegram_webhook_port = port
     tg_settings.telegram_webhook_secret = SecretStr("s3cret-token")

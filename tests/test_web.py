@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 from pathlib import Path
 
 import aiohttp
@@ -14,27 +13,15 @@ from PIL import Image
 from minime.bots.web.server import start_web
 from minime.core.settings import Settings
 from minime.core.studio import Studio
+from tests.conftest import browser_client, free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _client() -> aiohttp.ClientSession:
-    """A browser-like client: keeps the session cookie of a 127.0.0.1 server."""
-    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-@pytest.fixture()
-async def web(studio: Studio, settings: Settings):
-    settings.web_port = _free_port()
-    runner = await start_web(studio, settings)
-    yield f"http://127.0.0.1:{settings.web_port}"
-    await runner.cleanup()
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
@@ -87,7 +74,7 @@ async def test_a_newcomer_uses_the_playground_in_a_browser(web: str, tmp_path: P
 
 
 async def test_sessions_are_isolated_and_images_private(web: str, astronaut_jpeg: bytes) -> None:
-    async with _client() as alice, _client() as mallory:
+    async with browser_client() as alice, browser_client() as mallory:
         form = aiohttp.FormData()
         form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
         async with alice.post(f"{web}/api/selfie", data=form) as r:
@@ -115,7 +102,7 @@ async def test_sessions_are_isolated_and_images_private(web: str, astronaut_jpeg
     (b"", "empty"),
 ])
 async def test_bad_uploads_get_friendly_messages(web: str, payload: bytes, words: str) -> None:
-    async with _client() as client:
+    async with browser_client() as client:
         form = aiohttp.FormData()
         form.add_field("photo", payload, filename="x.jpg", content_type="image/jpeg")
         async with client.post(f"{web}/api/selfie", data=form) as r:
@@ -126,7 +113,7 @@ async def test_bad_uploads_get_friendly_messages(web: str, payload: bytes, words
 
 
 async def test_forget_needs_confirmation_and_deletes(web: str, studio: Studio, astronaut_jpeg: bytes) -> None:
-    async with _client() as client:
+    async with browser_client() as client:
         form = aiohttp.FormData()
         form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
         await client.post(f"{web}/api/selfie", data=form)
@@ -139,7 +126,7 @@ async def test_forget_needs_confirmation_and_deletes(web: str, studio: Studio, a
 
 
 async def test_exposing_needs_a_password(studio: Studio, settings: Settings) -> None:
-    settings.web_host, settings.web_port = "0.0.0.0", _free_port()
+    settings.web_host, settings.web_port = "0.0.0.0", free_port()
     with pytest.raises(ValueError, match="MINIME_WEB_PASSWORD"):
         await start_web(studio, settings)
     from pydantic import SecretStr
@@ -148,7 +135,7 @@ async def test_exposing_needs_a_password(studio: Studio, settings: Settings) -> 
     runner = await start_web(studio, settings)
     try:
         url = f"http://127.0.0.1:{settings.web_port}"
-        async with _client() as client:
+        async with browser_client() as client:
             async with client.get(f"{url}/api/themes") as r:
                 assert r.status == 401
             async with client.post(f"{url}/login", data={"password": "hunter2"}) as r:
@@ -160,7 +147,7 @@ async def test_exposing_needs_a_password(studio: Studio, settings: Settings) -> 
 
 
 async def test_verify_and_stats_in_the_playground(web: str, astronaut_jpeg: bytes, no_person_png: bytes) -> None:
-    async with _client() as alice:
+    async with browser_client() as alice:
         form = aiohttp.FormData()
         form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
         async with alice.post(f"{web}/api/selfie", data=form) as r:
@@ -191,7 +178,7 @@ async def test_verify_and_stats_in_the_playground(web: str, astronaut_jpeg: byte
 
 async def test_status_shows_images_left_and_admin_answers_only_admins(web: str, settings: Settings) -> None:
     settings.daily_quota = 3
-    async with _client() as browser:
+    async with browser_client() as browser:
         async def say(text: str) -> dict:
             async with browser.post(f"{web}/api/message", json={"text": text}) as r:
                 return (await r.json())["messages"][0]
