@@ -44,13 +44,13 @@ def _rss_mb() -> float:
 
 def main() -> None:
     """Print one row per photo and look."""
-    _look(_photos()["astronaut"], "figurine").subject  # load the person models once, outside the timings
+    _ = _look(_photos()["astronaut"], "figurine").subject  # load the person models once, outside the timings
     print("| photo | look | build s | still 1024² s | still+build s | turntable mp4 s | mesh glb s | peak MB |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, photo in _photos().items():
         for theme in ("figurine", "caricature", "action-figure"):
             look = _look(photo, theme)
-            look.subject  # segmentation is the look's, shared by every recipe
+            _ = look.subject  # segmentation is the look's, shared by every recipe
             t0 = time.perf_counter()
             model = build(look, options_for(look.theme, look.params))
             t1 = time.perf_counter()
