@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 UNDO = "undo"  # the Studio undoes instead of refining
 ANOTHER_THEME = "another theme"  # the adapter shows a theme menu instead of calling the Studio
+CANCEL = "cancel"  # on the status line of a queued or running job, not under results: the Studio cancels the job
 _CODE = re.compile(r"[a-z]{1,3}")
 
 
@@ -50,6 +51,7 @@ _REGISTRY = (
     Button("variation", "🎲 Variation", "variation", "x"),
     Button(UNDO, "↩️ Undo", "undo", "u"),
     Button(ANOTHER_THEME, "🖼 Another theme", "", "t"),
+    Button(CANCEL, "✖️ Cancel", "", "q"),
 )
 
 BUTTONS: dict[str, Button] = {b.id: b for b in _REGISTRY}
