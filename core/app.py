@@ -15,6 +15,7 @@ from minime.core.energy import EnergyMeter
 from minime.core.engines import Engine, create_engine, theme_catalog
 from minime.core.engines.classic import ClassicEngine
 from minime.core.events import EventHub
+from minime.core.figures import FigureFiles, TurntableShape
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner, worker_id
 from minime.core.logs import configure_logging, get_logger
@@ -51,6 +52,11 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         safety=(SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
                 if settings.nsfw_model else None),
     )
+    access = Access(store, settings)
+    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access,
+                          turntable=TurntableShape(settings.turntable_size, settings.turntable_frames,
+                                                   settings.turntable_seconds),
+                          concurrency=settings.figure_concurrency)
     return Studio(
         store, blobs, engine, catalog, settings,
         events=events,
@@ -59,8 +65,9 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         verifier=Verifier(store, blobs, catalog, pipeline.fingerprints_booked),
         previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                               settings.themes_dir / "assets"),
-        access=Access(store, settings),
-        sweeper=Sweeper(store, blobs),
+        access=access,
+        sweeper=Sweeper(store, blobs, derived=figures.cache_keys),
+        figures=figures,
     )
 
 

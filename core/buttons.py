@@ -1,9 +1,10 @@
-"""The one button registry: every refinement button a result can carry, for every adapter.
+"""The one button registry: every button a result can carry, for every adapter.
 
 Each entry names its id (what theme files list and the web page sends), the label people see, the refinement text it
 stands for, and a short code for platforms with tight limits (Telegram's 64-byte callback data, Discord's 100-char
 custom ids). Adapters derive their keyboards and views from this table; adding a button is one entry here plus the
-theme files that show it.
+theme files that show it. Most buttons refine the picture; the figure's buttons (``sends``) send a file made from it
+instead: the turning loop or the printable mesh (core/figures.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 UNDO = "undo"  # the Studio undoes instead of refining
 ANOTHER_THEME = "another theme"  # the adapter shows a theme menu instead of calling the Studio
+TURNTABLE, MESH = "turntable", "mesh"  # what the figure's buttons send (core/figures.py)
 _CODE = re.compile(r"[a-z]{1,3}")
 
 
@@ -28,6 +30,7 @@ class Button:
             themselves: undo, another theme).
         code: a short, lowercase code for platforms with tight limits on button data.
         old_codes: codes an earlier release used, still understood on buttons sent before an upgrade.
+        sends: the figure file the button sends (``TURNTABLE`` or ``MESH``) instead of refining; "" for the rest.
     """
 
     id: str
@@ -35,6 +38,7 @@ class Button:
     text: str
     code: str
     old_codes: tuple[str, ...] = ()
+    sends: str = ""
 
 
 _REGISTRY = (
@@ -50,6 +54,8 @@ _REGISTRY = (
     Button("variation", "🎲 Variation", "variation", "x"),
     Button(UNDO, "↩️ Undo", "undo", "u"),
     Button(ANOTHER_THEME, "🖼 Another theme", "", "t"),
+    Button("turn", "🔄 Turn", "", "tt", sends=TURNTABLE),
+    Button("3d file", "🧊 3D file", "", "md", sends=MESH),
 )
 
 BUTTONS: dict[str, Button] = {b.id: b for b in _REGISTRY}

@@ -168,3 +168,11 @@ class StorageFull(MinimeError):
     """The disk (or quota) is full: nothing could be saved."""
 
     user_message = "Sorry, I'm out of storage space right now, so I couldn't save that. Please try again later."
+
+
+class NoFigure(MinimeError):
+    """A turntable or 3D file asked of a look without a 3D figure (a retro look), or of a photo that cannot give
+    one (no face to build it from)."""
+
+    user_message = ("This look has no 3D figure: try /figurine, /actionfigure, /deskfigure, /caricature or "
+                    "/miniature, then tap 🔄 Turn or 🧊 3D file.")

@@ -39,6 +39,7 @@ from minime.core.errors import (
     UnknownRefinement,
 )
 from minime.core.events import EventHub, Sink
+from minime.core.figures import FigureFile, FigureFiles
 from minime.core.gallery import PreviewCache
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
@@ -87,11 +88,11 @@ class Studio:
 
     def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
                  *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
-                 previews: PreviewCache, access: Access, sweeper: Sweeper) -> None:
+                 previews: PreviewCache, access: Access, sweeper: Sweeper, figures: FigureFiles) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
                                                                                  previews)
-        self.access, self.sweeper = access, sweeper
+        self.access, self.sweeper, self.figures = access, sweeper, figures
         self._user_locks: weakref.WeakValueDictionary[UserKey, asyncio.Lock] = weakref.WeakValueDictionary()
         self._warm_up: asyncio.Future[None] | None = None
 
@@ -198,6 +199,11 @@ class Studio:
             return result, await self.blobs.get(result.image_key)
         except FileNotFoundError:
             raise ResultNotFound() from None
+
+    async def figure_file(self, user: UserKey, result_id: str | None, kind: str, fmt: str | None = None
+                          ) -> FigureFile:
+        """The turning loop (``"turntable"``) or printable mesh (``"mesh"``) of a result's figure (core/figures.py)."""
+        return await self.figures.file(user, result_id, kind, fmt)
 
     async def has_selfie(self, user: UserKey) -> bool:
         """Whether a current, unexpired selfie is stored."""

@@ -224,3 +224,18 @@ def group_hint(error: Exception) -> str:
     if isinstance(error, ArgumentRequired):
         return " Reply to this message with it."
     return ""
+
+
+# ---- the figure's files (🔄 Turn, 🧊 3D file) ------------------------------------------------------------------
+
+MAKING_TURNTABLE = "🔄 Making your figure turn… (a few seconds)"
+MAKING_MESH = "🧊 Making your figure's 3D file… (a few seconds)"
+FIGURE_FILE_TOO_LARGE = "Sorry, that file came out too large to send here."
+
+
+def figure_caption(kind: str, title: str, height_mm: float = 100.0) -> str:
+    """The caption of a figure's turntable (``kind`` "turntable") or 3D file ("mesh")."""
+    if kind == "turntable":
+        return f"🔄 Your {title.lower()}, turning."
+    return (f"🧊 Your {title.lower()} as a 3D file ({height_mm:g} mm tall, one watertight solid): open it in any 3D "
+            "viewer, or in a slicer to print it.")

@@ -62,6 +62,9 @@ class ResultButton(_Owned, _Button, template=r"mm:r:(?P<result>[\w-]+):(?P<code>
     async def callback(self, interaction: discord.Interaction) -> Any:
         """A refinement of the result (or the theme menu, or undo)."""
         studio = studio_of(interaction)
+        if registry.BUTTONS[self.action].sends:
+            await send_figure(interaction, self.result_id, registry.BUTTONS[self.action].sends)
+            return
         if self.action == registry.ANOTHER_THEME:
             await interaction.response.send_message(texts.WHICH_LOOK, ephemeral=True,
                                                     view=themes_view(self.result_id, studio.themes(), self.owner))
@@ -166,3 +169,19 @@ async def show_undone(interaction: discord.Interaction, outcome: Undone) -> None
     await interaction.edit_original_response(
         content=texts.BACK_ONE_STEP, attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
         view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
+
+
+async def send_figure(interaction: discord.Interaction, result_id: str, kind: str) -> None:
+    """🔄 Turn and 🧊 3D file: the figure's loop or mesh as an attachment of the deferred response (it takes
+    seconds), within the interaction's upload limit."""
+    await interaction.response.defer(thinking=True)
+    try:
+        figure = await studio_of(interaction).figure_file(user_of(interaction.user), result_id, kind)
+    except MinimeError as exc:
+        await fail(interaction, exc.user_message)
+        return
+    if len(figure.data) > (interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT):
+        await fail(interaction, texts.FIGURE_FILE_TOO_LARGE)
+        return
+    await interaction.edit_original_response(content=figure.caption,
+                                             attachments=[discord.File(io.BytesIO(figure.data), figure.filename)])
