@@ -80,8 +80,9 @@ async function showFigure(result, kind, label) {
     try { await modelViewer; } catch { modelViewer = null; }
     const viewer = document.createElement("model-viewer");
     for (const [k, v] of Object.entries({ src: file, alt: "Your figure in 3D: drag to turn it", "camera-controls": "",
-      "auto-rotate": "", "shadow-intensity": "1", "touch-action": "pan-y" })) viewer.setAttribute(k, v);
+      "auto-rotate": "", "shadow-intensity": "1", "touch-action": "pan-y", loading: "eager" })) viewer.setAttribute(k, v);
     div.append(viewer);
+    viewer.addEventListener("error", () => { div.prepend(document.createTextNode("This browser can't show 3D here; the download below still works.")); }, { once: true });
   }
   const row = document.createElement("div");
   row.className = "buttons";
