@@ -20,9 +20,10 @@ from minime.core.buttons import MESH, TURNTABLE
 from minime.core.domain import Result, UserKey
 from minime.core.engines.base import RenderRequest
 from minime.core.engines.classic import MESH_FORMATS, TURNTABLE_FORMATS, ClassicEngine, FigureFileSpec
-from minime.core.errors import NoFigure, NoSelfie, NotYours, ResultNotFound
+from minime.core.errors import NoFigure, NoSelfie
 from minime.core.logs import get_logger
 from minime.core.pipeline import SELFIE_EXPIRED
+from minime.core.queries import UserQueries
 from minime.core.store import BlobStore, Store
 from minime.core.themes import Theme, ThemeCatalog
 
@@ -72,8 +73,9 @@ class FigureFiles:
     """Makes (once) and hands out the turntable and mesh of a user's result."""
 
     def __init__(self, store: Store, blobs: BlobStore, catalog: ThemeCatalog, engine: ClassicEngine, access: Access,
-                 *, turntable: TurntableShape = TurntableShape(), concurrency: int = 1) -> None:
+                 queries: UserQueries, *, turntable: TurntableShape = TurntableShape(), concurrency: int = 1) -> None:
         self.store, self.blobs, self.catalog, self.engine, self.access = store, blobs, catalog, engine, access
+        self.queries = queries
         self.turntable = turntable
         self._slots = asyncio.Semaphore(concurrency)  # CPU work: the render jobs need the cores too
         self._making: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -92,7 +94,7 @@ class FigureFiles:
         if fmt not in FORMATS.get(kind, ()):
             raise ValueError(f"no {kind} figure file in format {fmt!r}")
         await self.access.admit(user)
-        result = await self._own_result(user, result_id)
+        result = await self.queries.result(user, result_id)
         theme = self.catalog.get(result.theme_id)
         if not self.engine.has_figure(theme):
             raise NoFigure()
@@ -121,16 +123,6 @@ class FigureFiles:
         """Where a figure file of a base picture is kept: beside it, in its user's folder. Refinements that only
         change colours share their parent's base picture, and so its figure."""
         return f"{base_key.rsplit('.', 1)[0]}.figure.{fmt}"
-
-    async def _own_result(self, user: UserKey, result_id: str | None) -> Result:
-        if result_id is None:
-            result_id = (await self.store.get_session(user)).current_result_id
-        result = await self.store.get_result(result_id) if result_id else None
-        if result is None:
-            raise ResultNotFound()
-        if result.user != user:
-            raise NotYours()
-        return result
 
     async def _make(self, result: Result, theme: Theme, fmt: str) -> bytes:
         selfie_key = await self.store.selfie_blob(result.selfie_id) if result.selfie_id else None
