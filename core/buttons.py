@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 UNDO = "undo"  # the Studio undoes instead of refining
 ANOTHER_THEME = "another theme"  # the adapter shows a theme menu instead of calling the Studio
+CANCEL = "cancel"  # on the status line of a queued or running job, not under results: the Studio cancels the job
 TURNTABLE, MESH = "turntable", "mesh"  # what the figure's buttons send (core/figures.py)
 _CODE = re.compile(r"[a-z]{1,3}")
 
@@ -56,6 +57,7 @@ _REGISTRY = (
     Button(ANOTHER_THEME, "🖼 Another theme", "", "t"),
     Button("turn", "🔄 Turn", "", "tt", sends=TURNTABLE),
     Button("3d file", "🧊 3D file", "", "md", sends=MESH),
+    Button(CANCEL, "✖️ Cancel", "", "q"),
 )
 
 BUTTONS: dict[str, Button] = {b.id: b for b in _REGISTRY}

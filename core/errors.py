@@ -170,6 +170,29 @@ class StorageFull(MinimeError):
     user_message = "Sorry, I'm out of storage space right now, so I couldn't save that. Please try again later."
 
 
+class ShareExceeded(QuotaExceeded):
+    """A member had their share of a group's daily images (``MINIME_CHAT_MEMBER_SHARE``): the rest is kept for the
+    group's other members."""
+
+    def __init__(self, retry_after_s: float, *, limit: int = 0, granted: int = 0) -> None:
+        super().__init__(retry_after_s, scope="member", limit=limit, granted=granted)
+        self.user_message = (f"You've had your share of this group's images for today ({limit + granted}), so the "
+                             "others get some too. Your share comes back at midnight UTC, in "
+                             f"{duration_words(retry_after_s)} — or ask me in a private chat.")
+
+
+class NothingToCancel(MinimeError):
+    """/cancel or a Cancel button when the job is no longer queued or running (or there is none)."""
+
+    user_message = "There's nothing of yours to cancel — it's already finished (or was never started)."
+
+
+class NotYourJob(MinimeError):
+    """A group member pressed the Cancel button of someone else's image."""
+
+    user_message = "Only the person who asked for this image can cancel it — but you can ask for your own!"
+
+
 class NoFigure(MinimeError):
     """A turntable or 3D file asked of a look without a 3D figure (a retro look), or of a photo that cannot give
     one (no face to build it from)."""

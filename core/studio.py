@@ -10,6 +10,7 @@ from typing import Any
 from minime.core import intake, texts
 from minime.core.access import Access
 from minime.core.buttons import BUTTONS
+from minime.core.cancel import Canceller
 from minime.core.domain import (
     Done,
     Failed,
@@ -291,6 +292,11 @@ class Studio:
             raise NothingToUndo("The earlier image has expired, so I can't go back further.")
         await self.store.update_session(user, current_result_id=previous.id)
         return Undone(previous, await self.blobs.get(previous.image_key), self.buttons(previous))
+
+    async def cancel(self, user: UserKey, job_id: str | None = None) -> Job:
+        """Call off the user's queued or running job (``job_id``, else their active one): nothing is delivered and
+        no image counted. NotYourJob for someone else's job, NothingToCancel when it already ended."""
+        return await Canceller(self.store, self.runner, self.events).cancel(user, job_id)
 
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""

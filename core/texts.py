@@ -117,6 +117,10 @@ FORGET_YES, FORGET_NO = "Yes, delete everything", "Keep it"
 FORGOTTEN = "Done: I've deleted your selfie and every image I made for you."
 NOT_FORGOTTEN = "Nothing was deleted."
 SORRY = "Sorry, something went wrong on my side. Please try again."
+CANCELLED = "✖️ Cancelled — no image, and it doesn't count towards today's images."
+CANCELLING = "Cancelling…"
+SENT_PRIVATELY = "I've sent you the answer in a private message."
+OPEN_PRIVATE_CHAT = "I can't message you privately yet: open a chat with me and press Start, then ask again."
 
 
 def selfie_received(job_started: bool, next_step: str) -> str:
@@ -155,17 +159,22 @@ def allowance_text(allowance: Allowance) -> str:
         lines.append(f"Images left for you today: {allowance.images_left}.")
     if allowance.chat_images_left is not None:
         lines.append(f"Images left for this group today: {allowance.chat_images_left}.")
+    if allowance.share_left is not None:
+        lines.append(f"Your share of them: {allowance.share_left}.")
     if lines:
         lines.append(f"Quotas reset at midnight UTC (in {duration_words(allowance.resets_in_s)}).")
     return " ".join(lines)
 
 
-def status_reply(status: QueueStatus, user: UserKey) -> str:
-    """/status: where the user's image stands, what is left today, and the user's id (for an admin's grant)."""
+def status_reply(status: QueueStatus, user: UserKey, chat: str | None = None) -> str:
+    """/status: where the user's image stands, what is left today, and the user's id (for an admin's grant), and in
+    a group the group's id too."""
     lines = [status_text(status.position, status.eta_s, status.job is not None)]
     if status.allowance is not None:
         lines.append(allowance_text(status.allowance) or "No daily limit on images.")
     lines.append(f"Your id: {user}")
+    if chat:
+        lines.append(f"This group's id: {chat}")
     return "\n".join(line for line in lines if line)
 
 
@@ -185,8 +194,11 @@ def admin_usage_text(usage: DayUsage, queued: int, running: int, settings: Setti
     ])
 
 
-def granted_text(target: UserKey, images: int, allowance: Allowance) -> str:
-    """The answer to /admin grant."""
+def granted_text(target: UserKey, images: int, allowance: Allowance, *, chat: bool = False) -> str:
+    """The answer to /admin grant (to a user, or to a group chat or channel)."""
+    if chat:
+        left = "" if allowance.chat_images_left is None else f" It has {allowance.chat_images_left} left today."
+        return f"Granted {images} more image{'s' if images != 1 else ''} to the group {target} for today.{left}"
     left = "" if allowance.images_left is None else f" They have {allowance.images_left} left today."
     return f"Granted {images} more image{'s' if images != 1 else ''} to {target} for today.{left}"
 

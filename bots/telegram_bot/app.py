@@ -22,6 +22,7 @@ from minime.bots.telegram_bot import handlers
 from minime.bots.telegram_bot.delivery import TelegramDelivery
 from minime.bots.telegram_bot.groups import ADDRESSED
 from minime.bots.telegram_bot.limits import GROUP_MAX_PER_MINUTE, MAX_COMMAND_DESCRIPTION, OVERALL_MAX_PER_S, PLATFORM
+from minime.bots.telegram_bot.private import PrivateReplies
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -43,7 +44,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
            .get_updates_read_timeout(40)
            .post_init(_post_init)
            .build())
-    app.bot_data.update(studio=studio, settings=settings)
+    app.bot_data.update(studio=studio, settings=settings, private=PrivateReplies(app.bot))
     new = filters.UpdateType.MESSAGE  # an edited message is not a new request (edits are frequent in groups)
     app.add_handlers([
         CommandHandler(["start", "help"], handlers.start, new),
@@ -52,6 +53,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("undo", handlers.undo, new),
         CommandHandler("forget", handlers.forget, new),
         CommandHandler("status", handlers.status, new),
+        CommandHandler("cancel", handlers.cancel, new),
         CommandHandler("admin", handlers.admin, new),
         CommandHandler("verify", handlers.verify, new),
         CommandHandler("stats", handlers.stats, new),
@@ -78,6 +80,7 @@ async def _post_init(app: Application) -> None:
                  BotCommand("verify", "Did minime make this image? (reply it to the image)"),
                  BotCommand("stats", "Your images and the energy they took"),
                  BotCommand("status", "Your image in the queue, and images left today"),
+                 BotCommand("cancel", "Call off the image you're waiting for"),
                  BotCommand("privacy", "What I keep"),
                  BotCommand("forget", "Delete everything of yours"), BotCommand("help", "How to use me")]
     await app.bot.set_my_commands(commands)
