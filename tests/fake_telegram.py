@@ -52,6 +52,7 @@ class FakeTelegram(FakeServer):
         self._refusing: dict[str, tuple[float, int]] = {}
         self._reachable = asyncio.Event()
         self._reachable.set()
+        self.languages: dict[int, str | None] = {}  # a user's Telegram app language (language_code), "en" if unset
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._api)
@@ -76,7 +77,9 @@ class FakeTelegram(FakeServer):
         self._refusing[method] = (time.monotonic() + seconds, status)
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        language = self.languages.get(user_id, "en")
+        return {**user, "language_code": language} if language else user
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.groups:
