@@ -16,13 +16,16 @@ from minime.core.engines import Engine, create_engine, theme_catalog
 from minime.core.engines.classic import ClassicEngine
 from minime.core.events import EventHub
 from minime.core.gallery import PreviewCache
+from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner, worker_id
 from minime.core.logs import configure_logging, get_logger
 from minime.core.pipeline import RenderPipeline
+from minime.core.queries import UserQueries
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.studio import Studio
 from minime.core.sweeper import Sweeper
+from minime.core.user_locks import UserLocks
 from minime.core.verify import Verifier
 
 log = get_logger("minime.app")
@@ -51,16 +54,20 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         safety=(SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
                 if settings.nsfw_model else None),
     )
+    runner, access = JobRunner(store, pipeline, events.emit, settings, owner=owner), Access(store, settings)
     return Studio(
         store, blobs, engine, catalog, settings,
         events=events,
-        runner=JobRunner(store, pipeline, events.emit, settings, owner=owner),
+        runner=runner,
         pipeline=pipeline,
         verifier=Verifier(store, blobs, catalog, pipeline.fingerprints_booked),
         previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                               settings.themes_dir / "assets"),
-        access=Access(store, settings),
+        access=access,
         sweeper=Sweeper(store, blobs),
+        queries=UserQueries(store, blobs),
+        jobs=JobWriter(store, runner, events, catalog, access, settings),
+        user_locks=UserLocks(),
     )
 
 

@@ -16,6 +16,7 @@ from minime.core.i18n import N_
 
 UNDO = "undo"  # the Studio undoes instead of refining
 ANOTHER_THEME = "another theme"  # the adapter shows a theme menu instead of calling the Studio
+CANCEL = "cancel"  # on the status line of a queued or running job, not under results: the Studio cancels the job
 _CODE = re.compile(r"[a-z]{1,3}")
 
 
@@ -52,6 +53,7 @@ _REGISTRY = (
     Button("variation", N_("🎲 Variation"), "variation", "x"),
     Button(UNDO, N_("↩️ Undo"), "undo", "u"),
     Button(ANOTHER_THEME, N_("🖼 Another theme"), "", "t"),
+    Button(CANCEL, N_("✖️ Cancel"), "", "q"),
 )
 
 BUTTONS: dict[str, Button] = {b.id: b for b in _REGISTRY}

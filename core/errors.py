@@ -214,4 +214,27 @@ class StorageFull(MinimeError):
     user_message = N_("Sorry, I'm out of storage space right now, so I couldn't save that. Please try again later.")
 
 
+class ShareExceeded(QuotaExceeded):
+    """A member had their share of a group's daily images (``MINIME_CHAT_MEMBER_SHARE``): the rest is kept for the
+    group's other members."""
+
+    def __init__(self, retry_after_s: float, *, limit: int = 0, granted: int = 0) -> None:
+        super().__init__(retry_after_s, scope="member", limit=limit, granted=granted)
+        self.user_message = _("You've had your share of this group's images for today ({count}), so the others get "
+                              "some too. Your share comes back at midnight UTC, in {duration} — or ask me in a "
+                              "private chat.").format(count=limit + granted, duration=duration_words(retry_after_s))
+
+
+class NothingToCancel(MinimeError):
+    """/cancel or a Cancel button when the job is no longer queued or running (or there is none)."""
+
+    user_message = N_("There's nothing of yours to cancel — it's already finished (or was never started).")
+
+
+class NotYourJob(MinimeError):
+    """A group member pressed the Cancel button of someone else's image."""
+
+    user_message = N_("Only the person who asked for this image can cancel it — but you can ask for your own!")
+
+
 MinimeError.user_message = _Translated(MinimeError.__dict__["user_message"])  # type: ignore[assignment]

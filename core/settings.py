@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     daily_quota: int = Field(0, ge=0, description="images a user may get per UTC day; 0: unlimited")
     chat_daily_quota: int = Field(0, ge=0, description="images one group chat or server channel may get per UTC "
                                                        "day; 0: unlimited")
+    chat_member_share: float = Field(0.5, gt=0, le=1, description="the part of a group's daily images one member "
+                                                                  "may use (1: no limit per member)")
     nsfw_model: str | None = Field(None, description="local image-classification model folder checking "
                                                      "diffusion output")
     nsfw_labels: list[str] = Field(default_factory=lambda: ["nsfw", "porn", "hentai", "sexy", "unsafe"])

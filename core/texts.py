@@ -127,6 +127,10 @@ FORGET_YES, FORGET_NO = N_("Yes, delete everything"), N_("Keep it")
 FORGOTTEN = N_("Done: I've deleted your selfie and every image I made for you.")
 NOT_FORGOTTEN = N_("Nothing was deleted.")
 SORRY = N_("Sorry, something went wrong on my side. Please try again.")
+CANCELLED = N_("✖️ Cancelled — no image, and it doesn't count towards today's images.")
+CANCELLING = N_("Cancelling…")
+SENT_PRIVATELY = N_("I've sent you the answer in a private message.")
+OPEN_PRIVATE_CHAT = N_("I can't message you privately yet: open a chat with me and press Start, then ask again.")
 
 
 def selfie_received(job_started: bool, next_step: str) -> str:
@@ -165,18 +169,23 @@ def allowance_text(allowance: Allowance) -> str:
         lines.append(_("Images left for you today: {count}.").format(count=allowance.images_left))
     if allowance.chat_images_left is not None:
         lines.append(_("Images left for this group today: {count}.").format(count=allowance.chat_images_left))
+    if allowance.share_left is not None:
+        lines.append(_("Your share of them: {count}.").format(count=allowance.share_left))
     if lines:
         lines.append(_("Quotas reset at midnight UTC (in {duration}).").format(
             duration=duration_words(allowance.resets_in_s)))
     return " ".join(lines)
 
 
-def status_reply(status: QueueStatus, user: UserKey) -> str:
-    """/status: where the user's image stands, what is left today, and the user's id (for an admin's grant)."""
+def status_reply(status: QueueStatus, user: UserKey, chat: str | None = None) -> str:
+    """/status: where the user's image stands, what is left today, and the user's id (for an admin's grant), and in
+    a group the group's id too."""
     lines = [status_text(status.position, status.eta_s, status.job is not None)]
     if status.allowance is not None:
         lines.append(allowance_text(status.allowance) or _("No daily limit on images."))
     lines.append(_("Your id: {id}").format(id=user))
+    if chat:
+        lines.append(_("This group's id: {id}").format(id=chat))
     return "\n".join(line for line in lines if line)
 
 
@@ -199,13 +208,20 @@ def admin_usage_text(usage: DayUsage, queued: int, running: int, settings: Setti
     ])
 
 
-def granted_text(target: UserKey, images: int, allowance: Allowance) -> str:
-    """The answer to /admin grant."""
-    granted = ngettext("Granted {n} more image to {target} for today.",
-                       "Granted {n} more images to {target} for today.", images).format(n=images, target=target)
-    if allowance.images_left is None:
-        return granted
-    return granted + " " + _("They have {count} left today.").format(count=allowance.images_left)
+def granted_text(target: UserKey, images: int, allowance: Allowance, *, chat: bool = False) -> str:
+    """The answer to /admin grant (to a user, or to a group chat or channel)."""
+    if chat:
+        granted = ngettext("Granted {n} more image to the group {target} for today.",
+                           "Granted {n} more images to the group {target} for today.", images)
+        left = allowance.chat_images_left
+        still = _("It has {count} left today.")
+    else:
+        granted = ngettext("Granted {n} more image to {target} for today.",
+                           "Granted {n} more images to {target} for today.", images)
+        left = allowance.images_left
+        still = _("They have {count} left today.")
+    granted = granted.format(n=images, target=target)
+    return granted if left is None else granted + " " + still.format(count=left)
 
 
 def blocked_text(target: UserKey, done: bool) -> str:

@@ -23,6 +23,7 @@ from minime.bots.telegram_bot import handlers
 from minime.bots.telegram_bot.delivery import TelegramDelivery
 from minime.bots.telegram_bot.groups import ADDRESSED
 from minime.bots.telegram_bot.limits import GROUP_MAX_PER_MINUTE, MAX_COMMAND_DESCRIPTION, OVERALL_MAX_PER_S, PLATFORM
+from minime.bots.telegram_bot.private import PrivateReplies
 from minime.core import i18n
 from minime.core.i18n import gettext as _
 from minime.core.logs import get_logger
@@ -46,7 +47,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
            .get_updates_read_timeout(40)
            .post_init(_post_init)
            .build())
-    app.bot_data.update(studio=studio, settings=settings)
+    app.bot_data.update(studio=studio, settings=settings, private=PrivateReplies(app.bot))
     new = filters.UpdateType.MESSAGE  # an edited message is not a new request (edits are frequent in groups)
     app.add_handler(TypeHandler(Update, handlers.language), group=-1)  # every update: its sender's language first
     app.add_handlers([
@@ -56,6 +57,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("undo", handlers.undo, new),
         CommandHandler("forget", handlers.forget, new),
         CommandHandler("status", handlers.status, new),
+        CommandHandler("cancel", handlers.cancel, new),
         CommandHandler("admin", handlers.admin, new),
         CommandHandler("verify", handlers.verify, new),
         CommandHandler("stats", handlers.stats, new),
@@ -82,6 +84,7 @@ def command_menu(studio: Studio) -> list[BotCommand]:
                  BotCommand("verify", _("Did minime make this image? (reply it to the image)")),
                  BotCommand("stats", _("Your images and the energy they took")),
                  BotCommand("status", _("Your image in the queue, and images left today")),
+                 BotCommand("cancel", _("Call off the image you're waiting for")),
                  BotCommand("privacy", _("What I keep")),
                  BotCommand("forget", _("Delete everything of yours")), BotCommand("help", _("How to use me"))]
     return commands

@@ -10,7 +10,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from minime.bots.telegram_bot.address import TelegramReply
-from minime.bots.telegram_bot.keyboards import result_keyboard
+from minime.bots.telegram_bot.keyboards import cancel_keyboard, result_keyboard
 from minime.bots.telegram_bot.limits import (
     CAPTION_MAX,
     CHAT_ACTION_REFRESH_S,
@@ -20,11 +20,13 @@ from minime.bots.telegram_bot.limits import (
     SEND_ATTEMPTS,
     STATUS_EDIT_INTERVAL_S,
 )
-from minime.core.domain import Done, Event, Failed, Queued, Rendering
+from minime.bots.telegram_bot.private import PrivateReplies
+from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.pacing import StatusPacer
-from minime.core.texts import failed_text, queued_text, rendering_text, result_caption
+from minime.core.texts import CANCELLED, failed_text, queued_text, rendering_text, result_caption
 from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.telegram")
@@ -52,6 +54,7 @@ class TelegramDelivery:
         self._pacer = StatusPacer(STATUS_EDIT_INTERVAL_S)  # progress edits never trip the per-chat flood limit
         self._group_pacer = StatusPacer(GROUP_STATUS_EDIT_INTERVAL_S)  # nor a group's 20 messages a minute
         self._actions: dict[str, asyncio.Task[None]] = {}
+        self._private = PrivateReplies(bot)
 
     async def __call__(self, event: Event) -> None:
         reply_to = TelegramReply.from_dict(event.job.reply_to)
@@ -62,10 +65,23 @@ class TelegramDelivery:
             self._keep_action(event.job.id, chat_id)
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
                 event.percent, event.waiting_for)
-            await self._edit_status(chat_id, status_id, text, final=False)
+            await self._edit_status(chat_id, status_id, text, final=False, markup=cancel_keyboard(event.job.id))
         elif isinstance(event, Done):
             self._stop_action(event.job.id)
             await self._send_result(chat_id, reply_to, event)
+            if status_id:
+                await self._delete(chat_id, status_id)
+        elif isinstance(event, Cancelled):  # the status line says so, without its Cancel button
+            self._stop_action(event.job.id)
+            if not await self._edit_status(chat_id, status_id, _(CANCELLED), final=True):
+                await self._private.tell(chat_id, int(event.job.user.user_id), _(CANCELLED),
+                                         reply_to=reply_to.message_id)
+            if status_id:
+                self._pacer_of(chat_id).forget(status_id)
+        elif isinstance(event, Failed) and chat_id < 0:  # in a group the failure is its asker's alone
+            self._stop_action(event.job.id)
+            await self._private.tell(chat_id, int(event.job.user.user_id), failed_text(event.reason),
+                                     reply_to=reply_to.message_id)
             if status_id:
                 await self._delete(chat_id, status_id)
         elif isinstance(event, Failed):
@@ -75,13 +91,16 @@ class TelegramDelivery:
             if status_id:
                 self._pacer_of(chat_id).forget(status_id)
 
-    async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool) -> bool:
+    async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool,
+                           markup: Any = None) -> bool:
+        """Edit the status line (``markup``: its Cancel button while the job waits or runs; none removes it)."""
         if not message_id:
             return False
         if not self._pacer_of(chat_id).allow(message_id, text, final=final):
             return True
         try:
-            await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id)
+            await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id,
+                               reply_markup=markup)
             return True
         except BadRequest as exc:  # deleted by the user, or "message is not modified"
             return "not modified" in str(exc).lower()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Chat, ChatMember, Document, InputFile, Message, ReplyParameters, Update
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from minime.bots.telegram_bot import groups
@@ -10,10 +11,20 @@ from minime.bots.telegram_bot.address import TelegramReply
 from minime.bots.telegram_bot.delivery import with_retries
 from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
 from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
+from minime.bots.telegram_bot.private import PrivateReplies
 from minime.core import i18n, texts
 from minime.core.buttons import ANOTHER_THEME
 from minime.core.domain import UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, NotYours, UnsupportedImage
+from minime.core.errors import (
+    ArgumentRequired,
+    ImageTooLarge,
+    MinimeError,
+    NoSelfie,
+    NothingToCancel,
+    NotYourJob,
+    NotYours,
+    UnsupportedImage,
+)
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform, looks_like_image
 from minime.core.logs import get_logger
@@ -47,6 +58,34 @@ async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     i18n.use(user.language_code if user else None)
 
 
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, status: Message | None = None
+                  ) -> None:
+    """Answer the asker: in a group only them (an ephemeral message, else a quiet reply; the status line goes); in a
+    private chat the status line edited, or a reply."""
+    message = update.message
+    if groups.is_group(message):
+        if status is not None:
+            try:
+                await status.delete()
+            except BadRequest:
+                pass
+        private: PrivateReplies = context.bot_data["private"]
+        await private.tell(message.chat_id, update.effective_user.id, text, reply_to=message.message_id)
+    elif status is not None:
+        await status.edit_text(text)
+    else:
+        await message.reply_text(text)
+
+
+async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, exc: MinimeError, status: Message) -> None:
+    """A request that cannot run: a question (which selfie, which name) stays in the group for its reply; anything
+    else (a quota, an error) goes to the asker alone."""
+    if groups.is_group(update.message) and isinstance(exc, (NoSelfie, ArgumentRequired)):
+        await status.edit_text(exc.user_message + texts.group_hint(exc))
+    else:
+        await _answer(update, context, exc.user_message, status)
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what minime does and how to use it."""
     studio = _studio(context)
@@ -76,8 +115,7 @@ async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
                                            reply_to=_reply_to(update.message, status), chat=_chat(update))
     except MinimeError as exc:
-        hint = texts.group_hint(exc) if groups.is_group(update.message) else ""
-        await status.edit_text(exc.user_message + hint)
+        await _refuse(update, context, exc, status)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -131,7 +169,7 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
             await studio.apply_theme(user, request[0], request[1], reply_to=_reply_to(message, status),
                                      chat=_chat(update))
     except MinimeError as exc:
-        await status.edit_text(exc.user_message)
+        await _refuse(update, context, exc, status)
         return
     started = bool(received.job or request)
     reply = texts.selfie_received(started, _("Pick a look, or type e.g. /figurine YourName."))
@@ -155,7 +193,7 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         outcome = await _studio(context).text(_user(update), words, result_id=result_id,
                                               reply_to=_reply_to(message, status), chat=_chat(update))
     except MinimeError as exc:
-        await status.edit_text(exc.user_message)
+        await _refuse(update, context, exc, status)
         return
     if isinstance(outcome, Undone):
         await status.delete()
@@ -242,7 +280,15 @@ async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status: where the user's image is in the queue, and the images left today."""
     user = _user(update)
     state = await _studio(context).status(user, _chat(update))
-    await update.message.reply_text(texts.status_reply(state, user))
+    await _answer(update, context, texts.status_reply(state, user, _chat(update)))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: call off the user's waiting or running image (its status line then says so)."""
+    try:
+        await _studio(context).cancel(_user(update))
+    except MinimeError as exc:
+        await _answer(update, context, exc.user_message)
 
 
 async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -251,7 +297,13 @@ async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answer = await _studio(context).admin(_user(update), " ".join(context.args or ()))
     except MinimeError as exc:
         answer = exc.user_message
-    await update.message.reply_text(answer)
+    message = update.message
+    if groups.is_group(message):  # never in the group: a direct message (or one only the admin sees)
+        private: PrivateReplies = context.bot_data["private"]
+        await private.direct(message.chat_id, update.effective_user.id, answer, reply_to=message.message_id,
+                             sent_note=_(texts.SENT_PRIVATELY), blocked_note=_(texts.OPEN_PRIVATE_CHAT))
+    else:
+        await message.reply_text(answer)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -281,6 +333,14 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.edit_message_text(_(texts.FORGOTTEN))
         else:
             await query.edit_message_text(_(texts.NOT_FORGOTTEN))
+        return
+    if pressed.kind == "cancel":
+        try:
+            await studio.cancel(user, pressed.job_id)
+        except (NotYourJob, NothingToCancel) as exc:  # someone else's: a note to the tapper, nothing changes
+            await query.answer(exc.user_message[:200])
+            return
+        await query.answer(_(texts.CANCELLING))
         return
     if pressed.kind == "result" and pressed.action == ANOTHER_THEME:
         try:

@@ -18,8 +18,9 @@ from minime.core.texts import FORGET_NO, FORGET_YES
 class Button:
     """What a pressed button asks for."""
 
-    kind: str  # "result" (a refinement of a result), "swap" (another theme for a result), "pick", "forget"
+    kind: str  # "result" (a refinement of a result), "swap" (another theme for a result), "pick", "forget", "cancel"
     result_id: str | None = None
+    job_id: str | None = None
     action: str | None = None
     theme_id: str | None = None
     owner: str | None = None  # who may press it (the /forget confirmation), when it names someone
@@ -51,11 +52,19 @@ def forget_keyboard(owner: str) -> InlineKeyboardMarkup:
                                   InlineKeyboardButton(_(FORGET_NO), callback_data=_data("f", "no", owner))]])
 
 
+def cancel_keyboard(job_id: str) -> InlineKeyboardMarkup:
+    """The Cancel button on the status line of a queued or running job."""
+    spec = registry.BUTTONS[registry.CANCEL]
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_(spec.label), callback_data=_data("j", job_id, spec.code))]])
+
+
 def parse(data: str | None) -> Button | None:
     """Callback data back into a Button (None for anything we did not make)."""
     parts = (data or "").split(":")
     if len(parts) == 3 and parts[0] == "r" and (pressed := registry.by_code(parts[2])):
         return Button("result", result_id=parts[1], action=pressed.id)
+    if len(parts) == 3 and parts[0] == "j" and (pressed := registry.by_code(parts[2])) and pressed.id == "cancel":
+        return Button("cancel", job_id=parts[1], action=pressed.id)
     if len(parts) == 3 and parts[0] == "s":
         return Button("swap", result_id=parts[1], theme_id=parts[2])
     if len(parts) == 2 and parts[0] == "k":
