@@ -37,6 +37,7 @@ from minime.core.errors import (
 from minime.core.events import EventHub, Sink
 from minime.core.figures import FigureFile, FigureFiles
 from minime.core.gallery import PreviewCache
+from minime.core.i18n import gettext as _
 from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
@@ -231,7 +232,8 @@ class Studio:
             raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
-            raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
+            raise NoSelfie(_("Send me a selfie first, and I'll make your {look} as soon as it arrives.").format(
+                look=_(theme.title).lower()))
         params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
@@ -265,7 +267,7 @@ class Studio:
         else:
             if action is not None:
                 if action not in BUTTONS or not BUTTONS[action].text:
-                    raise UnknownRefinement("That button isn't something I can do.")
+                    raise UnknownRefinement(_("That button isn't something I can do."))
                 text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
@@ -289,7 +291,7 @@ class Studio:
             raise NothingToUndo()
         previous = await self.store.get_result(current.parent_id)
         if previous is None or previous.user != user:
-            raise NothingToUndo("The earlier image has expired, so I can't go back further.")
+            raise NothingToUndo(_("The earlier image has expired, so I can't go back further."))
         await self.store.update_session(user, current_result_id=previous.id)
         return Undone(previous, await self.blobs.get(previous.image_key), self.buttons(previous))
 

@@ -53,6 +53,7 @@ class FakeTelegram(FakeServer):
         self._refusing: dict[str, tuple[float, int]] = {}
         self._reachable = asyncio.Event()
         self._reachable.set()
+        self.languages: dict[int, str | None] = {}  # a user's Telegram app language (language_code), "en" if unset
         self.ephemeral_refused = False  # True: sendMessage with ephemeral_message_parameters answers 400
         self.ephemeral: list[dict[str, Any]] = []  # ephemeral messages sent (each seen by its receiver only)
         self._ephemeral_ids = itertools.count(1)
@@ -80,7 +81,9 @@ class FakeTelegram(FakeServer):
         self._refusing[method] = (time.monotonic() + seconds, status)
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        language = self.languages.get(user_id, "en")
+        return {**user, "language_code": language} if language else user
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.groups:

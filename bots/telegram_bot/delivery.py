@@ -27,6 +27,7 @@ from minime.bots.telegram_bot.private import PrivateReplies
 from minime.core.buttons import TURNTABLE
 from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
 from minime.core.figures import FigureFile
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.pacing import StatusPacer
@@ -73,7 +74,7 @@ async def send_figure_file(bot: Bot, chat_id: int, figure: FigureFile, reply_to:
     document; a file over Telegram's 50 MB gets a note instead."""
     reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
     if len(figure.data) > FILE_MAX_BYTES:
-        await with_retries(bot.send_message, chat_id, FIGURE_FILE_TOO_LARGE, reply_parameters=reply)
+        await with_retries(bot.send_message, chat_id, _(FIGURE_FILE_TOO_LARGE), reply_parameters=reply)
         return
     upload = InputFile(figure.data, filename=figure.filename)
     if figure.kind == TURNTABLE:
@@ -111,8 +112,9 @@ class TelegramDelivery:
                 await self._delete(chat_id, status_id)
         elif isinstance(event, Cancelled):  # the status line says so, without its Cancel button
             self._stop_action(event.job.id)
-            if not await self._edit_status(chat_id, status_id, CANCELLED, final=True):
-                await self._private.tell(chat_id, int(event.job.user.user_id), CANCELLED, reply_to=reply_to.message_id)
+            if not await self._edit_status(chat_id, status_id, _(CANCELLED), final=True):
+                await self._private.tell(chat_id, int(event.job.user.user_id), _(CANCELLED),
+                                         reply_to=reply_to.message_id)
             if status_id:
                 self._pacer_of(chat_id).forget(status_id)
         elif isinstance(event, Failed) and chat_id < 0:  # in a group the failure is its asker's alone

@@ -25,6 +25,7 @@ from minime.core.engines.classic import (
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import resize
 from minime.core.errors import NoFigure
+from minime.core.i18n import N_
 from minime.core.themes import Theme, split_things
 
 RECIPES: dict[str, Callable[[Look], Image.Image]] = {
@@ -46,13 +47,14 @@ RECIPES: dict[str, Callable[[Look], Image.Image]] = {
     "magazine-cover": magazine.magazine_cover,
 }
 
-NO_PERSON = "I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!"
-LOW_RES = ("The face in that photo is small (under {px} pixels across), so some details stay soft (a person seen "
-           "from head to toe still becomes a figure; otherwise the look keeps the whole picture). A closer or sharper "
-           "selfie works best!")
-NO_NAME = ("This look has no name on it, so “bigger name” and “smaller name” have nothing to change here. "
-           "Looks with a name: /figurine, /actionfigure, /polaroid, /retro.")
-LOW_RES_FACE_PX = 80
+# Notes are stored in English with the result and read in the user's language where they are shown (texts).
+NO_PERSON = N_("I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!")
+LOW_RES = N_("The face in that photo is small (under 80 pixels across), so some details stay soft (a person seen "
+             "from head to toe still becomes a figure; otherwise the look keeps the whole picture). A closer or "
+             "sharper selfie works best!")
+NO_NAME = N_("This look has no name on it, so “bigger name” and “smaller name” have nothing to change here. "
+             "Looks with a name: /figurine, /actionfigure, /polaroid, /retro.")
+LOW_RES_FACE_PX = 80  # LOW_RES says this number in words
 TURNTABLE_FORMATS, MESH_FORMATS = ("mp4", "gif"), ("glb", "3mf", "stl")
 
 
@@ -117,7 +119,7 @@ class ClassicEngine:
         if not look.person_found:
             notes.append(NO_PERSON)
         elif look.low_resolution:
-            notes.append(LOW_RES.format(px=LOW_RES_FACE_PX))
+            notes.append(LOW_RES)
         if params.name_scale != 1.0 and not look.name_drawn:
             notes.append(NO_NAME)
         return RenderOutput(image.convert("RGB"), tuple(notes))
