@@ -90,7 +90,7 @@ let modelViewer = null;
 
 async function showFigure(result, kind, label) {
   bubble("me", label);
-  const div = bubble("bot", _(FIGURE_WAIT[kind] || "…"));
+  const div = bubble("bot", FIGURE_WAIT[kind] ? _(FIGURE_WAIT[kind]) : "");
   const url = `/api/figure/${encodeURIComponent(result)}/${kind}`;
   let res;
   try { res = await fetch(url); } catch { res = null; }
