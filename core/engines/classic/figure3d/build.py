@@ -22,6 +22,7 @@ from minime.core.engines.classic.figure3d.head import (
 from minime.core.engines.classic.figure3d.options import FigureOptions
 from minime.core.engines.classic.figure3d.shapes import Part, plinth
 from minime.core.errors import MinimeError
+from minime.core.i18n import N_
 
 BASE_HEIGHT = 0.3
 SPACING = 1.75  # between the people of a group, in face widths
@@ -37,7 +38,7 @@ BASES = ((0.09, 0.09, 0.1), (0.93, 0.93, 0.92), (0.55, 0.08, 0.12), (0.1, 0.2, 0
 class NoFigureError(MinimeError, ValueError):
     """The photo cannot give a figure: no person in it, or a face too small to sculpt."""
 
-    user_message = "I couldn't find a face to sculpt in that photo. A clear selfie works best!"
+    user_message = N_("I couldn't find a face to sculpt in that photo. A clear selfie works best!")
     SMALL = ("The face in that photo is too small for me to sculpt a figure from. A closer selfie (your face at "
              "least 60 pixels across) works best!")
 
