@@ -39,8 +39,8 @@ class NoFigureError(MinimeError, ValueError):
     """The photo cannot give a figure: no person in it, or a face too small to sculpt."""
 
     user_message = N_("I couldn't find a face to sculpt in that photo. A clear selfie works best!")
-    SMALL = ("The face in that photo is too small for me to sculpt a figure from. A closer selfie (your face at "
-             "least 60 pixels across) works best!")
+    SMALL = N_("The face in that photo is too small for me to sculpt a figure from. A closer selfie (your face at "
+               "least 60 pixels across) works best!")
 
 
 @dataclass(frozen=True, eq=False)
