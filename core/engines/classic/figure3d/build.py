@@ -109,8 +109,17 @@ def _skin(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.median(np.concatenate(spots), axis=0).astype(np.float32) / 255
 
 
+def _skin_like(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Pixels of the skin's hue, lit brighter or darker (a bald crown's highlight is still skin)."""
+    rgb = pixels.astype(np.float32) / 255
+    total = rgb.sum(axis=1, keepdims=True) + 1e-6
+    chroma = np.linalg.norm(rgb / total - skin / (skin.sum() + 1e-6), axis=1)
+    ratio = total[:, 0] / (skin.sum() + 1e-6)
+    return (chroma < 0.035) & (ratio > 0.55) & (ratio < 1.8)
+
+
 def _not_skin(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16
+    return (np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16) & ~_skin_like(pixels, skin)
 
 
 def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarray, skin: np.ndarray,
@@ -123,15 +132,16 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     dark_default = HairStyle((0.16, 0.11, 0.08))
     if inside < 0.2:  # the photo is cut above the forehead: guess
         return dark_default
-    if hairy.sum() < 0.12 * max(1, len(pix)):
-        return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.5)
-    color = _dominant(pix[hairy], darkest=True) or dark_default.color
-    color = tuple(c * 0.85 for c in color)  # the photo's hair is lit and mixed with the skin between strands
+    skin_share = (_skin_like(pix, skin) & person).sum() / max(1, person.sum())
+    if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
+        return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
+    color = _dominant(pix[hairy]) or dark_default.color
+    color = tuple(c * 0.9 for c in color)  # the photo's hair is lit and mixed with the skin between strands
     h, w = mask.shape
     # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.
     x0, x1 = int(max(0, top_x - 0.2 * width)), int(min(w, top_x + 0.2 * width))
     band = rgb[:int(max(1, top_y)), x0:x1].astype(np.float32) / 255
-    near = (np.linalg.norm(band - np.float32(color) / 0.85, axis=2) < 0.2) & (mask[:int(max(1, top_y)), x0:x1] > 0.5)
+    near = (np.linalg.norm(band - np.float32(color) / 0.9, axis=2) < 0.2) & (mask[:int(max(1, top_y)), x0:x1] > 0.5)
     rows = np.nonzero(near.mean(axis=1) > 0.3)[0]
     crown = float(canon[headmod.FOREHEAD, 1]) + 0.38
     top = 0.14 if not len(rows) or rows[0] <= 1 else float(
@@ -195,9 +205,10 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
     pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width, chin_y + 0.5 * width,
                                  chin_y + 1.8 * width)
     keep = (matte > 0.6) & _not_skin(pix, skin)
-    top = _dominant(pix[keep]) if inside > 0.3 and keep.mean() > 0.2 else None
+    top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
     shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
+    top = top or OUTFITS[v % len(OUTFITS)]  # the photo stops at the neck: a plausible outfit
     bottom, shoes = None, None
     h = mask.shape[0]
     below = mask[int(min(h - 1, chin_y)):, int(max(0, chin_x - width)):int(chin_x + width)] > 0.5
