@@ -61,7 +61,7 @@ class Stats:
             return "\n".join([
                 f"Images you have with me: {self.images}",
                 f"They're drawn by {self.service}'s image model: about {self.service_currency}{price:.3f} and an "
-                f"estimated {wh:g} Wh per image (the operator's figures), so about "
+                f"estimated {wh:g} Wh per image (its list price and an estimate), so about "
                 f"{self.service_currency}{price * self.images:.2f} and {wh * self.images:.1f} Wh for yours.",
                 f"Energy on this server on top: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)"])
         times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0

@@ -40,3 +40,12 @@ class HostedUnavailable(EngineFailed):
 
     def __init__(self, service: str, why: str = "is busy or not answering") -> None:
         super().__init__(f"The image model at {service} {why} right now. Please try again in a few minutes.")
+
+
+class HostedNoImage(EngineFailed):
+    """The model answered, again and again, without a picture and without saying why (Gemini's NO_IMAGE, or only
+    text): not a refusal, and nothing to pay for."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(f"The image model at {service} answered without a picture, three times in a row. Please "
+                         "try again in a moment — another photo or look may work better.")
