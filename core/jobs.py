@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from minime.core import metrics
+from minime.core import i18n, metrics
 from minime.core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
 from minime.core.errors import EngineFailed, MinimeError, StorageFull, WorkerLost
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.store import Store
@@ -35,8 +36,8 @@ CANCELLED_REMEMBERED = 1000
 WAITING_REPEAT_S = 2.0
 """While an engine waits on a hosted model, its status is re-sent this often."""
 
-INTERRUPTED = ("Your image was interrupted (the server restarted) and couldn't be finished. "
-               "Please send the command again.")
+INTERRUPTED = N_("Your image was interrupted (the server restarted) and couldn't be finished. "
+                 "Please send the command again.")
 
 
 class JobCancelled(Exception):
@@ -194,6 +195,7 @@ class JobRunner:
                 loop.call_soon_threadsafe(self._emit_progress, Rendering(job, percent, waiting_for))
 
         started = time.monotonic()
+        i18n.use(job.reply_to.get("lang"))  # this job's task: its failures read in the language it was asked in
         self._emit(Rendering(job, 0))
         structured = {"job": job.id, "user": str(job.user), "theme": job.theme_id, "kind": job.kind.value}
         try:
@@ -211,7 +213,7 @@ class JobRunner:
         except TimeoutError:
             log.warning("job timed out", **structured, timeout_s=self.settings.render_timeout_s)
             metrics.JOBS.labels("timeout").inc()
-            await self._fail(job, "Sorry, that took too long and I gave up. Please try again in a moment.")
+            await self._fail(job, N_("Sorry, that took too long and I gave up. Please try again in a moment."))
         except WorkerLost as exc:
             if job.attempts < self.settings.job_max_attempts and await self.store.requeue(job.id, self.owner):
                 log.warning("render worker lost; job requeued", **structured, attempts=job.attempts)

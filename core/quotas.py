@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from minime.core.domain import UserKey
+from minime.core.i18n import gettext as _
 
 Scope = Literal["user", "chat", "member"]
 
@@ -94,4 +95,6 @@ def duration_words(seconds: float) -> str:
     """``5 h 12 min`` or ``12 min``: how long until a quota resets, for people."""
     minutes = max(1, round(seconds / 60))
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    if hours:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    return _("{minutes} min").format(minutes=minutes)

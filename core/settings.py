@@ -134,6 +134,11 @@ class Settings(BaseSettings):
     max_image_pixels: int = 40_000_000
     work_size: int = Field(1024, ge=256, le=4096, description="longest side the engines work at")
 
+    turntable_size: int = Field(512, ge=64, le=2048, description="side in pixels of the figure's turning loop")
+    turntable_frames: int = Field(48, ge=8, le=240, description="frames in one turn of the figure")
+    turntable_seconds: float = Field(4.0, ge=1.0, le=12.0, description="seconds one turn of the figure takes")
+    figure_concurrency: int = Field(1, ge=1, description="figure files (turntables, meshes) made at once: CPU work")
+
     log_json: bool = False
     log_level: str = "INFO"
 
