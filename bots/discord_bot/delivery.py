@@ -11,6 +11,7 @@ from minime.bots.discord_bot.address import DiscordReply
 from minime.bots.discord_bot.limits import STATUS_EDIT_INTERVAL_S
 from minime.bots.discord_bot.views import cancel_view, result_view
 from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.pacing import StatusPacer
@@ -43,7 +44,7 @@ class DiscordDelivery:
         if isinstance(event, Done):
             await self._deliver(where, event)
         elif isinstance(event, Cancelled):  # the status says so, its Cancel button gone
-            await self._edit(where, content=CANCELLED, view=None)
+            await self._edit(where, content=_(CANCELLED), view=None)
         elif isinstance(event, Failed) and event.job.chat and await self._tell_privately(where, event.reason):
             pass  # in a server channel a failure is its asker's alone
         elif isinstance(event, Failed):

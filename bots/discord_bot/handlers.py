@@ -130,7 +130,7 @@ async def cancel(interaction: discord.Interaction) -> None:
     except MinimeError as exc:
         await _fail(interaction, exc.user_message)
         return
-    await interaction.response.send_message(texts.CANCELLED, ephemeral=True)
+    await interaction.response.send_message(_(texts.CANCELLED), ephemeral=True)
 
 
 @app_commands.command(name="admin", description=N_("For the bot's admins"))

@@ -148,6 +148,7 @@ class CancelButton(_Owned, _Button, template=r"mm:x:(?P<job>[\w-]+):(?P<owner>\d
         return cls(match["job"], int(match["owner"]))
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        use_locale(interaction)
         if interaction.user.id == self.owner:
             return True
         await interaction.response.send_message(NotYourJob().user_message, ephemeral=True)
@@ -160,7 +161,7 @@ class CancelButton(_Owned, _Button, template=r"mm:x:(?P<job>[\w-]+):(?P<owner>\d
         except MinimeError as exc:
             await interaction.response.send_message(exc.user_message, ephemeral=True)
             return
-        await interaction.response.send_message(texts.CANCELLING, ephemeral=True)
+        await interaction.response.send_message(_(texts.CANCELLING), ephemeral=True)
 
 
 def cancel_view(job_id: str, owner: int) -> discord.ui.View:
