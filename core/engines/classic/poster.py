@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import tiers
 from minime.core.engines.classic.cutout import cel_shade, ink_lines, name_and_things, person
+from minime.core.engines.classic.faceart import face_art, inked, smoothed
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -27,6 +28,8 @@ W, H = 1024, 1280
 TAGLINES = ("A STORY OF LOVE AND DESTINY", "ONE HEART. ONE DESTINY.", "THE SUPERHIT OF THE YEAR",
             "LOVE. DRAMA. MUSIC.")
 EFFECTS = ("POW!", "WOW!", "BAM!", "ZAP!")
+COMIC_COLOURS = (None, ((77, 214, 255), (255, 60, 140)), ((255, 120, 190), (255, 214, 10)),
+                 ((150, 235, 90), (255, 90, 40)))  # (speed-line background, sound-effect burst) per edition
 
 
 def film_poster(look: Look) -> Image.Image:
@@ -123,24 +126,28 @@ def _grain(seed: int) -> tuple[np.ndarray, np.ndarray]:
 def comic_panel(look: Look) -> Image.Image:
     """A comic-book panel: inked and flat-coloured, halftone dots in the shadows, speed lines, a speech bubble."""
     name, things = name_and_things(look)
-    accent = hex_color(look.palette.get("accent", "#ffd60a"))
-    burst = hex_color(look.palette.get("burst", "#ff3b30"))
+    seed = look.params.seed
+    # The edition picks the panel's colours (the theme's own first) and which way the hero faces.
+    accent, burst = ((hex_color(look.palette.get("accent", "#ffd60a")), hex_color(look.palette.get("burst", "#ff3b30")))
+                     if seed % len(COMIC_COLOURS) == 0 else COMIC_COLOURS[seed % len(COMIC_COLOURS)])
+    mirrored = seed // len(COMIC_COLOURS) % 2 == 1
     # A group too wide for the portrait panel is cut out and rearranged to fill it (see ``tiers``), the bubble above.
     group = tiers.arrange(look, (W, H), 300, H - 50) if look.person_found and not look.fits((W, H)) else None
     photo = group.rgb if group else crop_cover_array(look.source, (W, H), focus=look.face_center())
-    flat = cel_shade(photo, levels=4)
+    faces = group.faces if group else look.faces_in((W, H), look.cover_window((W, H)))
+    drawn = face_art(photo, faces, tones=3, line_scale=1.6)
+    clean = smoothed(photo, drawn)
+    flat, lines = cel_shade(clean, levels=4), inked(ink_lines(clean, thickness=2), drawn)
     look.progress(0.35)
     # (Composited in 8 bits with OpenCV's per-pixel blends, not float passes over the whole panel.)
-    lines = ink_lines(photo, thickness=2)
     if group:  # ink on the people only, not along the cut photo's edges
         lines = lines * cv2.dilate((group.alpha > 0.3).astype(np.float32), np.ones((9, 9), np.uint8))
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    dots = _dots() < np.clip((0.55 - luma) * 1.6, 0, 1)
-    faces = group.faces if group else look.faces_in((W, H), look.cover_window((W, H)))
+    dots = (_dots() < np.clip((0.55 - luma) * 1.6, 0, 1)) & (drawn.skin < 0.3)  # drawn skin stays clean
     if len(look.faces) > 1:  # the small faces of a group keep their features: lighter ink, no dots on them
         ovals = _face_ovals(faces)
         dots &= ovals < 0.5
-        lines = lines * (1 - 0.6 * ovals)
+        lines = np.maximum(lines * (1 - 0.6 * ovals), drawn.lines)
     art = cv2.multiply(flat, cv2.merge([np.where(dots, 166, 255).astype(np.uint8)] * 3), scale=1 / 255)
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
@@ -151,6 +158,9 @@ def comic_panel(look: Look) -> Image.Image:
         lines = np.maximum(lines, outline)
     ink = 0.9 * lines.astype(np.float32)
     art = cv2.blendLinear(art, np.full_like(art, 15), 1 - ink, ink)
+    if mirrored:
+        art = np.ascontiguousarray(art[:, ::-1])
+        faces = [(W - x - w, y, w, h) for x, y, w, h in faces]
     canvas = Image.fromarray(art).convert("RGBA")
     look.progress(0.65)
     d = ImageDraw.Draw(canvas)
@@ -161,6 +171,7 @@ def comic_panel(look: Look) -> Image.Image:
     speech = (f"HI, I'M {display_caps(name)}!" if name else "THIS IS MY ORIGIN STORY!")[:40]
     main = max(faces, key=lambda f: f[2] * f[3]) if faces else None
     fx, fy = look.face_center()
+    fx = 1 - fx if mirrored else fx
     centre = main[0] + main[2] / 2 if main else fx * W
     # The bubble opposite the face, else a smaller one in a corner: never over a head.
     wide = [(520, 60, 984, 260), (40, 150, 504, 350)]
@@ -176,7 +187,7 @@ def comic_panel(look: Look) -> Image.Image:
               fill=(255, 255, 255, 255), outline=(15, 15, 15, 255))
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
-    effect = EFFECTS[look.params.seed % len(EFFECTS)]
+    effect = EFFECTS[seed // 8 % len(EFFECTS)]
     spot = _clear_spot(faces)
     if len(faces) <= 1 or not _covered((spot[0] - 175, spot[1] - 140, spot[0] + 175, spot[1] + 140), faces):
         _boom(canvas, spot, effect, burst, accent)  # a group filling the panel may leave no room: no effect then
