@@ -57,8 +57,8 @@ def _whole_heads(mask: np.ndarray, box: tuple[int, int, int, int], faces) -> tup
     x0, y0, x1, y1 = box
     h, w = mask.shape
     for fx, fy, fw, fh in faces:
-        if fx + fw < x0 or fx > x1 or fy > y1 or fy + fh < y0:
-            continue  # a face outside the box stays out
+        if not (x0 <= fx + fw / 2 <= x1 and y0 <= fy + fh / 2 <= y1):
+            continue  # a face outside the box (a neighbour's, at its edge) stays out
         cx0, cx1 = int(max(0, fx - 0.45 * fw)), int(min(w, fx + 1.45 * fw))
         column = mask[:int(max(0, fy + fh * 0.5)), cx0:cx1] > 0.35
         rows = np.nonzero(column.any(axis=1))[0]

@@ -1,6 +1,7 @@
-"""Faces drawn, not posterised: the flat looks (pop-art, comic, anime, stickers, poster) paint skin as a few smooth
-tones of the person's own skin and draw the features (eyes, brows, nose, lips, glasses) as clean lines from the
-face's 468 landmarks (facemesh.py), instead of quantising the photo's texture into blotches.
+"""Faces drawn, not posterised: the flat looks (pop-art, comic, anime, stickers, poster) smooth the skin's texture
+and highlights away (its light and shade and its own colour kept: they carry the likeness, and dark skin stays
+dark) so their colour steps make a few clean tones of it, and draw the features (eyes, brows, nose, lips, glasses)
+as clean lines from the face's 468 landmarks (facemesh.py), instead of quantising the photo's texture into blotches.
 
 A look calls :func:`face_art` on the picture it stylises (with the faces where they are in that picture) and
 :func:`apply` to put the drawn faces over its own flat colours and ink.
@@ -27,6 +28,7 @@ LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 
 LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 NOSE = ((98, 97, 2, 326, 327), (48, 64, 98), (278, 294, 327))
 JAW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454)
+HIGHLIGHTS = 0.7  # how much of the skin's highlights is kept above its median lightness
 MIN_FACE = 40  # px: a smaller face keeps the look's own rendering (its features would be a few pixels)
 
 
@@ -45,9 +47,8 @@ class FaceArt:
         return bool(self.skin_lightness)
 
 
-def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], tones: int = 3,
-             line_scale: float = 1.0) -> FaceArt:
-    """The faces of ``rgb`` (boxes x, y, w, h in its pixels) as smooth skin in ``tones`` tones and drawn features."""
+def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], line_scale: float = 1.0) -> FaceArt:
+    """The faces of ``rgb`` (boxes x, y, w, h in its pixels) as smooth skin and drawn features."""
     h, w = rgb.shape[:2]
     skin = np.zeros((h, w), np.float32)
     flat = np.zeros((h, w, 3), np.uint8)
@@ -65,7 +66,7 @@ def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], to
         points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
         if points is None:
             continue
-        drawn = _draw_face(part, points[:, :2], tones, line_scale)
+        drawn = _draw_face(part, points[:, :2], line_scale)
         if drawn is None:
             continue
         s, f, ln, hole, light = drawn
@@ -89,7 +90,7 @@ def inked(lines: np.ndarray, art: FaceArt, strength: float = 1.0) -> np.ndarray:
     the skin."""
     if not art.found:
         return lines
-    keep = 1 - np.clip(art.skin * 1.2 * strength, 0, 1) * (1 - art.eyes)
+    keep = 1 - np.clip(art.skin * 0.6 * strength, 0, 1) * (1 - art.eyes)  # (half: the likeness is in it too)
     return np.maximum(lines * keep, art.lines * strength)
 
 
@@ -106,7 +107,7 @@ def _poly(points: np.ndarray, ids: tuple[int, ...], k: int = 4) -> np.ndarray:
 SKIN_SPAN = 120  # px: the skin's smooth tones are worked out with the face about this wide (and drawn back up)
 
 
-def _draw_face(part: np.ndarray, pts: np.ndarray, tones: int, line_scale: float):
+def _draw_face(part: np.ndarray, pts: np.ndarray, line_scale: float):
     """One face drawn in the crop ``part``: (skin, flat skin colours, feature ink, eye/mouth holes, skin L)."""
     h, w = part.shape[:2]
     span = float(np.ptp(pts[list(OVAL), 0]))
@@ -115,7 +116,7 @@ def _draw_face(part: np.ndarray, pts: np.ndarray, tones: int, line_scale: float)
     k = min(1.0, SKIN_SPAN / span)
     small = cv2.resize(part, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA) \
         if k < 1 else part
-    tones_out = _skin_tones(small, pts * k, span * k, tones)
+    tones_out = _skin_tones(small, pts * k, span * k)
     if tones_out is None:
         return None
     skin, flat, holes, median = tones_out
@@ -133,7 +134,7 @@ def _fill(shape: tuple[int, int], pts: np.ndarray, *contours: tuple[int, ...]) -
     return out
 
 
-def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float, tones: int):
+def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float):
     """The skin of one face (at a working size): its area, its smooth tones, the eyes and mouth left open, and the
     median skin colour (Lab)."""
     h, w = part.shape[:2]
@@ -148,19 +149,15 @@ def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float, tones: int):
     if cheeks.sum() < 30:
         return None
     median = np.median(lab[cheeks], axis=0)
-    # The face's light and shade and its colour, smoothed far beyond its texture (no pores, no blotches): the
-    # look's own colour steps then make a few clean tones of it, the same way they do the rest of the picture.
-    light = cv2.GaussianBlur(lab[..., 0], (0, 0), max(2.0, span / 18))
-    if tones:  # soft steps around the median: a lit side, the middle tone and a shade
-        step = max(12.0, 0.14 * median[0] + 8)
-        rel = (light - median[0]) / step
-        levels = np.clip(np.round(rel * (tones - 1) / 2), -(tones // 2), tones // 2)
-        soft = cv2.GaussianBlur(levels.astype(np.float32), (0, 0), max(0.8, span / 90))
-        light = median[0] + np.where(soft > 0, soft * 0.45, soft) * step * 0.9
-    ab = cv2.GaussianBlur(lab[..., 1:], (0, 0), max(1.5, span / 30))
+    # The skin's texture (pores, stubble, wrinkles) smoothed away and its highlights softened, its light and shade
+    # kept (they carry the face's likeness): the look's own colour steps then make clean tones of it, the same
+    # way they do the rest of the picture, without white blotches on a shiny forehead.
+    light = cv2.bilateralFilter(np.ascontiguousarray(lab[..., 0]).astype(np.uint8), 5, 20, 5).astype(np.float32)
+    light = np.where(light > median[0], median[0] + (light - median[0]) * HIGHLIGHTS, light)
+    ab = cv2.GaussianBlur(lab[..., 1:], (0, 0), max(0.5, span / 100))
     flat_lab = np.dstack([np.clip(light, 0, 255), ab]).astype(np.float32)
     lip_lab = np.array([max(0.0, median[0] - 18), median[1] + 14, median[2] + 4], np.float32)
-    lip_w = (lips.astype(np.float32) / 255 * (1 - mouth.astype(np.float32) / 255))[..., None] * 0.6
+    lip_w = (lips.astype(np.float32) / 255 * (1 - mouth.astype(np.float32) / 255))[..., None] * 0.5
     flat_lab = flat_lab * (1 - lip_w) + lip_lab * lip_w
     flat = cv2.cvtColor(np.clip(flat_lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
     holes = np.maximum(eyes, mouth).astype(np.float32) / 255
@@ -194,7 +191,7 @@ def _features(part: np.ndarray, pts: np.ndarray, span: float, median: np.ndarray
     # Brows: filled shapes, as dark as the brow hair is against the skin.
     brow_l = gray[brows > 128]
     brow_dark = float(np.clip((median[0] - np.percentile(brow_l, 30)) / 60, 0.35, 0.9)) if brow_l.size else 0.6
-    ink = (brows.astype(np.float32) * brow_dark).astype(np.uint8)
+    ink = (brows.astype(np.float32) * brow_dark * 0.5).astype(np.uint8)  # (over the photo's own brows)
     for lid in UPPER_LIDS:
         cv2.polylines(ink, [_poly(box_pts, lid)], False, 255, t + 1, cv2.LINE_AA, shift=4)
     cv2.polylines(ink, [_poly(box_pts, e) for e in EYES], True, 200, t, cv2.LINE_AA, shift=4)
@@ -239,10 +236,10 @@ def _glasses(gray: np.ndarray, oval: np.ndarray, eyes: np.ndarray, brows: np.nda
     return cv2.GaussianBlur(lines, (0, 0), 0.6)
 
 
-def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels: int = 5, thickness: float = 1.0,
-         tones: int = 3) -> tuple[np.ndarray, np.ndarray]:
+def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels: int = 5, thickness: float = 1.0
+         ) -> tuple[np.ndarray, np.ndarray]:
     """A picture's cel-shaded flat colours (uint8) and ink (float32 0..1), the faces' skin smooth and their
     features drawn."""
-    art = face_art(rgb, faces, tones=tones, line_scale=thickness)
+    art = face_art(rgb, faces, line_scale=thickness)
     clean = smoothed(rgb, art)
     return cel_shade(clean, levels=levels), inked(ink_lines(clean, thickness=thickness), art)
