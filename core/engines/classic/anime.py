@@ -12,7 +12,7 @@ from PIL import Image
 
 from minime.core.engines.classic.faceart import toon
 from minime.core.engines.classic.look import Look
-from minime.core.engines.classic.paint import Color, crop_cover_array, hex_color
+from minime.core.engines.classic.paint import Color, hex_color, mix
 
 W, H = 1024, 1280
 WIDE = (1280, 800)  # a film frame for a group too wide for the portrait one
@@ -34,12 +34,9 @@ def anime(look: Look) -> Image.Image:
     tint, sky_top, sky_bottom, rim = LIGHTS[seed % len(LIGHTS)]
     size = WIDE if len(look.faces) > 1 and look.person_found and not look.fits((W, H)) else (W, H)
     w, h = size
-    if size == WIDE:
-        photo = look.frame(size)
-        faces = look.faces_in(size, look.frame_window(size))
-    else:
-        photo = crop_cover_array(look.source, size, focus=look.face_center())
-        faces = look.faces_in(size, look.cover_window(size))
+    # (``frame``: the edition also picks a closer or wider shot, framed further left or right.)
+    photo = look.frame(size)
+    faces = look.faces_in(size, look.frame_window(size))
     flat, lines = toon(photo, faces, levels=5)
     look.progress(0.4)
     # (The compositing runs in 8 bits with OpenCV's per-pixel blends: a few ms each instead of float passes.)
@@ -49,10 +46,13 @@ def anime(look: Look) -> Image.Image:
     bottom = hex_color(look.palette.get("sky_bottom", "#bfe6ff")) if sky_bottom is None else sky_bottom
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = (look.frame(size, mask8) if size == WIDE else crop_cover_array(
-            Image.fromarray(mask8), size, focus=look.face_center())).astype(np.float32) / 255
+        m = look.frame(size, mask8).astype(np.float32) / 255
         alpha = cv2.GaussianBlur(m, (0, 0), 1.5)
-        background = _painted_place(photo, m, _sky(top, bottom, seed // len(LIGHTS) % 4, size))
+        sky = _sky(top, bottom, seed // len(LIGHTS) % 4, size)
+        background = _painted_place(photo, m, sky)
+        # The edition's light washes over the place behind the people (a colour script: warm, dusk, morning).
+        wash = _wash(top, bottom, size)
+        background = cv2.addWeighted(background, 0.62, wash, 0.38, 0)
         out = cv2.blendLinear(background, person, 1 - alpha, alpha)
         # A thin rim of the light where the person meets the background (backlight).
         edge = np.clip(alpha - cv2.erode(alpha, np.ones((7, 7), np.uint8)), 0, 1) * 0.5
@@ -60,13 +60,19 @@ def anime(look: Look) -> Image.Image:
     else:
         out = person
     look.progress(0.7)
-    if seed // 16 % 2:  # every other run of editions: the frame seen from the other side
-        out = np.ascontiguousarray(out[:, ::-1])
     # Warm afternoon light and bloom on the highlights.
     bright = cv2.min(cv2.subtract(out, (190, 190, 190, 0)), (65, 65, 65, 0))
     small = cv2.resize(bright, (w // 8, h // 8), interpolation=cv2.INTER_AREA)
     out = cv2.scaleAdd(cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), size), 0.8, out)
     return Image.fromarray(cv2.LUT(out, _tint(tint)))
+
+
+@lru_cache(maxsize=8)
+def _wash(top: Color, bottom: Color, size: tuple[int, int]) -> np.ndarray:
+    """The light's colour over the picture: the sky's colours from top to bottom, paler below."""
+    t = np.linspace(0, 1, size[1], dtype=np.float32)[:, None, None]
+    column = np.array(top, np.float32) * (1 - t) + np.array(mix(bottom, (255, 255, 255), 0.2), np.float32) * t
+    return np.ascontiguousarray(np.broadcast_to(column, (size[1], size[0], 3)).astype(np.uint8))
 
 
 @lru_cache(maxsize=8)

@@ -40,6 +40,7 @@ class FaceArt:
     rgb: np.ndarray  # uint8 H×W×3: the smooth skin (and lips) where ``skin`` is 1
     lines: np.ndarray  # float32 H×W: ink of the drawn features
     eyes: np.ndarray  # float32 H×W: the eyes' whites and open mouth, kept from the look's own rendering
+    features: np.ndarray  # bool H×W: the areas of the eyes, brows and lips (where a look may ink the photo's dark)
     skin_lightness: tuple[float, ...]  # each drawn face's median skin lightness (Lab L, 0..255)
 
     @property
@@ -54,6 +55,7 @@ def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], li
     flat = np.zeros((h, w, 3), np.uint8)
     lines = np.zeros((h, w), np.float32)
     holes = np.zeros((h, w), np.float32)
+    features = np.zeros((h, w), bool)
     lightness = []
     for box in faces:
         if box[2] < MIN_FACE:
@@ -76,8 +78,9 @@ def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], li
         skin[region] = np.maximum(skin[region], s)
         lines[region] = np.maximum(lines[region], ln)
         holes[region] = np.maximum(holes[region], hole)
+        features[region] |= _fill(part.shape[:2], points[:, :2], *EYES, *BROWS, LIPS_OUTER) > 100
         lightness.append(light)
-    return FaceArt(skin, flat, lines, holes, tuple(lightness))
+    return FaceArt(skin, flat, lines, holes, features, tuple(lightness))
 
 
 def smoothed(rgb: np.ndarray, art: FaceArt) -> np.ndarray:

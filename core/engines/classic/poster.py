@@ -159,14 +159,14 @@ def comic_panel(look: Look) -> Image.Image:
     """A comic-book panel: inked and flat-coloured, halftone dots in the shadows, speed lines, a speech bubble."""
     name, things = name_and_things(look)
     seed = look.params.seed
-    # The edition picks the panel's colours (the theme's own first) and which way the hero faces.
+    # The edition picks the panel's colours (the theme's own first).
     accent, burst = ((hex_color(look.palette.get("accent", "#ffd60a")), hex_color(look.palette.get("burst", "#ff3b30")))
                      if seed % len(COMIC_COLOURS) == 0 else COMIC_COLOURS[seed % len(COMIC_COLOURS)])
-    mirrored = seed // len(COMIC_COLOURS) % 2 == 1
     # A group too wide for the portrait panel is cut out and rearranged to fill it (see ``tiers``), the bubble above.
     group = tiers.arrange(look, (W, H), 300, H - 50) if look.person_found and not look.fits((W, H)) else None
-    photo = group.rgb if group else crop_cover_array(look.source, (W, H), focus=look.face_center())
-    faces = group.faces if group else look.faces_in((W, H), look.cover_window((W, H)))
+    # (``frame``: the edition also picks a closer or wider shot, framed further left or right.)
+    photo = group.rgb if group else look.frame((W, H))
+    faces = group.faces if group else look.faces_in((W, H), look.frame_window((W, H)))
     drawn = face_art(photo, faces, line_scale=1.6)
     clean = smoothed(photo, drawn)
     flat, lines = cel_shade(clean, levels=4), inked(ink_lines(clean, thickness=2), drawn)
@@ -183,16 +183,12 @@ def comic_panel(look: Look) -> Image.Image:
     art = cv2.multiply(flat, cv2.merge([np.where(dots, 166, 255).astype(np.uint8)] * 3), scale=1 / 255)
     if look.person_found:
         mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = group.alpha if group else crop_cover_array(Image.fromarray(mask8), (W, H),
-                                                       focus=look.face_center()).astype(np.float32) / 255
+        m = group.alpha if group else look.frame((W, H), mask8).astype(np.float32) / 255
         art = cv2.blendLinear(_speed_lines(accent), art, 1 - m, m)
         outline = np.clip(cv2.dilate(m, np.ones((9, 9), np.uint8)) - m, 0, 1)
         lines = np.maximum(lines, outline)
     ink = 0.9 * lines.astype(np.float32)
     art = cv2.blendLinear(art, np.full_like(art, 15), 1 - ink, ink)
-    if mirrored:
-        art = np.ascontiguousarray(art[:, ::-1])
-        faces = [(W - x - w, y, w, h) for x, y, w, h in faces]
     canvas = Image.fromarray(art).convert("RGBA")
     look.progress(0.65)
     d = ImageDraw.Draw(canvas)
@@ -203,7 +199,6 @@ def comic_panel(look: Look) -> Image.Image:
     speech = (f"HI, I'M {display_caps(name)}!" if name else "THIS IS MY ORIGIN STORY!")[:40]
     main = max(faces, key=lambda f: f[2] * f[3]) if faces else None
     fx, fy = look.face_center()
-    fx = 1 - fx if mirrored else fx
     centre = main[0] + main[2] / 2 if main else fx * W
     # The bubble opposite the face, else a smaller one in a corner: never over a head.
     wide = [(520, 60, 984, 260), (40, 150, 504, 350)]
@@ -219,7 +214,7 @@ def comic_panel(look: Look) -> Image.Image:
               fill=(255, 255, 255, 255), outline=(15, 15, 15, 255))
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
-    effect = EFFECTS[seed // 8 % len(EFFECTS)]
+    effect = EFFECTS[seed // len(COMIC_COLOURS) % len(EFFECTS)]
     spot = _clear_spot(faces)
     if len(faces) <= 1 or not _covered((spot[0] - 175, spot[1] - 140, spot[0] + 175, spot[1] + 140), faces):
         _boom(canvas, spot, effect, burst, accent)  # a group filling the panel may leave no room: no effect then
