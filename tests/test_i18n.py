@@ -113,7 +113,8 @@ def test_every_message_is_translated_with_the_same_placeholders(name: str,
                     and (name, msgid) not in SAME_IN):
                 problems.append(f"still English: {msgid!r}")
             for pattern, what in ((PLACEHOLDER, "placeholders"), (COMMAND, "commands"), (EMOJI, "emoji")):
-                if sorted(set(pattern.findall(string))) != sorted(set(pattern.findall(forms[-1]))):
+                mirrored = string.replace("←", "→") if po.locale.character_order == "right-to-left" else string
+                if sorted(set(pattern.findall(mirrored))) != sorted(set(pattern.findall(forms[-1]))):
                     problems.append(f"{what} differ: {msgid!r} → {string!r}")
             if string.count("`") != msgid.count("`") or string.count("\n") != msgid.count("\n"):
                 problems.append(f"markup or lines differ: {msgid!r} → {string!r}")
