@@ -3,8 +3,6 @@ painted into a summer sky with soft clouds, warm light and a gentle bloom."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import cv2
 import numpy as np
 from PIL import Image
@@ -13,6 +11,7 @@ from minime.core.engines.classic import tiers
 from minime.core.engines.classic.cutout import cel_shade, ink_lines
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, crop_cover_array, hex_color
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 
@@ -64,12 +63,12 @@ _WARM = np.clip(np.arange(256, dtype=np.float32)[:, None] * np.array([1.03, 1.0,
                 ).astype(np.uint8)[:, None, :]  # the warm afternoon tint, one table per channel
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _solid(color: Color) -> np.ndarray:
     return np.full((H, W, 3), color, np.uint8)
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _sky(top: Color, bottom: Color, variant: int) -> np.ndarray:
     """A summer sky: a blue gradient and painted cumulus clouds (flat white tops, lilac-grey shade beneath)."""
     t = np.linspace(0, 1, H, dtype=np.float32)[:, None, None]
