@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import Any
 
+from minime.core import i18n
 from minime.core.access import Access
 from minime.core.domain import Job, JobKind, JobState, Queued, Result, UserKey, new_id
 from minime.core.errors import NoSelfie
@@ -46,6 +48,7 @@ class JobWriter:
 
     async def enqueue(self, job: Job) -> Job:
         """Write the job; with a free render slot and nobody waiting it is written already claimed and starts now."""
+        job = replace(job, reply_to=i18n.stamp(job.reply_to))  # its events read in the language it was asked in
         owner = self.runner.reserve()
         try:
             position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,

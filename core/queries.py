@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from minime.core.domain import Result, UserKey
 from minime.core.errors import NoSelfie, NotYours, ResultNotFound
+from minime.core.i18n import gettext as _
 from minime.core.store import BlobStore, Store
 
 
@@ -45,7 +46,7 @@ class UserQueries:
         """The user's current selfie (normalised JPEG); NoSelfie when there is none."""
         key = (await self.store.get_session(user)).selfie_key
         if not key:
-            raise NoSelfie("Send me a selfie first.")
+            raise NoSelfie(_("Send me a selfie first."))
         return await self.blobs.get(key)
 
     async def waiting_for(self, user: UserKey) -> str | None:

@@ -10,6 +10,7 @@ from typing import Any
 from minime.core import intake, texts
 from minime.core.access import Access
 from minime.core.buttons import BUTTONS
+from minime.core.cancel import Canceller
 from minime.core.domain import (
     Done,
     Failed,
@@ -34,7 +35,9 @@ from minime.core.errors import (
     UnknownRefinement,
 )
 from minime.core.events import EventHub, Sink
+from minime.core.figures import FigureFile, FigureFiles
 from minime.core.gallery import PreviewCache
+from minime.core.i18n import gettext as _
 from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
@@ -59,11 +62,12 @@ class Studio:
     def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
                  *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
                  previews: PreviewCache, access: Access, sweeper: Sweeper, queries: UserQueries, jobs: JobWriter,
-                 user_locks: UserLocks) -> None:
+                 user_locks: UserLocks, figures: FigureFiles) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
                                                                                  previews)
         self.access, self.sweeper, self.queries, self.jobs, self.user_locks = access, sweeper, queries, jobs, user_locks
+        self.figures = figures
         self._warm_up: asyncio.Future[None] | None = None
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
@@ -161,6 +165,11 @@ class Studio:
         """A result of this user (the current one by default) and its image bytes; anyone else's is ResultNotFound."""
         return await self.queries.result_image(user, result_id)
 
+    async def figure_file(self, user: UserKey, result_id: str | None, kind: str, fmt: str | None = None
+                          ) -> FigureFile:
+        """The turning loop (``"turntable"``) or printable mesh (``"mesh"``) of a result's figure (core/figures.py)."""
+        return await self.figures.file(user, result_id, kind, fmt)
+
     async def has_selfie(self, user: UserKey) -> bool:
         """Whether a current, unexpired selfie is stored."""
         return await self.queries.has_selfie(user)
@@ -223,7 +232,8 @@ class Studio:
             raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
-            raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
+            raise NoSelfie(_("Send me a selfie first, and I'll make your {look} as soon as it arrives.").format(
+                look=_(theme.title).lower()))
         params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
@@ -257,7 +267,7 @@ class Studio:
         else:
             if action is not None:
                 if action not in BUTTONS or not BUTTONS[action].text:
-                    raise UnknownRefinement("That button isn't something I can do.")
+                    raise UnknownRefinement(_("That button isn't something I can do."))
                 text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
@@ -281,9 +291,14 @@ class Studio:
             raise NothingToUndo()
         previous = await self.store.get_result(current.parent_id)
         if previous is None or previous.user != user:
-            raise NothingToUndo("The earlier image has expired, so I can't go back further.")
+            raise NothingToUndo(_("The earlier image has expired, so I can't go back further."))
         await self.store.update_session(user, current_result_id=previous.id)
         return Undone(previous, await self.blobs.get(previous.image_key), self.buttons(previous))
+
+    async def cancel(self, user: UserKey, job_id: str | None = None) -> Job:
+        """Call off the user's queued or running job (``job_id``, else their active one): nothing is delivered and
+        no image counted. NotYourJob for someone else's job, NothingToCancel when it already ended."""
+        return await Canceller(self.store, self.runner, self.events).cancel(user, job_id)
 
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
