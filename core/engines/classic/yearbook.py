@@ -23,7 +23,10 @@ MOST_LIKELY = ("Most likely to become famous", "Most likely to run the world", "
 def yearbook(look: Look) -> Image.Image:
     """A 1990s school photo on its yearbook page."""
     name, things = name_and_things(look, look.theme.package.get("default_name", "Your Name"))
-    c1, c2 = (hex_color(look.palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
+    seed = look.params.seed
+    # The edition: the next of the theme's backdrop-and-page colours, and another mottling of the backdrop.
+    palette = look.theme.palette(look.params.palette + seed % max(1, len(look.theme.palettes))) or look.palette
+    c1, c2 = (hex_color(palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
     group = len(look.faces) > 1 and not look.fits((PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1]))
     rect = GROUP_PHOTO if group else PHOTO
     pw, ph = rect[2] - rect[0], rect[3] - rect[1]
@@ -32,7 +35,7 @@ def yearbook(look: Look) -> Image.Image:
         ph = int(np.clip(sitter.height / 0.86, 0.5 * pw, ph))
         top = (GROUP_PHOTO[1] + GROUP_PHOTO[3] - ph) // 2
         rect = (GROUP_PHOTO[0], top, GROUP_PHOTO[2], top + ph)
-    photo = Image.fromarray(_laser((pw, ph), c1, c2, look.params.seed % 4)).convert("RGBA")
+    photo = Image.fromarray(_laser((pw, ph), c1, c2, seed // max(1, len(look.theme.palettes)) % 4)).convert("RGBA")
     look.progress(0.3)
     arr = np.asarray(sitter).astype(np.float32)
     rgb = arr[..., :3].copy()
@@ -46,13 +49,13 @@ def yearbook(look: Look) -> Image.Image:
     vign = _photo_vignette((pw, ph))
     photo = Image.fromarray(np.clip(np.asarray(photo).astype(np.float32) * vign[..., None], 0, 255).astype(np.uint8))
     look.progress(0.6)
-    page = _page(hex_color(look.palette.get("page", "#f3ecdc")), hex_color(look.palette.get("ink", "#1f2a5a")))
+    page = _page(hex_color(palette.get("page", "#f3ecdc")), hex_color(palette.get("ink", "#1f2a5a")))
     canvas = page.copy()
     frame = Image.new("L", (pw + 24, ph + 24), 255)
     paste_shadow(canvas, frame, (rect[0] - 12, rect[1] - 12), blur=10, opacity=0.3, offset=(6, 8))
     ImageDraw.Draw(canvas).rectangle((rect[0] - 12, rect[1] - 12, rect[2] + 11, rect[3] + 11), fill=(255,) * 3)
     canvas.paste(photo, rect[:2])
-    ink = hex_color(look.palette.get("ink", "#1f2a5a"))
+    ink = hex_color(palette.get("ink", "#1f2a5a"))
     year = 1990 + look.params.seed % 10
     name_h = int(min(110, 84 * look.params.name_scale))
     draw_fitted_text(canvas, (120, 1030, W - 120, 1030 + name_h), display_caps(name), "bebas-neue", ink)
