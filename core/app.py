@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from contextlib import suppress
 from typing import Any
 
+from minime.core import malloc
 from minime.core.access import Access
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
@@ -15,6 +16,7 @@ from minime.core.energy import EnergyMeter
 from minime.core.engines import Engine, create_engine, theme_catalog
 from minime.core.engines.classic import ClassicEngine
 from minime.core.events import EventHub
+from minime.core.figures import FigureFiles, TurntableShape
 from minime.core.gallery import PreviewCache
 from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner, worker_id
@@ -40,6 +42,7 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
             test's failing engine goes here.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    malloc.limit_arenas()  # before the render threads exist: freed memory gathers in fewer places
     store, blobs = Store(settings.resolved_database_url), BlobStore(settings.blob_dir)
     engine = engine or create_engine(settings)
     catalog = theme_catalog(settings)
@@ -55,6 +58,11 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
                 if settings.nsfw_model else None),
     )
     runner, access = JobRunner(store, pipeline, events.emit, settings, owner=owner), Access(store, settings)
+    queries = UserQueries(store, blobs)
+    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access, queries,
+                          turntable=TurntableShape(settings.turntable_size, settings.turntable_frames,
+                                                   settings.turntable_seconds),
+                          concurrency=settings.figure_concurrency)
     return Studio(
         store, blobs, engine, catalog, settings,
         events=events,
@@ -64,10 +72,11 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                               settings.themes_dir / "assets"),
         access=access,
-        sweeper=Sweeper(store, blobs),
-        queries=UserQueries(store, blobs),
+        sweeper=Sweeper(store, blobs, derived=figures.cache_keys),
+        queries=queries,
         jobs=JobWriter(store, runner, events, catalog, access, settings),
         user_locks=UserLocks(),
+        figures=figures,
     )
 
 

@@ -1,9 +1,10 @@
-"""The one button registry: every refinement button a result can carry, for every adapter.
+"""The one button registry: every button a result can carry, for every adapter.
 
 Each entry names its id (what theme files list and the web page sends), the label people see, the refinement text it
 stands for, and a short code for platforms with tight limits (Telegram's 64-byte callback data, Discord's 100-char
 custom ids). Adapters derive their keyboards and views from this table; adding a button is one entry here plus the
-theme files that show it.
+theme files that show it. Most buttons refine the picture; the figure's buttons (``sends``) send a file made from it
+instead: the turning loop or the printable mesh (core/figures.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from minime.core.i18n import N_
 UNDO = "undo"  # the Studio undoes instead of refining
 ANOTHER_THEME = "another theme"  # the adapter shows a theme menu instead of calling the Studio
 CANCEL = "cancel"  # on the status line of a queued or running job, not under results: the Studio cancels the job
+TURNTABLE, MESH = "turntable", "mesh"  # what the figure's buttons send (core/figures.py)
 _CODE = re.compile(r"[a-z]{1,3}")
 
 
@@ -31,6 +33,7 @@ class Button:
             themselves: undo, another theme).
         code: a short, lowercase code for platforms with tight limits on button data.
         old_codes: codes an earlier release used, still understood on buttons sent before an upgrade.
+        sends: the figure file the button sends (``TURNTABLE`` or ``MESH``) instead of refining; "" for the rest.
     """
 
     id: str
@@ -38,6 +41,7 @@ class Button:
     text: str
     code: str
     old_codes: tuple[str, ...] = ()
+    sends: str = ""
 
 
 _REGISTRY = (
@@ -53,6 +57,8 @@ _REGISTRY = (
     Button("variation", N_("🎲 Variation"), "variation", "x"),
     Button(UNDO, N_("↩️ Undo"), "undo", "u"),
     Button(ANOTHER_THEME, N_("🖼 Another theme"), "", "t"),
+    Button("turn", N_("🔄 Turn"), "", "tt", sends=TURNTABLE),
+    Button("3d file", N_("🧊 3D file"), "", "md", sends=MESH),
     Button(CANCEL, N_("✖️ Cancel"), "", "q"),
 )
 

@@ -237,4 +237,12 @@ class NotYourJob(MinimeError):
     user_message = N_("Only the person who asked for this image can cancel it — but you can ask for your own!")
 
 
+class NoFigure(MinimeError):
+    """A turntable or 3D file asked of a look without a 3D figure (a retro look), or of a photo that cannot give
+    one (no face to build it from)."""
+
+    user_message = N_("This look has no 3D figure: try /figurine, /actionfigure, /deskfigure, /caricature or "
+                      "/miniature, then tap 🔄 Turn or 🧊 3D file.")
+
+
 MinimeError.user_message = _Translated(MinimeError.__dict__["user_message"])  # type: ignore[assignment]

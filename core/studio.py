@@ -35,6 +35,7 @@ from minime.core.errors import (
     UnknownRefinement,
 )
 from minime.core.events import EventHub, Sink
+from minime.core.figures import FigureFile, FigureFiles
 from minime.core.gallery import PreviewCache
 from minime.core.i18n import gettext as _
 from minime.core.job_writer import JobWriter
@@ -61,11 +62,12 @@ class Studio:
     def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
                  *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
                  previews: PreviewCache, access: Access, sweeper: Sweeper, queries: UserQueries, jobs: JobWriter,
-                 user_locks: UserLocks) -> None:
+                 user_locks: UserLocks, figures: FigureFiles) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
                                                                                  previews)
         self.access, self.sweeper, self.queries, self.jobs, self.user_locks = access, sweeper, queries, jobs, user_locks
+        self.figures = figures
         self._warm_up: asyncio.Future[None] | None = None
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
@@ -162,6 +164,11 @@ class Studio:
     async def result_image(self, user: UserKey, result_id: str | None = None) -> tuple[Result, bytes]:
         """A result of this user (the current one by default) and its image bytes; anyone else's is ResultNotFound."""
         return await self.queries.result_image(user, result_id)
+
+    async def figure_file(self, user: UserKey, result_id: str | None, kind: str, fmt: str | None = None
+                          ) -> FigureFile:
+        """The turning loop (``"turntable"``) or printable mesh (``"mesh"``) of a result's figure (core/figures.py)."""
+        return await self.figures.file(user, result_id, kind, fmt)
 
     async def has_selfie(self, user: UserKey) -> bool:
         """Whether a current, unexpired selfie is stored."""

@@ -261,3 +261,18 @@ def group_hint(error: Exception) -> str:
     if isinstance(error, ArgumentRequired):
         return " " + _("Reply to this message with it.")
     return ""
+
+
+# ---- the figure's files (🔄 Turn, 🧊 3D file) ------------------------------------------------------------------
+
+MAKING_TURNTABLE = N_("🔄 Making your figure turn… (a few seconds)")
+MAKING_MESH = N_("🧊 Making your figure's 3D file… (a few seconds)")
+FIGURE_FILE_TOO_LARGE = N_("Sorry, that file came out too large to send here.")
+
+
+def figure_caption(kind: str, title: str, height_mm: float = 100.0) -> str:
+    """The caption of a figure's turntable (``kind`` "turntable") or 3D file ("mesh"), in the user's language."""
+    if kind == "turntable":
+        return _("🔄 Your {look}, turning.").format(look=_(title).lower())
+    return _("🧊 Your {look} as a 3D file ({height:g} mm tall, one watertight solid): open it in any 3D viewer, or in "
+             "a slicer to print it.").format(look=_(title).lower(), height=height_mm)

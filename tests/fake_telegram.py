@@ -32,6 +32,7 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
     result: Any = None
     at: float = field(default_factory=time.perf_counter)
+    filenames: dict[str, str] = field(default_factory=dict)  # the uploaded files' names, by field
 
 
 class FakeTelegram(FakeServer):
@@ -212,12 +213,13 @@ class FakeTelegram(FakeServer):
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
-        params, files = {}, {}
+        params, files, filenames = {}, {}, {}
         if request.can_read_body:
             form = await request.post()
             for key, value in form.items():
                 if hasattr(value, "file"):
                     files[key] = value.file.read()
+                    filenames[key] = value.filename
                 elif key in JSON_FIELDS:
                     try:
                         params[key] = json.loads(value)
@@ -245,7 +247,7 @@ class FakeTelegram(FakeServer):
                                       "ephemeral messages can't be sent to this chat"}, status=400)
         result = self._handle(method, params, files)
         async with self._changed:
-            self.calls.append(Call(method, params, files, result))
+            self.calls.append(Call(method, params, files, result, filenames=filenames))
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
 
@@ -293,13 +295,14 @@ class FakeTelegram(FakeServer):
             message.pop("reply_markup", None)  # an edit without reply_markup removes the inline keyboard
             message.update({k: v for k, v in markup.items() if k == "reply_markup"})
             return message
-        if method in ("sendPhoto", "sendDocument"):
-            field_name = "photo" if method == "sendPhoto" else "document"
+        if method in ("sendPhoto", "sendDocument", "sendAnimation"):
+            field_name = {"sendPhoto": "photo", "sendDocument": "document", "sendAnimation": "animation"}[method]
             data = files.get(field_name) or self.files.get(str(p.get(field_name)), b"")
             file_id = self.add_file(data)
             media = ([{"file_id": file_id, "file_unique_id": file_id, "width": 1024, "height": 1280,
                        "file_size": len(data)}] if field_name == "photo" else
-                     {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)})
+                     {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
+                     **({"width": 512, "height": 512, "duration": 4} if field_name == "animation" else {})})
             extra = {"caption": p["caption"]} if p.get("caption") else {}
             return self._bot_message(int(p["chat_id"]), **{field_name: media}, **extra, **markup)
         if method == "getFile":

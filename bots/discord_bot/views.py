@@ -15,7 +15,7 @@ from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT
 from minime.core import buttons as registry
 from minime.core import texts
 from minime.core.domain import ThemeInfo
-from minime.core.errors import MinimeError
+from minime.core.errors import MinimeError, NotYourJob
 from minime.core.i18n import N_
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
@@ -66,6 +66,9 @@ class ResultButton(_Owned, _Button, template=r"mm:r:(?P<result>[\w-]+):(?P<code>
     async def callback(self, interaction: discord.Interaction) -> Any:
         """A refinement of the result (or the theme menu, or undo)."""
         studio = studio_of(interaction)
+        if registry.BUTTONS[self.action].sends:
+            await send_figure(interaction, self.result_id, registry.BUTTONS[self.action].sends)
+            return
         if self.action == registry.ANOTHER_THEME:
             await interaction.response.send_message(_(texts.WHICH_LOOK), ephemeral=True,
                                                     view=themes_view(self.result_id, studio.themes(), self.owner))
@@ -130,6 +133,44 @@ class ForgetButton(_Owned, _Button, template=r"mm:f:(?P<answer>yes|no):(?P<owner
         await interaction.response.edit_message(content=_(texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN), view=None)
 
 
+class CancelButton(_Owned, _Button, template=r"mm:x:(?P<job>[\w-]+):(?P<owner>\d+)"):
+    """The Cancel button on the status message of a queued or running job."""
+
+    def __init__(self, job_id: str, owner: int) -> None:
+        spec = registry.BUTTONS[registry.CANCEL]
+        super().__init__(discord.ui.Button(label=spec.label, style=discord.ButtonStyle.danger,
+                                           custom_id=_check(f"mm:x:{job_id}:{owner}")))
+        self.job_id, self.owner = job_id, owner
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+                             ) -> CancelButton:
+        return cls(match["job"], int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        use_locale(interaction)
+        if interaction.user.id == self.owner:
+            return True
+        await interaction.response.send_message(NotYourJob().user_message, ephemeral=True)
+        return False
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        """Call the job off; its status message then says so (the Cancelled event edits it)."""
+        try:
+            await studio_of(interaction).cancel(user_of(interaction.user), self.job_id)
+        except MinimeError as exc:
+            await interaction.response.send_message(exc.user_message, ephemeral=True)
+            return
+        await interaction.response.send_message(_(texts.CANCELLING), ephemeral=True)
+
+
+def cancel_view(job_id: str, owner: int) -> discord.ui.View:
+    """The Cancel button under a status message (no timeout: it works until the job ends, across restarts)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id, owner))
+    return view
+
+
 def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:
     """The buttons under a result (no timeout: they work for as long as the result exists)."""
     view = discord.ui.View(timeout=None)
@@ -170,3 +211,19 @@ async def show_undone(interaction: discord.Interaction, outcome: Undone) -> None
     await interaction.edit_original_response(
         content=_(texts.BACK_ONE_STEP), attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
         view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
+
+
+async def send_figure(interaction: discord.Interaction, result_id: str, kind: str) -> None:
+    """🔄 Turn and 🧊 3D file: the figure's loop or mesh as an attachment of the deferred response (it takes
+    seconds), within the interaction's upload limit."""
+    await interaction.response.defer(thinking=True)
+    try:
+        figure = await studio_of(interaction).figure_file(user_of(interaction.user), result_id, kind)
+    except MinimeError as exc:
+        await fail(interaction, exc.user_message)
+        return
+    if len(figure.data) > (interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT):
+        await fail(interaction, _(texts.FIGURE_FILE_TOO_LARGE))
+        return
+    await interaction.edit_original_response(content=figure.caption,
+                                             attachments=[discord.File(io.BytesIO(figure.data), figure.filename)])

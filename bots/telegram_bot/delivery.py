@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Bot, InputFile, ReplyParameters
@@ -14,6 +16,7 @@ from minime.bots.telegram_bot.keyboards import cancel_keyboard, result_keyboard
 from minime.bots.telegram_bot.limits import (
     CAPTION_MAX,
     CHAT_ACTION_REFRESH_S,
+    FILE_MAX_BYTES,
     GROUP_STATUS_EDIT_INTERVAL_S,
     PHOTO_MAX_BYTES,
     PHOTO_MAX_SIDE_SUM,
@@ -21,12 +24,14 @@ from minime.bots.telegram_bot.limits import (
     STATUS_EDIT_INTERVAL_S,
 )
 from minime.bots.telegram_bot.private import PrivateReplies
+from minime.core.buttons import TURNTABLE
 from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
+from minime.core.figures import FigureFile
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.pacing import StatusPacer
-from minime.core.texts import CANCELLED, failed_text, queued_text, rendering_text, result_caption
+from minime.core.texts import CANCELLED, FIGURE_FILE_TOO_LARGE, failed_text, queued_text, rendering_text, result_caption
 from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.telegram")
@@ -44,6 +49,40 @@ async def with_retries(call: Any, *args: Any, **kwargs: Any) -> Any:
                 raise
             log.warning("telegram call failed; retrying", error=type(exc).__name__, attempt=attempt + 1)
             await asyncio.sleep(1.0 * 2**attempt)
+
+
+@contextlib.asynccontextmanager
+async def chat_action(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
+    """Show ``action`` ("uploading video…") in the chat while the block runs, refreshed before it fades."""
+
+    async def keep() -> None:
+        while True:
+            with contextlib.suppress(NetworkError, TimedOut):
+                await bot.send_chat_action(chat_id, action)
+            await asyncio.sleep(CHAT_ACTION_REFRESH_S)
+
+    task = asyncio.create_task(keep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def send_figure_file(bot: Bot, chat_id: int, figure: FigureFile, reply_to: int | None) -> None:
+    """A figure's turntable as an animation (an H.264 MP4 without sound loops like a GIF), or its mesh as a
+    document; a file over Telegram's 50 MB gets a note instead."""
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    if len(figure.data) > FILE_MAX_BYTES:
+        await with_retries(bot.send_message, chat_id, _(FIGURE_FILE_TOO_LARGE), reply_parameters=reply)
+        return
+    upload = InputFile(figure.data, filename=figure.filename)
+    if figure.kind == TURNTABLE:
+        await with_retries(bot.send_animation, chat_id, upload, caption=figure.caption[:CAPTION_MAX],
+                           reply_parameters=reply)
+    else:
+        await with_retries(bot.send_document, chat_id, upload, caption=figure.caption[:CAPTION_MAX],
+                           reply_parameters=reply, disable_content_type_detection=True)
 
 
 class TelegramDelivery:

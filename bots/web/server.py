@@ -17,7 +17,15 @@ from aiohttp.http_exceptions import HttpProcessingError
 from minime.bots.web import guard
 from minime.core import buttons, i18n, texts
 from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, QuotaExceeded, StorageFull
+from minime.core.errors import (
+    ImageTooLarge,
+    MinimeError,
+    NoFigure,
+    NoSelfie,
+    QuotaExceeded,
+    ResultNotFound,
+    StorageFull,
+)
 from minime.core.i18n import N_, gettext, ngettext
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
@@ -38,7 +46,8 @@ BUSY = N_("Sorry, I'm having trouble on my side right now. Please try again in a
 
 
 def _buttons(ids: tuple[str, ...]) -> list[dict[str, str]]:
-    return [{"id": b.id, "label": gettext(b.label)} for b in buttons.known(ids)]
+    return [{"id": b.id, "label": gettext(b.label), **({"sends": b.sends} if b.sends else {})}
+            for b in buttons.known(ids)]
 
 
 def _image_url(result_id: str) -> str:
@@ -97,6 +106,7 @@ class WebPlayground:
             web.post("/api/message", self.message),
             web.post("/api/action", self.action),
             web.get("/api/image/{result_id}", self.image),
+            web.get("/api/figure/{result_id}/{kind:turntable|mesh}", self.figure),
             web.static("/static", STATIC),
         ])
         return app
@@ -255,6 +265,25 @@ class WebPlayground:
         if request.query.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="minime-{result.theme_id}-{result.id}.jpg"'
         return web.Response(body=data, content_type="image/jpeg", headers=headers)
+
+    async def figure(self, request: web.Request) -> web.Response:
+        """A result's figure as a file: the turning loop (``turntable``: MP4, or ``?format=gif``) or the printable
+        mesh (``mesh``: GLB, or ``?format=3mf|stl``); ``?download=1`` makes it a download. Errors are JSON with a
+        4xx status, so a <video> or viewer pointed here fails instead of showing a message as a file."""
+        kind = request.match_info["kind"]
+        try:
+            figure = await self.studio.figure_file(request[USER], request.match_info["result_id"], kind,
+                                                   request.query.get("format"))
+        except ResultNotFound:  # someone else's is as if it did not exist (the file is private)
+            return _say(ResultNotFound.user_message, 404)
+        except (NoFigure, NoSelfie) as exc:
+            return _say(exc.user_message, 422)
+        except ValueError:
+            return _say("I can't make that kind of file.", 400)
+        headers = {"Cache-Control": "private, max-age=3600"}
+        if request.query.get("download"):
+            headers["Content-Disposition"] = f'attachment; filename="{figure.filename}"'
+        return web.Response(body=figure.data, content_type=figure.mime, headers=headers)
 
     # ---- chat ----------------------------------------------------------------------------------------------------
 

@@ -69,7 +69,8 @@ function resultBubble(target, { image, result, buttons = [], notes = [] }) {
     btn.type = "button";
     btn.textContent = b.label;
     btn.dataset.action = b.id;
-    btn.addEventListener("click", () => (b.id === "another theme" ? showThemesHint() : act(result, b.id, b.label)));
+    btn.addEventListener("click", () => (b.id === "another theme" ? showThemesHint()
+      : b.sends ? showFigure(result, b.sends, b.label) : act(result, b.id, b.label)));
     row.append(btn);
   }
   const dl = document.createElement("a");
@@ -79,6 +80,54 @@ function resultBubble(target, { image, result, buttons = [], notes = [] }) {
   row.append(dl);
   target.append(row);
   currentResult = result;
+  chat.scrollTop = chat.scrollHeight;
+}
+
+// The figure's files: the turning loop plays in the page; the 3D file opens in <model-viewer> (vendored, loaded on
+// first use) with a download link.
+const FIGURE_WAIT = { turntable: N_("🔄 Making your figure turn… (a few seconds)"), mesh: N_("🧊 Making your figure's 3D file… (a few seconds)") };
+let modelViewer = null;
+
+async function showFigure(result, kind, label) {
+  bubble("me", label);
+  const div = bubble("bot", FIGURE_WAIT[kind] ? _(FIGURE_WAIT[kind]) : "");
+  const url = `/api/figure/${encodeURIComponent(result)}/${kind}`;
+  let res;
+  try { res = await fetch(url); } catch { res = null; }
+  const type = res?.headers.get("Content-Type") || "";
+  if (!res || !res.ok || type.startsWith("application/json")) {
+    let message = _("Something went wrong. Please try again.");
+    try { message = (await res.json()).messages[0].text; } catch { /* keep the general message */ }
+    div.textContent = message;
+    div.classList.add("error");
+    return;
+  }
+  const file = URL.createObjectURL(await res.blob());
+  div.textContent = "";
+  div.classList.add("figure");
+  if (kind === "turntable") {
+    const video = document.createElement("video");
+    Object.assign(video, { src: file, autoplay: true, loop: true, muted: true, playsInline: true });
+    video.className = "turntable";
+    video.setAttribute("aria-label", _("Your figure, turning"));
+    div.append(video);
+  } else {
+    modelViewer ??= import("/static/vendor/model-viewer.min.js");
+    try { await modelViewer; } catch { modelViewer = null; }
+    const viewer = document.createElement("model-viewer");
+    for (const [k, v] of Object.entries({ src: file, alt: _("Your figure in 3D: drag to turn it"), "camera-controls": "",
+      "auto-rotate": "", "shadow-intensity": "1", "touch-action": "pan-y", loading: "eager" })) viewer.setAttribute(k, v);
+    div.append(viewer);
+    viewer.addEventListener("error", () => { div.prepend(document.createTextNode(_("This browser can't show 3D here; the download below still works."))); }, { once: true });
+  }
+  const row = document.createElement("div");
+  row.className = "buttons";
+  const dl = document.createElement("a");
+  dl.href = `${url}?download=1`;
+  dl.textContent = kind === "turntable" ? _("⬇️ Download the loop (MP4)") : _("⬇️ Download the 3D file (GLB)");
+  dl.setAttribute("download", "");
+  row.append(dl);
+  div.append(row);
   chat.scrollTop = chat.scrollHeight;
 }
 
