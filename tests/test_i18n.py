@@ -20,7 +20,7 @@ from minime.core.errors import MinimeError, NoSelfie, QuotaExceeded
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [name for name in i18n.LANGUAGES if name != i18n.ENGLISH]
-PLACEHOLDER = re.compile(r"\{[a-z_]*\}|%\([a-z_]+\)[sd]")
+PLACEHOLDER = re.compile(r"\{[a-z_]*(?::[^{}]*)?\}|%\([a-z_]+\)[sd]")
 COMMAND = re.compile(r"(?<![\w/])/[a-z]+\b")
 EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF\u2190-\u21FF\u23E9-\u23FA\u2B06-\u2B07]")
 SAME_IN_EVERY_LANGUAGE = {"Polaroid"}  # a name
