@@ -20,7 +20,7 @@ from minime.core.errors import MinimeError, NoSelfie, QuotaExceeded
 
 ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = [name for name in i18n.LANGUAGES if name != i18n.ENGLISH]
-PLACEHOLDER = re.compile(r"\{[a-z_]*\}|%\([a-z_]+\)[sd]")
+PLACEHOLDER = re.compile(r"\{[a-z_]*(?::[^{}]*)?\}|%\([a-z_]+\)[sd]")
 COMMAND = re.compile(r"(?<![\w/])/[a-z]+\b")
 EMOJI = re.compile(r"[\U0001F300-\U0001FAFF\u2600-\u27BF\u2190-\u21FF\u23E9-\u23FA\u2B06-\u2B07]")
 SAME_IN_EVERY_LANGUAGE = {"Polaroid"}  # a name
@@ -113,7 +113,8 @@ def test_every_message_is_translated_with_the_same_placeholders(name: str,
                     and (name, msgid) not in SAME_IN):
                 problems.append(f"still English: {msgid!r}")
             for pattern, what in ((PLACEHOLDER, "placeholders"), (COMMAND, "commands"), (EMOJI, "emoji")):
-                if sorted(set(pattern.findall(string))) != sorted(set(pattern.findall(forms[-1]))):
+                mirrored = string.replace("←", "→") if po.locale.character_order == "right-to-left" else string
+                if sorted(set(pattern.findall(mirrored))) != sorted(set(pattern.findall(forms[-1]))):
                     problems.append(f"{what} differ: {msgid!r} → {string!r}")
             if string.count("`") != msgid.count("`") or string.count("\n") != msgid.count("\n"):
                 problems.append(f"markup or lines differ: {msgid!r} → {string!r}")
