@@ -11,6 +11,7 @@ import numpy as np
 from minime.core.engines.classic.facemesh import face_mesh
 from minime.core.engines.classic.figure3d import head as headmod
 from minime.core.engines.classic.figure3d.body import Outfit, body_parts
+from minime.core.engines.classic.figure3d.costume import costume_for, dressed, hat_part
 from minime.core.engines.classic.figure3d.head import (
     FaceFrame,
     HairStyle,
@@ -283,13 +284,17 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         face = Part(face.name, face.vertices, face.faces, np.broadcast_to(skin.astype(np.float32),
                     face.vertices.shape).copy(), face.material, face.uv, face.tex)
     outfit = _outfit(rgb, mask, points, skin, frame.width, options)
+    costume = costume_for(options.costume)
+    if costume is not None:
+        outfit = dressed(outfit, costume)
     if not style.bald:
         style = replace(style, long=_hair_length(rgb, mask, points, style.color, frame.width, skin, outfit.top))
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
-    for hair in (hair_part(shape, style, options.variation), long_hair_part(shape, style)):
-        if hair is not None:
-            head.append(hair)
+    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style),
+                  hat_part(shape, costume) if costume else None):
+        if extra is not None:
+            head.append(extra)
     # The chin sits on the neck, the head's centre above it; the head grows from there.
     pivot = np.float32([0.0, shape.chin, shape.center[2] + 0.2])
     target = np.float32([0.0, neck_top, 0.0])
