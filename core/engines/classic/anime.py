@@ -13,6 +13,7 @@ from PIL import Image
 from minime.core.engines.classic.faceart import toon
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, hex_color, mix
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 WIDE = (1280, 800)  # a film frame for a group too wide for the portrait one
@@ -67,7 +68,7 @@ def anime(look: Look) -> Image.Image:
     return Image.fromarray(cv2.LUT(out, _tint(tint)))
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _wash(top: Color, bottom: Color, size: tuple[int, int]) -> np.ndarray:
     """The light's colour over the picture: the sky's colours from top to bottom, paler below."""
     t = np.linspace(0, 1, size[1], dtype=np.float32)[:, None, None]
@@ -124,12 +125,12 @@ def _sky_in(small: np.ndarray, person: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(sky, (0, 0), 1.5)
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _solid(color: Color, size: tuple[int, int]) -> np.ndarray:
     return np.full((size[1], size[0], 3), color, np.uint8)
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _sky(top: Color, bottom: Color, variant: int, size: tuple[int, int]) -> np.ndarray:
     """A summer sky: a blue gradient and painted cumulus clouds (flat white tops, lilac-grey shade beneath)."""
     W, H = size  # noqa: N806 (the picture's size, as everywhere in this module)

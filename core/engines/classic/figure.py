@@ -11,7 +11,6 @@ Other looks build on :func:`render_figure` (one person); figure_set.py makes a s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -19,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.paint import Color, mix, soft_mask
 from minime.core.engines.classic.toy_body import add_legs, body_box_bottom, complete_body, leg_length
+from minime.core.memo import budget_cache
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 
@@ -374,7 +374,7 @@ def _paint(crop: _Crop, scale: float, seed: int, style: FigureStyle, kind: str) 
     return Image.fromarray(out, "RGBA")
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _grid(w: int, h: int) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     return xx, yy

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -16,6 +15,7 @@ from minime.core.engines.classic.figure import BUST, PEDESTAL, FigureStyle, figu
 from minime.core.engines.classic.figure_set import toy_figure
 from minime.core.engines.classic.look import Look, fit_into
 from minime.core.engines.classic.paint import curves, hex_color, saturate, soft_mask, vignette
+from minime.core.memo import budget_cache
 
 
 def miniature(look: Look) -> Image.Image:
@@ -68,7 +68,7 @@ def _diorama(look: Look) -> Image.Image:
     return Image.fromarray(vignette(out, 0.35), "RGB")
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _lamp(w: int, h: int) -> np.ndarray:
     column = (np.linspace(1.06, 0.94, h, dtype=np.float32) * 200).astype(np.uint8)
     return np.ascontiguousarray(np.broadcast_to(column[:, None, None], (h, w, 3)))
@@ -247,7 +247,7 @@ def _smooth_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(present, np.uint8)[np.argmax(scores, axis=0)]
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _dot_screens(size: tuple[int, int], dot: int) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
     u, v = (xx + yy) / np.sqrt(2), (xx - yy) / np.sqrt(2)

@@ -4,7 +4,6 @@ speech bubble, halftone shadows and a sound effect."""
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -23,6 +22,7 @@ from minime.core.engines.classic.paint import (
     mix,
     resize,
 )
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 TAGLINES = ("A STORY OF LOVE AND DESTINY", "ONE HEART. ONE DESTINY.", "THE SUPERHIT OF THE YEAR",
@@ -117,7 +117,7 @@ def _sky_tinted(art: Image.Image, top: Color, bottom: Color) -> Image.Image:
     return Image.fromarray(arr, "RGBA")
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _sky(top: Color, bottom: Color, side: int = 0) -> np.ndarray:
     """The sky: a gradient and sun rays from behind the hero (``side``: -1 left of centre, 1 right)."""
     t = np.linspace(0, 1, H, dtype=np.float32)[:, None, None] ** 0.8
@@ -134,7 +134,7 @@ _WARM = np.clip(np.arange(256, dtype=np.float32)[:, None] * np.array([1.08, 1.0,
                 ).astype(np.uint8)[:, None, :]  # warm painted skin, one table per channel
 
 
-@lru_cache(maxsize=3)
+@budget_cache(maxsize=3)
 def _worn(variant: int) -> np.ndarray:
     """Paper that has hung outside: lighter creases and darker edges (a multiplier for three channels; 200 = 1.0)."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
@@ -144,7 +144,7 @@ def _worn(variant: int) -> np.ndarray:
     return cv2.merge([np.clip(edge * crease * 200, 0, 255).astype(np.uint8)] * 3)
 
 
-@lru_cache(maxsize=2)
+@budget_cache(maxsize=2)
 def _grain(seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Film grain (σ 10 levels) as what it adds and what it takes away, for three channels."""
     grain = np.random.default_rng(seed).normal(0, 10, (H, W)).astype(np.float32)
@@ -248,7 +248,7 @@ def _covered(rect: tuple[int, int, int, int], faces: list[tuple[float, float, fl
                * max(0.0, min(y1, y + h * 1.3) - max(y0, y - h * 0.6)) for x, y, w, h in faces)
 
 
-@lru_cache(maxsize=1)
+@budget_cache(maxsize=1)
 def _dots() -> np.ndarray:
     """A Ben-Day dot threshold screen (rotated 15°), values in 0..1."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
@@ -259,7 +259,7 @@ def _dots() -> np.ndarray:
     return (np.sqrt(du ** 2 + dv ** 2) / 0.7).astype(np.float32)
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _speed_lines(color: Color) -> np.ndarray:
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     angle = np.arctan2(yy - H * 0.4, xx - W * 0.5)

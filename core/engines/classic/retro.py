@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -27,6 +26,7 @@ from minime.core.engines.classic.paint import (
     vertical_gradient,
     vignette,
 )
+from minime.core.memo import budget_cache
 
 SQUARE = (1024, 1024)
 PORTRAIT = (1024, 1280)
@@ -114,7 +114,7 @@ def eighties(look: Look) -> Image.Image:
     return _vhs(scene, look, name_on_top=faces_low > h - 100 - 90 * look.params.name_scale)
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _synthwave(palette_items: tuple, star_seed: int) -> Image.Image:
     palette = dict(palette_items)
     color = lambda key, default: _hex(palette.get(key, default))  # noqa: E731
@@ -159,7 +159,7 @@ def _synthwave(palette_items: tuple, star_seed: int) -> Image.Image:
     return scene
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _rim_colours(w: int, h: int) -> np.ndarray:
     ramp = np.linspace(0, 1, w, dtype=np.float32)[:, None]
     row = np.array([255, 50, 200], np.float32) * (1 - ramp) + np.array([30, 230, 255], np.float32) * ramp
@@ -172,7 +172,7 @@ def _hex(value: str) -> Color:
     return hex_color(value)
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _scanlines(w: int, h: int) -> np.ndarray:
     rows = np.full((h, 1, 1), 255, np.uint8)
     rows[::3] = 209  # every third line darker, as on a CRT
@@ -213,7 +213,7 @@ def _vhs(img: Image.Image, look: Look, name_on_top: bool = False) -> Image.Image
     return out
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _flash(w: int, h: int, aim: int = 1) -> np.ndarray:
     """A disposable camera's flash: hot centre (left, middle or right of centre by ``aim``), fast fall-off (a
     multiplier; 200 means 1.0)."""
@@ -253,7 +253,7 @@ def nineties(look: Look) -> Image.Image:
     return img
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _table(top: Color, bottom: Color, size: tuple[int, int] = PORTRAIT) -> Image.Image:
     table = np.asarray(vertical_gradient(size, top, bottom), np.float32)
     noise = np.random.default_rng(3).normal(0, 1, (size[1], size[0] // 4)).astype(np.float32)

@@ -3,8 +3,6 @@ page with the name under it, the class year and a "most likely to" line."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
@@ -12,6 +10,7 @@ from PIL import Image, ImageDraw
 from minime.core.engines.classic.cutout import name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 PHOTO = (162, 190, 862, 1000)
@@ -67,7 +66,7 @@ def yearbook(look: Look) -> Image.Image:
     return canvas
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _laser(size: tuple[int, int], a: Color, b: Color, variant: int) -> np.ndarray:
     """The 90s school-photo backdrop: mottled blue/purple clouds crossed by soft laser beams."""
     w, h = size
@@ -85,7 +84,7 @@ def _laser(size: tuple[int, int], a: Color, b: Color, variant: int) -> np.ndarra
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=2)
+@budget_cache(maxsize=2)
 def _photo_vignette(size: tuple[int, int]) -> np.ndarray:
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -93,7 +92,7 @@ def _photo_vignette(size: tuple[int, int]) -> np.ndarray:
     return np.clip(1.08 - d * 0.6, 0.6, 1.1).astype(np.float32)
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _page(paper: Color, ink: Color) -> Image.Image:
     rng = np.random.default_rng(5)
     fibre = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 1.0)
