@@ -29,6 +29,7 @@ from minime.core.i18n import N_
 BASE_HEIGHT = 0.3
 SPACING = 1.75  # between the people of a group, in face widths
 SMALLEST_FACE = 0.75  # of the look's min_face_px (80 px in the original photo): below ~60 px a face cannot be sculpted
+GROUP_SMALLEST_FACE = 0.5
 MAX_PEOPLE = 8
 OUTFITS = ((0.16, 0.25, 0.45), (0.75, 0.16, 0.18), (0.12, 0.5, 0.5), (0.85, 0.62, 0.18), (0.35, 0.22, 0.5),
            (0.2, 0.45, 0.25))
@@ -327,6 +328,8 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
         raise NoFigureError()
     if not faces:
         raise NoFigureError(NoFigureError.SMALL)
+    # In a group, once someone can be sculpted, nobody is left out for a smaller face (down to ~40 px).
+    faces = [f for f in look.faces if f[2] >= GROUP_SMALLEST_FACE * look.min_face_px]
     mask = look.subject.mask
     people = []
     for face in sorted(faces, key=lambda f: f[0])[:MAX_PEOPLE]:
