@@ -85,7 +85,7 @@ class ClassicEngine:
                     min_face_px=LOW_RES_FACE_PX * self.work_size / original_side)
         image = recipe(look)
         report(0.85)
-        notes = []
+        notes = list(look.notes)  # what the look itself has to say (e.g. why it shows no figure)
         if not look.person_found:
             notes.append(NO_PERSON)
         elif look.low_resolution:
