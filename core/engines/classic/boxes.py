@@ -204,13 +204,13 @@ def figurine(look: Look) -> Image.Image:
     if toy is None:
         shown = figure.photo_print(look, int(ww * 0.8), int(wh * 0.8), c.get("stand", (43, 43, 58)))
     else:
-        shown = figure.shot(toy, int(ww * 0.9), int(wh * 0.86), yaw=yaw, light=light)
+        shown = figure.shot(toy, ww, int(wh * 0.9), yaw=yaw, light=light)
     look.progress(0.7)
-    fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.955) - shown.height
-    paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=16, opacity=0.28,
-                 offset=(-18 if light % 2 else 18, 10))
+    fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.965) - shown.height
+    paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
     inside.alpha_composite(shown, (fig_x, fig_y))
-    _label_plate(inside, (ww // 2, min(wh - 24, fig_y + shown.height + 4)), int(min(shown.width, ww * 0.7)), name,
+    left, right = figure.width_of(shown)
+    _label_plate(inside, (ww // 2, min(wh - 22, fig_y + shown.height + 2)), int(min(right - left, ww * 0.6)), name,
                  accent, ink)
     inner = inside.convert("RGB")
     inner.paste((0, 0, 0), (0, 0), _window_rim((ww, wh)))
@@ -373,10 +373,10 @@ def action_figure(look: Look) -> Image.Image:
     if toy is None:
         shown = figure.photo_print(look, fig_w - 60, int(bh * 0.8), mix(card_c, (20, 20, 30), 0.5))
     else:
-        shown = figure.shot(toy, fig_w - 36, int(bh * 0.92), yaw=yaw, light=light)
+        shown = figure.shot(toy, fig_w - 24, int(bh * 0.94), yaw=yaw, light=light)
     look.progress(0.7)
-    fx, fy = (fig_w - shown.width) // 2 + 6 + bx0, int(bh * 0.965) - shown.height + by0
-    paste_shadow(card, shown.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(-12 if light % 2 else 12, 8))
+    fx, fy = (fig_w - shown.width) // 2 + 6 + bx0, int(bh * 0.975) - shown.height + by0
+    paste_shadow(card, shown.getchannel("A"), (fx, fy), blur=14, opacity=0.3, offset=(0, -4))
     card.alpha_composite(shown, (fx, fy))
     glare = np.minimum(np.asarray(_plastic_glare((bw, bh), 1.15)), np.asarray(rounded_mask((bw, bh), 48)))
     # Shot the way a product photographer would: the reflections fall mostly beside the figure, not across its face.

@@ -31,7 +31,7 @@ def caricature(look: Look) -> Image.Image:
     canvas = _burst(bg, mix(bg, (255, 255, 255), 0.35)).copy().convert("RGBA")
     look.progress(0.3)
     job = things[0] if things else None
-    toy = figure.model(look, costume=job) if job else figure.model(look)
+    toy = figure.model(look)  # figure3d dresses a caricature for the job (the first of the things)
     yaw, light = figure.camera(look.params.seed)
     if toy is None:  # no figure to be had: the photo as a tilted print in the middle
         shown = figure.framed_photo(look, 700, 820).rotate((look.params.seed % 5 - 2) * 3, expand=True,
@@ -40,10 +40,11 @@ def caricature(look: Look) -> Image.Image:
         shown = figure.shot(toy, 760, FEET_Y - 170, yaw=yaw, light=light)
     look.progress(0.6)
     x, y = (W - shown.width) // 2, FEET_Y - shown.height
-    paste_shadow(canvas, shown.getchannel("A"), (x, y), blur=12, opacity=0.35, offset=(-14 if light % 2 else 14, 14))
+    paste_shadow(canvas, shown.getchannel("A"), (x, y), blur=16, opacity=0.25, offset=(0, -4))
     canvas.alpha_composite(shown, (x, y))
     if toy is not None and job:
-        _props(canvas, job, (x, x + shown.width), accent, ink)
+        left, right = figure.width_of(shown)
+        _props(canvas, job, x + right, accent, ink)
     if name:
         draw_fitted_text(canvas, (60, 30, W - 60, 150), display_caps(name), "luckiest-guy", (255, 255, 255),
                          stroke=0.09, stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_size=130)
@@ -56,11 +57,11 @@ def caricature(look: Look) -> Image.Image:
     return canvas.convert("RGB")
 
 
-def _props(canvas: Image.Image, job: str, span: tuple[int, int], accent: Color, ink: Color) -> None:
-    """The job's tool (a stethoscope for a nurse, a laptop for a developer) as a moulded prop standing at the
-    figure's feet, on the side the badges leave free."""
+def _props(canvas: Image.Image, job: str, beside: int, accent: Color, ink: Color) -> None:
+    """The job's tool (a stethoscope for a nurse, a laptop for a developer) as a moulded prop standing on the floor
+    beside the figure (right of ``beside``), on the side the badges leave free."""
     prop = accessories.draw(accessories.prop_for(job), (PROP, PROP), accent, ink)
-    x = min(W - PROP - 30, span[1] - 10)
+    x = min(W - PROP - 30, beside + 10)
     y = FEET_Y - PROP + 10
     paste_shadow(canvas, prop.getchannel("A"), (x, y), blur=8, opacity=0.3, offset=(8, 10))
     canvas.alpha_composite(prop, (x, y))

@@ -54,8 +54,9 @@ def desk_figurine(look: Look) -> Image.Image:
     yaw, light = figure.camera(look.params.seed)
     if toy is None:  # no figure to be had: the photo as a print on the stand, and as the box's art
         shown = figure.photo_print(look, FIG_W, int(FIG_H * 0.8), (60, 62, 70))
-    else:
-        shown = figure.shot(toy, SET_W if len(look.faces) > 1 else FIG_W, FIG_H, yaw=yaw, light=light)
+    else:  # the figure stands on the desk's own clear disc, not on a plinth
+        shown = figure.shot(figure.without_base(toy), SET_W if toy.people > 1 else FIG_W, FIG_H, yaw=yaw,
+                            light=light, floor_shadow=0.4)
     look.progress(0.45)
     _screen(canvas, look, toy, name)
     look.progress(0.6)
@@ -271,7 +272,7 @@ def _clay(render: Image.Image) -> Image.Image:
 # ---- the box -------------------------------------------------------------------------------------------------------
 
 
-def _box(canvas: Image.Image, figure: Image.Image, name: str, c: dict[str, Color], look: Look) -> None:
+def _box(canvas: Image.Image, shown: Image.Image, name: str, c: dict[str, Color], look: Look) -> None:
     """A printed collector's box standing on the desk, turned a little, front printed with the artwork and name."""
     x0, y0, x1, y1 = BOX
     fw, fh = x1 - x0, y1 - y0
@@ -285,7 +286,7 @@ def _box(canvas: Image.Image, figure: Image.Image, name: str, c: dict[str, Color
               fill=mix(box_c, (0, 0, 0), 0.3))
     d.polygon([(x0, y0), (x0 + BOX_DEPTH, y0 - BOX_LIFT), (x1 + BOX_DEPTH, y0 - BOX_LIFT), (x1, y0)],
               fill=mix(box_c, (255, 255, 255), 0.3))
-    front = _box_front((fw, fh), figure, name, box_c, accent, ink, look)
+    front = _box_front((fw, fh), shown, name, box_c, accent, ink, look)
     canvas.paste(front, (x0, y0))
     # The side panel's vertical name.
     side = Image.new("RGBA", (fh - 40, BOX_DEPTH - 18), (0, 0, 0, 0))
@@ -304,7 +305,7 @@ def _shear_coeffs(size: tuple[int, int], slope: float) -> tuple[float, ...]:
     return (1, 0, 0, slope, 1, -slope * size[0])
 
 
-def _box_front(size: tuple[int, int], figure: Image.Image, name: str, box_c: Color, accent: Color, ink: Color,
+def _box_front(size: tuple[int, int], shown: Image.Image, name: str, box_c: Color, accent: Color, ink: Color,
                look: Look) -> Image.Image:
     fw, fh = size
     front = vertical_gradient(size, mix(box_c, (255, 255, 255), 0.12), mix(box_c, (0, 0, 0), 0.2)).convert("RGBA")
@@ -313,7 +314,7 @@ def _box_front(size: tuple[int, int], figure: Image.Image, name: str, box_c: Col
     ax0, ay0, ax1, ay1 = 16, 104, fw - 16, fh - 96
     aw, ah = ax1 - ax0, ay1 - ay0
     panel = _burst_panel((aw, ah), accent, mix(box_c, (255, 255, 255), 0.45)).convert("RGBA")
-    art = figure.copy()
+    art = figure.cropped(shown)
     art.thumbnail((int(aw * 0.92), int(ah * 0.96)), Image.Resampling.LANCZOS)
     paste_shadow(panel, art.getchannel("A"), ((aw - art.width) // 2, ah - art.height), blur=8, opacity=0.35,
                  offset=(8, 0))
@@ -349,24 +350,19 @@ def _burst_panel(size: tuple[int, int], a: Color, b: Color) -> Image.Image:
 # ---- the figure on its clear base ----------------------------------------------------------------------------------
 
 
-def _figure_on_base(canvas: Image.Image, figure: Image.Image) -> None:
+def _figure_on_base(canvas: Image.Image, shown: Image.Image) -> None:
+    """The figure standing in the middle of the clear disc (its own shadow on the disc comes with the shot)."""
     cx, cy = BASE_C
-    rx = max(BASE_RX, int(figure.width * 0.56))  # the disc always reaches past the figure's edges
+    left, right = figure.width_of(shown)
+    rx = max(BASE_RX, int((right - left) * 0.62))  # the disc always reaches past the figure's edges
     ry, t = int(rx * BASE_RY / BASE_RX), BASE_T
-    # Shadows: a wide soft one from the disc, a tight contact one under the feet.
     disc = Image.new("L", (2 * rx + 40, 2 * ry + t + 40), 0)
     ImageDraw.Draw(disc).ellipse((20, 20 + t, 20 + 2 * rx, 20 + 2 * ry + t), fill=255)
     paste_shadow(canvas, disc, (cx - rx - 20, cy - ry - 20), blur=16, opacity=0.45, offset=(-18, 10))
     _acrylic(canvas, (cx, cy), rx, ry, t)
-    fx, fy = cx - figure.width // 2, cy + int(ry * 0.25) - figure.height
-    feet = Image.new("L", (int(figure.width * 0.7), 24), 0)
-    ImageDraw.Draw(feet).ellipse((0, 0, feet.width - 1, 23), fill=255)
-    paste_shadow(canvas, feet, (cx - feet.width // 2, cy + int(ry * 0.25) - 14), blur=7, opacity=0.5)
-    # A soft shadow of the figure on the wall-side of the disc (light from the right window).
-    paste_shadow(canvas, figure.getchannel("A").resize((figure.width, figure.height // 5)),
-                 (fx - int(figure.width * 0.25), cy - figure.height // 10), blur=12, opacity=0.25)
+    fx, fy = cx - (left + right) // 2, cy + int(ry * 0.12) - figure.feet(shown)
     rgba = canvas.convert("RGBA")
-    rgba.alpha_composite(figure, (fx, fy))
+    rgba.alpha_composite(shown, (fx, fy))
     canvas.paste(rgba.convert("RGB"))
     # The disc's front rim in front of the feet, so the figure stands *on* the acrylic.
     _acrylic_front_rim(canvas, (cx, cy), rx, ry, t)

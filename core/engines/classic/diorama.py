@@ -124,24 +124,6 @@ def _house(img: Image.Image, x: float, y: float, depth: float, rng: np.random.Ge
     d.rectangle((x - w * 0.06, y - h * 0.45, x + w * 0.06, y), fill=(110, 70, 50))
 
 
-def cast_shadow(canvas: Image.Image, alpha: Image.Image, xy: tuple[int, int], length: float = 0.45,
-                lean: float = 0.9) -> None:
-    """The shadow a figure standing at ``xy`` (its image's top left; its alpha ``alpha``, feet at the bottom) casts
-    on the ground under the scene's sun, which stands high on the upper left: the silhouette laid down behind it and
-    to the right, ``length`` of its height long, darkest at the feet."""
-    w, h = alpha.size
-    sh = max(2, int(h * length))
-    reach = int(sh * lean)
-    # Each row of the silhouette falls further back (up the picture) and to the right the higher it is.
-    src = np.float32([[0, 0], [w, 0], [0, h]])
-    dst = np.float32([[reach, 0], [w + reach, 0], [0, sh]])
-    laid = cv2.warpAffine(np.asarray(alpha), cv2.getAffineTransform(src, dst), (w + reach, sh),
-                          flags=cv2.INTER_AREA)
-    fade = np.linspace(0.35, 0.75, sh, dtype=np.float32)[:, None]  # softer and lighter away from the feet
-    laid = cv2.GaussianBlur((laid * fade).astype(np.uint8), (0, 0), max(1.5, h / 90))
-    canvas.paste((20, 30, 20, 255), (xy[0], xy[1] + h - sh), Image.fromarray(laid))
-
-
 def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float) -> np.ndarray:
     """Blur growing above ``sharp_from`` and below ``sharp_to`` (fractions of the height): a tilt-shift lens."""
     h, w = img.shape[:2]

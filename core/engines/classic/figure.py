@@ -22,7 +22,9 @@ if TYPE_CHECKING:
     from minime.core.engines.classic.look import Look
 
 YAWS = (0.0, 16.0, -16.0)  # the edition's camera: straight on, or a little from one side
-TRIM_ALPHA = 6  # alpha below this (the contact shadow's far edge) does not count as the figure when trimming
+TRIM_ALPHA = 6  # alpha below this (the floor shadow's far edge) does not count when trimming a shot
+SHADOW_ALPHA = 225  # figure3d's floor shadow is at most 85 % opaque; the figure is opaque
+EDGE_FADE = 0.05  # the share of a shot's width over which its floor shadow fades out at each side
 
 
 def model(look: Look, **options: object) -> figure3d.FigureModel | None:
@@ -39,22 +41,67 @@ def model(look: Look, **options: object) -> figure3d.FigureModel | None:
         return None
 
 
+def without_base(toy: figure3d.FigureModel) -> figure3d.FigureModel:
+    """The same figure with its plinth taken away, standing on the floor: for a scene that gives it a base of its
+    own (the desk's clear acrylic disc)."""
+    base = [p for p in toy.parts if p.name == "base"]
+    if not base:
+        return toy
+    top = float(base[0].vertices[:, 1].max())
+    return replace(toy, parts=tuple(p.moved((0.0, -top, 0.0)) for p in toy.parts if p.name != "base"), cache={})
+
+
 def camera(seed: int) -> tuple[float, int]:
     """The edition's camera yaw (degrees) and light (figure3d's light index): a variation turns the figure a little
     and lights it from another side."""
     return YAWS[seed % len(YAWS)], (seed // len(YAWS)) % 3
 
 
+def sun_on_the_left(toy: figure3d.FigureModel) -> int:
+    """The light that keys the figure from the upper left, whatever its variation (figure3d turns its light set by
+    the variation: light ``(light + variation) % 3``; its set 0 has the key high on the left), for a scene whose sun
+    already stands there."""
+    return -toy.options.variation % 3
+
+
 def shot(figure: figure3d.FigureModel, max_w: int, max_h: int, *, yaw: float = 0.0, elevation: float = 8.0,
-         light: int = 0) -> Image.Image:
-    """The figure on its base, rendered, trimmed to itself (its contact shadow included) and as large as fits
-    max_w × max_h (RGBA)."""
-    image = _trimmed(figure3d.still(figure, (max_w, max_h), yaw_deg=yaw, elevation_deg=elevation, light=light))
-    fill = max(image.width / max_w, image.height / max_h)
-    if fill < 0.8:  # the renderer left a wide margin: shoot again, closer, rather than enlarge the pixels
-        size = (max(16, int(max_w / fill * 0.98)), max(16, int(max_h / fill * 0.98)))
-        image = _trimmed(figure3d.still(figure, size, yaw_deg=yaw, elevation_deg=elevation, light=light))
-    return fit(image, max_w, max_h)
+         light: int = 0, floor_shadow: float = 1.0) -> Image.Image:
+    """The figure on its base, rendered as large as fits max_w × max_h, with the shadow it casts on the floor (RGBA,
+    max_w wide, as tall as the figure and its shadow: the rows above and below are cut off). The floor shadow
+    fades out at the picture's sides rather than ending at its edge; ``floor_shadow`` scales its strength (a clear
+    or a bright floor takes a lighter one)."""
+    image = figure3d.still(figure, (max_w, max_h), yaw_deg=yaw, elevation_deg=elevation, light=light)
+    arr = np.asarray(image).copy()
+    w = arr.shape[1]
+    ramp = np.clip(np.minimum(np.arange(w), w - 1 - np.arange(w)) / max(1.0, w * EDGE_FADE), 0, 1)
+    alpha = arr[..., 3].astype(np.float32)
+    if floor_shadow != 1.0:  # the shadow is the see-through black around the figure (the figure itself is opaque)
+        shadow = (alpha < SHADOW_ALPHA) & (arr[..., :3].max(axis=2) < 10)
+        alpha = np.where(shadow, alpha * floor_shadow, alpha)
+    arr[..., 3] = np.clip(alpha * ramp[None, :], 0, 255).astype(np.uint8)
+    rows = np.nonzero((arr[..., 3] >= TRIM_ALPHA).any(axis=1))[0]
+    if len(rows):
+        arr = arr[rows[0]:rows[-1] + 1]
+    return Image.fromarray(arr, "RGBA")
+
+
+def width_of(image: Image.Image) -> tuple[int, int]:
+    """Where the figure itself (not its faint shadow) lies across a shot: its left and right columns."""
+    cols = np.nonzero((np.asarray(image.getchannel("A")) > 240).any(axis=0))[0]
+    return (int(cols[0]), int(cols[-1]) + 1) if len(cols) else (0, image.width)
+
+
+def feet(image: Image.Image) -> int:
+    """The row of a shot where the figure (or its base) meets the floor: its lowest opaque row."""
+    rows = np.nonzero((np.asarray(image.getchannel("A")) > 240).any(axis=1))[0]
+    return int(rows[-1]) if len(rows) else image.height - 1
+
+
+def cropped(image: Image.Image, margin: float = 0.04) -> Image.Image:
+    """A shot cut down to the figure's own width (its shadow's far reach left out), with a little margin."""
+    left, right = width_of(image)
+    pad = int((right - left) * margin)
+    return image.crop((max(0, left - pad), 0, min(image.width, right + pad), image.height))
 
 
 def fit(image: Image.Image, max_w: int, max_h: int) -> Image.Image:
@@ -64,14 +111,6 @@ def fit(image: Image.Image, max_w: int, max_h: int) -> Image.Image:
         return image
     return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                         Image.Resampling.LANCZOS)
-
-
-def _trimmed(image: Image.Image) -> Image.Image:
-    alpha = np.asarray(image.getchannel("A"))
-    ys, xs = np.nonzero(alpha >= TRIM_ALPHA)
-    if len(xs) == 0:
-        return image
-    return image.crop((int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
 
 
 def framed_photo(look: Look, max_w: int, max_h: int) -> Image.Image:

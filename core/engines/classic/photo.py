@@ -41,20 +41,21 @@ def miniature(look: Look) -> Image.Image:
 
 
 def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
-    """The little figures standing on the diorama's path, the sun (upper left) casting their shadows to the right,
-    the lens sharp across them."""
+    """The little figures standing on the diorama's path (no plinth: little people in the scene), the sun (upper
+    left) casting their shadows to the right, the lens sharp across them."""
     seed = look.params.seed
     canvas = diorama.scene(seed % 6).convert("RGBA")
     look.progress(0.4)
-    people = max(1, len(look.faces))
+    people = max(1, toy.people)
     yaw, _ = figure.camera(seed)
-    # Seen from above, like a model railway: a high camera, the sun's light (figure3d's light 0: key upper left).
-    shown = figure.shot(toy, int(diorama.SIZE * min(0.8, 0.26 * people)), int(diorama.SIZE * 0.36), yaw=yaw,
-                        elevation=22.0, light=0)
+    # Seen from above, like a model railway, in the scene's sun (high on the upper left: the trees' shadows fall to
+    # the right), the figures' shadows cast the same way.
+    shown = figure.shot(figure.without_base(toy), int(diorama.SIZE * min(0.9, 0.3 * people + 0.1)),
+                        int(diorama.SIZE * 0.34), yaw=yaw, elevation=22.0, light=figure.sun_on_the_left(toy),
+                        floor_shadow=0.6)
     look.progress(0.65)
-    feet = int(diorama.SIZE * 0.84)
+    feet = int(diorama.SIZE * 0.86)
     fx, fy = (diorama.SIZE - shown.width) // 2, feet - shown.height
-    diorama.cast_shadow(canvas, shown.getchannel("A"), (fx, fy))
     canvas.alpha_composite(shown, (fx, fy))
     arr = np.asarray(canvas.convert("RGB"))
     arr = saturate(curves(arr, {"all": [(0, 0.02), (0.25, 0.22), (0.75, 0.84), (1, 1)]}), 1.3)
