@@ -35,7 +35,7 @@ BOX = (646, 250, 918, 846)  # the box's front face
 BOX_DEPTH, BOX_LIFT = 64, 34
 BASE_C, BASE_RX, BASE_RY, BASE_T = (372, 900), 176, 44, 16  # the acrylic disc: centre of its top, radii, thickness
 FIG_H, FIG_W = 600, 400
-SET_W = 540  # a group's set spreads wider on the desk (in front of the mug and the box's corner)
+SET_W, MAX_SET_W = 540, 720  # a group's set spreads wider on the desk (in front of the mug and the box's corner)
 
 
 def _palette(look: Look) -> tuple[tuple[str, Color], ...]:
@@ -54,9 +54,10 @@ def desk_figurine(look: Look) -> Image.Image:
     yaw, light = figure.camera(look.params.seed)
     if toy is None:  # no figure to be had: the photo as a print on the stand, and as the box's art
         shown = figure.photo_print(look, FIG_W, int(FIG_H * 0.8), (60, 62, 70))
-    else:  # the figure stands on the desk's own clear disc, not on a plinth
-        shown = figure.shot(figure.without_base(toy), SET_W if toy.people > 1 else FIG_W, FIG_H, yaw=yaw,
-                            light=light, floor_shadow=0.4)
+    else:  # the figure stands on the desk's own clear disc, not on a plinth (the monitor shows the same model)
+        toy = figure.without_base(toy)
+        width = FIG_W if toy.people == 1 else min(MAX_SET_W, SET_W + 60 * (toy.people - 2))
+        shown = figure.shot(toy, width, FIG_H, yaw=yaw, light=light, floor_shadow=0.4)
     look.progress(0.45)
     _screen(canvas, look, toy, name)
     look.progress(0.6)
@@ -185,9 +186,10 @@ def _screen(canvas: Image.Image, look: Look, toy: figure3d.FigureModel | None, n
     title = f"{'_'.join((name or 'figure').lower().split())[:24]}_figure_v7.ztl  —  Sculpt"
     draw_fitted_text(screen, (10, 4, sw - 80, 20), title, "DejaVuSans-Bold", (214, 216, 222), anchor="lm",
                      max_size=12)
+    polys = sum(len(part.faces) for part in toy.parts) if toy is not None else 0
     draw_fitted_text(screen, (view[0] + 8, view[3] - 20, view[2] - 8, view[3] - 6),
-                     "Polys 1.84M   Subdiv 6   Symmetry X", "DejaVuSansMono-Bold", (170, 190, 210), anchor="lm",
-                     max_size=10)
+                     f"Polys {polys / 1000:.0f}K   Subdiv 6   Symmetry X" if polys else "Reference image",
+                     "DejaVuSansMono-Bold", (170, 190, 210), anchor="lm", max_size=10)
     # The screen glows a little and catches a reflection of the window.
     arr = np.asarray(screen).astype(np.float32)
     ramp = np.clip(np.linspace(0.18, -0.05, sw, dtype=np.float32)[None, :]
@@ -245,7 +247,8 @@ def _viewport(look: Look, toy: figure3d.FigureModel | None, vw: int, vh: int) ->
         view.alpha_composite(ref, ((vw - ref.width) // 2, (vh - ref.height) // 2))
         return view.convert("RGB")
     _, light = figure.camera(look.params.seed)
-    model = _clay(figure.shot(toy, int(vw * 0.8), int(vh * 0.92), yaw=-35.0, elevation=12.0, light=light))
+    size, angle = (int(vw * 0.8), int(vh * 0.92)), dict(yaw=-35.0, elevation=12.0)
+    model = figure.trim(_clay(figure.render(toy, *size, light=light, **angle), figure.mesh_lines(toy, *size, **angle)))
     ox, oy = (vw - model.width) // 2 - int(vw * 0.04), int(vh * 0.96) - model.height
     view.alpha_composite(model, (ox, oy))
     # Gizmo: the move tool's arrows beside the model.
@@ -257,8 +260,9 @@ def _viewport(look: Look, toy: figure3d.FigureModel | None, vw: int, vh: int) ->
     return view.convert("RGB")
 
 
-def _clay(render: Image.Image) -> Image.Image:
-    """A rendered figure as unpainted sculpting clay: its light and form kept, its paint taken off (RGBA)."""
+def _clay(render: Image.Image, lines: np.ndarray) -> Image.Image:
+    """A rendered figure as unpainted sculpting clay, its light and form kept, its paint taken off, with the mesh's
+    topology ``lines`` drawn over it (RGBA)."""
     arr = np.asarray(render)
     luma = cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     # The paint's own darkness (a dark suit, black hair) is mostly taken out: a local mean of the luminance is the
@@ -266,6 +270,10 @@ def _clay(render: Image.Image) -> Image.Image:
     paint = cv2.GaussianBlur(luma, (0, 0), max(2.0, render.width / 40))
     shade = np.clip(0.62 + 0.9 * (luma - paint) + 0.25 * (luma - 0.5), 0.1, 1.1)
     clay = np.array([198, 190, 180], np.float32)[None, None] * shade[..., None]
+    wire = (lines * 0.45)[..., None]
+    clay = clay * (1 - wire) + np.float32([255, 150, 40]) * wire
+    floor = (arr[..., 3] < figure.SHADOW_ALPHA) & (arr[..., :3].max(axis=2) < 10)  # the floor shadow stays black
+    clay[floor] = 0
     return Image.fromarray(np.dstack([np.clip(clay, 0, 255).astype(np.uint8), arr[..., 3]]), "RGBA")
 
 

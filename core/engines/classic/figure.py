@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
@@ -70,19 +71,69 @@ def shot(figure: figure3d.FigureModel, max_w: int, max_h: int, *, yaw: float = 0
     max_w wide, as tall as the figure and its shadow: the rows above and below are cut off). The floor shadow
     fades out at the picture's sides rather than ending at its edge; ``floor_shadow`` scales its strength (a clear
     or a bright floor takes a lighter one)."""
-    image = figure3d.still(figure, (max_w, max_h), yaw_deg=yaw, elevation_deg=elevation, light=light)
+    return trim(render(figure, max_w, max_h, yaw=yaw, elevation=elevation, light=light, floor_shadow=floor_shadow))
+
+
+def render(figure: figure3d.FigureModel, w: int, h: int, *, yaw: float = 0.0, elevation: float = 8.0,
+           light: int = 0, floor_shadow: float = 1.0) -> Image.Image:
+    """Like :func:`shot`, the whole w × h picture (nothing cut off: what :func:`mesh_lines` draws on)."""
+    image = figure3d.still(figure, (w, h), yaw_deg=yaw, elevation_deg=elevation, light=light)
     arr = np.asarray(image).copy()
-    w = arr.shape[1]
     ramp = np.clip(np.minimum(np.arange(w), w - 1 - np.arange(w)) / max(1.0, w * EDGE_FADE), 0, 1)
     alpha = arr[..., 3].astype(np.float32)
     if floor_shadow != 1.0:  # the shadow is the see-through black around the figure (the figure itself is opaque)
         shadow = (alpha < SHADOW_ALPHA) & (arr[..., :3].max(axis=2) < 10)
         alpha = np.where(shadow, alpha * floor_shadow, alpha)
     arr[..., 3] = np.clip(alpha * ramp[None, :], 0, 255).astype(np.uint8)
-    rows = np.nonzero((arr[..., 3] >= TRIM_ALPHA).any(axis=1))[0]
-    if len(rows):
-        arr = arr[rows[0]:rows[-1] + 1]
     return Image.fromarray(arr, "RGBA")
+
+
+def trim(image: Image.Image) -> Image.Image:
+    """A rendered picture without the empty rows above and below the figure and its shadow."""
+    rows = np.nonzero((np.asarray(image.getchannel("A")) >= TRIM_ALPHA).any(axis=1))[0]
+    return image.crop((0, int(rows[0]), image.width, int(rows[-1]) + 1)) if len(rows) else image
+
+
+def mesh_lines(figure: figure3d.FigureModel, w: int, h: int, *, yaw: float = 0.0, elevation: float = 8.0,
+               lines: int = 48) -> np.ndarray:
+    """The model's surface drawn as a sculpting app's topology: contour lines of height and of side-to-side
+    position over the figure (``lines`` of each over its height), where the camera of :func:`render` at the same
+    size and angle sees them (float32 coverage, h × w). Figure3d's own camera and ray caster project and hide them,
+    so they lie exactly on the rendered figure."""
+    from minime.core.engines.classic.figure3d import render as renderer
+
+    scene = renderer.scene_of(figure)
+    cam = renderer.camera_for(scene, (w, h), [yaw], elevation)[0]
+    verts, faces = scene.vertices, scene.faces
+    rel = verts - cam.eye
+    dist = np.linalg.norm(rel, axis=1)
+    hits = scene.embree.run(np.broadcast_to(cam.eye, verts.shape).astype(np.float32),
+                            (rel / dist[:, None]).astype(np.float32), output=1)
+    seen = hits["tfar"] >= dist - 0.01 * scene.height  # nothing nearer on the way: the camera sees the vertex
+    depth = rel @ cam.forward
+    px = np.stack([cam.center[0] + cam.focal * (rel @ cam.right) / depth,
+                   cam.center[1] - cam.focal * (rel @ cam.up) / depth], 1)
+    tris = faces[seen[faces].all(axis=1)]
+    step = scene.height / lines
+    out = np.zeros((h, w), np.uint8)
+    for field in (verts[:, 1], verts[:, 0]):  # seen from an angle, both follow the surface's curves
+        level = np.floor(field / step)
+        lv = level[tris]
+        crossing = lv.max(axis=1) != lv.min(axis=1)
+        t = tris[crossing]
+        cut = (lv[crossing].max(axis=1) * step)[:, None]  # the level between the triangle's corners
+        f = field[t] - cut
+        ends = []
+        for a, b in ((0, 1), (1, 2), (2, 0)):  # the two edges whose ends lie on either side of the level
+            fa, fb = f[:, a], f[:, b]
+            across = (fa < 0) != (fb < 0)
+            k = np.where(across, fa / np.where(across, fa - fb, 1), 0)[:, None]
+            ends.append((across, px[t[:, a]] + (px[t[:, b]] - px[t[:, a]]) * k))
+        first = np.where(ends[0][0][:, None], ends[0][1], ends[1][1])
+        second = np.where(ends[2][0][:, None], ends[2][1], ends[1][1])
+        segments = np.stack([first, second], 1)
+        cv2.polylines(out, list(np.round(segments * 4).astype(np.int32)), False, 255, 1, cv2.LINE_AA, shift=2)
+    return out.astype(np.float32) / 255
 
 
 def width_of(image: Image.Image) -> tuple[int, int]:
