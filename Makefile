@@ -8,7 +8,7 @@ HASH    := $(shell cat pyproject.toml setup.py Makefile | cksum | cut -d' ' -f1)
 BASE    := $(VENV)/.installed-base-$(HASH)
 FULL    := $(VENV)/.installed-full-$(HASH)
 
-.PHONY: run test install system-test-deps bench clean
+.PHONY: run test install system-test-deps bench clean i18n
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -50,3 +50,13 @@ bench: $(FULL)
 
 clean:
 	rm -rf $(VENV) minime-data .pytest_cache
+
+# After adding or changing user-facing texts: extract them, merge them into every language's catalogue (new ones
+# arrive untranslated: tests/test_i18n.py fails until a translator fills them in), and compile the .mo files.
+BABEL := $(VENV)/bin/pybabel
+i18n: $(BASE)
+	$(BABEL) extract -F babel.cfg --add-location=file --sort-output --no-wrap -o core/locales/minime.pot \
+	  --project=minime --copyright-holder="minime authors" .
+	$(BABEL) update -i core/locales/minime.pot -d core/locales -D minime --no-fuzzy-matching \
+	  --ignore-pot-creation-date --no-wrap
+	$(BABEL) compile -d core/locales -D minime --statistics

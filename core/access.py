@@ -9,7 +9,16 @@ from minime.core.admin import parse_admin
 from minime.core.domain import JobState, UserKey
 from minime.core.errors import AdminOnly, NotAllowed
 from minime.core.logs import get_logger
-from minime.core.quotas import Allowance, Quota, chat_subject, left, seconds_until_reset, user_subject
+from minime.core.quotas import (
+    Allowance,
+    Quota,
+    chat_subject,
+    left,
+    member_share,
+    member_subject,
+    seconds_until_reset,
+    user_subject,
+)
 from minime.core.settings import Settings
 from minime.core.store import Store
 
@@ -41,7 +50,14 @@ class Access:
         quotas = [Quota("user", user_subject(user), own)]
         if chat:
             quotas.append(Quota("chat", chat_subject(chat), self.settings.chat_daily_quota))
+            share = 0 if self.is_admin(user) else self._share()
+            if share:  # the member's part of the group's day; grants to the group or the member raise it
+                quotas.append(Quota("member", member_subject(chat, user), share,
+                                    lifted_by=(chat_subject(chat), user_subject(user))))
         return tuple(quotas)
+
+    def _share(self) -> int:
+        return member_share(self.settings.chat_daily_quota, self.settings.chat_member_share)
 
     async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
         """Images the user (and the group chat ``chat``) may still get today; None where unlimited."""
@@ -50,7 +66,13 @@ class Access:
         images_left = left(own, *await self.store.usage_of(user_subject(user), now))
         chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \
             if chat else None
-        return Allowance(images_left, chat_left, seconds_until_reset(now))
+        share_left = None
+        if chat and self._share() and not self.is_admin(user):
+            images, _ = await self.store.usage_of(member_subject(chat, user), now)
+            lifted = (await self.store.usage_of(chat_subject(chat), now))[1] + \
+                (await self.store.usage_of(user_subject(user), now))[1]
+            share_left = min(left(self._share(), images, lifted) or 0, chat_left if chat_left is not None else 10**9)
+        return Allowance(images_left, chat_left, seconds_until_reset(now), share_left)
 
     async def admin(self, user: UserKey, text: str | None = None) -> str:
         """/admin for MINIME_ADMINS: today's usage, ``grant platform:id N``, ``block platform:id``, ``unblock …``.
@@ -69,8 +91,19 @@ class Access:
         target = command.target
         assert target is not None
         if command.action == "grant":
+            if await self._is_chat(target):
+                await self.store.grant(chat_subject(str(target)), command.images)
+                return texts.granted_text(target, command.images, await self.allowance(target, str(target)),
+                                          chat=True)
             await self.store.grant(user_subject(target), command.images)
             return texts.granted_text(target, command.images, await self.allowance(target))
         if command.action == "block":
             return texts.blocked_text(target, await self.store.block(target, by=user))
         return texts.unblocked_text(target, await self.store.unblock(target), str(target) in self.settings.deny_users)
+
+    async def _is_chat(self, target: UserKey) -> bool:
+        """Whether an admin's ``platform:id`` names a group chat or channel rather than a user: Telegram's group ids
+        are negative; otherwise a chat minime was asked in (Discord's channel and user ids never collide)."""
+        if target.platform == "telegram" and target.user_id.startswith("-"):
+            return True
+        return await self.store.knows_chat(str(target))

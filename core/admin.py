@@ -8,11 +8,13 @@ from typing import Literal
 
 from minime.core.domain import UserKey
 from minime.core.errors import MinimeError
+from minime.core.i18n import N_
+from minime.core.i18n import gettext as _
 
 MAX_GRANT = 10_000
 _TARGET = re.compile(r"^[a-z][a-z0-9_]{0,31}:[A-Za-z0-9_.-]{1,96}$")
 
-ADMIN_HELP = ("Admin commands:\n"
+ADMIN_HELP = N_("Admin commands:\n"
               "/admin — today's usage\n"
               "/admin grant platform:id N — N more images for that user today\n"
               "/admin block platform:id — stop someone using the bot\n"
@@ -46,7 +48,8 @@ def parse_admin(text: str | None) -> AdminCommand:
     target = UserKey.parse(rest[0])
     if action == "grant":
         if len(rest) != 2 or not rest[1].isdigit() or not 0 < int(rest[1]) <= MAX_GRANT:
-            raise AdminSyntax(f"How many images? e.g. /admin grant {target} 3 (1 to {MAX_GRANT}).")
+            raise AdminSyntax(_("How many images? e.g. /admin grant {target} 3 (1 to {most}).").format(
+                target=target, most=MAX_GRANT))
         return AdminCommand("grant", target, int(rest[1]))
     if len(rest) != 1:
         raise AdminSyntax()

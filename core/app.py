@@ -15,14 +15,18 @@ from minime.core.energy import EnergyMeter
 from minime.core.engines import Engine, create_engine, theme_catalog
 from minime.core.engines.classic import ClassicEngine
 from minime.core.events import EventHub
+from minime.core.figures import FigureFiles, TurntableShape
 from minime.core.gallery import PreviewCache
+from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner, worker_id
 from minime.core.logs import configure_logging, get_logger
 from minime.core.pipeline import RenderPipeline
+from minime.core.queries import UserQueries
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.studio import Studio
 from minime.core.sweeper import Sweeper
+from minime.core.user_locks import UserLocks
 from minime.core.verify import Verifier
 
 log = get_logger("minime.app")
@@ -51,16 +55,26 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
         safety=(SafetyCheck(settings.nsfw_model, settings.nsfw_labels, settings.nsfw_threshold)
                 if settings.nsfw_model else None),
     )
+    runner, access = JobRunner(store, pipeline, events.emit, settings, owner=owner), Access(store, settings)
+    queries = UserQueries(store, blobs)
+    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access, queries,
+                          turntable=TurntableShape(settings.turntable_size, settings.turntable_frames,
+                                                   settings.turntable_seconds),
+                          concurrency=settings.figure_concurrency)
     return Studio(
         store, blobs, engine, catalog, settings,
         events=events,
-        runner=JobRunner(store, pipeline, events.emit, settings, owner=owner),
+        runner=runner,
         pipeline=pipeline,
         verifier=Verifier(store, blobs, catalog, pipeline.fingerprints_booked),
         previews=PreviewCache(settings.data_dir / "cache", list(catalog), ClassicEngine(512),
                               settings.themes_dir / "assets"),
-        access=Access(store, settings),
-        sweeper=Sweeper(store, blobs),
+        access=access,
+        sweeper=Sweeper(store, blobs, derived=figures.cache_keys),
+        queries=queries,
+        jobs=JobWriter(store, runner, events, catalog, access, settings),
+        user_locks=UserLocks(),
+        figures=figures,
     )
 
 

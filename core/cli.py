@@ -58,6 +58,8 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     from minime.core.adjust import finish
     from minime.core.domain import RenderParams
     from minime.core.engines import RenderRequest, create_engine, theme_catalog
+    from minime.core.engines.classic import ClassicEngine, figure3d
+    from minime.core.errors import NoFigure
     from minime.core.refine import parse_refinement
     from minime.core.themes import split_things
 
@@ -75,6 +77,10 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
         refinement = parse_refinement(phrase, catalog, accept_instructions=engine.understands_instructions)
         params = refinement.apply_to(params, theme.id, random.randrange(1, 2**31))
         theme = refinement.theme or theme
+    figure_files = _figure_files_wanted(args, settings)
+    if figure_files and not ClassicEngine.has_figure(theme):
+        raise NoFigure(f"{theme.title} has no 3D figure, so it can't turn or be printed (--turntable, --mesh). "
+                       f"Looks with one: {', '.join(sorted(figure3d.FIGURE_RECIPES))}.")
     with _native_noise_filtered():
         output = asyncio.run(_render_once(engine, RenderRequest(source, theme, params)))
     image = finish(output.image, theme.finish.plus(params.adjustments), params.seed)
@@ -92,7 +98,40 @@ def _render(args: argparse.Namespace, settings: Settings) -> int:
     for note in output.notes:
         print(note, file=sys.stderr)
     print(f"{out} ({theme.id}, {image.width}×{image.height})")
+    if figure_files:
+        _write_figure_files(figure_files, RenderRequest(source, theme, params), settings)
     return 0
+
+
+def _figure_files_wanted(args: argparse.Namespace, settings: Settings) -> list[tuple[Path, Any]]:
+    """The figure files asked for (--turntable, --mesh), each with its spec; the format is the file's extension."""
+    from minime.core.engines.classic import MESH_FORMATS, TURNTABLE_FORMATS, FigureFileSpec
+
+    wanted = []
+    for path, formats, option in ((args.turntable, TURNTABLE_FORMATS, "--turntable"),
+                                  (args.mesh, MESH_FORMATS, "--mesh")):
+        if not path:
+            continue
+        fmt = Path(path).suffix.lower().lstrip(".")
+        if fmt not in formats:
+            raise ValueError(f"{option} writes {' or '.join('.' + f for f in formats)} files, not {path!r}")
+        wanted.append((Path(path), FigureFileSpec(fmt, size=settings.turntable_size, frames=settings.turntable_frames,
+                                                  seconds=settings.turntable_seconds, height_mm=args.height_mm)))
+    return wanted
+
+
+def _write_figure_files(wanted: list[tuple[Path, Any]], request: Any, settings: Settings) -> None:
+    """Build the still's figure once more (the same Look: the same figure) and write its turntable and mesh."""
+    from minime.core.engines.classic import ClassicEngine
+
+    with _native_noise_filtered():
+        files = ClassicEngine(settings.work_size).figure_files(request, [spec for _, spec in wanted])
+    for (path, spec), data in zip(wanted, files):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        what = (f"turntable, {spec.frames} frames, {spec.size} px, {spec.seconds:g} s" if spec.is_turntable
+                else f"mesh, {spec.height_mm:g} mm tall")
+        print(f"{path} ({what})")
 
 
 async def _render_once(engine: Any, request: Any) -> Any:
@@ -202,6 +241,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _positive_mm(text: str) -> float:
+    value = float(text)
+    if not 1.0 <= value <= 2000.0:
+        raise argparse.ArgumentTypeError("the height is in millimetres, between 1 and 2000")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and docs)."""
     parser = argparse.ArgumentParser(prog="minime", description="Selfies into figurines, toy boxes and retro looks.")
@@ -215,6 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--engine", choices=["classic", "diffusion", "ray", "hosted"])
     render.add_argument("--seed", type=int, default=0)
     render.add_argument("-o", "--output", required=True)
+    render.add_argument("--turntable", metavar="OUT.mp4|OUT.gif",
+                        help="also write a loop of the figure turning (looks with a 3D figure)")
+    render.add_argument("--mesh", metavar="OUT.glb|OUT.3mf|OUT.stl",
+                        help="also write the figure as a printable, watertight solid (looks with a 3D figure)")
+    render.add_argument("--height-mm", type=_positive_mm, default=100.0, help="the printed figure's height "
+                        "(default 100 mm)")
     render.set_defaults(func=_render)
     themes = sub.add_parser("themes", help="list the themes")
     themes.set_defaults(func=_themes)

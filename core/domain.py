@@ -117,6 +117,7 @@ class JobState(str, enum.Enum):
     RUNNING = "running"
     DONE = "done"
     FAILED = "failed"
+    CANCELLED = "cancelled"  # its user called it off: nothing delivered, nothing counted
 
 
 class JobKind(str, enum.Enum):
@@ -237,6 +238,11 @@ class Failed:
 
     job: Job
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cancelled(Failed):
+    """The job's user called it off: no image comes and none was counted; ``reason`` says so, for people."""
 
 
 Event = Queued | Rendering | Done | Failed

@@ -6,7 +6,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from minime.core import i18n
 from minime.core.domain import Done, Event, Failed
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 
 log = get_logger("minime.events")
@@ -14,8 +16,8 @@ log = get_logger("minime.events")
 Sink = Callable[[Event], Awaitable[None]]
 
 DELIVERY_BACKOFF_S = (2.0, 4.0, 8.0, 16.0)  # ~30 s of retries: a platform refusing uploads for 20 s still gets them
-UNDELIVERED = ("I made your image but couldn't send it to you, even after several tries. "
-               "Please send the command again in a moment.")
+UNDELIVERED = N_("I made your image but couldn't send it to you, even after several tries. "
+                 "Please send the command again in a moment.")
 
 
 class EventHub:
@@ -97,6 +99,7 @@ class EventHub:
     async def _deliver(self, sink: Sink, event: Event) -> None:
         """Hand an event to an adapter; a result or a failure is retried with backoff (a platform that refuses
         uploads for a while still gets it), and a result that never gets through is reported to its user."""
+        i18n.use(event.job.reply_to.get("lang"))  # this task speaks the language the job was asked in
         final = isinstance(event, (Done, Failed))
         delays = self.backoff_s if final else ()
         for attempt in range(len(delays) + 1):

@@ -19,6 +19,8 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, Unidentifi
 
 from minime.core import provenance
 from minime.core.errors import CorruptImage, ImageTooLarge, ImageTooSmall, UnsupportedImage
+from minime.core.i18n import N_
+from minime.core.i18n import gettext as _
 
 pillow_heif.register_heif_opener()
 
@@ -30,7 +32,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 _SRGB = ImageCms.createProfile("sRGB")
 _JOINERS = ("\u200c", "\u200d")  # zero-width (non-)joiners: part of Persian words and emoji sequences
-ANIMATION_REFUSED = "GIFs and animations aren't supported. Please send a still photo (JPEG, PNG, WebP or HEIC)."
+ANIMATION_REFUSED = N_("GIFs and animations aren't supported. Please send a still photo (JPEG, PNG, WebP or HEIC).")
 # Full-size decodes at once, across every front end: a 40-megapixel photo takes ~0.5 GB while it is converted, so
 # many uploaded together would otherwise add up without bound. Others wait their turn (in worker threads).
 _DECODES = threading.BoundedSemaphore(2)
@@ -80,11 +82,11 @@ def open_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
 
 def _open(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
     if not data:
-        raise UnsupportedImage("That file is empty. Please send a photo.")
+        raise UnsupportedImage(_("That file is empty. Please send a photo."))
     if len(data) > max_bytes:
         # MB as people (and Telegram) count them: 20 × 1024² bytes is "20 MB", not "21 MB".
-        raise ImageTooLarge(f"That file is too large ({len(data) / 2**20:.0f} MB). Please send one under "
-                            f"{max_bytes / 2**20:.0f} MB.")
+        raise ImageTooLarge(_("That file is too large ({mb} MB). Please send one under {limit} MB.").format(
+            mb=f"{len(data) / 2**20:.0f}", limit=f"{max_bytes / 2**20:.0f}"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -92,18 +94,19 @@ def _open(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
             # One policy for every animation (GIF, animated WebP, APNG): refused, rather than silently taking a
             # first frame the person may not have meant. MPO (a JPEG with depth frames) and HEIF stay stills.
             if img.format == "GIF" or (img.format in ("PNG", "WEBP") and getattr(img, "is_animated", False)):
-                raise UnsupportedImage(ANIMATION_REFUSED)
+                raise UnsupportedImage(_(ANIMATION_REFUSED))
             width, height = img.size
             if width * height > max_pixels:
-                raise ImageTooLarge(f"That photo is {width}×{height} pixels, more than I can take. Please send "
-                                    f"one under {max_pixels / 1e6:.0f} megapixels.")
+                raise ImageTooLarge(_("That photo is {width}×{height} pixels, more than I can take. Please send "
+                                      "one under {limit} megapixels.").format(width=width, height=height,
+                                                                             limit=f"{max_pixels / 1e6:.0f}"))
             if min(width, height) < MIN_SIDE:
                 raise ImageTooSmall()
             img.load()
     except (ImageTooLarge, ImageTooSmall, UnsupportedImage):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge("That file unpacks into far too many pixels. Please send a normal photo.") from exc
+        raise ImageTooLarge(_("That file unpacks into far too many pixels. Please send a normal photo.")) from exc
     except UnidentifiedImageError as exc:
         raise UnsupportedImage() from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:

@@ -16,9 +16,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from minime.core import metrics
+from minime.core import i18n, metrics
 from minime.core.domain import Event, Failed, Job, JobState, Queued, Rendering, new_id
 from minime.core.errors import EngineFailed, MinimeError, StorageFull, WorkerLost
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.store import Store
@@ -29,11 +30,19 @@ Execute = Callable[[Job, Callable[..., None]], Awaitable[Event | None]]
 """Runs a job to the end and records its result as done; None when another process took the job over."""
 Emit = Callable[[Event], None]
 
+CANCELLED_REMEMBERED = 1000
+"""How many cancelled jobs' ids the runner keeps (to drop their late progress reports)."""
+
 WAITING_REPEAT_S = 2.0
 """While an engine waits on a hosted model, its status is re-sent this often."""
 
-INTERRUPTED = ("Your image was interrupted (the server restarted) and couldn't be finished. "
-               "Please send the command again.")
+INTERRUPTED = N_("Your image was interrupted (the server restarted) and couldn't be finished. "
+                 "Please send the command again.")
+
+
+class JobCancelled(Exception):
+    """Raised by a cancelled job's progress callback: a render in a thread (the classic engine) stops at its next
+    progress report instead of finishing for nobody."""
 
 
 def worker_id() -> str:
@@ -57,6 +66,8 @@ class JobRunner:
         self._unrecorded: dict[str, str] = {}  # job id -> reason: failures the database could not take yet
         self._backlog = True  # jobs may be queued (a claim found one, or one was queued since it last found none)
         self._reserved = 0  # slots promised to jobs being written already claimed (reserve, then adopt or release)
+        # Jobs their users called off while they ran here: stopped, never failed or delivered, no progress after.
+        self._cancelled: dict[str, None] = {}
         self.render_seconds_avg = 1.0
 
     @property
@@ -117,6 +128,23 @@ class JobRunner:
         self._reserved -= 1
         self._start(replace(job, state=JobState.RUNNING, attempts=job.attempts + 1))
 
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job this process runs (already marked cancelled in the store): a hosted call is abandoned, a
+        diffusion render stops at its next step, a classic render at its next progress report. False when it does
+        not run here."""
+        task = self._running.get(job_id)
+        if task is None or task.done():
+            return False
+        self._cancelled[job_id] = None
+        while len(self._cancelled) > CANCELLED_REMEMBERED:
+            del self._cancelled[next(iter(self._cancelled))]
+        task.cancel()
+        return True
+
+    def _emit_progress(self, event: Rendering) -> None:
+        if event.job.id not in self._cancelled:  # a report already on its way when the job was cancelled
+            self._emit(event)
+
     def _start(self, job: Job) -> None:
         self._running[job.id] = asyncio.create_task(self._run(job), name=f"job-{job.id}")
         metrics.RUNNING.set(len(self._running))
@@ -156,20 +184,27 @@ class JobRunner:
         last: dict[str, Any] = {"percent": -1, "waiting_for": None, "at": 0.0}
 
         def progress(fraction: float, *, waiting_for: str | None = None) -> None:
+            if job.id in self._cancelled:
+                raise JobCancelled()
             percent, now = max(0, min(99, int(fraction * 100))), time.monotonic()
             # Every 10 %, on a change of what is waited for, and every few seconds while a hosted model is waited
             # on (adapters pace their edits and may drop one: the next one gets through).
             if (percent >= last["percent"] + 10 or waiting_for != last["waiting_for"]
                     or (waiting_for and now - last["at"] >= WAITING_REPEAT_S)):
                 last.update(percent=percent, waiting_for=waiting_for, at=now)
-                loop.call_soon_threadsafe(self._emit, Rendering(job, percent, waiting_for))
+                loop.call_soon_threadsafe(self._emit_progress, Rendering(job, percent, waiting_for))
 
         started = time.monotonic()
+        i18n.use(job.reply_to.get("lang"))  # this job's task: its failures read in the language it was asked in
         self._emit(Rendering(job, 0))
         structured = {"job": job.id, "user": str(job.user), "theme": job.theme_id, "kind": job.kind.value}
         try:
             event = await asyncio.wait_for(self._execute(job, progress), self.settings.render_timeout_s)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, JobCancelled):
+            if job.id in self._cancelled:  # its user called it off: the store says so already; nothing to deliver
+                log.info("job cancelled by its user", **structured)
+                metrics.JOBS.labels("cancelled").inc()
+                return
             if self._stopping:
                 log.info("job left for retry at shutdown", **structured)
                 raise
@@ -178,7 +213,7 @@ class JobRunner:
         except TimeoutError:
             log.warning("job timed out", **structured, timeout_s=self.settings.render_timeout_s)
             metrics.JOBS.labels("timeout").inc()
-            await self._fail(job, "Sorry, that took too long and I gave up. Please try again in a moment.")
+            await self._fail(job, N_("Sorry, that took too long and I gave up. Please try again in a moment."))
         except WorkerLost as exc:
             if job.attempts < self.settings.job_max_attempts and await self.store.requeue(job.id, self.owner):
                 log.warning("render worker lost; job requeued", **structured, attempts=job.attempts)
@@ -242,7 +277,8 @@ class JobRunner:
         while not self._stopping:
             await asyncio.sleep(interval)
             try:
-                await self.store.heartbeat([*self._running, *self._unrecorded], self.owner)
+                leased = await self.store.heartbeat([*self._running, *self._unrecorded], self.owner)
+                await self._stop_cancelled_elsewhere(leased)
                 await self._record_failures()
                 await self._recover()
                 metrics.QUEUE_DEPTH.set(await self.store.count_jobs(JobState.QUEUED))
@@ -250,6 +286,13 @@ class JobRunner:
                 raise
             except Exception:
                 log.exception("lease upkeep failed")
+
+    async def _stop_cancelled_elsewhere(self, leased: set[str]) -> None:
+        """Stop the local renders of jobs cancelled through another front end (their rows say cancelled)."""
+        for job_id in [j for j in self._running if j not in leased]:
+            job = await self.store.get_job(job_id)
+            if job is not None and job.state is JobState.CANCELLED:
+                self.cancel(job_id)
 
     async def _recover(self) -> None:
         requeued, failed = await self.store.recover_stale(self.settings.job_lease_s, self.settings.job_max_attempts)

@@ -1,4 +1,5 @@
-"""Logging through structlog, with a redaction step: no image bytes, file URLs or tokens ever reach a log line."""
+"""Logging through structlog, with a redaction step: no image bytes, file URLs, tokens or personal data ever reach
+a log line, at any level (MINIME_LOG_LEVEL=DEBUG included)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,11 @@ _TOKEN_PATTERNS = [
     re.compile(r"\bAIza[0-9A-Za-z_-]{30,}"),  # Google API keys
 ]
 _MAX_FIELD = 500
+_MAX_TRACEBACK = 50_000  # a whole traceback, chained causes included; only a runaway one is cut
+OURS = "minime"
+_FRAME = re.compile(r'^[\s|]*File "')
+_SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\(|$))", re.S)  # SQLAlchemy quotes the row it wrote
+_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")  # a quoted value in a message
 
 
 def redact_text(text: str) -> str:
@@ -25,6 +31,27 @@ def redact_text(text: str) -> str:
     for pattern in _TOKEN_PATTERNS:
         text = pattern.sub("[redacted]", text)
     return text
+
+
+def redact_traceback(text: str) -> str:
+    """A whole traceback, kept whole (its cause is usually at the end), with secrets masked and the values an
+    exception's message quotes (a typed name, a caption, a file id, a row's parameters) replaced by ``'…'``. The
+    frames and their source lines are our code and stay as they are."""
+    text = _SQL_PARAMETERS.sub("[parameters: …]", redact_text(text))
+    out, previous = [], "message"
+    for line in text.splitlines():
+        if _FRAME.match(line):
+            kind = "frame"
+        elif previous == "frame" and line.startswith((" ", "|")) and line.strip(" |"):
+            kind = "source"
+        elif previous == "source" and line.strip(" |") and set(line.strip(" |")) <= set("^~"):
+            kind = "carets"
+        else:
+            kind = "message"
+        out.append(_QUOTED.sub("'…'", line) if kind == "message" else line)
+        previous = kind
+    text = "\n".join(out)
+    return text if len(text) <= _MAX_TRACEBACK else text[:_MAX_TRACEBACK] + "…"
 
 
 def _redact_value(value: Any) -> Any:
@@ -41,8 +68,19 @@ def _redact_value(value: Any) -> Any:
 
 
 def redact(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: scrub every field."""
-    return {k: _redact_value(v) for k, v in event_dict.items()}
+    """structlog processor: scrub every field (a traceback whole, the others cut at 500 characters)."""
+    return {k: redact_traceback(v) if k == "exception" and isinstance(v, str) else _redact_value(v)
+            for k, v in event_dict.items()}
+
+
+class OnlyOursBelowInfo(logging.Filter):
+    """Lets a library's records through from INFO up only. At DEBUG, client libraries log whole payloads:
+    python-telegram-bot every update and API answer (first and user names, texts, file ids), aiosqlite and
+    SQLAlchemy the rows they write; no redaction can know every field of those, so they are not written at all.
+    minime's own DEBUG records pass (they carry ids, never content)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.INFO or record.name == OURS or record.name.startswith(OURS + ".")
 
 
 def configure_logging(level: str = "INFO", json: bool = False) -> None:
@@ -63,6 +101,7 @@ def configure_logging(level: str = "INFO", json: bool = False) -> None:
         cache_logger_on_first_use=True,
     )
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(OnlyOursBelowInfo())
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from minime.core.domain import Job, Result
+from minime.core.i18n import gettext as _
 from minime.core.quotas import Allowance
 
 
@@ -51,24 +52,30 @@ class Stats:
     def message(self) -> str:
         """The /stats answer in words."""
         if not self.images:
-            return "You haven't made any images yet (or they have expired). Send a selfie to start!"
+            return _("You haven't made any images yet (or they have expired). Send a selfie to start!")
         def money(wh: float) -> str:
             cost = wh / 1000 * self.price_per_kwh
-            return f"{self.currency}{cost:.2f}" if cost >= 0.01 else f"under {self.currency}0.01"
+            return f"{self.currency}{cost:.2f}" if cost >= 0.01 else _("under {amount}").format(
+                amount=f"{self.currency}0.01")
 
+        images = _("Images you have with me: {count}").format(count=self.images)
         if self.service:
             price, wh = self.service_price_per_image, self.service_wh_per_image
             return "\n".join([
-                f"Images you have with me: {self.images}",
-                f"They're drawn by {self.service}'s image model: about {self.service_currency}{price:.3f} and an "
-                f"estimated {wh:g} Wh per image (the operator's figures), so about "
-                f"{self.service_currency}{price * self.images:.2f} and {wh * self.images:.1f} Wh for yours.",
-                f"Energy on this server on top: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)"])
+                images,
+                _("They're drawn by {service}'s image model: about {price} and an estimated {wh} Wh per image (the "
+                  "operator's figures), so about {total} and {total_wh} Wh for yours.").format(
+                    service=self.service, price=f"{self.service_currency}{price:.3f}", wh=f"{wh:g}",
+                    total=f"{self.service_currency}{price * self.images:.2f}", total_wh=f"{wh * self.images:.1f}"),
+                _("Energy on this server on top: {wh} Wh ({cost} of electricity)").format(
+                    wh=f"{self.energy_wh:.3f}", cost=money(self.energy_wh))])
         times = self.gpu_wh / self.energy_wh if self.energy_wh > 0 else 0
-        lines = [f"Images you have with me: {self.images}",
-                 f"Energy they took: {self.energy_wh:.3f} Wh ({money(self.energy_wh)} of electricity)",
-                 f"The same on a GPU image model: about {self.gpu_wh:.1f} Wh ({money(self.gpu_wh)})"
-                 + (f", {times:,.0f}× more" if times >= 1.5 else "")]
+        gpu = _("The same on a GPU image model: about {wh} Wh ({cost})").format(wh=f"{self.gpu_wh:.1f}",
+                                                                                 cost=money(self.gpu_wh))
+        lines = [images,
+                 _("Energy they took: {wh} Wh ({cost} of electricity)").format(wh=f"{self.energy_wh:.3f}",
+                                                                               cost=money(self.energy_wh)),
+                 gpu + (_(", {times}× more").format(times=f"{times:,.0f}") if times >= 1.5 else "")]
         return "\n".join(lines)
 
 

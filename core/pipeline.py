@@ -23,6 +23,7 @@ from minime.core.energy import EnergyMeter, Measurement
 from minime.core.engines import Engine, ProgressCallback, RenderOutput, RenderRequest
 from minime.core.errors import NoSelfie, ResultNotFound, UnsafeOutput
 from minime.core.events import EventHub
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
@@ -30,9 +31,9 @@ from minime.core.themes import Theme, ThemeCatalog
 
 log = get_logger("minime.pipeline")
 
-SELFIE_EXPIRED = "Your selfie has expired (I only keep it for a day). Send it again to keep going."
+SELFIE_EXPIRED = N_("Your selfie has expired (I only keep it for a day). Send it again to keep going.")
 BOOKKEEPING_WAIT_S = 30.0  # a result's fingerprint and energy are stored once it is sent, or after this long
-FACE_DIFFERS = ("Heads-up: the face may not look quite like you this time. Try “variation” or a clearer, "
+FACE_DIFFERS = N_("Heads-up: the face may not look quite like you this time. Try “variation” or a clearer, "
                 "front-facing selfie.")
 
 
@@ -113,7 +114,7 @@ class RenderPipeline:
         else:
             parent = await self.store.get_result(job.parent_result_id or "")
             if parent is None:
-                raise ResultNotFound("The image you're refining has been deleted.")
+                raise ResultNotFound(N_("The image you're refining has been deleted."))
             base_key, source_type = parent.base_key, parent.source_type
             base_image = await asyncio.to_thread(intake.decode_stored, await self.blobs.get(base_key))
         progress(0.9)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from minime.core.domain import Adjustments, RenderParams
 from minime.core.errors import UnknownRefinement
+from minime.core.i18n import N_
+from minime.core.i18n import gettext as _
 from minime.core.themes import Theme, ThemeCatalog
 
 STEP = 0.5  # one "warmer" moves the parameter this far; a parameter lives in [-2, 2]
@@ -58,7 +60,7 @@ _FILLER = {"more", "make", "it", "please", "pls", "the", "a", "an", "colors", "c
            "now", "this", "that", "one", "but", "than", "on", "to", "in", "give", "get", "much", "should", "feel",
            "abit", "way", "up", "down", "turn", "increase", "boost", "lighting", "light", "effect", "overall"}
 
-UNDERSTOOD = ("warmer / cooler, brighter / darker, more or less contrast, saturation and grain, faded / vivid, "
+UNDERSTOOD = N_("warmer / cooler, brighter / darker, more or less contrast, saturation and grain, faded / vivid, "
               "sharper / softer, another background colour, bigger / smaller name, a variation, or another theme "
               "(e.g. “make it 80s”)")
 
@@ -172,8 +174,8 @@ def parse_refinement(text: str, catalog: ThemeCatalog | None = None, *, accept_i
         ignored=tuple(leftovers),
     )
     if refinement.is_empty:
-        raise UnknownRefinement(f"I didn't get “{original[:80]}”. I understand {UNDERSTOOD}. "
-                                f"Try “a bit warmer” or “less grain”.")
+        raise UnknownRefinement(_("I didn't get “{text}”. I understand {understood}. Try “a bit warmer” or “less "
+                                  "grain”.").format(text=original[:80], understood=_(UNDERSTOOD)))
     return refinement
 
 

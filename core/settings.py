@@ -97,6 +97,8 @@ class Settings(BaseSettings):
     daily_quota: int = Field(0, ge=0, description="images a user may get per UTC day; 0: unlimited")
     chat_daily_quota: int = Field(0, ge=0, description="images one group chat or server channel may get per UTC "
                                                        "day; 0: unlimited")
+    chat_member_share: float = Field(0.5, gt=0, le=1, description="the part of a group's daily images one member "
+                                                                  "may use (1: no limit per member)")
     nsfw_model: str | None = Field(None, description="local image-classification model folder checking "
                                                      "diffusion output")
     nsfw_labels: list[str] = Field(default_factory=lambda: ["nsfw", "porn", "hentai", "sexy", "unsafe"])
@@ -128,6 +130,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 20 * 1024 * 1024
     max_image_pixels: int = 40_000_000
     work_size: int = Field(1024, ge=256, le=4096, description="longest side the engines work at")
+
+    turntable_size: int = Field(512, ge=64, le=2048, description="side in pixels of the figure's turning loop")
+    turntable_frames: int = Field(48, ge=8, le=240, description="frames in one turn of the figure")
+    turntable_seconds: float = Field(4.0, ge=1.0, le=12.0, description="seconds one turn of the figure takes")
+    figure_concurrency: int = Field(1, ge=1, description="figure files (turntables, meshes) made at once: CPU work")
 
     log_json: bool = False
     log_level: str = "INFO"

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
-import functools
 import random
-import weakref
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
 from minime.core import intake, texts
 from minime.core.access import Access
 from minime.core.buttons import BUTTONS
+from minime.core.cancel import Canceller
 from minime.core.domain import (
     Done,
     Failed,
@@ -34,52 +31,29 @@ from minime.core.errors import (
     NoSelfie,
     NothingToRefine,
     NothingToUndo,
-    NotYours,
     ResultNotFound,
     UnknownRefinement,
 )
 from minime.core.events import EventHub, Sink
+from minime.core.figures import FigureFile, FigureFiles
 from minime.core.gallery import PreviewCache
+from minime.core.i18n import gettext as _
+from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner
 from minime.core.logs import get_logger
 from minime.core.outcomes import QueueStatus, SelfieReceived, Stats, Undone
-from minime.core.pipeline import SELFIE_EXPIRED, RenderPipeline
+from minime.core.pipeline import RenderPipeline
+from minime.core.queries import UserQueries
 from minime.core.quotas import Allowance
 from minime.core.refine import Refinement, parse_refinement
 from minime.core.settings import Settings
 from minime.core.store import BlobStore, Store
 from minime.core.sweeper import Sweeper
 from minime.core.themes import Theme, ThemeCatalog, split_things
+from minime.core.user_locks import UserLocks, one_at_a_time_per_user
 from minime.core.verify import Verification, Verifier
 
 log = get_logger("minime.studio")
-
-
-_HELD: contextvars.ContextVar[frozenset[UserKey]] = contextvars.ContextVar("minime_held_users", default=frozenset())
-
-
-def _one_at_a_time_per_user(method: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """Run a Studio call that reads and then writes a user's session only after that user's previous such call
-    ended: a photo and a command sent back to back arrive as concurrent updates, and interleaved they lose the
-    command ("send me a selfie first" right after one). Re-entrant within one call (a selfie runs the waiting
-    request). One process: several processes over one database would need a row lock instead."""
-
-    @functools.wraps(method)
-    async def serialised(self: Studio, user: UserKey, *args: Any, **kwargs: Any) -> Any:
-        held = _HELD.get()
-        if user in held:
-            return await method(self, user, *args, **kwargs)
-        lock = self._user_locks.get(user)
-        if lock is None:
-            lock = self._user_locks[user] = asyncio.Lock()
-        async with lock:
-            token = _HELD.set(held | {user})
-            try:
-                return await method(self, user, *args, **kwargs)
-            finally:
-                _HELD.reset(token)
-
-    return serialised
 
 
 class Studio:
@@ -87,12 +61,13 @@ class Studio:
 
     def __init__(self, store: Store, blobs: BlobStore, engine: Engine, catalog: ThemeCatalog, settings: Settings,
                  *, events: EventHub, runner: JobRunner, pipeline: RenderPipeline, verifier: Verifier,
-                 previews: PreviewCache, access: Access, sweeper: Sweeper) -> None:
+                 previews: PreviewCache, access: Access, sweeper: Sweeper, queries: UserQueries, jobs: JobWriter,
+                 user_locks: UserLocks, figures: FigureFiles) -> None:
         self.store, self.blobs, self.engine, self.catalog, self.settings = store, blobs, engine, catalog, settings
         self.events, self.runner, self.pipeline, self.verifier, self.previews = (events, runner, pipeline, verifier,
                                                                                  previews)
-        self.access, self.sweeper = access, sweeper
-        self._user_locks: weakref.WeakValueDictionary[UserKey, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.access, self.sweeper, self.queries, self.jobs, self.user_locks = access, sweeper, queries, jobs, user_locks
+        self.figures = figures
         self._warm_up: asyncio.Future[None] | None = None
 
     # ---- life cycle ----------------------------------------------------------------------------------------------
@@ -176,43 +151,36 @@ class Studio:
 
     async def waiting_for(self, user: UserKey) -> str | None:
         """What a remembered request of the user waits for: "selfie", "argument", or None (nothing waits)."""
-        pending = (await self.store.get_session(user)).pending
-        return pending.get("awaiting") if pending else None
+        return await self.queries.waiting_for(user)
 
     async def owned_result(self, user: UserKey, result_id: str) -> Result:
         """A result of this user; NotYours when it is someone else's, ResultNotFound when it is gone."""
-        return await self._own_result(user, result_id)
+        return await self.queries.result(user, result_id)
 
     async def current_result(self, user: UserKey) -> Result:
         """The user's current result (no image bytes read); ResultNotFound when there is none."""
-        return await self._own_result(user, None)
+        return await self.queries.result(user)
 
     async def result_image(self, user: UserKey, result_id: str | None = None) -> tuple[Result, bytes]:
-        """A result of this user (the current one by default) and its stored image bytes; anyone else's is
-        ResultNotFound, as if it did not exist (the file is private)."""
-        try:
-            result = await self._own_result(user, result_id)
-        except NotYours:
-            raise ResultNotFound() from None
-        try:
-            return result, await self.blobs.get(result.image_key)
-        except FileNotFoundError:
-            raise ResultNotFound() from None
+        """A result of this user (the current one by default) and its image bytes; anyone else's is ResultNotFound."""
+        return await self.queries.result_image(user, result_id)
+
+    async def figure_file(self, user: UserKey, result_id: str | None, kind: str, fmt: str | None = None
+                          ) -> FigureFile:
+        """The turning loop (``"turntable"``) or printable mesh (``"mesh"``) of a result's figure (core/figures.py)."""
+        return await self.figures.file(user, result_id, kind, fmt)
 
     async def has_selfie(self, user: UserKey) -> bool:
         """Whether a current, unexpired selfie is stored."""
-        return bool((await self.store.get_session(user)).selfie_key)
+        return await self.queries.has_selfie(user)
 
     async def selfie_image(self, user: UserKey) -> bytes:
         """The user's current selfie (normalised JPEG)."""
-        key = (await self.store.get_session(user)).selfie_key
-        if not key:
-            raise NoSelfie("Send me a selfie first.")
-        return await self.blobs.get(key)
+        return await self.queries.selfie_image(user)
 
     # ---- commands ------------------------------------------------------------------------------------------------
 
-    @_one_at_a_time_per_user
+    @one_at_a_time_per_user
     async def receive_selfie(self, user: UserKey, data: bytes, reply_to: dict[str, Any] | None = None, *,
                              run_pending: bool = True, chat: str | None = None) -> SelfieReceived:
         """Check, clean and store a selfie; run the theme request that was waiting for one, if any (unless
@@ -239,7 +207,7 @@ class Studio:
         return SelfieReceived(selfie_id, job, selfie.width, selfie.height,
                               texts.hosted_notice(self.settings) if first else None)
 
-    @_one_at_a_time_per_user
+    @one_at_a_time_per_user
     async def apply_theme(self, user: UserKey, command: str, argument: str | None = None, *,
                           reply_to: dict[str, Any] | None = None, by_id: bool = False, chat: str | None = None
                           ) -> Job:
@@ -264,14 +232,15 @@ class Studio:
             raise ArgumentRequired(theme.argument_prompt or ArgumentRequired.user_message)
         if not session.selfie_key:
             await self.store.update_session(user, pending={**pending, "awaiting": "selfie"})
-            raise NoSelfie(f"Send me a selfie first, and I'll make your {theme.title.lower()} as soon as it arrives.")
+            raise NoSelfie(_("Send me a selfie first, and I'll make your {look} as soon as it arrives.").format(
+                look=_(theme.title).lower()))
         params = RenderParams(name=text, variant=variant, seed=random.randrange(1, 2**31), things=things)
         job = Job(new_id(), user, JobKind.THEME, theme.id, params, JobState.QUEUED,
                   parent_result_id=session.current_result_id, selfie_id=session.selfie_id, reply_to=reply_to or {},
                   selfie_key=session.selfie_key, chat=chat)
-        return await self._enqueue(job)
+        return await self.jobs.enqueue(job)
 
-    @_one_at_a_time_per_user
+    @one_at_a_time_per_user
     async def text(self, user: UserKey, text: str, *, result_id: str | None = None,
                    reply_to: dict[str, Any] | None = None, chat: str | None = None) -> Job | Undone:
         """Plain text from the user: the name a theme asked for, or else a refinement of a result."""
@@ -284,7 +253,7 @@ class Studio:
                                               chat=chat if reply_to else pending.get("chat"))
         return await self.refine(user, text=text, result_id=result_id, reply_to=reply_to, chat=chat)
 
-    @_one_at_a_time_per_user
+    @one_at_a_time_per_user
     async def refine(self, user: UserKey, *, text: str | None = None, action: str | None = None,
                      result_id: str | None = None, reply_to: dict[str, Any] | None = None, chat: str | None = None
                      ) -> Job | Undone:
@@ -298,7 +267,7 @@ class Studio:
         else:
             if action is not None:
                 if action not in BUTTONS or not BUTTONS[action].text:
-                    raise UnknownRefinement("That button isn't something I can do.")
+                    raise UnknownRefinement(_("That button isn't something I can do."))
                 text = BUTTONS[action].text
             refinement = parse_refinement(text or "", self.catalog,
                                           accept_instructions=self.engine.understands_instructions)
@@ -307,24 +276,29 @@ class Studio:
         if refinement.undo and not refinement.needs_render and not refinement.adjustments.to_dict():
             return await self.undo(user, result_id)
         try:
-            base = await self._own_result(user, result_id)
+            base = await self.queries.result(user, result_id)
         except ResultNotFound:
             if result_id:
                 raise
             raise NothingToRefine() from None
-        job = await self._refinement_job(user, base, refinement, reply_to or {})
-        return await self._enqueue(replace(job, chat=chat))
+        job = await self.jobs.refinement(user, base, refinement, reply_to or {})
+        return await self.jobs.enqueue(replace(job, chat=chat))
 
     async def undo(self, user: UserKey, result_id: str | None = None) -> Undone:
         """Go back to the result before the current one (or before ``result_id``); later ones stay in the tree."""
-        current = await self._own_result(user, result_id)
+        current = await self.queries.result(user, result_id)
         if not current.parent_id:
             raise NothingToUndo()
         previous = await self.store.get_result(current.parent_id)
         if previous is None or previous.user != user:
-            raise NothingToUndo("The earlier image has expired, so I can't go back further.")
+            raise NothingToUndo(_("The earlier image has expired, so I can't go back further."))
         await self.store.update_session(user, current_result_id=previous.id)
         return Undone(previous, await self.blobs.get(previous.image_key), self.buttons(previous))
+
+    async def cancel(self, user: UserKey, job_id: str | None = None) -> Job:
+        """Call off the user's queued or running job (``job_id``, else their active one): nothing is delivered and
+        no image counted. NotYourJob for someone else's job, NothingToCancel when it already ended."""
+        return await Canceller(self.store, self.runner, self.events).cancel(user, job_id)
 
     async def verify(self, user: UserKey, data: bytes) -> Verification:
         """Did minime make this image? By its watermark (exact result), else by its fingerprint (resized copies)."""
@@ -361,54 +335,6 @@ class Studio:
         await self.blobs.delete_user(user)
         log.info("user forgotten", user=str(user), rows=rows)
         return rows
-
-    # ---- internals -----------------------------------------------------------------------------------------------
-
-    async def _own_result(self, user: UserKey, result_id: str | None) -> Result:
-        if result_id is None:
-            session = await self.store.get_session(user)
-            result_id = session.current_result_id
-        result = await self.store.get_result(result_id) if result_id else None
-        if result is None:
-            raise ResultNotFound()
-        if result.user != user:  # a group member's picture: what it is stays theirs
-            raise NotYours()
-        return result
-
-    async def _refinement_job(self, user: UserKey, base: Result, refinement: Refinement,
-                              reply_to: dict[str, Any]) -> Job:
-        theme = refinement.theme or self.catalog.get(base.theme_id)
-        params = refinement.apply_to(base.params, base.theme_id, random.randrange(1, 2**31))
-        selfie_id = base.selfie_id
-        selfie_key = await self.store.selfie_blob(selfie_id) if selfie_id and refinement.needs_render else None
-        if refinement.needs_render and not selfie_key:
-            session = await self.store.get_session(user)
-            selfie_id, selfie_key = session.selfie_id, session.selfie_key
-            if not selfie_key:
-                raise NoSelfie(SELFIE_EXPIRED)
-        return Job(new_id(), user, JobKind.REFINE, theme.id, params, JobState.QUEUED, parent_result_id=base.id,
-                   selfie_id=selfie_id, reply_to=reply_to, rerender=refinement.needs_render, selfie_key=selfie_key)
-
-    async def _enqueue(self, job: Job) -> Job:
-        """Write the job; with a free render slot and nobody waiting it is written already claimed and starts now."""
-        owner = self.runner.reserve()
-        try:
-            position = await self.store.enqueue(job, rate_limit=self.settings.rate_limit_jobs,
-                                                rate_window_s=self.settings.rate_limit_window_s,
-                                                quotas=self.access.quotas(job.user, job.chat), claim_for=owner)
-        except BaseException:
-            if owner:
-                self.runner.release()
-            raise
-        log.info("job queued", job=job.id, user=str(job.user), theme=job.theme_id, kind=job.kind.value)
-        self.events.emit(Queued(job, max(1, position), self.runner.eta_s(max(1, position))))
-        if position == 0:
-            self.runner.adopt(job)
-        elif owner:
-            self.runner.release()
-        else:
-            self.runner.wake()
-        return job
 
     async def sweep(self, now: float | None = None) -> int:
         """Delete expired selfies and results (rows and files). Returns how many files went."""

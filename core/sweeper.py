@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from minime.core.logs import get_logger
 from minime.core.store import BlobStore, Store
@@ -11,10 +12,16 @@ log = get_logger("minime.sweeper")
 
 
 class Sweeper:
-    """Deletes what has expired now, and again every ``interval_s`` seconds while started."""
+    """Deletes what has expired now, and again every ``interval_s`` seconds while started.
 
-    def __init__(self, store: Store, blobs: BlobStore, interval_s: float = 600) -> None:
+    ``derived`` names the files kept beside a file (a result's figure files beside its base picture,
+    ``FigureFiles.cache_keys``): they go with it.
+    """
+
+    def __init__(self, store: Store, blobs: BlobStore, interval_s: float = 600,
+                 derived: Callable[[str], list[str]] | None = None) -> None:
         self.store, self.blobs, self.interval_s = store, blobs, interval_s
+        self.derived = derived or (lambda _key: [])
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -32,6 +39,8 @@ class Sweeper:
         await self.store.prune_usage(now)
         keys = await self.store.take_expired_selfies(now) + await self.store.take_expired_results(now)
         for key in keys:
+            for beside in self.derived(key):
+                await self.blobs.delete(beside)
             await self.blobs.delete(key)
         if keys:
             log.info("expired files removed", count=len(keys))

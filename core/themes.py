@@ -19,13 +19,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from minime.core import buttons
 from minime.core.domain import Adjustments, ThemeCommand, ThemeInfo
 from minime.core.errors import ThemeFileInvalid, ThemeUnavailable, UnknownTheme
+from minime.core.i18n import N_
+from minime.core.i18n import gettext as _
 
 DEFAULT_BUTTONS = ("warmer", "cooler", "more grain", "variation", buttons.UNDO, buttons.ANOTHER_THEME)
 ENGINE_KINDS = ("classic", "diffusion", "hosted")
 """What a theme can name in ``engines``: the engines that render images (ray runs one of the first two)."""
 GENERATIVE = ("diffusion", "hosted")
 OPTION_NAMES = {"name": "name", "caption": "caption", "variant": "variant"}
-OPTION_DESCRIPTIONS = {"name": "The name to print", "caption": "The caption to write", "variant": "Which one"}
+OPTION_DESCRIPTIONS = {"name": N_("The name to print"), "caption": N_("The caption to write"),
+                       "variant": N_("Which one")}
 _COMMAND = r"^[a-z0-9_]{1,32}$"  # both Telegram's and Discord's rule for command names
 RESERVED_COMMANDS = frozenset({"start", "help", "themes", "undo", "forget", "privacy", "verify", "stats", "status",
                                "admin"})
@@ -123,10 +126,10 @@ class Theme:
     things: str | None = None  # what the list after "|" means for this look ("job and hobbies"), if it takes one
 
     def info(self) -> ThemeInfo:
-        """The adapter-facing view."""
-        return ThemeInfo(self.id, self.command, self.title, self.description, self.argument,
+        """The adapter-facing view, its words in the current user's language (core.i18n)."""
+        return ThemeInfo(self.id, self.command, _(self.title), _(self.description), self.argument,
                          self.variants, self.buttons, variant=self.variant, default_variant=self.default_variant,
-                         argument_required=self.argument_required, things=self.things)
+                         argument_required=self.argument_required, things=_(self.things) if self.things else None)
 
     def palette(self, index: int) -> dict[str, Any]:
         """The colour set for ``index`` (cycles, so "another background colour" always has a next one)."""
@@ -267,7 +270,7 @@ class ThemeCatalog:
 
     def command_specs(self) -> list[ThemeCommand]:
         """One chat command per command name, with its option, choices and description (for menus and slash
-        commands: every adapter derives its platform form from these)."""
+        commands: every adapter derives its platform form from these), in the current user's language."""
         specs = []
         for command, family in self._by_command.items():
             first = family[0]
@@ -284,10 +287,10 @@ class ThemeCatalog:
                 required, chosen = first.argument_required, first.default_variant
                 description = described or first.description
             specs.append(ThemeCommand(
-                command=command, description=description, argument=argument,
+                command=command, description=_(description), argument=argument,
                 option=option or OPTION_NAMES.get(argument or "", "variant"),
-                option_description=option_description or OPTION_DESCRIPTIONS.get(argument or "", "Which one"),
-                required=required, choices=choices, default=chosen, things=first.things,
+                option_description=_(option_description or OPTION_DESCRIPTIONS.get(argument or "", "Which one")),
+                required=required, choices=choices, default=chosen, things=_(first.things) if first.things else None,
                 theme_ids=tuple(t.id for t in family)))
         return specs
 

@@ -10,6 +10,7 @@ from PIL import Image
 
 from minime.core import intake, metrics, provenance, watermark
 from minime.core.domain import Result, UserKey
+from minime.core.i18n import gettext as _
 from minime.core.logs import get_logger
 from minime.core.store import BlobStore, Store
 from minime.core.themes import ThemeCatalog
@@ -30,13 +31,18 @@ class Verification:
     def message(self) -> str:
         """The answer in words."""
         if not self.made_by_minime:
-            return ("I didn't make this image: it carries no minime watermark and matches nothing I made in the "
-                    "last week.")
-        how = "its hidden watermark" if self.how == "watermark" else "its visual fingerprint"
-        kind = provenance.description(self.source_type or "compositeSynthetic")
+            return _("I didn't make this image: it carries no minime watermark and matches nothing I made in the "
+                     "last week.")
+        kind = _(provenance.description(self.source_type or "compositeSynthetic"))
+        watermark = self.how == "watermark"
         if self.result is not None:
-            return f"Yes, I made this: it's your {self.theme_title or 'image'} (recognised by {how}). {kind}"
-        return f"Yes, this image was made with minime (recognised by {how}). {kind}"
+            look = _(self.theme_title) if self.theme_title else _("image")
+            said = (_("Yes, I made this: it's your {look} (recognised by its hidden watermark).") if watermark else
+                    _("Yes, I made this: it's your {look} (recognised by its visual fingerprint)."))
+            return said.format(look=look) + " " + kind
+        said = (_("Yes, this image was made with minime (recognised by its hidden watermark).") if watermark else
+                _("Yes, this image was made with minime (recognised by its visual fingerprint)."))
+        return said + " " + kind
 
 
 class Verifier:

@@ -144,9 +144,10 @@ class FakeDiscord(FakeServer):
             await ws.send_str(payload)
 
     async def slash(self, user_id: int, name: str, options: dict[str, Any] | None = None,
-                    attachment: dict[str, Any] | None = None, channel: int | None = None) -> dict[str, Any]:
-        """The user runs a slash command in a DM with the bot (or in the server ``channel``); returns the
-        interaction."""
+                    attachment: dict[str, Any] | None = None, channel: int | None = None, locale: str = "en-US"
+                    ) -> dict[str, Any]:
+        """The user runs a slash command in a DM with the bot (or in the server ``channel``), their Discord client
+        set to ``locale``; returns the interaction."""
         command = next(c for c in self.commands if c["name"] == name)
         opts, resolved = [], {}
         for option in command.get("options", []):
@@ -158,7 +159,7 @@ class FakeDiscord(FakeServer):
         data = {"id": command["id"], "name": name, "type": 1, "options": opts}
         if resolved:
             data["resolved"] = resolved
-        interaction = self._interaction(user_id, 2, data, **self._in_channel(user_id, channel))
+        interaction = self._interaction(user_id, 2, data, locale=locale, **self._in_channel(user_id, channel))
         await self._dispatch("INTERACTION_CREATE", interaction)
         return interaction
 

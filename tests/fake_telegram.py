@@ -20,7 +20,7 @@ from tests.fake_server import FakeServer
 BOT = {"id": 424242, "is_bot": True, "first_name": "minime", "username": "minime_test_bot", "can_join_groups": True,
        "can_read_all_group_messages": False, "supports_inline_queries": False}
 JSON_FIELDS = {"reply_markup", "reply_parameters", "commands", "allowed_updates", "chat_id", "message_id", "offset",
-               "timeout", "limit", "show_alert"}
+               "timeout", "limit", "show_alert", "ephemeral_message_parameters"}
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Call:
     files: dict[str, bytes] = field(default_factory=dict)
     result: Any = None
     at: float = field(default_factory=time.perf_counter)
+    filenames: dict[str, str] = field(default_factory=dict)  # the uploaded files' names, by field
 
 
 class FakeTelegram(FakeServer):
@@ -52,6 +53,10 @@ class FakeTelegram(FakeServer):
         self._refusing: dict[str, tuple[float, int]] = {}
         self._reachable = asyncio.Event()
         self._reachable.set()
+        self.languages: dict[int, str | None] = {}  # a user's Telegram app language (language_code), "en" if unset
+        self.ephemeral_refused = False  # True: sendMessage with ephemeral_message_parameters answers 400
+        self.ephemeral: list[dict[str, Any]] = []  # ephemeral messages sent (each seen by its receiver only)
+        self._ephemeral_ids = itertools.count(1)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/bot{token}/{method}", self._api)
@@ -76,7 +81,9 @@ class FakeTelegram(FakeServer):
         self._refusing[method] = (time.monotonic() + seconds, status)
 
     def _user(self, user_id: int) -> dict[str, Any]:
-        return {"id": user_id, "is_bot": False, "first_name": f"User{user_id}", "language_code": "en"}
+        user = {"id": user_id, "is_bot": False, "first_name": f"User{user_id}"}
+        language = self.languages.get(user_id, "en")
+        return {**user, "language_code": language} if language else user
 
     def _chat(self, chat_id: int) -> dict[str, Any]:
         if chat_id in self.groups:
@@ -206,12 +213,13 @@ class FakeTelegram(FakeServer):
         if request.match_info["token"] != self.token:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
-        params, files = {}, {}
+        params, files, filenames = {}, {}, {}
         if request.can_read_body:
             form = await request.post()
             for key, value in form.items():
                 if hasattr(value, "file"):
                     files[key] = value.file.read()
+                    filenames[key] = value.filename
                 elif key in JSON_FIELDS:
                     try:
                         params[key] = json.loads(value)
@@ -231,9 +239,15 @@ class FakeTelegram(FakeServer):
             return web.Response(status=status, text="Bad Gateway")
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": await self._get_updates(params)})
+        if "ephemeral_message_parameters" in params and self.ephemeral_refused:
+            async with self._changed:
+                self.calls.append(Call(method, params, files, result="HTTP 400"))
+                self._changed.notify_all()
+            return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: "
+                                      "ephemeral messages can't be sent to this chat"}, status=400)
         result = self._handle(method, params, files)
         async with self._changed:
-            self.calls.append(Call(method, params, files, result))
+            self.calls.append(Call(method, params, files, result, filenames=filenames))
             self._changed.notify_all()
         return web.json_response({"ok": True, "result": result})
 
@@ -263,22 +277,32 @@ class FakeTelegram(FakeServer):
             markup = {**markup, "reply_to_message": self._quoted(answered)}
         if method == "getMe":
             return BOT
+        if method == "sendMessage" and isinstance(p.get("ephemeral_message_parameters"), dict):
+            # Bot API 10.2: shown to receiver_user_id only, not part of the chat's history
+            receiver = int(p["ephemeral_message_parameters"]["receiver_user_id"])
+            message = {"message_id": 0, "ephemeral_message_id": next(self._ephemeral_ids), "date": int(time.time()),
+                       "from": BOT, "chat": self._chat(int(p["chat_id"])), "receiver_user": self._user(receiver),
+                       "text": p["text"], **markup}
+            self.ephemeral.append(message)
+            return message
         if method == "sendMessage":
             return self._bot_message(int(p["chat_id"]), text=p["text"], **markup)
         if method == "editMessageText":
             message = self.messages.get((int(p["chat_id"]), int(p["message_id"])))
             if message is None:
                 return True
-            message.update(text=p["text"], edit_date=int(time.time()),
-                           **{k: v for k, v in markup.items() if k == "reply_markup"})
+            message.update(text=p["text"], edit_date=int(time.time()))
+            message.pop("reply_markup", None)  # an edit without reply_markup removes the inline keyboard
+            message.update({k: v for k, v in markup.items() if k == "reply_markup"})
             return message
-        if method in ("sendPhoto", "sendDocument"):
-            field_name = "photo" if method == "sendPhoto" else "document"
+        if method in ("sendPhoto", "sendDocument", "sendAnimation"):
+            field_name = {"sendPhoto": "photo", "sendDocument": "document", "sendAnimation": "animation"}[method]
             data = files.get(field_name) or self.files.get(str(p.get(field_name)), b"")
             file_id = self.add_file(data)
             media = ([{"file_id": file_id, "file_unique_id": file_id, "width": 1024, "height": 1280,
                        "file_size": len(data)}] if field_name == "photo" else
-                     {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data)})
+                     {"file_id": file_id, "file_unique_id": file_id, "file_size": len(data),
+                     **({"width": 512, "height": 512, "duration": 4} if field_name == "animation" else {})})
             extra = {"caption": p["caption"]} if p.get("caption") else {}
             return self._bot_message(int(p["chat_id"]), **{field_name: media}, **extra, **markup)
         if method == "getFile":

@@ -171,7 +171,7 @@ async def test_the_daily_quota_in_a_group_with_a_restart_and_a_grant(tmp_path: P
 
         mark = len(fake.calls)
         await fake.send_text(BO, "/admin", chat=GROUP)
-        nosy = await said_since(fake, mark, "Sorry")
+        nosy = await said_since(fake, mark, "Sorry", chat=BO)  # /admin in a group answers privately
         assert "Images" not in nosy and "grant" not in nosy and "admin" not in nosy.lower()
         mark = len(fake.calls)
         await fake.send_text(ADMIN, "/admin")

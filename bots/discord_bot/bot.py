@@ -6,10 +6,10 @@ import asyncio
 from typing import Any
 
 import discord
-from discord import app_commands
 
 from minime.bots.discord_bot import handlers
 from minime.bots.discord_bot.delivery import DiscordDelivery
+from minime.bots.discord_bot.language import CatalogueTranslator, MinimeTree
 from minime.bots.discord_bot.limits import PLATFORM
 from minime.bots.discord_bot.theme_commands import theme_commands
 from minime.bots.discord_bot.views import ForgetButton, ResultButton, ThemeButton
@@ -30,7 +30,7 @@ class MinimeDiscord(discord.Client):
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
         super().__init__(intents=intents, **options)
         self.studio, self.settings = studio, settings
-        self.tree = app_commands.CommandTree(self)
+        self.tree = MinimeTree(self)
         for command in [*theme_commands(studio.theme_commands()), *handlers.COMMANDS]:
             self.tree.add_command(command)
         self.tree.on_error = handlers.on_command_error
@@ -40,6 +40,7 @@ class MinimeDiscord(discord.Client):
     async def setup_hook(self) -> None:
         """Register the persistent buttons and sync the slash commands."""
         self.add_dynamic_items(ResultButton, ThemeButton, ForgetButton)
+        await self.tree.set_translator(CatalogueTranslator())  # descriptions in every language minime speaks
         await self.tree.sync()
 
     async def on_ready(self) -> None:

@@ -14,10 +14,13 @@ from minime.bots.discord_bot.interactions import fail as _fail
 from minime.bots.discord_bot.interactions import read_attachment as _read
 from minime.bots.discord_bot.interactions import studio_of as _studio
 from minime.bots.discord_bot.interactions import user_of as _user
+from minime.bots.discord_bot.language import use_message_locale
 from minime.bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT
 from minime.bots.discord_bot.views import forget_view, result_id_of, result_view, show_undone
 from minime.core import texts
 from minime.core.errors import MinimeError
+from minime.core.i18n import N_
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.studio import Studio, Undone
@@ -43,19 +46,19 @@ def cooldown():
     return app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_S, key=lambda i: i.user.id)
 
 
-PHOTO_OPTION = "A selfie (optional: your last one is used)"
+PHOTO_OPTION = N_("A selfie (optional: your last one is used)")
 
 
-@app_commands.command(name="themes", description="Every look, on one picture")
+@app_commands.command(name="themes", description=N_("Every look, on one picture"))
 async def themes(interaction: discord.Interaction) -> None:
     """/themes: the gallery sheet."""
     await interaction.response.defer(thinking=True)
     sheet = await _studio(interaction).gallery()
-    await interaction.edit_original_response(content="Every look I make — pick one with its slash command.",
+    await interaction.edit_original_response(content=_("Every look I make — pick one with its slash command."),
                                              attachments=[discord.File(io.BytesIO(sheet), "minime-themes.png")])
 
 
-@app_commands.command(name="undo", description="Back to your previous image")
+@app_commands.command(name="undo", description=N_("Back to your previous image"))
 async def undo(interaction: discord.Interaction) -> None:
     """/undo"""
     try:
@@ -67,28 +70,28 @@ async def undo(interaction: discord.Interaction) -> None:
     await show_undone(interaction, outcome)
 
 
-@app_commands.command(name="forget", description="Delete your selfie and every image made for you")
+@app_commands.command(name="forget", description=N_("Delete your selfie and every image made for you"))
 async def forget(interaction: discord.Interaction) -> None:
     """/forget: asks first."""
-    await interaction.response.send_message(texts.FORGET_CONFIRM, view=forget_view(interaction.user.id),
+    await interaction.response.send_message(_(texts.FORGET_CONFIRM), view=forget_view(interaction.user.id),
                                             ephemeral=True)
 
 
-@app_commands.command(name="privacy", description="What minime keeps, and for how long")
+@app_commands.command(name="privacy", description=N_("What minime keeps, and for how long"))
 async def privacy(interaction: discord.Interaction) -> None:
     """/privacy"""
     await interaction.response.send_message(texts.privacy_text(_studio(interaction).settings), ephemeral=True)
 
 
-@app_commands.command(name="help", description="How to use minime")
+@app_commands.command(name="help", description=N_("How to use minime"))
 async def help_(interaction: discord.Interaction) -> None:
     """/help"""
     studio = _studio(interaction)
     await interaction.response.send_message(texts.help_text(studio.themes(), studio.settings), ephemeral=True)
 
 
-@app_commands.command(name="verify", description="Did minime make this image?")
-@app_commands.describe(image="The image to check (a screenshot or a re-shared copy works too)")
+@app_commands.command(name="verify", description=N_("Did minime make this image?"))
+@app_commands.describe(image=N_("The image to check (a screenshot or a re-shared copy works too)"))
 async def verify(interaction: discord.Interaction, image: discord.Attachment) -> None:
     """/verify image:<attachment>: the answer only the asker sees."""
     await interaction.response.defer(thinking=True, ephemeral=True)
@@ -100,7 +103,7 @@ async def verify(interaction: discord.Interaction, image: discord.Attachment) ->
     await interaction.followup.send(answer.message(), ephemeral=True)
 
 
-@app_commands.command(name="stats", description="Your images and the energy they took")
+@app_commands.command(name="stats", description=N_("Your images and the energy they took"))
 async def stats(interaction: discord.Interaction) -> None:
     """/stats"""
     try:
@@ -111,7 +114,7 @@ async def stats(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(answer.message(), ephemeral=True)
 
 
-@app_commands.command(name="status", description="Your image in the queue, and the images you have left today")
+@app_commands.command(name="status", description=N_("Your image in the queue, and the images you have left today"))
 async def status(interaction: discord.Interaction) -> None:
     """/status"""
     user = _user(interaction.user)
@@ -119,8 +122,8 @@ async def status(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(texts.status_reply(state, user), ephemeral=True)
 
 
-@app_commands.command(name="admin", description="For the bot's admins")
-@app_commands.describe(command="grant platform:id N, block platform:id or unblock platform:id (empty: usage today)")
+@app_commands.command(name="admin", description=N_("For the bot's admins"))
+@app_commands.describe(command=N_("grant platform:id N, block platform:id or unblock platform:id (empty: usage today)"))
 async def admin(interaction: discord.Interaction, command: str | None = None) -> None:
     """/admin [command]: the answer only the asker sees."""
     try:
@@ -137,10 +140,11 @@ COMMANDS = [themes, undo, verify, stats, status, forget, privacy, help_, admin]
 async def on_command_error(interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
     """Cooldowns and anything unexpected: an ephemeral, friendly note."""
     if isinstance(error, app_commands.CommandOnCooldown):
-        await _fail(interaction, f"One moment — try again in {error.retry_after:.0f} s.")
+        await _fail(interaction, _("One moment — try again in {seconds} s.").format(
+            seconds=f"{error.retry_after:.0f}"))
         return
     log.error("discord command failed", error_type=type(error).__name__, error=str(error))
-    await _fail(interaction, texts.SORRY)
+    await _fail(interaction, _(texts.SORRY))
 
 
 async def on_message(client: discord.Client, message: discord.Message) -> None:
@@ -150,6 +154,7 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
     refinement of the replied-to (or latest) image."""
     if message.author.bot:
         return
+    use_message_locale(message)
     studio, user, me = _studio(client), _user(message.author), client.user
     replied = message.reference.resolved if message.reference else None
     to_me = me is not None and isinstance(replied, discord.Message) and replied.author.id == me.id
@@ -164,14 +169,14 @@ async def on_message(client: discord.Client, message: discord.Message) -> None:
 
 def _command(studio: Studio, text: str) -> tuple[str, str | None] | None:
     """``/figurine Ada`` typed as a message (a theme command): ``("figurine", "Ada")``."""
-    first, _, rest = text.partition(" ")
+    first, rest = text.partition(" ")[::2]
     name = first[1:].lower() if first.startswith("/") else ""
     return (name, rest.strip() or None) if name in studio.theme_command_names() else None
 
 
 async def _selfie(message: discord.Message, studio: Studio, request: tuple[str, str | None] | None) -> None:
     user = _user(message.author)
-    status = await message.reply(texts.CHECKING_SELFIE, mention_author=False)
+    status = await message.reply(_(texts.CHECKING_SELFIE), mention_author=False)
     reply_to = DiscordReply.channel(message, status).as_dict()
     try:
         received = await studio.receive_selfie(user, await _read(message.attachments[0]), reply_to=reply_to,
@@ -182,13 +187,13 @@ async def _selfie(message: discord.Message, studio: Studio, request: tuple[str, 
         await status.edit(content=exc.user_message)
         return
     await status.edit(content=received.with_notice(texts.selfie_received(
-        bool(received.job or request), "Now try `/figurine name:YourName`, `/retro` or `/popart`.")))
+        bool(received.job or request), _("Now try `/figurine name:YourName`, `/retro` or `/popart`."))))
 
 
 async def _text(message: discord.Message, studio: Studio, text: str, request: tuple[str, str | None] | None,
                 result_id: str | None) -> None:
     user = _user(message.author)
-    status = await message.reply(texts.ON_IT, mention_author=False)
+    status = await message.reply(_(texts.ON_IT), mention_author=False)
     reply_to = DiscordReply.channel(message, status).as_dict()
     try:
         if request:
@@ -200,6 +205,6 @@ async def _text(message: discord.Message, studio: Studio, text: str, request: tu
         return
     if isinstance(outcome, Undone):
         picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
-        await status.edit(content=texts.BACK_ONE_STEP,
+        await status.edit(content=_(texts.BACK_ONE_STEP),
                           attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
                           view=result_view(outcome.result.id, outcome.buttons, message.author.id))

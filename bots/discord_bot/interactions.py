@@ -10,6 +10,7 @@ from minime.bots.discord_bot.address import DiscordReply
 from minime.bots.discord_bot.limits import DOWNLOAD_MAX_BYTES, PLATFORM
 from minime.core.domain import UserKey
 from minime.core.errors import ImageTooLarge, UnsupportedImage
+from minime.core.i18n import gettext as _
 from minime.core.intake import looks_like_image
 from minime.core.studio import Studio
 
@@ -37,7 +38,8 @@ async def read_attachment(attachment: discord.Attachment) -> bytes:
     if not looks_like_image(attachment.content_type, attachment.filename):
         raise UnsupportedImage()
     if attachment.size > DOWNLOAD_MAX_BYTES:
-        raise ImageTooLarge(f"That file is {attachment.size / 1e6:.0f} MB. Please send a photo under 20 MB.")
+        raise ImageTooLarge(_("That file is {mb} MB. Please send a photo under 20 MB.").format(
+            mb=f"{attachment.size / 1e6:.0f}"))
     return await attachment.read()
 
 

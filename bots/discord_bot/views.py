@@ -10,16 +10,19 @@ from typing import Any
 import discord
 
 from minime.bots.discord_bot.interactions import chat_of, deferred, fail, studio_of, user_of
+from minime.bots.discord_bot.language import use_locale
 from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT
 from minime.core import buttons as registry
 from minime.core import texts
 from minime.core.domain import ThemeInfo
 from minime.core.errors import MinimeError
+from minime.core.i18n import N_
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.outcomes import Undone
 from minime.core.texts import FORGET_NO, FORGET_YES
 
-NOT_YOURS = "These buttons belong to someone else's image — make your own with /figurine!"
+NOT_YOURS = N_("These buttons belong to someone else's image — make your own with /figurine!")
 
 
 def _check(custom_id: str) -> str:
@@ -37,9 +40,10 @@ class _Owned:
     owner: int
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        use_locale(interaction)  # the presser's language, for the rest of this interaction
         if interaction.user.id == self.owner:
             return True
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        await interaction.response.send_message(_(NOT_YOURS), ephemeral=True)
         return False
 
 
@@ -49,7 +53,7 @@ class ResultButton(_Owned, _Button, template=r"mm:r:(?P<result>[\w-]+):(?P<code>
 
     def __init__(self, result_id: str, action: str, owner: int) -> None:
         spec = registry.BUTTONS[action]
-        super().__init__(discord.ui.Button(label=spec.label, style=discord.ButtonStyle.secondary,
+        super().__init__(discord.ui.Button(label=_(spec.label), style=discord.ButtonStyle.secondary,
                                            custom_id=_check(f"mm:r:{result_id}:{spec.code}:{owner}")))
         self.result_id, self.action, self.owner = result_id, action, owner
 
@@ -62,8 +66,11 @@ class ResultButton(_Owned, _Button, template=r"mm:r:(?P<result>[\w-]+):(?P<code>
     async def callback(self, interaction: discord.Interaction) -> Any:
         """A refinement of the result (or the theme menu, or undo)."""
         studio = studio_of(interaction)
+        if registry.BUTTONS[self.action].sends:
+            await send_figure(interaction, self.result_id, registry.BUTTONS[self.action].sends)
+            return
         if self.action == registry.ANOTHER_THEME:
-            await interaction.response.send_message(texts.WHICH_LOOK, ephemeral=True,
+            await interaction.response.send_message(_(texts.WHICH_LOOK), ephemeral=True,
                                                     view=themes_view(self.result_id, studio.themes(), self.owner))
             return
         reply_to = await deferred(interaction)
@@ -108,8 +115,8 @@ class ForgetButton(_Owned, _Button, template=r"mm:f:(?P<answer>yes|no):(?P<owner
     """The confirmation of /forget."""
 
     def __init__(self, answer: str, owner: int) -> None:
-        label, style = ((FORGET_YES, discord.ButtonStyle.danger) if answer == "yes" else
-                        (FORGET_NO, discord.ButtonStyle.secondary))
+        label, style = ((_(FORGET_YES), discord.ButtonStyle.danger) if answer == "yes" else
+                        (_(FORGET_NO), discord.ButtonStyle.secondary))
         super().__init__(discord.ui.Button(label=label, style=style, custom_id=f"mm:f:{answer}:{owner}"))
         self.answer, self.owner = answer, owner
 
@@ -123,7 +130,7 @@ class ForgetButton(_Owned, _Button, template=r"mm:f:(?P<answer>yes|no):(?P<owner
         yes = self.answer == "yes"
         if yes:
             await studio_of(interaction).forget(user_of(interaction.user))
-        await interaction.response.edit_message(content=texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN, view=None)
+        await interaction.response.edit_message(content=_(texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN), view=None)
 
 
 def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:
@@ -164,5 +171,21 @@ async def show_undone(interaction: discord.Interaction, outcome: Undone) -> None
     """The previous picture again, with its buttons, in the deferred response."""
     picture = encode_for_platform(outcome.image, max_bytes=interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT)
     await interaction.edit_original_response(
-        content=texts.BACK_ONE_STEP, attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
+        content=_(texts.BACK_ONE_STEP), attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
         view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
+
+
+async def send_figure(interaction: discord.Interaction, result_id: str, kind: str) -> None:
+    """🔄 Turn and 🧊 3D file: the figure's loop or mesh as an attachment of the deferred response (it takes
+    seconds), within the interaction's upload limit."""
+    await interaction.response.defer(thinking=True)
+    try:
+        figure = await studio_of(interaction).figure_file(user_of(interaction.user), result_id, kind)
+    except MinimeError as exc:
+        await fail(interaction, exc.user_message)
+        return
+    if len(figure.data) > (interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT):
+        await fail(interaction, _(texts.FIGURE_FILE_TOO_LARGE))
+        return
+    await interaction.edit_original_response(content=figure.caption,
+                                             attachments=[discord.File(io.BytesIO(figure.data), figure.filename)])

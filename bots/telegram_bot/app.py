@@ -15,6 +15,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -22,6 +23,9 @@ from minime.bots.telegram_bot import handlers
 from minime.bots.telegram_bot.delivery import TelegramDelivery
 from minime.bots.telegram_bot.groups import ADDRESSED
 from minime.bots.telegram_bot.limits import GROUP_MAX_PER_MINUTE, MAX_COMMAND_DESCRIPTION, OVERALL_MAX_PER_S, PLATFORM
+from minime.bots.telegram_bot.private import PrivateReplies
+from minime.core import i18n
+from minime.core.i18n import gettext as _
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -43,8 +47,9 @@ def build_application(studio: Studio, settings: Settings) -> Application:
            .get_updates_read_timeout(40)
            .post_init(_post_init)
            .build())
-    app.bot_data.update(studio=studio, settings=settings)
+    app.bot_data.update(studio=studio, settings=settings, private=PrivateReplies(app.bot))
     new = filters.UpdateType.MESSAGE  # an edited message is not a new request (edits are frequent in groups)
+    app.add_handler(TypeHandler(Update, handlers.language), group=-1)  # every update: its sender's language first
     app.add_handlers([
         CommandHandler(["start", "help"], handlers.start, new),
         CommandHandler("privacy", handlers.privacy, new),
@@ -52,6 +57,7 @@ def build_application(studio: Studio, settings: Settings) -> Application:
         CommandHandler("undo", handlers.undo, new),
         CommandHandler("forget", handlers.forget, new),
         CommandHandler("status", handlers.status, new),
+        CommandHandler("cancel", handlers.cancel, new),
         CommandHandler("admin", handlers.admin, new),
         CommandHandler("verify", handlers.verify, new),
         CommandHandler("stats", handlers.stats, new),
@@ -69,18 +75,28 @@ def build_application(studio: Studio, settings: Settings) -> Application:
     return app
 
 
-async def _post_init(app: Application) -> None:
-    studio: Studio = app.bot_data["studio"]
-    commands = [BotCommand("start", "What I do"), BotCommand("themes", "Every look, with a preview")]
+def command_menu(studio: Studio) -> list[BotCommand]:
+    """The command menu, in the current language (core.i18n)."""
+    commands = [BotCommand("start", _("What I do")), BotCommand("themes", _("Every look, with a preview"))]
     commands += [BotCommand(spec.command, spec.description[:MAX_COMMAND_DESCRIPTION])
                  for spec in studio.theme_commands()]
-    commands += [BotCommand("undo", "Back to the previous image"),
-                 BotCommand("verify", "Did minime make this image? (reply it to the image)"),
-                 BotCommand("stats", "Your images and the energy they took"),
-                 BotCommand("status", "Your image in the queue, and images left today"),
-                 BotCommand("privacy", "What I keep"),
-                 BotCommand("forget", "Delete everything of yours"), BotCommand("help", "How to use me")]
-    await app.bot.set_my_commands(commands)
+    commands += [BotCommand("undo", _("Back to the previous image")),
+                 BotCommand("verify", _("Did minime make this image? (reply it to the image)")),
+                 BotCommand("stats", _("Your images and the energy they took")),
+                 BotCommand("status", _("Your image in the queue, and images left today")),
+                 BotCommand("cancel", _("Call off the image you're waiting for")),
+                 BotCommand("privacy", _("What I keep")),
+                 BotCommand("forget", _("Delete everything of yours")), BotCommand("help", _("How to use me"))]
+    return commands
+
+
+async def _post_init(app: Application) -> None:
+    studio: Studio = app.bot_data["studio"]
+    await app.bot.set_my_commands(command_menu(studio))  # English: everyone whose language has no menu of its own
+    for name in i18n.LANGUAGES:
+        if name != i18n.ENGLISH:
+            with i18n.using(name):
+                await app.bot.set_my_commands(command_menu(studio), language_code=i18n.telegram_code(name))
 
 
 class TelegramRunner:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from telegram import Bot, InputFile, ReplyParameters
@@ -10,21 +12,26 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
 
 from minime.bots.telegram_bot.address import TelegramReply
-from minime.bots.telegram_bot.keyboards import result_keyboard
+from minime.bots.telegram_bot.keyboards import cancel_keyboard, result_keyboard
 from minime.bots.telegram_bot.limits import (
     CAPTION_MAX,
     CHAT_ACTION_REFRESH_S,
+    FILE_MAX_BYTES,
     GROUP_STATUS_EDIT_INTERVAL_S,
     PHOTO_MAX_BYTES,
     PHOTO_MAX_SIDE_SUM,
     SEND_ATTEMPTS,
     STATUS_EDIT_INTERVAL_S,
 )
-from minime.core.domain import Done, Event, Failed, Queued, Rendering
+from minime.bots.telegram_bot.private import PrivateReplies
+from minime.core.buttons import TURNTABLE
+from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
+from minime.core.figures import FigureFile
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.pacing import StatusPacer
-from minime.core.texts import failed_text, queued_text, rendering_text, result_caption
+from minime.core.texts import CANCELLED, FIGURE_FILE_TOO_LARGE, failed_text, queued_text, rendering_text, result_caption
 from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.telegram")
@@ -44,6 +51,40 @@ async def with_retries(call: Any, *args: Any, **kwargs: Any) -> Any:
             await asyncio.sleep(1.0 * 2**attempt)
 
 
+@contextlib.asynccontextmanager
+async def chat_action(bot: Bot, chat_id: int, action: str) -> AsyncIterator[None]:
+    """Show ``action`` ("uploading video…") in the chat while the block runs, refreshed before it fades."""
+
+    async def keep() -> None:
+        while True:
+            with contextlib.suppress(NetworkError, TimedOut):
+                await bot.send_chat_action(chat_id, action)
+            await asyncio.sleep(CHAT_ACTION_REFRESH_S)
+
+    task = asyncio.create_task(keep())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def send_figure_file(bot: Bot, chat_id: int, figure: FigureFile, reply_to: int | None) -> None:
+    """A figure's turntable as an animation (an H.264 MP4 without sound loops like a GIF), or its mesh as a
+    document; a file over Telegram's 50 MB gets a note instead."""
+    reply = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+    if len(figure.data) > FILE_MAX_BYTES:
+        await with_retries(bot.send_message, chat_id, _(FIGURE_FILE_TOO_LARGE), reply_parameters=reply)
+        return
+    upload = InputFile(figure.data, filename=figure.filename)
+    if figure.kind == TURNTABLE:
+        await with_retries(bot.send_animation, chat_id, upload, caption=figure.caption[:CAPTION_MAX],
+                           reply_parameters=reply)
+    else:
+        await with_retries(bot.send_document, chat_id, upload, caption=figure.caption[:CAPTION_MAX],
+                           reply_parameters=reply, disable_content_type_detection=True)
+
+
 class TelegramDelivery:
     """The Studio sink for the "telegram" platform."""
 
@@ -52,6 +93,7 @@ class TelegramDelivery:
         self._pacer = StatusPacer(STATUS_EDIT_INTERVAL_S)  # progress edits never trip the per-chat flood limit
         self._group_pacer = StatusPacer(GROUP_STATUS_EDIT_INTERVAL_S)  # nor a group's 20 messages a minute
         self._actions: dict[str, asyncio.Task[None]] = {}
+        self._private = PrivateReplies(bot)
 
     async def __call__(self, event: Event) -> None:
         reply_to = TelegramReply.from_dict(event.job.reply_to)
@@ -62,10 +104,23 @@ class TelegramDelivery:
             self._keep_action(event.job.id, chat_id)
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
                 event.percent, event.waiting_for)
-            await self._edit_status(chat_id, status_id, text, final=False)
+            await self._edit_status(chat_id, status_id, text, final=False, markup=cancel_keyboard(event.job.id))
         elif isinstance(event, Done):
             self._stop_action(event.job.id)
             await self._send_result(chat_id, reply_to, event)
+            if status_id:
+                await self._delete(chat_id, status_id)
+        elif isinstance(event, Cancelled):  # the status line says so, without its Cancel button
+            self._stop_action(event.job.id)
+            if not await self._edit_status(chat_id, status_id, _(CANCELLED), final=True):
+                await self._private.tell(chat_id, int(event.job.user.user_id), _(CANCELLED),
+                                         reply_to=reply_to.message_id)
+            if status_id:
+                self._pacer_of(chat_id).forget(status_id)
+        elif isinstance(event, Failed) and chat_id < 0:  # in a group the failure is its asker's alone
+            self._stop_action(event.job.id)
+            await self._private.tell(chat_id, int(event.job.user.user_id), failed_text(event.reason),
+                                     reply_to=reply_to.message_id)
             if status_id:
                 await self._delete(chat_id, status_id)
         elif isinstance(event, Failed):
@@ -75,13 +130,16 @@ class TelegramDelivery:
             if status_id:
                 self._pacer_of(chat_id).forget(status_id)
 
-    async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool) -> bool:
+    async def _edit_status(self, chat_id: int, message_id: int | None, text: str, *, final: bool,
+                           markup: Any = None) -> bool:
+        """Edit the status line (``markup``: its Cancel button while the job waits or runs; none removes it)."""
         if not message_id:
             return False
         if not self._pacer_of(chat_id).allow(message_id, text, final=final):
             return True
         try:
-            await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id)
+            await with_retries(self.bot.edit_message_text, text, chat_id=chat_id, message_id=message_id,
+                               reply_markup=markup)
             return True
         except BadRequest as exc:  # deleted by the user, or "message is not modified"
             return "not modified" in str(exc).lower()

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
-from telegram import Chat, ChatMember, Document, InputFile, Message, ReplyParameters, Update
+from telegram import CallbackQuery, Chat, ChatMember, Document, InputFile, Message, ReplyParameters, Update
+from telegram.constants import ChatAction
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from minime.bots.telegram_bot import groups
 from minime.bots.telegram_bot.address import TelegramReply
-from minime.bots.telegram_bot.delivery import with_retries
+from minime.bots.telegram_bot.delivery import chat_action, send_figure_file, with_retries
 from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
 from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
-from minime.core import texts
-from minime.core.buttons import ANOTHER_THEME
+from minime.bots.telegram_bot.private import PrivateReplies
+from minime.core import i18n, texts
+from minime.core.buttons import ANOTHER_THEME, BUTTONS, TURNTABLE
 from minime.core.domain import UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, NotYours, UnsupportedImage
+from minime.core.errors import (
+    ArgumentRequired,
+    ImageTooLarge,
+    MinimeError,
+    NoSelfie,
+    NothingToCancel,
+    NotYourJob,
+    NotYours,
+    UnsupportedImage,
+)
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform, looks_like_image
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
@@ -40,6 +53,40 @@ def _reply_to(message: Message, status: Message | None = None) -> dict[str, obje
     return TelegramReply.to(message, status).as_dict()
 
 
+async def language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before every handler: answer this update in its sender's language (Telegram's ``language_code``)."""
+    user = update.effective_user
+    i18n.use(user.language_code if user else None)
+
+
+async def _answer(update: Update, context: ContextTypes.DEFAULT_TYPE, text: str, status: Message | None = None
+                  ) -> None:
+    """Answer the asker: in a group only them (an ephemeral message, else a quiet reply; the status line goes); in a
+    private chat the status line edited, or a reply."""
+    message = update.message
+    if groups.is_group(message):
+        if status is not None:
+            try:
+                await status.delete()
+            except BadRequest:
+                pass
+        private: PrivateReplies = context.bot_data["private"]
+        await private.tell(message.chat_id, update.effective_user.id, text, reply_to=message.message_id)
+    elif status is not None:
+        await status.edit_text(text)
+    else:
+        await message.reply_text(text)
+
+
+async def _refuse(update: Update, context: ContextTypes.DEFAULT_TYPE, exc: MinimeError, status: Message) -> None:
+    """A request that cannot run: a question (which selfie, which name) stays in the group for its reply; anything
+    else (a quota, an error) goes to the asker alone."""
+    if groups.is_group(update.message) and isinstance(exc, (NoSelfie, ArgumentRequired)):
+        await status.edit_text(exc.user_message + texts.group_hint(exc))
+    else:
+        await _answer(update, context, exc.user_message, status)
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/start and /help: what minime does and how to use it."""
     studio = _studio(context)
@@ -57,20 +104,19 @@ async def themes(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     studio = _studio(context)
     await update.message.reply_chat_action("upload_photo")
     await update.message.reply_photo(InputFile(await studio.gallery(), filename="minime-themes.png"),
-                                     caption="Every look I make. Tap one (send a selfie first).",
+                                     caption=_("Every look I make. Tap one (send a selfie first)."),
                                      reply_markup=themes_keyboard(studio.themes()))
 
 
 async def theme_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A theme command: /figurine MyName, /retro 80s, /polaroid Summer '25, /popart (also /figurine@bot Ada)."""
     command = update.message.text.split()[0].lstrip("/").split("@")[0]
-    status = await update.message.reply_text(texts.ON_IT)
+    status = await update.message.reply_text(_(texts.ON_IT))
     try:
         await _studio(context).apply_theme(_user(update), command, " ".join(context.args) or None,
                                            reply_to=_reply_to(update.message, status), chat=_chat(update))
     except MinimeError as exc:
-        hint = texts.group_hint(exc) if groups.is_group(update.message) else ""
-        await status.edit_text(exc.user_message + hint)
+        await _refuse(update, context, exc, status)
 
 
 async def photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -105,15 +151,16 @@ async def _for_me(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
 
 async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_id: str, size: int | None) -> None:
     if size and size > DOWNLOAD_MAX_BYTES:
-        await update.message.reply_text(ImageTooLarge(f"That file is {size / 1e6:.0f} MB; I can only fetch files "
-                                                      "up to 20 MB from Telegram. Please send a smaller one.")
+        await update.message.reply_text(ImageTooLarge(_("That file is {mb} MB; I can only fetch files up to 20 MB "
+                                                        "from Telegram. Please send a smaller one.").format(
+                                                          mb=f"{size / 1e6:.0f}"))
                                         .user_message)
         return
     studio, user, message = _studio(context), _user(update), update.message
     request = groups.split_command(message, message.caption or "")
     if request and request[0] not in studio.theme_command_names():
         request = None  # another command as a caption (/start…): the photo is just a selfie
-    status = await message.reply_text(texts.CHECKING_SELFIE)
+    status = await message.reply_text(_(texts.CHECKING_SELFIE))
     try:
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
@@ -123,10 +170,10 @@ async def _take_selfie(update: Update, context: ContextTypes.DEFAULT_TYPE, file_
             await studio.apply_theme(user, request[0], request[1], reply_to=_reply_to(message, status),
                                      chat=_chat(update))
     except MinimeError as exc:
-        await status.edit_text(exc.user_message)
+        await _refuse(update, context, exc, status)
         return
     started = bool(received.job or request)
-    reply = texts.selfie_received(started, "Pick a look, or type e.g. /figurine YourName.")
+    reply = texts.selfie_received(started, _("Pick a look, or type e.g. /figurine YourName."))
     await status.edit_text(received.with_notice(reply),
                            reply_markup=None if started else themes_keyboard(studio.themes()))
 
@@ -142,12 +189,12 @@ async def text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not words:
         await message.reply_text(texts.help_text(_studio(context).themes()))
         return
-    status = await message.reply_text(texts.ON_IT)
+    status = await message.reply_text(_(texts.ON_IT))
     try:
         outcome = await _studio(context).text(_user(update), words, result_id=result_id,
                                               reply_to=_reply_to(message, status), chat=_chat(update))
     except MinimeError as exc:
-        await status.edit_text(exc.user_message)
+        await _refuse(update, context, exc, status)
         return
     if isinstance(outcome, Undone):
         await status.delete()
@@ -169,13 +216,13 @@ async def verify(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     source = message if (message.photo or message.document) else message.reply_to_message
     file_id, size = _image_file(source) if source else (None, None)
     if not file_id:
-        await message.reply_text("Send me the image with /verify as its caption, or reply /verify to it, and I'll "
-                                 "tell you whether I made it.")
+        await message.reply_text(_("Send me the image with /verify as its caption, or reply /verify to it, and "
+                                   "I'll tell you whether I made it."))
         return
     if size and size > DOWNLOAD_MAX_BYTES:
         await message.reply_text(ImageTooLarge.user_message)
         return
-    status = await message.reply_text(texts.CHECKING_IMAGE)
+    status = await message.reply_text(_(texts.CHECKING_IMAGE))
     try:
         file = await context.bot.get_file(file_id)
         answer = await _studio(context).verify(_user(update), bytes(await file.download_as_bytearray()))
@@ -221,20 +268,28 @@ async def undo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _send_undone(message: Message, outcome: Undone) -> None:
     photo = encode_for_platform(outcome.image, max_bytes=PHOTO_MAX_BYTES, stem="minime")
     await with_retries(message.get_bot().send_photo, message.chat_id, InputFile(photo.data, filename=photo.filename),
-                       caption=texts.BACK_ONE_STEP, reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
+                       caption=_(texts.BACK_ONE_STEP), reply_markup=result_keyboard(outcome.result.id, outcome.buttons),
                        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True))
 
 
 async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/forget: ask before deleting everything of the user."""
-    await update.message.reply_text(texts.FORGET_CONFIRM, reply_markup=forget_keyboard(_user(update).user_id))
+    await update.message.reply_text(_(texts.FORGET_CONFIRM), reply_markup=forget_keyboard(_user(update).user_id))
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/status: where the user's image is in the queue, and the images left today."""
     user = _user(update)
     state = await _studio(context).status(user, _chat(update))
-    await update.message.reply_text(texts.status_reply(state, user))
+    await _answer(update, context, texts.status_reply(state, user, _chat(update)))
+
+
+async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/cancel: call off the user's waiting or running image (its status line then says so)."""
+    try:
+        await _studio(context).cancel(_user(update))
+    except MinimeError as exc:
+        await _answer(update, context, exc.user_message)
 
 
 async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -243,7 +298,13 @@ async def admin(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         answer = await _studio(context).admin(_user(update), " ".join(context.args or ()))
     except MinimeError as exc:
         answer = exc.user_message
-    await update.message.reply_text(answer)
+    message = update.message
+    if groups.is_group(message):  # never in the group: a direct message (or one only the admin sees)
+        private: PrivateReplies = context.bot_data["private"]
+        await private.direct(message.chat_id, update.effective_user.id, answer, reply_to=message.message_id,
+                             sent_note=_(texts.SENT_PRIVATELY), blocked_note=_(texts.OPEN_PRIVATE_CHAT))
+    else:
+        await message.reply_text(answer)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -252,7 +313,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if groups.is_group(message) and (groups.split_command(message, message.text) is None
                                      or "@" not in message.text.split()[0]):
         return
-    await message.reply_text("I don't know that command. Try /help or /themes.")
+    await message.reply_text(_("I don't know that command. Try /help or /themes."))
 
 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -261,18 +322,26 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pressed = parse(query.data)
     studio, user = _studio(context), _user(update)
     if pressed is None:
-        await query.answer("That button has expired.")
+        await query.answer(_("That button has expired."))
         return
     if pressed.kind == "forget":
         if pressed.owner and pressed.owner != user.user_id:
-            await query.answer(texts.NOT_YOUR_BUTTON)
+            await query.answer(_(texts.NOT_YOUR_BUTTON))
             return
         await query.answer()
         if pressed.action == "yes":
             await studio.forget(user)
-            await query.edit_message_text(texts.FORGOTTEN)
+            await query.edit_message_text(_(texts.FORGOTTEN))
         else:
-            await query.edit_message_text(texts.NOT_FORGOTTEN)
+            await query.edit_message_text(_(texts.NOT_FORGOTTEN))
+        return
+    if pressed.kind == "cancel":
+        try:
+            await studio.cancel(user, pressed.job_id)
+        except (NotYourJob, NothingToCancel) as exc:  # someone else's: a note to the tapper, nothing changes
+            await query.answer(exc.user_message[:200])
+            return
+        await query.answer(_(texts.CANCELLING))
         return
     if pressed.kind == "result" and pressed.action == ANOTHER_THEME:
         try:
@@ -281,14 +350,17 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
             return
         await query.answer()
-        await query.message.reply_text(texts.WHICH_LOOK,
+        await query.message.reply_text(_(texts.WHICH_LOOK),
                                        reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
+        return
+    if pressed.kind == "result" and pressed.action in BUTTONS and BUTTONS[pressed.action].sends:
+        await _send_figure(query, studio, user, pressed.result_id, BUTTONS[pressed.action].sends)
         return
     message = query.message
     try:
         if pressed.kind == "pick":
             await query.answer()
-            status_ = await message.reply_text(texts.ON_IT)
+            status_ = await message.reply_text(_(texts.ON_IT))
             await studio.apply_theme(user, pressed.theme_id, reply_to=_reply_to(message, status_), by_id=True,
                                      chat=_chat(update))
             return
@@ -300,9 +372,29 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if pressed.kind == "pick":
             await message.reply_text(exc.user_message)
         return
-    await query.answer("Undone" if isinstance(outcome, Undone) else "On it…")
+    await query.answer(_("Undone") if isinstance(outcome, Undone) else _("On it…"))
     if isinstance(outcome, Undone):
         await _send_undone(message, outcome)
+
+
+async def _send_figure(query: CallbackQuery, studio: Studio, user: UserKey, result_id: str | None, kind: str
+                       ) -> None:
+    """🔄 Turn and 🧊 3D file: the figure's loop as an animation, or its mesh as a document (seconds of work)."""
+    try:
+        result = await studio.owned_result(user, result_id)
+    except MinimeError as exc:  # someone else's picture: a short note to the tapper
+        await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
+        return
+    turntable = kind == TURNTABLE
+    await query.answer(_(texts.MAKING_TURNTABLE if turntable else texts.MAKING_MESH))
+    message, bot = query.message, query.get_bot()
+    try:
+        async with chat_action(bot, message.chat_id,
+                               ChatAction.UPLOAD_VIDEO if turntable else ChatAction.UPLOAD_DOCUMENT):
+            figure = await studio.figure_file(user, result.id, kind)
+            await send_figure_file(bot, message.chat_id, figure, message.message_id)
+    except MinimeError as exc:
+        await message.reply_text(exc.user_message)
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -310,6 +402,6 @@ async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("telegram handler failed", error_type=type(context.error).__name__, error=str(context.error))
     if isinstance(update, Update) and update.effective_chat:
         try:
-            await context.bot.send_message(update.effective_chat.id, texts.SORRY)
+            await context.bot.send_message(update.effective_chat.id, _(texts.SORRY))
         except Exception:  # the platform itself is failing: nothing more to do for this update
             pass

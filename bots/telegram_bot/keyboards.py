@@ -10,6 +10,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from minime.bots.telegram_bot.limits import CALLBACK_DATA_MAX
 from minime.core import buttons as registry
 from minime.core.domain import ThemeInfo
+from minime.core.i18n import gettext as _
 from minime.core.texts import FORGET_NO, FORGET_YES
 
 
@@ -17,8 +18,9 @@ from minime.core.texts import FORGET_NO, FORGET_YES
 class Button:
     """What a pressed button asks for."""
 
-    kind: str  # "result" (a refinement of a result), "swap" (another theme for a result), "pick", "forget"
+    kind: str  # "result" (a refinement of a result), "swap" (another theme for a result), "pick", "forget", "cancel"
     result_id: str | None = None
+    job_id: str | None = None
     action: str | None = None
     theme_id: str | None = None
     owner: str | None = None  # who may press it (the /forget confirmation), when it names someone
@@ -32,7 +34,8 @@ def _data(*parts: str) -> str:
 
 def result_keyboard(result_id: str, buttons: tuple[str, ...]) -> InlineKeyboardMarkup:
     """Refinement buttons under a result, three to a row."""
-    keys = [InlineKeyboardButton(b.label, callback_data=_data("r", result_id, b.code)) for b in registry.known(buttons)]
+    keys = [InlineKeyboardButton(_(b.label), callback_data=_data("r", result_id, b.code))
+            for b in registry.known(buttons)]
     return InlineKeyboardMarkup([keys[i:i + 3] for i in range(0, len(keys), 3)])
 
 
@@ -45,8 +48,14 @@ def themes_keyboard(themes: list[ThemeInfo], result_id: str | None = None) -> In
 
 def forget_keyboard(owner: str) -> InlineKeyboardMarkup:
     """Confirmation for /forget, for its asker only (in a group anyone sees it)."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {FORGET_YES}", callback_data=_data("f", "yes", owner)),
-                                  InlineKeyboardButton(FORGET_NO, callback_data=_data("f", "no", owner))]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"🗑 {_(FORGET_YES)}", callback_data=_data("f", "yes", owner)),
+                                  InlineKeyboardButton(_(FORGET_NO), callback_data=_data("f", "no", owner))]])
+
+
+def cancel_keyboard(job_id: str) -> InlineKeyboardMarkup:
+    """The Cancel button on the status line of a queued or running job."""
+    spec = registry.BUTTONS[registry.CANCEL]
+    return InlineKeyboardMarkup([[InlineKeyboardButton(_(spec.label), callback_data=_data("j", job_id, spec.code))]])
 
 
 def parse(data: str | None) -> Button | None:
@@ -54,6 +63,8 @@ def parse(data: str | None) -> Button | None:
     parts = (data or "").split(":")
     if len(parts) == 3 and parts[0] == "r" and (pressed := registry.by_code(parts[2])):
         return Button("result", result_id=parts[1], action=pressed.id)
+    if len(parts) == 3 and parts[0] == "j" and (pressed := registry.by_code(parts[2])) and pressed.id == "cancel":
+        return Button("cancel", job_id=parts[1], action=pressed.id)
     if len(parts) == 3 and parts[0] == "s":
         return Button("swap", result_id=parts[1], theme_id=parts[2])
     if len(parts) == 2 and parts[0] == "k":

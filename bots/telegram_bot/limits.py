@@ -5,6 +5,7 @@ DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024  # bots can download files up to 20 MB
 PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes up to 10 MB …
 PHOTO_MAX_SIDE_SUM = 10_000  # … with width + height at most 10000 (else send as a document)
 CAPTION_MAX = 1024
+FILE_MAX_BYTES = 50 * 1024 * 1024  # sendAnimation and sendDocument take files up to 50 MB
 CALLBACK_DATA_MAX = 64
 STATUS_EDIT_INTERVAL_S = 1.5  # ~1 message per second per chat, edits included: keep progress edits slower
 CHAT_ACTION_REFRESH_S = 4.5  # a chat action shows for 5 seconds

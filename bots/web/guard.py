@@ -18,8 +18,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 SECURITY_HEADERS = {
-    # Everything the page uses is its own (no inline script or style); camera previews and picked files are blob:.
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; "
+    # Everything the page uses is its own (no inline script); camera previews and picked files are blob:, and so
+    # are the figure's files and the textures <model-viewer> reads out of a GLB (connect-src). The vendored
+    # <model-viewer> styles its shadow DOM inline and compiles WebAssembly decoders: 'unsafe-inline' for styles
+    # only, and 'wasm-unsafe-eval' (WebAssembly, not JavaScript eval) for scripts.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; "
+                               "style-src 'self' 'unsafe-inline'; img-src 'self' blob: data:; media-src 'self' blob:; "
+                               "connect-src 'self' blob: data:; "
                                "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

@@ -15,9 +15,18 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from minime.bots.web import guard
-from minime.core import buttons, texts
+from minime.core import buttons, i18n, texts
 from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
-from minime.core.errors import ImageTooLarge, MinimeError, QuotaExceeded, StorageFull
+from minime.core.errors import (
+    ImageTooLarge,
+    MinimeError,
+    NoFigure,
+    NoSelfie,
+    QuotaExceeded,
+    ResultNotFound,
+    StorageFull,
+)
+from minime.core.i18n import N_, gettext, ngettext
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio, Undone
@@ -33,11 +42,12 @@ KEEPALIVE_S = 15.0
 USER = web.RequestKey("user", UserKey)
 JSON_ENDPOINTS = ("/api/message", "/api/action")
 LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per client address, then a wait
-BUSY = "Sorry, I'm having trouble on my side right now. Please try again in a few minutes."
+BUSY = N_("Sorry, I'm having trouble on my side right now. Please try again in a few minutes.")
 
 
 def _buttons(ids: tuple[str, ...]) -> list[dict[str, str]]:
-    return [{"id": b.id, "label": b.label} for b in buttons.known(ids)]
+    return [{"id": b.id, "label": gettext(b.label), **({"sends": b.sends} if b.sends else {})}
+            for b in buttons.known(ids)]
 
 
 def _image_url(result_id: str) -> str:
@@ -55,9 +65,10 @@ def event_payload(event: Event) -> dict[str, Any]:
                 "text": rendering_text(event.percent, event.waiting_for)}
     if isinstance(event, Done):
         return {**base, "type": "done", "result": event.result.id, "image": _image_url(event.result.id),
-                "theme": event.result.theme_id, "buttons": _buttons(event.buttons), "notes": list(event.notes)}
+                "theme": event.result.theme_id, "buttons": _buttons(event.buttons),
+                "notes": [gettext(note) for note in event.notes]}
     assert isinstance(event, Failed)
-    return {**base, "type": "failed", "text": event.reason}
+    return {**base, "type": "failed", "text": gettext(event.reason)}
 
 
 class WebPlayground:
@@ -80,13 +91,14 @@ class WebPlayground:
     def app(self) -> web.Application:
         """The aiohttp application."""
         app = web.Application(client_max_size=self.settings.max_upload_bytes + 1024 * 1024,
-                              middlewares=[self._errors, self._guard, self._session])
+                              middlewares=[self._language, self._errors, self._guard, self._session])
         app.on_response_prepare.append(guard.add_security_headers)
         app.add_routes([
             web.get("/", self.index),
             web.post("/login", self.login),
             web.get("/api/events", self.events),
             web.get("/api/themes", self.themes),
+            web.get("/api/texts", self.texts),
             web.get("/api/themes/{theme_id}.jpg", self.theme_preview),
             web.get("/api/gallery.png", self.gallery),
             web.post("/api/selfie", self.selfie),
@@ -94,9 +106,16 @@ class WebPlayground:
             web.post("/api/message", self.message),
             web.post("/api/action", self.action),
             web.get("/api/image/{result_id}", self.image),
+            web.get("/api/figure/{result_id}/{kind:turntable|mesh}", self.figure),
             web.static("/static", STATIC),
         ])
         return app
+
+    @web.middleware
+    async def _language(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Every request is answered in the browser's language (Accept-Language)."""
+        i18n.use(i18n.from_accept_language(request.headers.get("Accept-Language")))
+        return await handler(request)
 
     @web.middleware
     async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -113,9 +132,9 @@ class WebPlayground:
             if _database_trouble(exc):
                 log.error("web request failed: the database is unavailable", path=request.path,
                           error_type=type(exc).__name__, error=str(exc)[:200])
-                return _say(BUSY, 503)
+                return _say(gettext(BUSY), 503)
             log.exception("web request failed", path=request.path, error_type=type(exc).__name__)
-            return _say("Sorry, something went wrong on my side. Please try again.", 500)
+            return _say(gettext(texts.SORRY), 500)
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
@@ -124,9 +143,9 @@ class WebPlayground:
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             if guard.cross_site(request):
                 log.warning("cross-site write refused", path=request.path)
-                return _say("That request came from another site, so I ignored it.", 403)
+                return _say(gettext("That request came from another site, so I ignored it."), 403)
             if request.path in JSON_ENDPOINTS and request.content_type != "application/json":
-                return _say("Please send JSON.", 415)
+                return _say(gettext("Please send JSON."), 415)
         return await handler(request)
 
     @web.middleware
@@ -134,7 +153,7 @@ class WebPlayground:
         password = self.settings.web_password
         public = request.path in ("/", "/login") or request.path.startswith("/static/")
         if password and not public and request.cookies.get(AUTH_COOKIE) not in self._auth_tokens:
-            raise web.HTTPUnauthorized(text="Log in first.")
+            raise web.HTTPUnauthorized(text=gettext("Log in first."))
         sid = request.cookies.get(COOKIE)
         fresh = not self._signer.verify(sid)  # a made-up (or foreign) cookie gets a new session, never its own
         if fresh:
@@ -165,8 +184,11 @@ class WebPlayground:
         wait = self._failed_logins.retry_after(address)
         if wait:
             log.warning("login throttled", retry_after_s=round(wait))
-            raise web.HTTPTooManyRequests(text=f"Too many wrong passwords. Try again in {max(1, round(wait / 60))} "
-                                               "minutes.", headers={"Retry-After": str(round(wait))})
+            minutes = max(1, round(wait / 60))
+            raise web.HTTPTooManyRequests(text=ngettext("Too many wrong passwords. Try again in {n} minute.",
+                                                        "Too many wrong passwords. Try again in {n} minutes.",
+                                                        minutes).format(n=minutes),
+                                          headers={"Retry-After": str(round(wait))})
         form = await request.post()
         expected = self.settings.web_password.get_secret_value() if self.settings.web_password else ""
         if not hmac.compare_digest(str(form.get("password", "")).encode(), expected.encode()):
@@ -214,6 +236,12 @@ class WebPlayground:
             hello["job"] = status.job.id
         return hello
 
+    async def texts(self, _: web.Request) -> web.Response:
+        """The page's own words in the browser's language: every translated message, its direction (Arabic: rtl)."""
+        name = i18n.language()
+        return web.json_response({"lang": name.replace("_", "-"), "dir": i18n.direction(name),
+                                  "texts": i18n.catalogue(name)}, headers={"Vary": "Accept-Language"})
+
     async def themes(self, _: web.Request) -> web.Response:
         """The theme gallery data."""
         return web.json_response([{"id": t.id, "command": t.command, "title": t.title,
@@ -238,6 +266,25 @@ class WebPlayground:
             headers["Content-Disposition"] = f'attachment; filename="minime-{result.theme_id}-{result.id}.jpg"'
         return web.Response(body=data, content_type="image/jpeg", headers=headers)
 
+    async def figure(self, request: web.Request) -> web.Response:
+        """A result's figure as a file: the turning loop (``turntable``: MP4, or ``?format=gif``) or the printable
+        mesh (``mesh``: GLB, or ``?format=3mf|stl``); ``?download=1`` makes it a download. Errors are JSON with a
+        4xx status, so a <video> or viewer pointed here fails instead of showing a message as a file."""
+        kind = request.match_info["kind"]
+        try:
+            figure = await self.studio.figure_file(request[USER], request.match_info["result_id"], kind,
+                                                   request.query.get("format"))
+        except ResultNotFound:  # someone else's is as if it did not exist (the file is private)
+            return _say(ResultNotFound.user_message, 404)
+        except (NoFigure, NoSelfie) as exc:
+            return _say(exc.user_message, 422)
+        except ValueError:
+            return _say("I can't make that kind of file.", 400)
+        headers = {"Cache-Control": "private, max-age=3600"}
+        if request.query.get("download"):
+            headers["Content-Disposition"] = f'attachment; filename="{figure.filename}"'
+        return web.Response(body=figure.data, content_type=figure.mime, headers=headers)
+
     # ---- chat ----------------------------------------------------------------------------------------------------
 
     async def selfie(self, request: web.Request) -> web.Response:
@@ -246,10 +293,10 @@ class WebPlayground:
         self._count_upload(request)
         data = await _form_file(request, "photo")
         if data is None:
-            return web.json_response({"messages": [{"text": "Please choose a photo to upload.", "error": True}]})
+            return _say(gettext("Please choose a photo to upload."))
         received = await self.studio.receive_selfie(user, data)
-        text = texts.selfie_received(bool(received.job), "Now pick a look below, or type a command like "
-                                                         "/figurine YourName.")
+        text = texts.selfie_received(bool(received.job), gettext("Now pick a look below, or type a command like "
+                                                                 "/figurine YourName."))
         return web.json_response({"messages": [{"text": received.with_notice(text)}],
                                   "job": received.job.id if received.job else None})
 
@@ -258,7 +305,7 @@ class WebPlayground:
         self._count_upload(request)
         data = await _form_file(request, "image")
         if data is None:
-            return web.json_response({"messages": [{"text": "Please choose an image to check.", "error": True}]})
+            return _say(gettext("Please choose an image to check."))
         answer = await self.studio.verify(request[USER], data)
         reply: dict[str, Any] = {"text": answer.message(), "verified": answer.made_by_minime}
         if answer.result is not None:
@@ -284,22 +331,22 @@ class WebPlayground:
         if command == "privacy":
             return web.json_response({"messages": [{"text": texts.privacy_text(self.settings)}]})
         if command == "themes":
-            return web.json_response({"messages": [{"text": "Here's every look. Tap one below to try it.",
+            return web.json_response({"messages": [{"text": gettext("Here's every look. Tap one below to try it."),
                                                     "image": "/api/gallery.png"}]})
         if command == "undo":
             return web.json_response(self._outcome(await self.studio.undo(user)))
         if command == "forget":
             if argument.strip().lower() != "yes":
-                return web.json_response({"messages": [{"text": f"{texts.FORGET_CONFIRM} Type “/forget yes” to "
-                                                                "confirm."}]})
+                return web.json_response({"messages": [{"text": gettext(texts.FORGET_CONFIRM) + " " + gettext(
+                    "Type “/forget yes” to confirm.")}]})
             await self.studio.forget(user)
-            return web.json_response({"messages": [{"text": texts.FORGOTTEN}],
+            return web.json_response({"messages": [{"text": gettext(texts.FORGOTTEN)}],
                                       "forgotten": True})
         if command == "stats":
             return web.json_response({"messages": [{"text": (await self.studio.stats(user)).message()}]})
         if command == "verify":
-            return web.json_response({"messages": [{"text": "Tap 🔎 and choose the image: I'll tell you whether I "
-                                                            "made it."}]})
+            return web.json_response({"messages": [{"text": gettext("Tap 🔎 and choose the image: I'll tell you "
+                                                                    "whether I made it.")}]})
         if command == "status":
             return web.json_response({"messages": [{"text": texts.status_reply(await self.studio.status(user), user)}]})
         if command == "admin":
@@ -334,7 +381,7 @@ class WebPlayground:
         if isinstance(outcome, Job):
             self._jobs_by_address.hit(request.remote or "?")
         if isinstance(outcome, Undone):
-            return {"messages": [{"text": texts.BACK_ONE_STEP, "image": _image_url(outcome.result.id),
+            return {"messages": [{"text": gettext(texts.BACK_ONE_STEP), "image": _image_url(outcome.result.id),
                                   "result": outcome.result.id, "buttons": _buttons(outcome.buttons)}]}
         return {"messages": [], "job": outcome.id}
 
@@ -354,9 +401,9 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
-        raise _bad_request("That request was not valid JSON.") from None
+        raise _bad_request(gettext("That request was not valid JSON.")) from None
     if not isinstance(body, dict):
-        raise _bad_request("That request was not a JSON object.")
+        raise _bad_request(gettext("That request was not a JSON object."))
     return body
 
 
@@ -374,7 +421,7 @@ async def _form_file(request: web.Request, field: str) -> bytes | None:
             part = await reader.next()
         return None if part is None else bytes(await part.read(decode=False))
     except (ValueError, AssertionError, KeyError, TypeError, UnicodeDecodeError, HttpProcessingError):
-        raise _bad_request("Please upload the photo as a form (multipart/form-data).") from None
+        raise _bad_request(gettext("Please upload the photo as a form (multipart/form-data).")) from None
 
 
 def _database_trouble(exc: BaseException) -> bool:

@@ -40,6 +40,11 @@ class BlobStore:
         await asyncio.to_thread(self._write, self._path(key), data)
         return key
 
+    async def put_at(self, key: str, data: bytes) -> None:
+        """Store bytes atomically under a key of the caller's choosing (a file derived from another, like a
+        result's figure files beside its picture), replacing what was there."""
+        await asyncio.to_thread(self._write, self._path(key), data)
+
     @staticmethod
     def _write(path: Path, data: bytes) -> None:
         # Written to a temporary name and renamed: a killed process never leaves half a file under a key. Like

@@ -34,8 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from minime.core import watermark
 from minime.core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
-from minime.core.errors import Busy, QuotaExceeded
-from minime.core.quotas import Quota, day_start, seconds_until_reset, utc_day
+from minime.core.errors import Busy, QuotaExceeded, ShareExceeded
+from minime.core.quotas import Quota, chat_subject, day_start, member_subject, seconds_until_reset, utc_day
 from minime.core.store.schema import ACTIVE_STATES, blocks, jobs, result_bands, results, selfies, sessions, usage
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -397,18 +397,26 @@ class Store:
 
     def _take(self, conn: Connection, quota: Quota, now: float) -> None:
         """Count one image for ``quota`` today, unless that would pass its limit (then QuotaExceeded)."""
-        params = {"day": utc_day(now), "subject": quota.subject, "now": now, "limit": quota.limit}
+        lifted = conn.execute(select(func.coalesce(func.sum(usage.c.granted), 0)).where(and_(
+            usage.c.day == utc_day(now), usage.c.subject.in_(quota.lifted_by)))).scalar_one() \
+            if quota.limit and quota.lifted_by else 0
+        params = {"day": utc_day(now), "subject": quota.subject, "now": now, "limit": quota.limit + int(lifted)}
         if conn.execute(self._count_image(bool(quota.limit)), params).first() is None:
             granted = conn.execute(select(usage.c.granted).where(and_(
                 usage.c.day == utc_day(now), usage.c.subject == quota.subject))).scalar_one()
-            raise QuotaExceeded(seconds_until_reset(now), scope=quota.scope, limit=quota.limit, granted=granted)
+            if quota.scope == "member":
+                raise ShareExceeded(seconds_until_reset(now), limit=quota.limit, granted=granted + int(lifted))
+            raise QuotaExceeded(seconds_until_reset(now), scope=quota.scope, limit=quota.limit,
+                                granted=granted + int(lifted))
 
     @staticmethod
     def _give_back(conn: Connection, row: Any) -> None:
-        """A failed render's images go back to its user's (and chat's) quota of the day it was asked."""
+        """A failed or cancelled render's images go back to its user's (and chat's, and the member's share of it)
+        quota of the day it was asked."""
         if not row.rerender:
             return
-        subjects = [f"user:{row.user}"] + ([f"chat:{row.chat}"] if row.chat else [])
+        subjects = [f"user:{row.user}"] + ([chat_subject(row.chat), member_subject(row.chat, row.user)]
+                                           if row.chat else [])
         conn.execute(update(usage).where(and_(
             usage.c.day == utc_day(row.created_at), usage.c.subject.in_(subjects), usage.c.images > 0)).values(
             images=usage.c.images - 1, updated_at=time.time()))
@@ -510,13 +518,42 @@ class Store:
         row = await self._write(lambda conn: conn.execute(stmt).first())
         return _job(row) if row is not None else None
 
-    async def heartbeat(self, job_ids: list[str], owner: str) -> None:
-        """Extend the lease of running jobs this process owns."""
+    async def heartbeat(self, job_ids: list[str], owner: str) -> set[str]:
+        """Extend the lease of running jobs this process owns; return the ids still running under this owner (a job
+        missing from it was cancelled, or taken over)."""
         if not job_ids:
-            return
+            return set()
         stmt = update(jobs).where(and_(jobs.c.id.in_(job_ids), jobs.c.owner == owner,
-                                       jobs.c.state == JobState.RUNNING.value)).values(heartbeat_at=time.time())
-        await self._write(lambda conn: conn.execute(stmt))
+                                       jobs.c.state == JobState.RUNNING.value)).values(heartbeat_at=time.time()
+                                                                                       ).returning(jobs.c.id)
+        return set(await self._write(lambda conn: conn.execute(stmt).scalars().all()))
+
+    async def cancel_job(self, job_id: str, user: UserKey) -> Job | None:
+        """Call off a queued or running job of ``user``: it ends cancelled (a queued one is never claimed, a running
+        one can no longer be completed) and its images go back to the quotas, in one transaction. Returns the job
+        as it was before, or None when it is not theirs or no longer active."""
+        now = time.time()
+
+        def work(conn: Connection) -> Job | None:
+            row = conn.execute(select(jobs).where(and_(jobs.c.id == job_id, jobs.c.user == str(user),
+                                                       jobs.c.state.in_(ACTIVE_STATES)))).first()
+            if row is None:
+                return None
+            changed = conn.execute(update(jobs).where(and_(jobs.c.id == job_id, jobs.c.state == row.state)).values(
+                state=JobState.CANCELLED.value, error="cancelled", finished_at=now))
+            if changed.rowcount != 1:
+                return None
+            self._give_back(conn, row)
+            return _job(row)
+        return await self._write(work)
+
+    async def knows_chat(self, chat: str) -> bool:
+        """Whether ``chat`` (``platform:id``) is a group chat or channel minime was asked in (an admin's grant to
+        it then goes to the chat, not to a user of that id)."""
+        asked = select(jobs.c.id).where(jobs.c.chat == chat).limit(1)
+        counted = select(usage.c.subject).where(usage.c.subject == chat_subject(chat)).limit(1)
+        return await self._read(lambda conn: conn.execute(asked).first() is not None
+                                or conn.execute(counted).first() is not None)
 
     async def finish_job(self, job_id: str, state: JobState, *, result_id: str | None = None,
                          error: str | None = None, owner: str | None = None) -> bool:

@@ -5,6 +5,42 @@ const text = document.getElementById("text");
 const jobs = new Map(); // job id -> status bubble
 let currentResult = null;
 
+// The page speaks the browser's language: GET /api/texts gives core's catalogue for it (gettext, Babel); messages
+// are marked _("…") (or N_("…") where they are only listed) so `make i18n` extracts them from this file.
+let catalogue = {};
+function _(message) { return catalogue[message] || message; }
+function N_(message) { return message; }
+function fill(message, values) { return message.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m)); }
+const PAGE_TEXTS = [ // [selector, attribute, English]: the page's own words, translated once the catalogue is here
+  ["#help-btn", "textContent", N_("Help")],
+  [".tag", "textContent", N_("selfie → figurine, toy box, retro")],
+  ["#themes", "aria-label", N_("Themes")],
+  ["#snap", "textContent", N_("📸 Take selfie")],
+  ["#camera-close", "textContent", N_("Cancel")],
+  ["footer > label:first-of-type", "title", N_("Upload a selfie")],
+  ["#camera-btn", "title", N_("Take a selfie with the camera")],
+  ["footer > label:last-of-type", "title", N_("Check whether minime made an image")],
+  ["#text", "placeholder", N_("Send a selfie, then type /figurine YourName or “warmer colors”")],
+  ["#text", "aria-label", N_("Message")],
+  ["#composer button", "textContent", N_("Send")],
+  ["#drop", "textContent", N_("Drop your selfie")],
+];
+
+async function localise() {
+  try {
+    const found = await (await fetch("/api/texts")).json();
+    catalogue = found.texts || {};
+    document.documentElement.lang = found.lang || "en";
+    document.documentElement.dir = found.dir || "ltr";
+  } catch { return; } // English, as the page is written
+  for (const [selector, attribute, english] of PAGE_TEXTS) {
+    const element = document.querySelector(selector);
+    if (!element) continue;
+    if (attribute === "textContent") element.textContent = _(english);
+    else element.setAttribute(attribute, _(english));
+  }
+}
+
 function bubble(who, content, opts = {}) {
   const div = document.createElement("div");
   div.className = `msg ${who}` + (opts.error ? " error" : "");
@@ -20,7 +56,7 @@ function resultBubble(target, { image, result, buttons = [], notes = [] }) {
   for (const note of notes) target.append(document.createTextNode(note));
   const img = document.createElement("img");
   img.className = "result";
-  img.alt = "Your minime image";
+  img.alt = _("Your minime image");
   img.src = image;
   img.dataset.result = result;
   img.addEventListener("click", () => window.open(image, "_blank"));
@@ -33,12 +69,13 @@ function resultBubble(target, { image, result, buttons = [], notes = [] }) {
     btn.type = "button";
     btn.textContent = b.label;
     btn.dataset.action = b.id;
-    btn.addEventListener("click", () => (b.id === "another theme" ? showThemesHint() : act(result, b.id, b.label)));
+    btn.addEventListener("click", () => (b.id === "another theme" ? showThemesHint()
+      : b.sends ? showFigure(result, b.sends, b.label) : act(result, b.id, b.label)));
     row.append(btn);
   }
   const dl = document.createElement("a");
   dl.href = `${image}?download=1`;
-  dl.textContent = "⬇️ Download";
+  dl.textContent = _("⬇️ Download");
   dl.setAttribute("download", "");
   row.append(dl);
   target.append(row);
@@ -46,8 +83,56 @@ function resultBubble(target, { image, result, buttons = [], notes = [] }) {
   chat.scrollTop = chat.scrollHeight;
 }
 
+// The figure's files: the turning loop plays in the page; the 3D file opens in <model-viewer> (vendored, loaded on
+// first use) with a download link.
+const FIGURE_WAIT = { turntable: N_("🔄 Making your figure turn… (a few seconds)"), mesh: N_("🧊 Making your figure's 3D file… (a few seconds)") };
+let modelViewer = null;
+
+async function showFigure(result, kind, label) {
+  bubble("me", label);
+  const div = bubble("bot", FIGURE_WAIT[kind] ? _(FIGURE_WAIT[kind]) : "");
+  const url = `/api/figure/${encodeURIComponent(result)}/${kind}`;
+  let res;
+  try { res = await fetch(url); } catch { res = null; }
+  const type = res?.headers.get("Content-Type") || "";
+  if (!res || !res.ok || type.startsWith("application/json")) {
+    let message = _("Something went wrong. Please try again.");
+    try { message = (await res.json()).messages[0].text; } catch { /* keep the general message */ }
+    div.textContent = message;
+    div.classList.add("error");
+    return;
+  }
+  const file = URL.createObjectURL(await res.blob());
+  div.textContent = "";
+  div.classList.add("figure");
+  if (kind === "turntable") {
+    const video = document.createElement("video");
+    Object.assign(video, { src: file, autoplay: true, loop: true, muted: true, playsInline: true });
+    video.className = "turntable";
+    video.setAttribute("aria-label", _("Your figure, turning"));
+    div.append(video);
+  } else {
+    modelViewer ??= import("/static/vendor/model-viewer.min.js");
+    try { await modelViewer; } catch { modelViewer = null; }
+    const viewer = document.createElement("model-viewer");
+    for (const [k, v] of Object.entries({ src: file, alt: _("Your figure in 3D: drag to turn it"), "camera-controls": "",
+      "auto-rotate": "", "shadow-intensity": "1", "touch-action": "pan-y", loading: "eager" })) viewer.setAttribute(k, v);
+    div.append(viewer);
+    viewer.addEventListener("error", () => { div.prepend(document.createTextNode(_("This browser can't show 3D here; the download below still works."))); }, { once: true });
+  }
+  const row = document.createElement("div");
+  row.className = "buttons";
+  const dl = document.createElement("a");
+  dl.href = `${url}?download=1`;
+  dl.textContent = kind === "turntable" ? _("⬇️ Download the loop (MP4)") : _("⬇️ Download the 3D file (GLB)");
+  dl.setAttribute("download", "");
+  row.append(dl);
+  div.append(row);
+  chat.scrollTop = chat.scrollHeight;
+}
+
 function showThemesHint() {
-  bubble("bot", "Pick another look from the gallery below 👇");
+  bubble("bot", _("Pick another look from the gallery below 👇"));
   document.getElementById("themes").scrollIntoView({ behavior: "smooth" });
 }
 
@@ -63,7 +148,7 @@ function render(reply) {
       div.append(img);
     }
   }
-  if (reply.job && !jobs.has(reply.job)) statusBubble(reply.job, "Queued…");
+  if (reply.job && !jobs.has(reply.job)) statusBubble(reply.job, _("Queued…"));
   if (reply.forgotten) currentResult = null;
 }
 
@@ -88,7 +173,7 @@ async function post(url, body, isForm = false) {
   const res = await fetch(url, isForm ? { method: "POST", body } : {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
   });
-  try { return await res.json(); } catch { return { messages: [{ text: "Something went wrong. Please try again.", error: true }] }; }
+  try { return await res.json(); } catch { return { messages: [{ text: _("Something went wrong. Please try again."), error: true }] }; }
 }
 
 async function sendText(value) {
@@ -130,7 +215,7 @@ document.getElementById("verify-file").addEventListener("change", async (e) => {
   const file = e.target.files[0];
   e.target.value = "";
   if (!file) return;
-  bubble("me", `🔎 Did you make ${file.name || "this image"}?`);
+  bubble("me", file.name ? fill(_("🔎 Did you make {file}?"), { file: file.name }) : _("🔎 Did you make this image?"));
   const form = new FormData();
   form.append("image", file, file.name || "image.jpg");
   render(await post("/api/verify", form, true));
@@ -151,12 +236,12 @@ const camera = document.getElementById("camera");
 const video = document.getElementById("camera-video");
 let stream = null;
 document.getElementById("camera-btn").addEventListener("click", async () => {
-  if (!navigator.mediaDevices?.getUserMedia) { bubble("bot", "This browser can't use the camera here. Upload a photo instead.", { error: true }); return; }
+  if (!navigator.mediaDevices?.getUserMedia) { bubble("bot", _("This browser can't use the camera here. Upload a photo instead."), { error: true }); return; }
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" } });
     video.srcObject = stream;
     camera.hidden = false;
-  } catch { bubble("bot", "I couldn't open the camera. Upload a photo instead.", { error: true }); }
+  } catch { bubble("bot", _("I couldn't open the camera. Upload a photo instead."), { error: true }); }
 });
 function closeCamera() { camera.hidden = true; stream?.getTracks().forEach((t) => t.stop()); stream = null; }
 document.getElementById("camera-close").addEventListener("click", closeCamera);
@@ -187,7 +272,7 @@ async function loadThemes() {
     label.textContent = t.title;
     card.append(img, label);
     card.addEventListener("click", () => {
-      if (t.argument === "name") { text.value = `/${t.command} `; text.focus(); bubble("bot", `Type the name for your ${t.title.toLowerCase()} after /${t.command} and press Send.`); return; }
+      if (t.argument === "name") { text.value = `/${t.command} `; text.focus(); bubble("bot", fill(_("Type the name for your {look} after /{command} and press Send."), { look: t.title.toLowerCase(), command: t.command })); return; }
       sendText(`/${t.command}` + (t.variant ? ` ${t.variant}` : ""));
     });
     strip.append(card);
@@ -201,10 +286,10 @@ function connect() {
     const ev = JSON.parse(e.data);
     if (ev.type === "hello") {
       if (!chat.childElementCount) {
-        bubble("bot", "Hi! I'm minime. Send me a selfie (📎, 📷 or drag it here), then pick a look below or type /help.");
+        bubble("bot", _("Hi! I'm minime. Send me a selfie (📎, 📷 or drag it here), then pick a look below or type /help."));
         if (ev.image) resultBubble(bubble("bot", ""), ev);
       }
-      if (ev.job) statusBubble(ev.job, "Working on it…");
+      if (ev.job) statusBubble(ev.job, _("Working on it…"));
       return;
     }
     if (ev.type === "queued") statusBubble(ev.job, ev.text);
@@ -219,5 +304,4 @@ function connect() {
   };
 }
 
-loadThemes();
-connect();
+localise().finally(() => { loadThemes(); connect(); });

@@ -13,6 +13,7 @@ OpenCV fills them anti-aliased).
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -79,8 +80,8 @@ def face(font_name: str) -> FontFile:
 @lru_cache(maxsize=32)
 def coverage(f: FontFile) -> frozenset[int]:
     """The code points a font has glyphs for."""
-    font = TTFont(str(f.path), lazy=True, fontNumber=f.index)
-    return frozenset(font.getBestCmap() or {})
+    with TTFont(str(f.path), lazy=True, fontNumber=f.index) as font:  # this call's own font: no sharing
+        return frozenset(font.getBestCmap() or {})
 
 
 @lru_cache(maxsize=512)
@@ -200,31 +201,18 @@ def has_all_glyphs(text: str, font_name: str) -> bool:
 
 # ---- emoji --------------------------------------------------------------------------------------------------------
 
-@lru_cache(maxsize=1)
-def _emoji_font() -> TTFont | None:
-    path = FONTS / f"{EMOJI}.ttf"
-    return TTFont(str(path), lazy=True) if path.exists() else None
-
-
-@lru_cache(maxsize=1)
-def _emoji_cmap() -> dict[int, str]:
-    font = _emoji_font()
-    return dict(font.getBestCmap() or {}) if font else {}
-
-
 class _PolygonPen(BasePen):
-    """Collects a glyph's contours as flattened polygons (curves cut into short lines)."""
+    """Collects a glyph's contours as flattened polygons in font units (curves cut into short lines)."""
 
-    def __init__(self, glyph_set, transform) -> None:
+    def __init__(self, glyph_set) -> None:
         super().__init__(glyph_set)
         self.contours: list[list[tuple[float, float]]] = []
-        self._t = transform
 
     def _moveTo(self, pt):
-        self.contours.append([self._t(pt)])
+        self.contours.append([pt])
 
     def _lineTo(self, pt):
-        self.contours[-1].append(self._t(pt))
+        self.contours[-1].append(pt)
 
     def _curveToOne(self, p1, p2, p3):
         p0 = self._getCurrentPoint()
@@ -232,7 +220,7 @@ class _PolygonPen(BasePen):
             mt = 1 - t
             x = mt ** 3 * p0[0] + 3 * mt * mt * t * p1[0] + 3 * mt * t * t * p2[0] + t ** 3 * p3[0]
             y = mt ** 3 * p0[1] + 3 * mt * mt * t * p1[1] + 3 * mt * t * t * p2[1] + t ** 3 * p3[1]
-            self.contours[-1].append(self._t((x, y)))
+            self.contours[-1].append((x, y))
 
     def _qCurveToOne(self, p1, p2):
         p0 = self._getCurrentPoint()
@@ -240,29 +228,91 @@ class _PolygonPen(BasePen):
             mt = 1 - t
             x = mt * mt * p0[0] + 2 * mt * t * p1[0] + t * t * p2[0]
             y = mt * mt * p0[1] + 2 * mt * t * p1[1] + t * t * p2[1]
-            self.contours[-1].append(self._t((x, y)))
+            self.contours[-1].append((x, y))
 
     def _closePath(self):
         pass
 
 
-@lru_cache(maxsize=1)
-def _emoji_sequences() -> dict[tuple[int, ...], str]:
-    """Twemoji's emoji sequences (ZWJ sequences, skin tones, flags, keycaps): the font's ligatures, keyed by their
-    code points without variation selectors (people type them with and without U+FE0F)."""
+@dataclass(frozen=True)
+class _Layer:
+    """One colour layer of an emoji glyph: its outline (polygons in font units) and its colour."""
+
+    polygons: tuple[np.ndarray, ...]
+    rgba: tuple[int, int, int, int]
+
+
+class _EmojiFont:
+    """Twemoji, read once and then shared by every render thread.
+
+    fontTools' TTFont is not thread-safe: its tables and glyphs are decompiled on first access, reading the file and
+    mutating shared objects (two render threads at once raised TTLibError, and a half-loaded table could stay broken
+    for the process's life). So the small tables are read eagerly here, and the glyph outlines, which are decompiled
+    per glyph on demand (decompiling all of them costs ~12 MB and 0.3 s at start), are read under one lock and kept
+    as plain immutable polygons.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._font = TTFont(str(path), lazy=False)  # lazy=False: the whole file in memory, no shared file handle
+        self._lock = threading.Lock()
+        font = self._font
+        self.cmap: dict[int, str] = dict(font.getBestCmap() or {})
+        self.units_per_em: int = font["head"].unitsPerEm
+        self.advances: dict[str, int] = {name: adv for name, (adv, _) in font["hmtx"].metrics.items()}
+        self.sequences = self._read_sequences()
+        self._palette = font["CPAL"].palettes[0]
+        self._colr = font["COLR"].ColorLayers
+        self._glyphs = font.getGlyphSet()  # reads glyf and loca now (each glyph is decompiled when first drawn)
+
+    def _read_sequences(self) -> dict[tuple[int, ...], str]:
+        """Twemoji's emoji sequences (ZWJ sequences, skin tones, flags, keycaps): the font's ligatures, keyed by
+        their code points without variation selectors (people type them with and without U+FE0F)."""
+        if "GSUB" not in self._font:
+            return {}
+        code = {name: cp for cp, name in sorted(self.cmap.items(), reverse=True)}
+        out: dict[tuple[int, ...], str] = {}
+        for lookup in self._font["GSUB"].table.LookupList.Lookup:
+            for table in lookup.SubTable:
+                for first, ligatures in getattr(table, "ligatures", {}).items():
+                    for lig in ligatures:
+                        names = [first, *lig.Component]
+                        if all(n in code for n in names):
+                            out.setdefault(_plain(tuple(code[n] for n in names)), lig.LigGlyph)
+        return out
+
+    def layers(self, name: str) -> tuple[_Layer, ...]:
+        """The glyph's colour layers, bottom first (a glyph without COLR layers is one black layer)."""
+        with self._lock:
+            entries = [(layer.name, layer.colorID) for layer in self._colr.get(name, ())] or [(name, 0xFFFF)]
+            out = []
+            for layer_name, color_id in entries:
+                pen = _PolygonPen(self._glyphs)
+                self._glyphs[layer_name].draw(pen)
+                polys = tuple(np.array(c, np.float64) for c in pen.contours if len(c) > 2)
+                c = self._palette[color_id] if color_id != 0xFFFF else None
+                rgba = (c.red, c.green, c.blue, c.alpha) if c else (0, 0, 0, 255)
+                if polys:
+                    out.append(_Layer(polys, rgba))
+            return tuple(out)
+
+
+_EMOJI_LOCK = threading.Lock()
+_emoji: list[_EmojiFont | None] = []
+
+
+def _emoji_font() -> _EmojiFont | None:
+    """Twemoji, loaded once per process (under a lock: the first renders after a start run in parallel)."""
+    if not _emoji:
+        with _EMOJI_LOCK:
+            if not _emoji:
+                path = FONTS / f"{EMOJI}.ttf"
+                _emoji.append(_EmojiFont(path) if path.exists() else None)
+    return _emoji[0]
+
+
+def _emoji_cmap() -> dict[int, str]:
     font = _emoji_font()
-    if font is None or "GSUB" not in font:
-        return {}
-    code = {name: cp for cp, name in sorted(_emoji_cmap().items(), reverse=True)}
-    out: dict[tuple[int, ...], str] = {}
-    for lookup in font["GSUB"].table.LookupList.Lookup:
-        for table in lookup.SubTable:
-            for first, ligatures in getattr(table, "ligatures", {}).items():
-                for lig in ligatures:
-                    names = [first, *lig.Component]
-                    if all(n in code for n in names):
-                        out.setdefault(_plain(tuple(code[n] for n in names)), lig.LigGlyph)
-    return out
+    return font.cmap if font else {}
 
 
 def _plain(cps: tuple[int, ...]) -> tuple[int, ...]:
@@ -273,17 +323,17 @@ def emoji_glyph(cluster: str) -> str | None:
     """The Twemoji glyph for an emoji cluster: the whole sequence when the font has it, else the longest part of it
     before a joiner that it has (👩🏽‍🦽‍➡️ → 👩🏽‍🦽 → 👩🏽), else its base emoji; None when it has none."""
     cps = _plain(tuple(ord(c) for c in cluster))
-    if not cps:
+    font = _emoji_font()
+    if not cps or font is None:
         return None
-    sequences = _emoji_sequences()
     cuts = [len(cps)] + [i for i in range(len(cps) - 1, 0, -1) if cps[i] == ZWJ]
     for end in cuts:
         if end == 1:
             break
-        name = sequences.get(cps[:end])
+        name = font.sequences.get(cps[:end])
         if name:
             return name
-    return _emoji_cmap().get(cps[0])
+    return font.cmap.get(cps[0])
 
 
 def emoji_image(cluster: str, size: int) -> Image.Image | None:
@@ -298,28 +348,20 @@ def _emoji_image(name: str, size: int) -> Image.Image | None:
     font = _emoji_font()
     if font is None:
         return None
-    upem = font["head"].unitsPerEm
+    upem = font.units_per_em
     top, bottom = upem * 0.89, -upem * 0.127  # Twemoji's glyphs lie within (448, -64) units of 512
-    advance = font["hmtx"][name][0]
     ss = 4  # supersampling for smooth edges
     scale = size * ss / upem
-    width = max(1, int(round(advance * size / upem)))
-    glyphs = font.getGlyphSet()
-    palette = font["CPAL"].palettes[0]
-    layers = font["COLR"].ColorLayers.get(name) or [type("L", (), {"name": name, "colorID": 0xFFFF})()]
+    width = max(1, int(round(font.advances[name] * size / upem)))
     canvas = np.zeros((size * ss, width * ss, 4), np.float32)
-    for layer in layers:
+    for layer in font.layers(name):
         # Twemoji draws from y = -64 to 448 (of 512): that span, a little inset, fills the square (nothing cut).
-        pen = _PolygonPen(glyphs, lambda p: (p[0] * scale, (top - p[1]) * scale * upem / (top - bottom)))
-        glyphs[layer.name].draw(pen)
-        if not pen.contours:
-            continue
+        polys = [np.round(np.column_stack([p[:, 0] * scale, (top - p[:, 1]) * scale * upem / (top - bottom)]) * 16)
+                 .astype(np.int32) for p in layer.polygons]
         mask = np.zeros((size * ss, width * ss), np.uint8)
-        polys = [np.round(np.array(c) * 16).astype(np.int32) for c in pen.contours if len(c) > 2]
         cv2.fillPoly(mask, polys, 255, lineType=cv2.LINE_8, shift=4)
         a = mask.astype(np.float32)[..., None] / 255.0
-        color = palette[layer.colorID] if layer.colorID != 0xFFFF else None
-        rgba = np.array([color.red, color.green, color.blue, color.alpha] if color else [0, 0, 0, 255], np.float32)
+        rgba = np.array(layer.rgba, np.float32)
         src_a = a * rgba[3] / 255.0
         canvas[..., :3] = canvas[..., :3] * (1 - src_a) + rgba[:3] * src_a
         canvas[..., 3:] = canvas[..., 3:] * (1 - src_a) + src_a

@@ -20,6 +20,7 @@ from minime.core.engines.diffusion import pipelines
 from minime.core.engines.diffusion.pipelines import Loaded, ModelUnavailable
 from minime.core.engines.packaging import GENERATED, PACKAGED, Packager, is_packaged
 from minime.core.errors import EngineFailed
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.themes import Theme
@@ -33,7 +34,7 @@ IDENTITY_REMINDER = "Keep the person's face, features and identity exactly as in
 class GpuOutOfMemory(EngineFailed):
     """The accelerator ran out of memory for this render (the worker keeps serving)."""
 
-    user_message = "The image model ran out of memory on that one. Please try again in a moment."
+    user_message = N_("The image model ran out of memory on that one. Please try again in a moment.")
 
 
 class _Interrupted(Exception):
@@ -230,7 +231,7 @@ class DiffusionEngine:
         try:
             return self._call(batch)
         except _Interrupted:
-            raise EngineFailed("That render was cancelled.") from None
+            raise EngineFailed(N_("That render was cancelled.")) from None
         except Exception as exc:
             if not _is_out_of_memory(exc):
                 raise

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from minime.core.errors import EngineFailed
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 
 log = get_logger("minime.diffusion")
@@ -102,7 +103,7 @@ SCHEDULERS = {
 class ModelUnavailable(EngineFailed):
     """The configured model cannot be loaded; ``detail`` says why for the operator."""
 
-    user_message = "The image model isn't available right now. The team has been told; please try again later."
+    user_message = N_("The image model isn't available right now. The team has been told; please try again later.")
 
     def __init__(self, detail: str) -> None:
         super().__init__()

@@ -13,6 +13,7 @@ import time
 
 from minime.core.engines.base import ProgressCallback, RenderOutput, RenderRequest
 from minime.core.errors import EngineFailed, WorkerLost
+from minime.core.i18n import N_
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 
@@ -64,7 +65,8 @@ class RayEngine:
                 if time.monotonic() > deadline:
                     log.error("serve application not found", app=self.settings.ray_app_name,
                               error_type=type(exc).__name__)
-                    raise EngineFailed("The image service isn't reachable right now. Please try again soon.") from None
+                    raise EngineFailed(N_("The image service isn't reachable right now. Please try again soon.")
+                                       ) from None
                 time.sleep(1.0)
 
     async def __call__(self, request: RenderRequest, *, progress: ProgressCallback | None = None) -> RenderOutput:

@@ -1,0 +1,69 @@
+"""The 3D figure's timings on real photos: build, a 1024² still (with and without the build), a turntable and the
+printable mesh, with the process's peak memory. Targets (one core): still ≤ 1.5 s including the build, turntable
+≤ 15 s, mesh ≤ 3 s, ≤ 300 MB per render.
+
+    python bench/figure3d.py
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from pathlib import Path
+
+import matplotlib
+from PIL import Image
+from skimage import data as skdata
+
+from minime.core.domain import RenderParams
+from minime.core.engines.classic import LOW_RES_FACE_PX
+from minime.core.engines.classic.figure3d import build, mesh_file, options_for, still, turntable
+from minime.core.engines.classic.look import Look
+from minime.core.settings import THEMES_DIR
+from minime.core.themes import ThemeCatalog
+
+CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _photos() -> dict[str, Image.Image]:
+    return {"astronaut": Image.fromarray(skdata.astronaut()),
+            "hopper": Image.open(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"),
+            "obama": Image.open(ROOT / "tests" / "data" / "obama.jpg")}
+
+
+def _look(photo: Image.Image, theme: str) -> Look:
+    scale = 1024 / max(photo.size)
+    source = photo.convert("RGB").resize((round(photo.width * scale), round(photo.height * scale)))
+    return Look(source, CATALOG.get(theme), RenderParams(seed=1), lambda _f: None, min_face_px=LOW_RES_FACE_PX * scale)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    """Print one row per photo and look."""
+    _ = _look(_photos()["astronaut"], "figurine").subject  # load the person models once, outside the timings
+    print("| photo | look | build s | still 1024² s | still+build s | turntable mp4 s | mesh glb s | peak MB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, photo in _photos().items():
+        for theme in ("figurine", "caricature", "action-figure"):
+            look = _look(photo, theme)
+            _ = look.subject  # segmentation is the look's, shared by every recipe
+            t0 = time.perf_counter()
+            model = build(look, options_for(look.theme, look.params))
+            t1 = time.perf_counter()
+            still(model, (1024, 1024))
+            t2 = time.perf_counter()
+            video = turntable(model, "mp4") if theme == "figurine" else None
+            t3 = time.perf_counter()
+            mesh_file(model, "glb")
+            t4 = time.perf_counter()
+            tt = f"{t3 - t2:.2f}" if video else "–"
+            print(f"| {name} | {theme} | {t1 - t0:.2f} | {t2 - t1:.2f} | {t2 - t0:.2f} | {tt} | {t4 - t3:.2f} | "
+                  f"{_rss_mb():.0f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""From a photo to a figure: one toy per person found, each with a head shaped and textured from the face, hair in
+the hair's colour and shape, a body in the clothes' colours, all standing on one base."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from minime.core.engines.classic.facemesh import face_mesh
+from minime.core.engines.classic.figure3d import head as headmod
+from minime.core.engines.classic.figure3d.body import Outfit, body_parts
+from minime.core.engines.classic.figure3d.head import FaceFrame, HairStyle, hair_part, head_part, head_shape
+from minime.core.engines.classic.figure3d.options import FigureOptions
+from minime.core.engines.classic.figure3d.shapes import Part, plinth
+from minime.core.errors import MinimeError
+from minime.core.i18n import N_
+
+BASE_HEIGHT = 0.3
+SPACING = 1.75  # between the people of a group, in face widths
+SMALLEST_FACE = 0.75  # of the look's min_face_px (80 px in the original photo): below ~60 px a face cannot be sculpted
+MAX_PEOPLE = 8
+OUTFITS = ((0.16, 0.25, 0.45), (0.75, 0.16, 0.18), (0.12, 0.5, 0.5), (0.85, 0.62, 0.18), (0.35, 0.22, 0.5),
+           (0.2, 0.45, 0.25))
+TROUSERS = ((0.16, 0.2, 0.3), (0.22, 0.22, 0.24), (0.6, 0.52, 0.4), (0.12, 0.14, 0.2))
+SHOES = ((0.12, 0.12, 0.13), (0.92, 0.92, 0.9), (0.35, 0.22, 0.14))
+BASES = ((0.09, 0.09, 0.1), (0.93, 0.93, 0.92), (0.55, 0.08, 0.12), (0.1, 0.2, 0.42))
+
+
+class NoFigureError(MinimeError, ValueError):
+    """The photo cannot give a figure: no person in it, or a face too small to sculpt."""
+
+    user_message = N_("I couldn't find a face to sculpt in that photo. A clear selfie works best!")
+    SMALL = ("The face in that photo is too small for me to sculpt a figure from. A closer selfie (your face at "
+             "least 60 pixels across) works best!")
+
+
+@dataclass(frozen=True, eq=False)
+class FigureModel:
+    """A built figure: closed parts in one space (Y up, facing +Z, standing on y = 0) and the photo they wear."""
+
+    parts: tuple[Part, ...]
+    texture: np.ndarray  # the photo, RGB uint8
+    people: int
+    options: FigureOptions
+    cache: dict = field(default_factory=dict, repr=False)  # the renderer's scene and occlusion, built once
+
+    @property
+    def height(self) -> float:
+        """The top of the figure."""
+        return float(max(p.vertices[:, 1].max() for p in self.parts))
+
+    def part_names(self) -> list[str]:
+        """The parts' names (``head``, ``hair``, ``torso``, ``shoe0``, ``base`` ...; per person, prefixed ``pN.``)."""
+        return [p.name for p in self.parts]
+
+
+def _median_color(pixels: np.ndarray) -> tuple[float, float, float] | None:
+    if len(pixels) < 30:
+        return None
+    return tuple(float(c) for c in np.median(pixels, axis=0) / 255)  # type: ignore[return-value]
+
+
+def _window(rgb: np.ndarray, mask: np.ndarray, x0: float, x1: float, y0: float, y1: float
+            ) -> tuple[np.ndarray, np.ndarray, float]:
+    """The pixels (and matte) of a window, and how much of the window lies inside the photo."""
+    h, w = mask.shape
+    ix0, ix1, iy0, iy1 = (int(np.clip(v, 0, m)) for v, m in ((x0, w), (x1, w), (y0, h), (y1, h)))
+    inside = max(0, ix1 - ix0) * max(0, iy1 - iy0) / max(1.0, (x1 - x0) * (y1 - y0))
+    return rgb[iy0:iy1, ix0:ix1].reshape(-1, 3), mask[iy0:iy1, ix0:ix1].reshape(-1), inside
+
+
+def _skin(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    spots = []
+    r = max(2, int(np.linalg.norm(points[headmod.CHEEK_L, :2] - points[headmod.CHEEK_R, :2]) * 0.03))
+    for i in headmod.SKIN_SPOTS:
+        x, y = int(points[i, 0]), int(points[i, 1])
+        spots.append(rgb[max(0, y - r):min(h, y + r + 1), max(0, x - r):min(w, x + r + 1)].reshape(-1, 3))
+    return np.median(np.concatenate(spots), axis=0).astype(np.float32) / 255
+
+
+def _not_skin(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    return np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16
+
+
+def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarray, skin: np.ndarray,
+          width: float) -> HairStyle:
+    top_x, top_y = points[headmod.FOREHEAD, :2]
+    pix, matte, inside = _window(rgb, mask, top_x - 0.35 * width, top_x + 0.35 * width, top_y - 0.5 * width,
+                                 top_y - 0.06 * width)
+    person = matte > 0.5
+    hairy = person & _not_skin(pix, skin)
+    dark_default = HairStyle((0.16, 0.11, 0.08))
+    if inside < 0.2:  # the photo is cut above the forehead: guess
+        return dark_default
+    if hairy.sum() < 0.12 * max(1, len(pix)):
+        return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.5)
+    color = _median_color(pix[hairy]) or dark_default.color
+    h, w = mask.shape
+    cols = mask[:, int(max(0, top_x - 0.2 * width)):int(min(w, top_x + 0.2 * width))] > 0.5
+    rows = np.nonzero(cols.any(axis=1))[0]
+    crown = float(canon[headmod.FOREHEAD, 1]) + 0.42
+    top = 0.14 if not len(rows) or rows[0] <= 1 else float(
+        np.clip((top_y - rows[0]) / width + canon[headmod.FOREHEAD, 1] - crown - 0.02, 0.04, 0.32))
+    # Over the temples: how far the person reaches beyond the cheeks.
+    row = int(np.clip((top_y + points[headmod.EYE_R, 1]) / 2, 0, h - 1))
+    line = np.nonzero(mask[row] > 0.5)[0]
+    side = 0.06
+    if len(line):
+        left = points[headmod.CHEEK_R, 0] - line[0]
+        right = line[-1] - points[headmod.CHEEK_L, 0]
+        side = float(np.clip(min(left, right) / width - 0.06, 0.02, 0.2))
+    # The hairline: up from the forehead's top landmark, where the skin ends.
+    hairline = 0.05
+    x = int(np.clip(top_x, 0, w - 1))
+    for k in range(1, int(0.4 * width)):
+        y = int(top_y) - k
+        if y < 0:
+            break
+        if np.linalg.norm(rgb[y, x] / 255.0 - skin) > 0.2:
+            hairline = float(np.clip(k / width - 0.02, -0.02, 0.3))
+            break
+    return HairStyle(color, False, top, side, hairline)
+
+
+def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndarray, width: float,
+            options: FigureOptions) -> Outfit:
+    v = options.variation
+    chin_x, chin_y = points[headmod.CHIN, :2]
+    pix, matte, inside = _window(rgb, mask, chin_x - 0.55 * width, chin_x + 0.55 * width, chin_y + 0.5 * width,
+                                 chin_y + 1.3 * width)
+    keep = (matte > 0.6) & _not_skin(pix, skin)
+    top = _median_color(pix[keep]) if inside > 0.3 and keep.mean() > 0.2 else None
+    top = top or OUTFITS[v % len(OUTFITS)]
+    bottom, shoes = None, None
+    h = mask.shape[0]
+    below = mask[int(min(h - 1, chin_y)):, int(max(0, chin_x - width)):int(chin_x + width)] > 0.5
+    rows = np.nonzero(below.any(axis=1))[0]
+    if len(rows) and rows[-1] > 4.5 * width:  # the photo shows the legs: their colours
+        span = rows[-1]
+        pix, matte, _ = _window(rgb, mask, chin_x - 0.4 * width, chin_x + 0.4 * width, chin_y + 0.6 * span,
+                                chin_y + 0.85 * span)
+        bottom = _median_color(pix[matte > 0.6])
+        pix, matte, _ = _window(rgb, mask, chin_x - 0.6 * width, chin_x + 0.6 * width, chin_y + 0.96 * span,
+                                chin_y + span)
+        shoes = _median_color(pix[matte > 0.6])
+    if bottom is None:
+        lum = 0.3 * top[0] + 0.6 * top[1] + 0.1 * top[2]
+        bottom = TROUSERS[(v + (2 if lum < 0.25 else 0)) % len(TROUSERS)]
+    shoes = shoes or SHOES[v % len(SHOES)]
+    skin_t = tuple(float(c) for c in skin)
+    if options.pose == "action":
+        return Outfit(top, bottom, shoes, skin_t, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5), elbow=(0.5, 1.3),
+                      leg_out=(0.12, 0.1), stride=0.2)
+    swing = 0.08 * ((v // 2) % 3)
+    return Outfit(top, bottom, shoes, skin_t, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
+
+
+def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float
+            ) -> list[Part]:
+    frame = FaceFrame.of(points)
+    canon = frame.canonical(points)
+    shape = head_shape(canon)
+    skin = _skin(rgb, points)
+    style = _hair(rgb, mask, points, canon, skin, frame.width)
+    outfit = _outfit(rgb, mask, points, skin, frame.width, options)
+    body, neck_top = body_parts(outfit, floor, options.body_scale)
+    head = [head_part(shape, frame, skin)]
+    hair = hair_part(shape, style, options.variation)
+    if hair is not None:
+        head.append(hair)
+    # The chin sits on the neck, the head's centre above it; the head grows from there.
+    pivot = np.float32([0.0, shape.chin, shape.center[2] + 0.2])
+    target = np.float32([0.0, neck_top, 0.0])
+    head = [p.moved(target - pivot, options.head_scale, about=pivot) for p in head]
+    return body + head
+
+
+def build(look, options: FigureOptions | None = None) -> FigureModel:
+    """The figure of everyone in ``look``'s photo (left to right, on one base).
+
+    Raises:
+        NoFigureError: no person in the photo, or every face is too small to sculpt.
+    """
+    options = options or FigureOptions()
+    rgb = np.asarray(look.source.convert("RGB"))
+    faces = [f for f in look.faces if f[2] >= SMALLEST_FACE * look.min_face_px]
+    if not look.faces:
+        raise NoFigureError()
+    if not faces:
+        raise NoFigureError(NoFigureError.SMALL)
+    mask = look.subject.mask
+    people = []
+    for face in sorted(faces, key=lambda f: f[0])[:MAX_PEOPLE]:
+        points = face_mesh(rgb, face)
+        if points is not None:
+            people.append(_person(rgb, mask, points, options, BASE_HEIGHT))
+    if not people:
+        raise NoFigureError()
+    parts: list[Part] = []
+    n = len(people)
+    for i, person in enumerate(people):
+        dx = (i - (n - 1) / 2) * SPACING * options.body_scale
+        parts += [Part(f"p{i}.{p.name}" if n > 1 else p.name, p.vertices + np.float32([dx, 0, 0]), p.faces, p.color,
+                       p.material, p.uv, p.tex) for p in person]
+    radius = 1.12 * max(options.body_scale, 0.85)
+    verts, tris = plinth(radius + (n - 1) * SPACING * options.body_scale / 2, radius, BASE_HEIGHT, 0.07,
+                         roundness=2.0 if n == 1 else 4.0)
+    color = BASES[options.base % len(BASES)] if options.base_color is None else options.base_color
+    parts.append(Part("base", verts, tris, np.broadcast_to(np.float32(color), verts.shape).astype(np.float32),
+                      "base"))
+    return FigureModel(tuple(parts), rgb, n, options)

@@ -1,0 +1,231 @@
+"""The head: the face-landmark surface closed into a whole head (cranium, ears, jaw), wearing the photo's face, and
+a sculpted hair shell over it.
+
+Both are spheres displaced radially from one centre inside the head. The radius is held on an (azimuth, elevation)
+grid: inside the face it is the landmark surface's, far from the face an ellipsoid's (with ears), and between them a
+harmonic fill (repeated blurring with both ends held), so the face flows into the cranium without a seam. The hair is
+the same grid thickened where the hair grows, sunk below the skin elsewhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy.interpolate import LinearNDInterpolator
+
+from minime.core.engines.classic.figure3d.shapes import Part, unit_sphere
+
+GRID_H, GRID_W = 128, 256  # elevation rows (+90° at the top) by azimuth columns (-180°..180°, 0 = the face)
+HEAD_SUBDIVISIONS = 6
+HAIR_SUBDIVISIONS = 5
+# mediapipe face-mesh landmark indices
+CHEEK_R, CHEEK_L, FOREHEAD, CHIN, NOSE = 234, 454, 10, 152, 4
+EYE_R, EYE_L = 33, 263
+SKIN_SPOTS = (50, 280, 101, 330, 151, 9, 108, 337, 205, 425)
+
+
+@dataclass(frozen=True)
+class FaceFrame:
+    """The face's pose in the photo: canonical (face widths, the face looking along +Z, Y up) = R^T (world - o) / w,
+    where world is the photo's pixels with Y and Z turned to point up and towards the viewer."""
+
+    origin: np.ndarray
+    rotation: np.ndarray
+    width: float
+
+    @classmethod
+    def of(cls, points: np.ndarray) -> FaceFrame:
+        """The frame of mediapipe's 468 landmarks (x, y, z in pixels)."""
+        q = points * np.float32([1, -1, -1])
+        ex = q[CHEEK_L] - q[CHEEK_R]
+        width = float(np.linalg.norm(ex))
+        ex = ex / width
+        ey = q[FOREHEAD] - q[CHIN]
+        ey = ey - np.dot(ey, ex) * ex
+        ey /= np.linalg.norm(ey)
+        ez = np.cross(ex, ey)
+        return cls((q[CHEEK_L] + q[CHEEK_R]) / 2, np.stack([ex, ey, ez], 1), width)
+
+    def canonical(self, points: np.ndarray) -> np.ndarray:
+        """Landmarks (photo pixels) in canonical units."""
+        q = points * np.float32([1, -1, -1])
+        return ((q - self.origin) @ self.rotation / self.width).astype(np.float32)
+
+    def to_photo(self, canonical: np.ndarray) -> np.ndarray:
+        """Where canonical points lie in the photo (x, y pixels)."""
+        q = canonical @ self.rotation.T * self.width + self.origin
+        return np.stack([q[:, 0], -q[:, 1]], 1).astype(np.float32)
+
+    def facing(self, normals: np.ndarray) -> np.ndarray:
+        """How much canonical normals faced the camera in the photo (-1..1)."""
+        return (normals @ self.rotation.T)[:, 2]
+
+
+@dataclass(frozen=True)
+class HairStyle:
+    """What the photo says about the hair, in canonical units."""
+
+    color: tuple[float, float, float]
+    bald: bool = False
+    top: float = 0.12  # volume above the cranium
+    side: float = 0.06  # volume over the temples
+    hairline: float = 0.05  # how far above the top landmark the hair starts
+    long: float = 0.0  # how far below the chin it falls (0: short)
+
+
+def _angles(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.arctan2(d[:, 0], d[:, 2]), np.arcsin(np.clip(d[:, 1], -1, 1))
+
+
+def _cells(az: np.ndarray, el: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return ((az + np.pi) / (2 * np.pi) * (GRID_W - 1)).astype(np.float32), \
+        ((np.pi / 2 - el) / np.pi * (GRID_H - 1)).astype(np.float32)
+
+
+def _sample(grid: np.ndarray, az: np.ndarray, el: np.ndarray) -> np.ndarray:
+    col, row = _cells(az, el)
+    return remap_points(grid.astype(np.float32), col, row)
+
+
+def remap_points(image: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """``image`` sampled bilinearly at points (x, y): cv2.remap on the points laid out in rows of 1024 (remap
+    takes no more than 32767 rows)."""
+    n = len(x)
+    rows = -(-n // 1024)
+    mx = np.zeros(rows * 1024, np.float32)
+    my = np.zeros(rows * 1024, np.float32)
+    mx[:n], my[:n] = x, y
+    out = cv2.remap(image, mx.reshape(rows, 1024), my.reshape(rows, 1024), cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(rows * 1024, *image.shape[2:])[:n]
+
+
+def _grid_angles() -> tuple[np.ndarray, np.ndarray]:
+    az = np.linspace(-np.pi, np.pi, GRID_W, dtype=np.float32)
+    el = np.linspace(np.pi / 2, -np.pi / 2, GRID_H, dtype=np.float32)
+    return np.meshgrid(az, el)
+
+
+@dataclass(frozen=True)
+class HeadShape:
+    """The head's radius grid and what goes with it."""
+
+    center: np.ndarray  # canonical
+    radius: np.ndarray  # (GRID_H, GRID_W)
+    face: np.ndarray  # (GRID_H, GRID_W) 1 inside the landmark surface
+    texture: np.ndarray  # (GRID_H, GRID_W) how much of the photo shows
+    crown: float  # canonical y of the top of the cranium
+    chin: float
+    eye_y: float
+
+
+def head_shape(canon: np.ndarray) -> HeadShape:
+    """The whole head's radius grid around a centre, from canonical landmarks."""
+    chin, top = float(canon[CHIN, 1]), float(canon[FOREHEAD, 1])
+    crown = top + 0.42
+    bottom = chin + 0.12
+    center = np.float32([0.0, (crown + bottom) / 2, -0.28])
+    ax, ay, azr = 0.55, (crown - bottom) / 2, 0.70
+    gaz, gel = _grid_angles()
+    d = np.stack([np.cos(gel) * np.sin(gaz), np.sin(gel), np.cos(gel) * np.cos(gaz)], -1)
+    r_ell = 1 / np.sqrt((d[..., 0] / ax) ** 2 + (d[..., 1] / ay) ** 2 + (d[..., 2] / azr) ** 2)
+    # Ears: bumps on the sides, level with the eyes and nose, a little behind the middle.
+    eye_y = float((canon[EYE_R, 1] + canon[EYE_L, 1]) / 2)
+    ear_el = np.arcsin(np.clip((eye_y - 0.12 - center[1]) / ax, -1, 1))
+    for side in (-1, 1):
+        r_ell += 0.075 * np.exp(-((gaz - side * 1.68) / 0.13) ** 2 - ((gel - ear_el) / 0.24) ** 2)
+    # The landmark surface as radii from the centre.
+    rel = canon - center
+    r_pts = np.linalg.norm(rel, axis=1)
+    p_az, p_el = _angles(rel / r_pts[:, None])
+    col, row = _cells(p_az, p_el)
+    hull = cv2.convexHull(np.stack([col, row], 1).astype(np.float32)).astype(np.int32)
+    face = np.zeros((GRID_H, GRID_W), np.uint8)
+    cv2.fillConvexPoly(face, hull, 1)
+    interp = LinearNDInterpolator(np.stack([col, row], 1), r_pts)
+    ys, xs = np.nonzero(face)
+    r_face = interp(xs.astype(np.float32), ys.astype(np.float32))
+    inside = ~np.isnan(r_face)
+    face[ys[~inside], xs[~inside]] = 0
+    radius = r_ell.astype(np.float32)
+    radius[ys[inside], xs[inside]] = r_face[inside]
+    # Harmonic fill between the face and the cranium far from it.
+    dist = cv2.distanceTransform((1 - face).astype(np.uint8), cv2.DIST_L2, 5)
+    far = dist > 22
+    held = (face > 0) | far
+    held_value = radius.copy()
+    r = radius.copy()
+    for size in (31, 15, 7, 3):
+        for _ in range(40 if size > 3 else 60):
+            r = cv2.blur(r, (size, size), borderType=cv2.BORDER_REPLICATE)
+            r[held] = held_value[held]
+    # Soften the face's own fine steps a touch (the landmark mesh is coarse), leaving its shape.
+    r = np.where(face > 0, 0.5 * r + 0.5 * cv2.GaussianBlur(r, (0, 0), 0.8), r)
+    inner = cv2.erode(face, np.ones((5, 5), np.uint8))
+    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 2.2)
+    return HeadShape(center, r.astype(np.float32), face.astype(np.float32), texture, crown, chin, eye_y)
+
+
+def head_part(shape: HeadShape, frame: FaceFrame, skin: np.ndarray) -> Part:
+    """The head surface wearing the photo's face (UV = where each point lies in the photo)."""
+    dirs, faces = unit_sphere(HEAD_SUBDIVISIONS)
+    az, el = _angles(dirs)
+    verts = (dirs * _sample(shape.radius, az, el)[:, None] + shape.center).astype(np.float32)
+    tex = _sample(shape.texture, az, el)
+    normals = _normals(verts, faces)
+    tex = tex * np.clip((frame.facing(normals) - 0.05) / 0.35, 0, 1)
+    uv = frame.to_photo(verts)
+    color = np.broadcast_to(np.float32(skin), verts.shape).copy()
+    return Part("head", verts, faces, color, "skin", uv, tex.astype(np.float32))
+
+
+def _normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    tri = verts[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    vn = np.zeros_like(verts)
+    for k in range(3):
+        np.add.at(vn, faces[:, k], fn)
+    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-9)
+
+
+def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+    t = np.clip((x - e0) / (e1 - e0), 0, 1)
+    return t * t * (3 - 2 * t)
+
+
+def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | None:
+    """The sculpted hair shell (None for a bald head)."""
+    if style.bald:
+        return None
+    gaz, gel = _grid_angles()
+    # The hairline: the face's top edge in front (raised by ``hairline``), the ear tops at the sides, the nape behind.
+    face_rows = np.where(shape.face.any(axis=0), np.argmax(shape.face > 0, axis=0), GRID_H)
+    front_el = np.pi / 2 - face_rows / (GRID_H - 1) * np.pi + style.hairline / 1.0
+    abs_az = np.abs(gaz[0])
+    ear_top = np.arcsin(np.clip((shape.eye_y + 0.05 - shape.center[1]) / 0.6, -1, 1))
+    nape = np.arcsin(np.clip((shape.chin + 0.2 - shape.center[1]) / 0.75, -1, 1))
+    if style.long > 0:
+        ear_top = min(ear_top, np.arcsin(np.clip((shape.chin + 0.1 - shape.center[1]) / 0.7, -1, 1)))
+        nape = -1.2
+    edge = np.interp(abs_az, [0.0, 0.95, 1.25, 1.95, 2.4, np.pi], [0, 0, 1, 1, 2, 2])
+    front = np.where(face_rows < GRID_H, front_el, ear_top)
+    line = np.where(edge <= 1, (1 - edge) * front + edge * ear_top, (2 - edge) * ear_top + (edge - 1) * nape)
+    line = cv2.GaussianBlur(line[None].astype(np.float32), (0, 0), 3)[0]
+    mask = _smoothstep(-0.015, 0.015, gel - line[None])
+    lift = _smoothstep(line[None], line[None] + 0.5, gel)
+    crown = _smoothstep(0.2, 1.4, gel)
+    sides = np.exp(-((abs_az[None] - 1.5) / 0.6) ** 2) * _smoothstep(-0.3, 0.4, gel)
+    thick = 0.035 + 0.02 * lift + style.top * crown + style.side * sides
+    # Sculpted locks: grooves running from the crown down, a little swept by the variation.
+    sweep = 0.35 * ((variation % 3) - 1)
+    grooves = 0.5 + 0.5 * np.cos(gaz * 22 + sweep * gel * 6)
+    thick = thick * (1 - 0.16 * grooves * np.cos(gel) ** 2)
+    grid = shape.radius + mask * thick - (1 - mask) * 0.06
+    dirs, faces = unit_sphere(HAIR_SUBDIVISIONS)
+    az, el = _angles(dirs)
+    verts = (dirs * _sample(grid.astype(np.float32), az, el)[:, None] + shape.center).astype(np.float32)
+    shade = (1 - 0.12 * _sample(grooves.astype(np.float32), az, el))[:, None]
+    color = (np.float32(style.color)[None] * shade).astype(np.float32)
+    return Part("hair", verts, faces, color, "hair")

@@ -1,0 +1,397 @@
+"""Rendering a figure on the CPU: Embree ray casting (embreex) and NumPy shading.
+
+Why ray casting: it was the fastest of the renderers measured here that install from PyPI alone (see
+bench/figure3d_renderers.py and the README's "The 3D figure"), and it gives shadows and occlusion for the price of
+more rays. The look is a PVC collectible under a studio's key, fill and rim lights: wrapped diffuse on skin (a cheap
+stand-in for light under the skin), soft highlights, occlusion baked per vertex, a contact shadow on the floor.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from embreex import rtcore_scene
+from embreex.mesh_construction import TriangleMesh
+from PIL import Image
+
+from minime.core.engines.classic.figure3d.head import remap_points
+
+MATERIALS = ("skin", "hair", "cloth", "shoe", "base")
+# per material: specular strength, shininess, wrap, subsurface tint strength, rim strength
+_MAT = np.float32([
+    [0.10, 24, 0.45, 0.28, 0.55],  # skin: soft sheen, light wrapping round the forms
+    [0.35, 40, 0.15, 0.00, 0.65],  # hair: glossy sculpted PVC
+    [0.16, 18, 0.20, 0.00, 0.50],  # cloth: satin PVC
+    [0.40, 60, 0.10, 0.00, 0.50],  # shoes: glossy
+    [0.55, 90, 0.05, 0.00, 0.35],  # base: lacquered
+])
+_SSS = np.float32([0.9, 0.25, 0.12])
+FOV_DEG = 26.0
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Lights:
+    """A studio setup in camera space (x right, y up, z towards the camera), colours linear."""
+
+    key: tuple[float, float, float]
+    key_color: tuple[float, float, float]
+    fill: tuple[float, float, float]
+    fill_color: tuple[float, float, float]
+    rim: tuple[float, float, float]
+    rim_color: tuple[float, float, float]
+    sky: tuple[float, float, float]
+    ground: tuple[float, float, float]
+
+
+LIGHTS = (
+    Lights((-0.45, 0.8, 0.5), (2.2, 2.05, 1.9), (0.8, 0.15, 0.6), (0.42, 0.45, 0.52), (0.5, 0.5, -0.7),
+           (1.6, 1.6, 1.75), (0.42, 0.44, 0.5), (0.22, 0.2, 0.19)),
+    Lights((0.5, 0.75, 0.5), (2.2, 2.0, 1.8), (-0.8, 0.2, 0.55), (0.38, 0.42, 0.55), (-0.55, 0.45, -0.7),
+           (1.8, 1.5, 1.3), (0.4, 0.42, 0.48), (0.22, 0.2, 0.18)),
+    Lights((-0.35, 0.8, 0.5), (2.3, 2.15, 2.0), (0.7, 0.0, 0.7), (0.5, 0.42, 0.38), (0.0, 0.55, -0.85),
+           (1.4, 1.6, 2.0), (0.45, 0.45, 0.5), (0.2, 0.2, 0.22)),
+)
+
+
+@dataclass
+class Scene:
+    """What every render of one figure shares (built once per figure and kept in ``model.cache``)."""
+
+    embree: object
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    color: np.ndarray  # linear
+    uv: np.ndarray
+    tex: np.ndarray
+    ao: np.ndarray
+    face_material: np.ndarray
+    face_part: np.ndarray
+    texture: np.ndarray  # the photo, linear float32
+    base: tuple[float, float, float]  # the plinth's outline: radius x, radius z, superellipse exponent
+    height: float
+    radius: float
+
+
+def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
+    c = np.asarray(c, np.float32)
+    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
+    c = np.clip(c, 0, 1)
+    return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+
+
+def _tonemap(c: np.ndarray) -> np.ndarray:
+    white = 3.0
+    return c * (1 + c / (white * white)) / (1 + c)
+
+
+def _vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    tri = verts[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    vn = np.zeros_like(verts)
+    for k in range(3):
+        np.add.at(vn, faces[:, k], fn)
+    return (vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+
+
+def scene_of(model) -> Scene:
+    """The figure's render scene, built on first use."""
+    with _lock:
+        scene = model.cache.get("scene")
+        if scene is None:
+            scene = _build_scene(model)
+            model.cache["scene"] = scene
+        return scene
+
+
+def _build_scene(model) -> Scene:
+    verts, faces, normals, color, uv, tex, fmat, fpart = [], [], [], [], [], [], [], []
+    offset = 0
+    base = (1.0, 1.0, 2.0)
+    for i, part in enumerate(model.parts):
+        n = len(part.vertices)
+        verts.append(part.vertices)
+        faces.append(part.faces + offset)
+        normals.append(_vertex_normals(part.vertices, part.faces))
+        color.append(_srgb_to_linear(part.color))
+        uv.append(part.uv if part.uv is not None else np.zeros((n, 2), np.float32))
+        tex.append(part.tex if part.tex is not None else np.zeros(n, np.float32))
+        fmat.append(np.full(len(part.faces), MATERIALS.index(part.material), np.int32))
+        fpart.append(np.full(len(part.faces), i, np.int32))
+        offset += n
+        if part.name == "base":
+            x, z = part.vertices[:, 0], part.vertices[:, 2]
+            base = (float(np.abs(x).max()), float(np.abs(z).max()), 2.0 if model.people == 1 else 4.0)
+    v = np.concatenate(verts).astype(np.float32)
+    f = np.concatenate(faces).astype(np.int32)
+    embree = rtcore_scene.EmbreeScene()
+    TriangleMesh(embree, v, f)
+    nrm = np.concatenate(normals)
+    texture = _srgb_to_linear(model.texture.astype(np.float32) / 255)
+    scene = Scene(embree, v, f, nrm, np.concatenate(color), np.concatenate(uv).astype(np.float32),
+                  np.concatenate(tex).astype(np.float32), np.ones(len(v), np.float32), np.concatenate(fmat),
+                  np.concatenate(fpart), texture, base, float(v[:, 1].max()),
+                  float(np.sqrt((v[:, 0] ** 2 + v[:, 2] ** 2).max())))
+    scene.ao = _vertex_occlusion(scene)
+    return scene
+
+
+def _hemisphere(n: int, seed: int = 7) -> np.ndarray:
+    """``n`` cosine-weighted directions around +Z (a fixed, stratified set)."""
+    rng = np.random.default_rng(seed)
+    u = (np.arange(n) + rng.random(n)) / n
+    phi = 2 * np.pi * ((np.arange(n) * 0.618034) % 1.0)
+    r = np.sqrt(u)
+    return np.stack([r * np.cos(phi), r * np.sin(phi), np.sqrt(1 - u)], 1).astype(np.float32)
+
+
+def _vertex_occlusion(scene: Scene, rays: int = 12, reach: float = 0.7) -> np.ndarray:
+    """Ambient occlusion per vertex: the share of short rays over the vertex's hemisphere that hit the figure."""
+    n = scene.normals
+    helper = np.where(np.abs(n[:, :1]) < 0.9, np.float32([[1, 0, 0]]), np.float32([[0, 1, 0]]))
+    t = np.cross(n, helper)
+    t /= np.linalg.norm(t, axis=1, keepdims=True)
+    b = np.cross(n, t)
+    dirs = _hemisphere(rays)
+    occluded = np.zeros(len(n), np.float32)
+    origins = scene.vertices + n * 0.004
+    for d in dirs:
+        world = (t * d[0] + b * d[1] + n * d[2]).astype(np.float32)
+        hit = scene.embree.run(origins, world, dists=np.full(len(n), reach, np.float32), query="OCCLUDED")
+        occluded += hit != -1
+    # Below the floor there is only the floor: the base's underside and anything facing down is darker.
+    floor = np.clip(-n[:, 1], 0, 1) * np.clip(1 - scene.vertices[:, 1] / 0.5, 0, 1) * 0.5
+    return np.clip(1 - occluded / rays * 0.85 - floor, 0.1, 1).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera: its position, its axes (right, up, forward) and its focal length and centre in pixels."""
+
+    eye: np.ndarray
+    right: np.ndarray
+    up: np.ndarray
+    forward: np.ndarray
+    focal: float
+    center: tuple[float, float]
+    size: tuple[int, int]
+
+    def rays(self, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+        """Unit directions through pixel coordinates."""
+        d = (self.forward[None] * self.focal + self.right[None] * (px - self.center[0])[:, None]
+             + self.up[None] * (self.center[1] - py)[:, None])
+        return (d / np.linalg.norm(d, axis=1, keepdims=True)).astype(np.float32)
+
+    def to_world(self, v) -> np.ndarray:
+        """A camera-space direction (x right, y up, z towards the camera) in world space."""
+        v = np.float32(v)
+        w = self.right * v[0] + self.up * v[1] - self.forward * v[2]
+        return (w / np.linalg.norm(w)).astype(np.float32)
+
+
+def _axes(yaw_deg: float, elevation_deg: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    yaw, el = np.radians(yaw_deg), np.radians(elevation_deg)
+    back = np.float32([np.sin(yaw) * np.cos(el), np.sin(el), np.cos(yaw) * np.cos(el)])  # towards the camera
+    forward = -back
+    right = np.cross(forward, np.float32([0, 1, 0]))
+    right /= np.linalg.norm(right)
+    up = np.cross(right, forward)
+    return back, forward.astype(np.float32), right.astype(np.float32), up.astype(np.float32)
+
+
+def camera_for(scene: Scene, size: tuple[int, int], yaws: list[float], elevation_deg: float, fill: float = 0.9
+               ) -> list[Camera]:
+    """Cameras at ``yaws`` around the figure, one distance and framing for all, so the figure (and a little floor
+    under it) fills ``fill`` of the picture at every angle."""
+    w, h = size
+    focal = 0.5 * h / np.tan(np.radians(FOV_DEG) / 2)
+    target = np.float32([0, scene.height * 0.5, 0])
+    pts = scene.vertices[:: max(1, len(scene.vertices) // 4000)]
+    # Rough distance first, then the projected extent tells the exact one.
+    dist = max(scene.height, 2 * scene.radius) / (2 * np.tan(np.radians(FOV_DEG) / 2)) * 1.2 + scene.radius
+    lo, hi = np.array([np.inf, np.inf]), np.array([-np.inf, -np.inf])
+    for _ in range(2):
+        lo, hi = np.array([np.inf, np.inf]), np.array([-np.inf, -np.inf])
+        for yaw in yaws:
+            back, fwd, right, up = _axes(yaw, elevation_deg)
+            rel = pts - (target + back * dist)
+            z = rel @ fwd
+            xy = np.stack([rel @ right / z, rel @ up / z], 1)
+            lo, hi = np.minimum(lo, xy.min(0)), np.maximum(hi, xy.max(0))
+        lo[1] -= 0.02 * (hi[1] - lo[1])  # room for the shadow below the base
+        need = max((hi[0] - lo[0]) * focal / (fill * w), (hi[1] - lo[1]) * focal / (fill * h))
+        dist *= need
+    cams = []
+    for yaw in yaws:
+        back, fwd, right, up = _axes(yaw, elevation_deg)
+        mid = (lo + hi) / 2 / need  # the extent's centre at the final distance (the extent scales with 1/dist)
+        cams.append(Camera((target + back * dist).astype(np.float32), right, up, fwd, float(focal),
+                           (w / 2 - mid[0] * focal, h / 2 + mid[1] * focal), (w, h)))
+    return cams
+
+
+def _sample_texture(texture: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    return remap_points(texture, uv[:, 0], uv[:, 1])
+
+
+def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs: np.ndarray
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Trace ``dirs`` from ``origins``: linear colour (black where missed), hit mask and the part hit (-1: none)."""
+    n = len(dirs)
+    out = np.zeros((n, 3), np.float32)
+    res = scene.embree.run(origins, dirs, output=1)
+    prim = res["primID"]
+    hit = prim >= 0
+    part = np.full(n, -1, np.int32)
+    if not hit.any():
+        return out, hit, part
+    idx = np.nonzero(hit)[0]
+    p = prim[idx]
+    tri = scene.faces[p]
+    u, v = res["u"][idx][:, None], res["v"][idx][:, None]
+    w0 = 1 - u - v
+
+    def lerp(attr):
+        return attr[tri[:, 0]] * w0 + attr[tri[:, 1]] * u + attr[tri[:, 2]] * v
+
+    d = dirs[idx]
+    pos = origins[idx] + d * res["tfar"][idx][:, None]
+    nrm = lerp(scene.normals)
+    nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
+    # Smooth normals can face away at the silhouette: bend them back towards the viewer.
+    facing = np.einsum("ij,ij->i", nrm, d)
+    nrm = np.where(facing[:, None] > 0, nrm - 1.02 * facing[:, None] * d, nrm)
+    nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
+    albedo = lerp(scene.color)
+    tex = lerp(scene.tex[:, None])[:, 0]
+    textured = tex > 0.01
+    if textured.any():
+        uv = lerp(scene.uv)[textured]
+        albedo[textured] = (albedo[textured] * (1 - tex[textured, None])
+                            + _sample_texture(scene.texture, uv) * tex[textured, None])
+    ao = lerp(scene.ao[:, None])[:, 0]
+    mat = _MAT[scene.face_material[p]]
+    spec_k, shin, wrap, sss, rim_k = (mat[:, i] for i in range(5))
+    view = -d
+    key, fill, rim = cam.to_world(lights.key), cam.to_world(lights.fill), cam.to_world(lights.rim)
+    # Key light shadow: one ray each towards the light.
+    shadow_hit = scene.embree.run((pos + nrm * 0.004).astype(np.float32), np.broadcast_to(key, pos.shape).copy(),
+                                  query="OCCLUDED")
+    lit = (shadow_hit == -1).astype(np.float32)
+    nk = nrm @ key
+    wrapped = np.clip((nk + wrap) / (1 + wrap), 0, 1)
+    lambert = np.clip(nk, 0, 1)
+    key_diffuse = wrapped * (0.35 + 0.65 * lit)
+    diffuse = key_diffuse[:, None] * np.float32(lights.key_color)
+    diffuse += (sss * np.clip(wrapped - lambert, 0, 1))[:, None] * _SSS * np.float32(lights.key_color)
+    diffuse += np.clip((nrm @ fill + 0.3) / 1.3, 0, 1)[:, None] * np.float32(lights.fill_color)
+    hemi = 0.5 + 0.5 * nrm[:, 1]
+    ambient = (np.float32(lights.sky) * hemi[:, None] + np.float32(lights.ground) * (1 - hemi[:, None]))
+    diffuse += ambient * ao[:, None]
+    diffuse *= (0.55 + 0.45 * ao)[:, None]
+    # The photo's face already holds its own light: shade it more gently.
+    diffuse = diffuse * (1 - 0.45 * tex[:, None]) + 0.45 * tex[:, None] * (0.75 + 0.35 * diffuse)
+    half = key + view
+    half /= np.linalg.norm(half, axis=1, keepdims=True)
+    spec = spec_k * np.clip(np.einsum("ij,ij->i", nrm, half), 0, 1) ** shin * lit * (shin + 8) / 40
+    fresnel = (1 - np.clip(np.einsum("ij,ij->i", nrm, view), 0, 1)) ** 3
+    rim_light = rim_k * fresnel * np.clip(nrm @ rim + 0.35, 0, 1)
+    color = albedo * diffuse + spec[:, None] * np.float32(lights.key_color) * 0.6
+    color += rim_light[:, None] * np.float32(lights.rim_color) * (0.35 + 0.65 * albedo) * ao[:, None]
+    color += (0.06 * fresnel * ao)[:, None] * np.float32(lights.sky)
+    out[idx] = color
+    part[idx] = scene.face_part[p]
+    return out, hit, part
+
+
+_SUBPIXELS = np.float32([[0.125, 0.375], [0.375, -0.125], [-0.125, -0.375], [-0.375, 0.125]])
+
+
+def render_rgba(scene: Scene, cam: Camera, lights: Lights) -> tuple[np.ndarray, np.ndarray]:
+    """The figure's linear colour (premultiplied) and coverage, and the floor shadow's opacity, at the camera's
+    size. Silhouette pixels get four sub-pixel rays (antialiasing)."""
+    w, h = cam.size
+    py, px = np.mgrid[0:h, 0:w].astype(np.float32)
+    px, py = px.ravel() + 0.5, py.ravel() + 0.5
+    dirs = cam.rays(px, py)
+    origins = np.broadcast_to(cam.eye, dirs.shape).astype(np.float32)
+    color, hit, part = _shade(scene, cam, lights, origins, dirs)
+    alpha = hit.astype(np.float32)
+    ids = part.reshape(h, w).astype(np.float32)
+    kernel = np.ones((3, 3), np.uint8)
+    edge = (cv2.dilate(ids, kernel) != cv2.erode(ids, kernel)).ravel()
+    e = np.nonzero(edge)[0]
+    if len(e):
+        acc = np.zeros((len(e), 3), np.float32)
+        cov = np.zeros(len(e), np.float32)
+        for dx, dy in _SUBPIXELS:
+            sub = cam.rays(px[e] + dx, py[e] + dy)
+            c, hh, _ = _shade(scene, cam, lights, origins[: len(e)], sub)
+            acc += c
+            cov += hh
+        color[e] = acc / 4
+        alpha[e] = cov / 4
+    shadow = _floor_shadow(scene, cam, lights, origins, dirs, hit)
+    return color.reshape(h, w, 3), np.stack([alpha.reshape(h, w), shadow.reshape(h, w)])
+
+
+def _floor_shadow(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs: np.ndarray,
+                  hit: np.ndarray) -> np.ndarray:
+    """The floor's darkening (0..1) where the figure does not cover it: contact shadow round the base and the key
+    light's cast shadow, softened."""
+    n = len(dirs)
+    shadow = np.zeros(n, np.float32)
+    down = (~hit) & (dirs[:, 1] < -1e-4)
+    idx = np.nonzero(down)[0]
+    t = -origins[idx, 1] / dirs[idx, 1]
+    g = origins[idx] + dirs[idx] * t[:, None]
+    rx, rz, k = scene.base
+    rho = ((np.abs(g[:, 0]) / rx) ** k + (np.abs(g[:, 2]) / rz) ** k) ** (1 / k)
+    gap = np.maximum(rho - 1, 0) * min(rx, rz)
+    contact = (0.55 * np.exp(-gap / 0.06) + 0.3 * np.exp(-gap / 0.4)) * np.clip(1 - gap / 1.2, 0, 1)
+    near = rho < 2.5
+    cast = np.zeros(len(idx), np.float32)
+    key = cam.to_world(lights.key)
+    if key[1] > 0.05 and near.any():
+        occl = scene.embree.run(g[near].astype(np.float32), np.broadcast_to(key, g[near].shape).copy(),
+                                query="OCCLUDED")
+        cast[near] = (occl != -1) * 0.45 * np.clip(2.5 - rho[near], 0, 1)
+    shadow[idx] = np.maximum(contact, 0)
+    cast_full = np.zeros(n, np.float32)
+    cast_full[idx] = cast
+    w, h = cam.size
+    soft = cv2.GaussianBlur(cast_full.reshape(h, w), (0, 0), max(1.0, h / 170)).ravel()
+    return np.clip(np.maximum(shadow, soft) * (~hit), 0, 0.85).astype(np.float32)
+
+
+def still(model, size: tuple[int, int], *, yaw_deg: float = 0.0, elevation_deg: float = 8.0, light: int = 0
+          ) -> Image.Image:
+    """The figure (with its base) on transparent, its contact shadow in the alpha."""
+    scene = scene_of(model)
+    lights = LIGHTS[(light + model.options.variation) % len(LIGHTS)]
+    cam = camera_for(scene, size, [yaw_deg], elevation_deg)[0]
+    color, (alpha, shadow) = render_rgba(scene, cam, lights)
+    return to_rgba(color, alpha, shadow)
+
+
+def to_rgba(color: np.ndarray, alpha: np.ndarray, shadow: np.ndarray) -> Image.Image:
+    """Premultiplied linear colour and coverage over a floor shadow, as a straight-alpha sRGB image."""
+    a = alpha + (1 - alpha) * shadow
+    rgb = _linear_to_srgb(_tonemap(color / np.maximum(alpha, 1e-6)[..., None]))
+    rgb = rgb * (alpha / np.maximum(a, 1e-6))[..., None]  # the shadow's own colour is black
+    out = np.dstack([rgb * 255, a * 255]).clip(0, 255).astype(np.uint8)
+    return Image.fromarray(out, "RGBA")
+
+
+def on_backdrop(color: np.ndarray, alpha: np.ndarray, shadow: np.ndarray, backdrop: np.ndarray) -> np.ndarray:
+    """The figure and its shadow over an opaque sRGB backdrop (float 0..1), as uint8 RGB."""
+    fig = _linear_to_srgb(_tonemap(color / np.maximum(alpha, 1e-6)[..., None]))
+    under = backdrop * (1 - shadow[..., None] * 0.9)
+    return (np.clip(fig * alpha[..., None] + under * (1 - alpha[..., None]), 0, 1) * 255).astype(np.uint8)

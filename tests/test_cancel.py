@@ -1,0 +1,199 @@
+"""Cancel, with the real python-telegram-bot against the fake Bot API and a hosted model (the real ``openai`` SDK
+against the fake OpenAI API) that takes its time: a job waiting behind a slow one shows a Cancel button; pressing it
+stops the job, says so, delivers nothing and leaves the day's images unspent; only the job's owner can cancel it;
+/cancel abandons a running hosted call. Then the store and runner underneath: a classic render in its thread stops
+at its next progress report."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from minime.bots.telegram_bot.app import TelegramRunner
+from minime.core.domain import Cancelled, JobState, UserKey
+from minime.core.errors import NothingToCancel, NotYourJob
+from minime.core.jobs import JobCancelled, JobRunner
+from minime.core.quotas import chat_subject, user_subject
+from minime.core.settings import Settings
+from tests.conftest import Recorder, RunningBot
+from tests.fake_hosted import FakeOpenAI
+from tests.fake_telegram import FakeTelegram
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
+KEY = "minime-test-key-cancel-0b1c2d3e"
+GROUP = -1001234567890
+ADA, BO = 301, 302
+
+
+@pytest.fixture()
+async def fakes():
+    telegram, model = FakeTelegram(TOKEN), FakeOpenAI(KEY)
+    await telegram.start()
+    root = await model.start()
+    telegram.add_group(GROUP, "Cancel club")
+    yield telegram, model, root
+    await model.stop()
+    await telegram.stop()
+
+
+def _settings(tmp_path: Path, telegram: FakeTelegram, root: str) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data", telegram_token=SecretStr(TOKEN),
+                    telegram_api_root=telegram.root, engine="hosted", hosted_provider="openai", hosted_api_key=KEY,
+                    hosted_base_url=root + "/v1", max_concurrent_jobs=1, job_lease_s=30.0, daily_quota=1,
+                    chat_daily_quota=10)
+
+
+def _cancel_button(message: dict) -> str | None:
+    for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+        for key in row:
+            if "Cancel" in key["text"]:
+                return key["callback_data"]
+    return None
+
+
+async def _status_with_cancel(telegram: FakeTelegram, mark: int) -> dict:
+    """The bot's status line in the group, edited since ``mark`` to carry a Cancel button."""
+    def find() -> dict | None:
+        for call in telegram.calls[mark:]:
+            if call.method == "editMessageText" and call.params.get("chat_id") == GROUP \
+                    and isinstance(call.result, dict) and _cancel_button(call.params):
+                return telegram.messages[(GROUP, call.result["message_id"])]
+        return None
+    return await telegram.wait_for(find, 30)
+
+
+async def _answer_to(telegram: FakeTelegram, query_id: str) -> str:
+    call = await telegram.wait_for(lambda: next((c for c in telegram.calls if c.method == "answerCallbackQuery"
+                                                 and c.params["callback_query_id"] == query_id), None), 30)
+    return call.params.get("text", "")
+
+
+async def test_cancel_a_waiting_and_a_running_job_nothing_delivered_nothing_counted(
+        tmp_path: Path, fakes, astronaut_jpeg: bytes) -> None:
+    telegram, model, root = fakes
+    model.delay_s = 6.0  # the hosted model takes its time: Ada's job holds the only render slot
+    bot = await RunningBot(_settings(tmp_path, telegram, root), TelegramRunner).start()
+    store, ada, bo = bot.studio.store, UserKey("telegram", str(ADA)), UserKey("telegram", str(BO))
+    try:
+        mark = len(telegram.calls)
+        await telegram.send_photo(ADA, astronaut_jpeg, caption="/popart", chat=GROUP)
+        await model.wait_for(lambda: model.in_flight == 1 or None, 30)
+        ada_status = await _status_with_cancel(telegram, mark)  # a running job can be cancelled too
+
+        mark = len(telegram.calls)
+        await telegram.send_photo(BO, astronaut_jpeg, caption="/popart", chat=GROUP)
+        bo_status = await _status_with_cancel(telegram, mark)
+        assert "next" in bo_status["text"] or "queue" in bo_status["text"], bo_status["text"]
+        bo_job = await store.active_job(bo)
+        assert bo_job is not None and bo_job.state is JobState.QUEUED
+        assert (await store.usage_of(user_subject(bo)))[0] == 1, "a queued render has taken its image"
+
+        # Ada taps Bo's Cancel: a polite no, and Bo's job waits on
+        query = await telegram.press(ADA, bo_status, _cancel_button(bo_status))
+        assert "Only the person who asked" in await _answer_to(telegram, query)
+        assert (await store.get_job(bo_job.id)).state is JobState.QUEUED
+
+        # Bo taps his own: the job is off, the line says so (its button gone), his image is back
+        query = await telegram.press(BO, bo_status, _cancel_button(bo_status))
+        await _answer_to(telegram, query)
+        await telegram.wait_for(lambda: "Cancelled" in telegram.messages[(GROUP, bo_status["message_id"])]["text"]
+                                or None, 30)
+        assert _cancel_button(telegram.messages[(GROUP, bo_status["message_id"])]) is None
+        assert (await store.get_job(bo_job.id)).state is JobState.CANCELLED
+        assert (await store.usage_of(user_subject(bo)))[0] == 0, "a cancelled job counts no image"
+
+        # Ada sends /cancel while the model is still drawing: the call is abandoned at once
+        ada_job = await store.active_job(ada)
+        started = time.monotonic()
+        await telegram.send_text(ADA, "/cancel", chat=GROUP)
+        await telegram.wait_for(lambda: "Cancelled" in telegram.messages[(GROUP, ada_status["message_id"])]["text"]
+                                or None, 30)
+        await telegram.wait_for(lambda: bot.studio.runner.running_count == 0 or None, 10)
+        assert time.monotonic() - started < model.delay_s, "the hosted call was abandoned, not waited for"
+        assert (await store.get_job(ada_job.id)).state is JobState.CANCELLED
+        assert (await store.usage_of(user_subject(ada)))[0] == 0
+        assert (await store.usage_of(chat_subject(f"telegram:{GROUP}")))[0] == 0, "nor against the group's"
+
+        await asyncio.sleep(model.delay_s + 1)  # the model's answer would have come by now
+        assert not telegram.sent("sendPhoto", GROUP), "a cancelled job delivers nothing"
+        assert (await store.get_job(bo_job.id)).state is JobState.CANCELLED, "a cancelled job never runs"
+
+        # Bo's one image of the day was given back: he still gets a picture
+        model.delay_s = 0.0
+        mark = len(telegram.calls)
+        await telegram.send_text(BO, "/retro 70s", chat=GROUP)
+        await telegram.wait_for_call("sendPhoto", GROUP, mark, timeout=60)
+
+        # nothing left to cancel
+        mark = len(telegram.calls)
+        await telegram.send_text(BO, "/cancel", chat=GROUP)
+        answer = await telegram.wait_for(lambda: next((m for m in telegram.ephemeral if "nothing" in m["text"]
+                                                       and m["receiver_user"]["id"] == BO), None), 30)
+        assert answer["chat"]["id"] == GROUP
+    finally:
+        await bot.stop()
+
+
+async def test_only_the_owner_cancels_and_a_classic_render_stops_at_its_next_progress_report(
+        studio, recorder: Recorder, alice: UserKey, astronaut_jpeg: bytes) -> None:
+    await studio.receive_selfie(alice, astronaut_jpeg)
+    job = await studio.apply_theme(alice, "figurine", "Ada")
+    with pytest.raises(NotYourJob):
+        await studio.cancel(UserKey("test", "mallory"), job.id)
+    await studio.cancel(alice, job.id)
+    ended = await recorder.wait_for(job.id)
+    assert isinstance(ended, Cancelled) and "Cancelled" in ended.reason
+    with pytest.raises(NothingToCancel):
+        await studio.cancel(alice, job.id)
+    await asyncio.sleep(1.0)
+    assert not [e for e in recorder.of(job.id) if type(e).__name__ == "Done"], "nothing is delivered"
+    assert (await studio.store.get_job(job.id)).state is JobState.CANCELLED
+
+
+async def test_a_cancelled_jobs_progress_callback_stops_its_thread(settings: Settings) -> None:
+    """The runner's progress callback raises in the render's thread once its job is cancelled."""
+    from minime.core.store import Store
+
+    store = Store(settings.resolved_database_url)
+    await store.migrate()
+    reports: list[float] = []
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def render(progress) -> None:
+        try:
+            for step in range(200):
+                progress(step / 200)
+                reports.append(step)
+                time.sleep(0.01)
+        except JobCancelled:
+            loop.call_soon_threadsafe(stopped.set)
+
+    async def execute(job, progress):
+        await asyncio.to_thread(render, progress)
+
+    runner = JobRunner(store, execute, lambda event: None, settings, owner="test")
+    await runner.start()
+    try:
+        from minime.core.domain import Job, JobKind, RenderParams, new_id
+
+        job = Job(new_id(), UserKey("test", "t"), JobKind.THEME, "popart", RenderParams(), JobState.QUEUED)
+        await store.enqueue(job, rate_limit=100, rate_window_s=60)
+        runner.wake()
+        await asyncio.wait_for(_until(lambda: len(reports) > 5), 10)
+        assert await store.cancel_job(job.id, job.user) is not None
+        assert runner.cancel(job.id)
+        await asyncio.wait_for(stopped.wait(), 5)
+        assert len(reports) < 200, "the thread stopped early"
+    finally:
+        await runner.stop()
+        await store.close()
+
+
+async def _until(predicate) -> None:
+    while not predicate():
+        await asyncio.sleep(0.02)
