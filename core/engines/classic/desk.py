@@ -248,7 +248,8 @@ def _viewport(look: Look, toy: figure3d.FigureModel | None, vw: int, vh: int) ->
         return view.convert("RGB")
     _, light = figure.camera(look.params.seed)
     size, angle = (int(vw * 0.8), int(vh * 0.92)), dict(yaw=-35.0, elevation=12.0)
-    model = figure.trim(_clay(figure.render(toy, *size, light=light, **angle), figure.mesh_lines(toy, *size, **angle)))
+    model = figure.trim(_clay(figure.render(toy, *size, light=light, floor_shadow=0.5, **angle),
+                              figure.mesh_lines(toy, *size, **angle)))
     ox, oy = (vw - model.width) // 2 - int(vw * 0.04), int(vh * 0.96) - model.height
     view.alpha_composite(model, (ox, oy))
     # Gizmo: the move tool's arrows beside the model.
@@ -265,12 +266,14 @@ def _clay(render: Image.Image, lines: np.ndarray) -> Image.Image:
     topology ``lines`` drawn over it (RGBA)."""
     arr = np.asarray(render)
     luma = cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    # The paint's own darkness (a dark suit, black hair) is mostly taken out: a local mean of the luminance is the
-    # paint, what is left around it is the light on the form.
-    paint = cv2.GaussianBlur(luma, (0, 0), max(2.0, render.width / 40))
-    shade = np.clip(0.62 + 0.9 * (luma - paint) + 0.25 * (luma - 0.5), 0.1, 1.1)
-    clay = np.array([198, 190, 180], np.float32)[None, None] * shade[..., None]
-    wire = (lines * 0.45)[..., None]
+    # The paint's own darkness (a dark suit, black hair) is taken out: a local mean of the figure's luminance (its
+    # own pixels only) is the paint, what is left around it is the light on the form.
+    solid = (arr[..., 3] > figure.SHADOW_ALPHA).astype(np.float32)
+    sigma = max(2.0, render.width / 60)
+    paint = cv2.GaussianBlur(luma * solid, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(solid, (0, 0), sigma), 1e-3)
+    shade = np.clip(0.78 + 1.1 * (luma - paint) + 0.15 * (luma - 0.5), 0.15, 1.15)
+    clay = np.array([204, 196, 186], np.float32)[None, None] * shade[..., None]
+    wire = (lines * 0.35)[..., None]
     clay = clay * (1 - wire) + np.float32([255, 150, 40]) * wire
     floor = (arr[..., 3] < figure.SHADOW_ALPHA) & (arr[..., :3].max(axis=2) < 10)  # the floor shadow stays black
     clay[floor] = 0
