@@ -51,13 +51,16 @@ class Settings(BaseSettings):
     diffusion_batch_size: int = Field(4, ge=1, description="requests that wait together run as one batch")
 
     hosted_provider: Literal["gemini", "openai"] | None = Field(None, description="whose image model renders")
-    hosted_model: str | None = Field(None, description="the provider's model id; unset: gemini-2.5-flash-image "
-                                                       "or gpt-image-1")
+    hosted_model: str | None = Field(None, description="the provider's model id; unset: gemini-3.1-flash-image "
+                                                       "or gpt-image-2")
     hosted_api_key: SecretStr | None = Field(None, description="the provider's key (never logged)")
     hosted_base_url: str | None = Field(None, description="another endpoint: a gateway or a compatible server")
-    hosted_price_per_image: float = Field(0.039, ge=0, description="what one image costs at the provider, for /stats")
+    hosted_price_per_image: float = Field(0.039, ge=0, description="what one image costs at the provider, for /stats "
+                                                                    "(unset: the model's list price, "
+                                                                    "core/engines/hosted/costs.py)")
     hosted_currency: str = "$"
-    hosted_wh_per_image: float = Field(2.9, ge=0, description="estimated energy of one image at the provider (Wh)")
+    hosted_wh_per_image: float = Field(2.9, ge=0, description="estimated energy of one image at the provider (Wh; "
+                                                              "unset: the model's estimate)")
     hosted_timeout_s: float = Field(300.0, gt=0, description="one request's limit: these services have "
                                                              "minute-long tails")
     hosted_max_retries: int = Field(4, ge=0, description="retries on 429 and 5xx, with backoff and Retry-After")
@@ -149,6 +152,16 @@ class Settings(BaseSettings):
                 self.render_timeout_s = max(self.render_timeout_s, self.hosted_timeout_s * 2 + waits)
             if "max_concurrent_jobs" not in self.model_fields_set:
                 self.max_concurrent_jobs = max(self.max_concurrent_jobs, self.hosted_concurrency)
+            # /stats: the model's price and energy from the cost table, unless the operator set their own
+            from minime.core.engines.hosted.costs import DEFAULT_MODELS, cost_of
+
+            cost = cost_of(self.hosted_model or DEFAULT_MODELS.get(self.hosted_provider or "", ""))
+            if "hosted_price_per_image" not in self.model_fields_set:
+                self.hosted_price_per_image = cost.price_per_image
+                if "hosted_currency" not in self.model_fields_set:
+                    self.hosted_currency = cost.currency
+            if "hosted_wh_per_image" not in self.model_fields_set:
+                self.hosted_wh_per_image = cost.wh_per_image
         return self
 
     @property

@@ -115,11 +115,16 @@ class FakeImageAPI(FakeServer, abc.ABC):
 
 
 class FakeOpenAI(FakeImageAPI):
-    """The OpenAI Images API (edits) and the models endpoint."""
+    """The OpenAI Images API (edits) and the models endpoint; ``prefix`` serves them under another path, as a
+    compatible gateway does (``/gateway/openai/v1/images/edits``)."""
+
+    def __init__(self, key: str, *, prefix: str = "") -> None:
+        super().__init__(key)
+        self.prefix = prefix
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/v1/models/{model}", self.model)
-        app.router.add_post("/v1/images/edits", self.edits)
+        app.router.add_get(self.prefix + "/v1/models/{model}", self.model)
+        app.router.add_post(self.prefix + "/v1/images/edits", self.edits)
 
     def _authorised(self, request: web.Request) -> web.Response | None:
         key = request.headers.get("Authorization", "").removeprefix("Bearer ")
@@ -170,7 +175,15 @@ class FakeOpenAI(FakeImageAPI):
 
 
 class FakeGemini(FakeImageAPI):
-    """The Gemini API's generateContent with image output, and the models endpoint."""
+    """The Gemini API's generateContent with image output, and the models endpoint. ``empty_answers``: how many of
+    the next image requests get an answer without a picture and without a refusal (Gemini's text-only answers,
+    finish reason ``empty_reason``: "STOP" with a text part, or "NO_IMAGE")."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.empty_answers = 0
+        self.empty_reason = "STOP"
+        self.models_asked: list[str] = []
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/v1beta/models/{model}", self.model)
@@ -205,6 +218,7 @@ class FakeGemini(FakeImageAPI):
             raise web.HTTPNotFound()
         if (denied := self._authorised(request)) is not None:
             return denied
+        self.models_asked.append(request.match_info["call"].removesuffix(":generateContent"))
         body = await request.json()
         parts = body["contents"][0]["parts"]
         prompt = " ".join(p["text"] for p in parts if "text" in p)
@@ -220,12 +234,18 @@ class FakeGemini(FakeImageAPI):
         async def answer() -> web.Response:
             if self.refuse:
                 return web.json_response({"candidates": [{"finishReason": "IMAGE_SAFETY", "index": 0}],
-                                          "modelVersion": "gemini-2.5-flash-image"})
+                                          "modelVersion": "gemini-3.1-flash-image"})
+            if self.empty_answers:
+                self.empty_answers -= 1
+                parts = [{"text": "Here is your pop-art portrait!"}] if self.empty_reason == "STOP" else []
+                return web.json_response({"candidates": [{"content": {"role": "model", "parts": parts},
+                                                          "finishReason": self.empty_reason, "index": 0}],
+                                          "modelVersion": "gemini-3.1-flash-image"})
             picture = model_picture(self.draws or photo, GEMINI_SIZES[aspect])
             self.received.append(Received(prompt, photo, aspect, config, picture))
             return web.json_response({"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {
                 "mimeType": "image/png", "data": base64.b64encode(png(picture)).decode()}}]},
-                "finishReason": "STOP", "index": 0}], "modelVersion": "gemini-2.5-flash-image",
+                "finishReason": "STOP", "index": 0}], "modelVersion": "gemini-3.1-flash-image",
                 "usageMetadata": {"promptTokenCount": 1290, "candidatesTokenCount": 1290}})
 
         return await self._image_request(answer)

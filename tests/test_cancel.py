@@ -197,3 +197,107 @@ async def test_a_cancelled_jobs_progress_callback_stops_its_thread(settings: Set
 async def _until(predicate) -> None:
     while not predicate():
         await asyncio.sleep(0.02)
+
+
+# ---- Discord: the same with discord.py against the fake Discord ------------------------------------------------------
+
+GUILD, CHANNEL = 880000000000000011, 880000000000000012
+DADA, DBO = 5301, 5302
+
+
+async def test_discord_a_waiting_job_shows_a_persistent_cancel_button_only_its_owner_can_use(
+        tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    from minime.bots.discord_bot.bot import DiscordRunner
+    from tests.fake_discord import FakeDiscord, patch_discord
+
+    discord_fake, model = FakeDiscord(), FakeOpenAI(KEY)
+    await discord_fake.start()
+    patch_discord(discord_fake)
+    root = await model.start()
+    model.delay_s = 6.0
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", discord_token=SecretStr("fake.discord.token"),
+                        engine="hosted", hosted_provider="openai", hosted_api_key=KEY, hosted_base_url=root + "/v1",
+                        max_concurrent_jobs=1, job_lease_s=30.0, daily_quota=1)
+    bot = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1)).start()
+    await discord_fake.add_guild(GUILD, CHANNEL)
+    store, ada, bo = bot.studio.store, UserKey("discord", str(DADA)), UserKey("discord", str(DBO))
+
+    def status_of(interaction: dict) -> dict:
+        return discord_fake.messages[discord_fake._originals[interaction["token"]]]
+
+    def has_cancel(message: dict) -> bool:
+        return any(c.get("label", "").endswith("Cancel") for row in message.get("components") or []
+                   for c in row.get("components", []))
+
+    try:
+        photo = discord_fake.attachment(astronaut_jpeg)
+        first = await discord_fake.slash(DADA, "popart", attachment=photo, channel=CHANNEL)
+        await model.wait_for(lambda: model.in_flight == 1 or None, 30)
+        second = await discord_fake.slash(DBO, "popart", attachment=discord_fake.attachment(astronaut_jpeg),
+                                          channel=CHANNEL)
+        await discord_fake.wait_for(lambda: second["token"] in discord_fake._originals
+                                    and has_cancel(status_of(second)) or None, 30)
+        bo_job = await store.active_job(bo)
+        assert bo_job.state is JobState.QUEUED
+        custom_id = next(c["custom_id"] for row in status_of(second)["components"] for c in row["components"])
+        assert len(custom_id) <= 100 and custom_id.startswith("mm:x:")
+
+        mark = len(discord_fake.calls)
+        await discord_fake.press(DADA, status_of(second), "✖️ Cancel", channel=CHANNEL)
+        refusal = await discord_fake.wait_for(lambda: next((c.payload["data"] for c in discord_fake.calls[mark:]
+                                                            if c.path.endswith("/callback")), None), 30)
+        assert "Only the person who asked" in refusal["content"] and refusal["flags"] & 64, "ephemeral"
+        assert (await store.get_job(bo_job.id)).state is JobState.QUEUED
+
+        await discord_fake.press(DBO, status_of(second), "✖️ Cancel", channel=CHANNEL)
+        await discord_fake.wait_for(lambda: "Cancelled" in status_of(second)["content"] or None, 30)
+        assert not has_cancel(status_of(second))
+        assert (await store.get_job(bo_job.id)).state is JobState.CANCELLED
+        assert (await store.usage_of(user_subject(bo)))[0] == 0
+
+        await discord_fake.slash(DADA, "cancel", channel=CHANNEL)
+        await discord_fake.wait_for(lambda: "Cancelled" in status_of(first)["content"] or None, 30)
+        assert (await store.usage_of(user_subject(ada)))[0] == 0
+        await asyncio.sleep(model.delay_s + 1)
+        assert not [c for c in discord_fake.calls if c.files], "a cancelled job delivers nothing"
+    finally:
+        await bot.stop()
+        await model.stop()
+        await discord_fake.stop()
+
+
+async def test_a_cancelled_diffusion_render_stops_at_its_next_step(tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    """A tiny Stable Diffusion pipeline saved here, 100 steps: cancelled after its first steps, the pipeline call ends
+    at its next step (the step callback raises); the UNet's calls are counted to see it."""
+    pytest.importorskip("diffusers")
+    from minime.core.app import build_studio
+    from minime.core.domain import Rendering
+    from tests import tiny_diffusion
+
+    model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", engine="diffusion", diffusion_model=str(model),
+                        diffusion_resolution=64, diffusion_steps=100, render_timeout_s=600, job_lease_s=60.0)
+    studio = build_studio(settings)
+    await studio.start()
+    recorder = Recorder()
+    studio.subscribe("test", recorder)
+    steps: list[float] = []
+    (await studio.engine.load()).pipe.unet.register_forward_hook(lambda *_: steps.append(time.monotonic()))
+    try:
+        user = UserKey("test", "kim")
+        await studio.receive_selfie(user, astronaut_jpeg)
+        job = await studio.apply_theme(user, "popart")
+        await asyncio.wait_for(_until(lambda: any(isinstance(e, Rendering) and e.percent >= 10
+                                                  for e in recorder.of(job.id))), 300)
+        await studio.cancel(user, job.id)
+        at_cancel = len(steps)
+        await asyncio.wait_for(_until(lambda: not studio.engine._pipe_lock.locked()), 120)
+        assert isinstance(await recorder.wait_for(job.id), Cancelled)
+        assert len(steps) <= at_cancel + 2, f"{len(steps) - at_cancel} more steps ran after the cancel"
+        assert len(steps) < 20, f"{len(steps)} of the schedule's steps ran"
+        await asyncio.sleep(0.5)
+        assert not [e for e in recorder.of(job.id) if type(e).__name__ in ("Done", "Failed")
+                    and not isinstance(e, Cancelled)]
+        assert (await studio.store.get_job(job.id)).state is JobState.CANCELLED
+    finally:
+        await studio.stop()

@@ -82,6 +82,15 @@ def test_a_close_up_becomes_a_whole_figure_on_a_base(astronaut_figure) -> None:
     assert base.min() == pytest.approx(0.0, abs=1e-3)
 
 
+def test_a_selfie_that_stops_at_the_chin_still_gets_a_dressed_body() -> None:
+    face_only = _astronaut().crop((150, 30, 310, 200))  # hair, face and chin: no clothes in the photo
+    figure = build(_look(face_only))
+    torso = next(p for p in figure.parts if p.name == "torso")
+    skin = next(p for p in figure.parts if p.name == "neck").color[0]
+    assert np.abs(torso.color[0] - skin).sum() > 0.2  # an outfit, not a skin-coloured body
+    assert {"thigh0", "shoe0", "hand1", "base"} <= set(figure.part_names())
+
+
 def test_the_still_is_the_figure_cut_out_with_its_shadow(astronaut_figure) -> None:
     image = still(astronaut_figure, (400, 560))
     assert image.mode == "RGBA" and image.size == (400, 560)

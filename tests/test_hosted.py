@@ -23,7 +23,7 @@ from PIL import Image
 from minime.core import provenance, texts
 from minime.core.app import build_studio
 from minime.core.domain import Done, Failed, Rendering, UserKey
-from minime.core.engines.hosted import KEEP_FACE
+from minime.core.engines.hosted import KEEP_FACE, costs
 from minime.core.logs import configure_logging
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -136,10 +136,12 @@ async def test_a_plain_look_is_the_models_picture_of_the_selfie_made_with_the_th
     assert sent.prompt == studio.catalog.get("pop-art").diffusion["instruction"], dump(sent)
     assert similarity(sent.image, astronaut) > 0.97, "the selfie itself went to the model"
     if isinstance(fake, FakeOpenAI):
-        assert sent.options["input_fidelity"] == "high" and sent.options["model"] == "gpt-image-1"
-        assert sent.shape == "1024x1024"  # a square selfie: a square picture
+        # this year's model; gpt-image-2 takes no input_fidelity (the SDK says to omit it) and draws any size
+        assert sent.options["model"] == "gpt-image-2" and "input_fidelity" not in sent.options
+        assert sent.shape == "1248x1248"  # a square selfie: a square picture, at about 1.5 MP
     else:
         assert sent.shape == "1:1" and sent.options["responseModalities"] == ["IMAGE"]
+        assert fake.models_asked == ["gemini-3.1-flash-image"], "this year's model"
     image = opened(done.image)
     assert similarity(image, sent.picture) > 0.9, "what the user got is the model's picture"
     assert similarity(image, astronaut) < 0.5, "…not the selfie (the fake model mirrors it)"
@@ -399,7 +401,8 @@ async def test_privacy_start_and_the_first_selfie_say_photos_go_to_the_named_pro
     assert "Nothing is shared or used for training" not in texts.privacy_text(settings)
     assert service in texts.help_text(studio.themes(), settings)
     assert isinstance(done, Done)
-    assert "$0.039" in stats and "2.9 Wh per image" in stats, stats
+    cost = costs.cost_of(settings.hosted_model or costs.DEFAULT_MODELS[settings.hosted_provider])
+    assert f"${cost.price_per_image:.3f}" in stats and f"{cost.wh_per_image:g} Wh per image" in stats, stats
 
 
 def test_without_a_hosted_engine_the_texts_say_photos_stay_here(tmp_path: Path) -> None:
@@ -407,3 +410,76 @@ def test_without_a_hosted_engine_the_texts_say_photos_stay_here(tmp_path: Path) 
     assert texts.hosted_notice(settings) is None
     assert "Nothing is shared" in texts.privacy_text(settings)
     assert "sent to" not in texts.help_text([], settings)
+
+
+# ---- this year's models, empty answers, paying only for pictures that arrive, gateways, costs ---------------------
+
+def test_the_default_models_are_this_years_and_the_cost_table_prices_them(tmp_path: Path) -> None:
+    from minime.core.engines.hosted.gemini_images import DEFAULT_MODEL as GEMINI
+    from minime.core.engines.hosted.openai_images import DEFAULT_MODEL as OPENAI
+
+    assert (GEMINI, OPENAI) == ("gemini-3.1-flash-image", "gpt-image-2")
+    gemini = Settings(_env_file=None, data_dir=tmp_path, engine="hosted", hosted_provider="gemini")
+    assert (gemini.hosted_price_per_image, gemini.hosted_wh_per_image) == (0.067, 2.9)
+    dated = Settings(_env_file=None, data_dir=tmp_path, engine="hosted", hosted_provider="openai",
+                     hosted_model="gpt-image-2-2026-04-21")
+    assert dated.hosted_price_per_image == costs.COSTS["gpt-image-2"].price_per_image
+    mine = Settings(_env_file=None, data_dir=tmp_path, engine="hosted", hosted_provider="openai",
+                    hosted_price_per_image=0.02)
+    assert mine.hosted_price_per_image == 0.02, "MINIME_HOSTED_PRICE_PER_IMAGE still overrides"
+
+
+@pytest.mark.parametrize("reason", ["STOP", "NO_IMAGE"])
+async def test_gemini_answers_without_a_picture_are_asked_again_twice(
+        tmp_path: Path, astronaut_jpeg: bytes, reason: str) -> None:
+    fake = FakeGemini(KEY)
+    root = await fake.start()
+    fake.empty_answers, fake.empty_reason = 2, reason
+    studio, recorder = await running(hosted_settings(tmp_path, "gemini", root, daily_quota=1))
+    try:
+        done = await make(studio, recorder, astronaut_jpeg, "popart")
+    finally:
+        await studio.stop()
+        await fake.stop()
+    assert isinstance(done, Done), done
+    assert len(fake.attempts) == 3 and len(fake.received) == 1, "two empty answers, then the picture"
+
+
+async def test_a_third_empty_answer_is_told_and_the_image_goes_back_to_the_quota(
+        tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    fake = FakeGemini(KEY)
+    root = await fake.start()
+    fake.empty_answers = 3
+    studio, recorder = await running(hosted_settings(tmp_path, "gemini", root, daily_quota=1))
+    try:
+        failed = await make(studio, recorder, astronaut_jpeg, "popart")
+        assert isinstance(failed, Failed) and not isinstance(failed, Done), failed
+        assert "without a picture" in failed.reason and "declined" not in failed.reason, failed.reason
+        assert len(fake.attempts) == 3, "asked three times in all, then the user is told"
+        allowance = await studio.allowance(ALICE)
+        assert allowance.images_left == 1, "a failed hosted call costs the user nothing"
+        done = await make(studio, recorder, astronaut_jpeg, "popart")  # so the day's one picture still comes
+        assert isinstance(done, Done), done
+        assert (await studio.allowance(ALICE)).images_left == 0
+    finally:
+        await studio.stop()
+        await fake.stop()
+
+
+async def test_the_openai_provider_reaches_a_compatible_gateway_on_another_path(
+        tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    """MINIME_HOSTED_BASE_URL pointed at a gateway that serves the OpenAI Images API under its own path."""
+    fake = FakeOpenAI(KEY, prefix="/gateway/openai-compatible")
+    root = await fake.start()
+    settings = hosted_settings(tmp_path, "openai", root, hosted_base_url=root + "/gateway/openai-compatible/v1",
+                               hosted_model="gpt-image-1.5")
+    studio, recorder = await running(settings)
+    try:
+        done = await make(studio, recorder, astronaut_jpeg, "popart")
+    finally:
+        await studio.stop()
+        await fake.stop()
+    assert isinstance(done, Done), done
+    [sent] = fake.received
+    assert sent.options["model"] == "gpt-image-1.5" and sent.options["input_fidelity"] == "high"
+    assert sent.shape == "1024x1024", "gpt-image-1.5 draws only the standard sizes"

@@ -12,7 +12,7 @@ from minime.bots.discord_bot.delivery import DiscordDelivery
 from minime.bots.discord_bot.language import CatalogueTranslator, MinimeTree
 from minime.bots.discord_bot.limits import PLATFORM
 from minime.bots.discord_bot.theme_commands import theme_commands
-from minime.bots.discord_bot.views import ForgetButton, ResultButton, ThemeButton
+from minime.bots.discord_bot.views import CancelButton, ForgetButton, ResultButton, ThemeButton
 from minime.core.logs import get_logger
 from minime.core.settings import Settings
 from minime.core.studio import Studio
@@ -39,7 +39,7 @@ class MinimeDiscord(discord.Client):
 
     async def setup_hook(self) -> None:
         """Register the persistent buttons and sync the slash commands."""
-        self.add_dynamic_items(ResultButton, ThemeButton, ForgetButton)
+        self.add_dynamic_items(ResultButton, ThemeButton, ForgetButton, CancelButton)
         await self.tree.set_translator(CatalogueTranslator())  # descriptions in every language minime speaks
         await self.tree.sync()
 

@@ -9,12 +9,13 @@ import discord
 
 from minime.bots.discord_bot.address import DiscordReply
 from minime.bots.discord_bot.limits import STATUS_EDIT_INTERVAL_S
-from minime.bots.discord_bot.views import result_view
-from minime.core.domain import Done, Event, Failed, Queued, Rendering
+from minime.bots.discord_bot.views import cancel_view, result_view
+from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
+from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.pacing import StatusPacer
-from minime.core.texts import failed_text, queued_text, rendering_text, result_caption
+from minime.core.texts import CANCELLED, failed_text, queued_text, rendering_text, result_caption
 from minime.core.themes import ThemeCatalog
 
 log = get_logger("minime.discord")
@@ -36,14 +37,37 @@ class DiscordDelivery:
             text = queued_text(event.position, event.eta_s) if isinstance(event, Queued) else rendering_text(
                 event.percent, event.waiting_for)
             if self._pacer.allow(key, text):
-                await self._edit(where, content=text)
+                await self._edit(where, content=text,
+                                 view=cancel_view(event.job.id, where.owner or int(event.job.user.user_id)))
             return
         self._pacer.forget(key)
         if isinstance(event, Done):
             await self._deliver(where, event)
+        elif isinstance(event, Cancelled):  # the status says so, its Cancel button gone
+            await self._edit(where, content=_(CANCELLED), view=None)
+        elif isinstance(event, Failed) and event.job.chat and await self._tell_privately(where, event.reason):
+            pass  # in a server channel a failure is its asker's alone
         elif isinstance(event, Failed):
             if not await self._edit(where, content=failed_text(event.reason)):
                 await self._channel(where).send(failed_text(event.reason))
+
+    async def _tell_privately(self, where: DiscordReply, reason: str) -> bool:
+        """An ephemeral follow-up of the interaction (only its user sees it) in place of the public status message;
+        False where the interaction token is gone (then the status message says it, as before)."""
+        if not (where.token_alive() and where.application_id and where.token):
+            return False
+        webhook = discord.Webhook.partial(where.application_id, where.token, client=self.client)
+        try:
+            await webhook.send(failed_text(reason), ephemeral=True)
+        except discord.HTTPException as exc:
+            log.info("could not send the failure privately", status=exc.status)
+            return False
+        if where.message_id:
+            try:
+                await webhook.delete_message(where.message_id)
+            except discord.HTTPException:
+                pass  # a leftover "thinking…" line is harmless
+        return True
 
     def _channel(self, where: DiscordReply) -> discord.PartialMessageable:
         return self.client.get_partial_messageable(where.channel_id)

@@ -119,7 +119,18 @@ async def status(interaction: discord.Interaction) -> None:
     """/status"""
     user = _user(interaction.user)
     state = await _studio(interaction).status(user, _chat(interaction))
-    await interaction.response.send_message(texts.status_reply(state, user), ephemeral=True)
+    await interaction.response.send_message(texts.status_reply(state, user, _chat(interaction)), ephemeral=True)
+
+
+@app_commands.command(name="cancel", description="Call off the image you're waiting for")
+async def cancel(interaction: discord.Interaction) -> None:
+    """/cancel: the job's status message then says it was cancelled; this answer only the asker sees."""
+    try:
+        await _studio(interaction).cancel(_user(interaction.user))
+    except MinimeError as exc:
+        await _fail(interaction, exc.user_message)
+        return
+    await interaction.response.send_message(_(texts.CANCELLED), ephemeral=True)
 
 
 @app_commands.command(name="admin", description=N_("For the bot's admins"))
@@ -133,7 +144,7 @@ async def admin(interaction: discord.Interaction, command: str | None = None) ->
     await interaction.response.send_message(answer, ephemeral=True)
 
 
-COMMANDS = [themes, undo, verify, stats, status, forget, privacy, help_, admin]
+COMMANDS = [themes, undo, verify, stats, status, cancel, forget, privacy, help_, admin]
 """The fixed commands; each theme command is built from the catalogue (theme_commands.py)."""
 
 

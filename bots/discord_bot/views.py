@@ -15,7 +15,7 @@ from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT
 from minime.core import buttons as registry
 from minime.core import texts
 from minime.core.domain import ThemeInfo
-from minime.core.errors import MinimeError
+from minime.core.errors import MinimeError, NotYourJob
 from minime.core.i18n import N_
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
@@ -131,6 +131,44 @@ class ForgetButton(_Owned, _Button, template=r"mm:f:(?P<answer>yes|no):(?P<owner
         if yes:
             await studio_of(interaction).forget(user_of(interaction.user))
         await interaction.response.edit_message(content=_(texts.FORGOTTEN if yes else texts.NOT_FORGOTTEN), view=None)
+
+
+class CancelButton(_Owned, _Button, template=r"mm:x:(?P<job>[\w-]+):(?P<owner>\d+)"):
+    """The Cancel button on the status message of a queued or running job."""
+
+    def __init__(self, job_id: str, owner: int) -> None:
+        spec = registry.BUTTONS[registry.CANCEL]
+        super().__init__(discord.ui.Button(label=spec.label, style=discord.ButtonStyle.danger,
+                                           custom_id=_check(f"mm:x:{job_id}:{owner}")))
+        self.job_id, self.owner = job_id, owner
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+                             ) -> CancelButton:
+        return cls(match["job"], int(match["owner"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        use_locale(interaction)
+        if interaction.user.id == self.owner:
+            return True
+        await interaction.response.send_message(NotYourJob().user_message, ephemeral=True)
+        return False
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        """Call the job off; its status message then says so (the Cancelled event edits it)."""
+        try:
+            await studio_of(interaction).cancel(user_of(interaction.user), self.job_id)
+        except MinimeError as exc:
+            await interaction.response.send_message(exc.user_message, ephemeral=True)
+            return
+        await interaction.response.send_message(_(texts.CANCELLING), ephemeral=True)
+
+
+def cancel_view(job_id: str, owner: int) -> discord.ui.View:
+    """The Cancel button under a status message (no timeout: it works until the job ends, across restarts)."""
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id, owner))
+    return view
 
 
 def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:

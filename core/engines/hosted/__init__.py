@@ -69,7 +69,10 @@ class HostedEngine:
         started = asyncio.get_running_loop().time()
         while True:
             elapsed = asyncio.get_running_loop().time() - started
-            report(0.1 + 0.65 * (1 - math.exp(-elapsed / TYPICAL_WAIT_S)), waiting_for=self.service)
+            try:
+                report(0.1 + 0.65 * (1 - math.exp(-elapsed / TYPICAL_WAIT_S)), waiting_for=self.service)
+            except Exception:  # the job was cancelled: its render task is being stopped too
+                return
             await asyncio.sleep(WAITING_TICK_S)
 
     def _ask(self, request: RenderRequest) -> tuple[Image.Image, str]:

@@ -56,3 +56,12 @@ _UNAVAILABLE = {  # each reason as a whole sentence, so that it can be translate
     "can't be reached": N_("The image model at {service} can't be reached right now. Please try again in a few "
                            "minutes."),
 }
+
+
+class HostedNoImage(EngineFailed):
+    """The model answered, again and again, without a picture and without saying why (Gemini's NO_IMAGE, or only
+    text): not a refusal, and nothing to pay for."""
+
+    def __init__(self, service: str) -> None:
+        super().__init__(_("The image model at {service} answered without a picture, three times in a row. Please "
+                           "try again in a moment — another photo or look may work better.").format(service=service))

@@ -1,5 +1,9 @@
-"""Google's Gemini image models ("Nano Banana": gemini-2.5-flash-image and later) through the official
-``google-genai`` SDK's async client.
+"""Google's Gemini image models ("Nano Banana": gemini-3.1-flash-image by default; gemini-3-pro-image,
+gemini-2.5-flash-image…) through the official ``google-genai`` SDK's async client.
+
+An answer without a picture and without a safety reason (finish reason ``NO_IMAGE``, ``IMAGE_OTHER``, or a text-only
+answer that stopped normally) is asked again, up to ``EMPTY_RETRIES`` times, with another seed, before the user is
+told; a safety finish or a blocked prompt is final.
 
 Retries are ours, not the SDK's: google-genai's ``HttpRetryOptions`` backs off exponentially but ignores the
 ``Retry-After`` header and the ``RetryInfo.retryDelay`` that Gemini sends with a 429, so it would hammer a quota that
@@ -22,9 +26,11 @@ from google.genai import types
 from PIL import Image
 
 from minime.core.engines.hosted.base import decode, upload_jpeg
+from minime.core.engines.hosted.costs import DEFAULT_MODELS
 from minime.core.engines.hosted.errors import (
     HostedKeyRejected,
     HostedMisconfigured,
+    HostedNoImage,
     HostedRefused,
     HostedUnavailable,
 )
@@ -32,10 +38,13 @@ from minime.core.logs import get_logger
 
 log = get_logger("minime.hosted.gemini")
 
-DEFAULT_MODEL = "gemini-2.5-flash-image"
+DEFAULT_MODEL = DEFAULT_MODELS["gemini"]
 RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})
 REFUSALS = frozenset({"SAFETY", "IMAGE_SAFETY", "PROHIBITED_CONTENT", "IMAGE_PROHIBITED_CONTENT", "BLOCKLIST",
-                      "SPII", "IMAGE_OTHER", "NO_IMAGE", "JAILBREAK", "MODEL_ARMOR", "OTHER"})
+                      "SPII", "JAILBREAK", "MODEL_ARMOR", "RECITATION", "IMAGE_RECITATION"})
+"""Finish (or block) reasons that are the provider's safety system saying no: asking again would get no again."""
+EMPTY_RETRIES = 2
+"""How often an answer without a picture (and without a refusal) is asked again before the user is told."""
 BACKOFF_FIRST_S = 1.0
 BACKOFF_MAX_S = 60.0
 LONGEST_WAIT_S = 120.0  # a service asking for longer than this is not coming back within a chat reply
@@ -69,24 +78,34 @@ class GeminiImages:
                      detail=exc.detail)
 
     async def edit(self, image: Image.Image, instruction: str, *, aspect: str, seed: int) -> Image.Image:
-        """One edit at the asked aspect ratio; the seed makes a variation a different picture."""
-        config = types.GenerateContentConfig(response_modalities=["IMAGE"], seed=seed % 2**31,
-                                             image_config=types.ImageConfig(aspect_ratio=aspect))
+        """One edit at the asked aspect ratio; the seed makes a variation a different picture. An answer without a
+        picture is asked again (another seed) up to EMPTY_RETRIES times; then HostedNoImage."""
         contents = [instruction, types.Part.from_bytes(data=upload_jpeg(image), mime_type="image/jpeg")]
-        answer = await self._with_retries(lambda: self._client.models.generate_content(
-            model=self.model, contents=contents, config=config))
-        return decode(self._image_bytes(answer))
+        for attempt in range(EMPTY_RETRIES + 1):
+            config = types.GenerateContentConfig(response_modalities=["IMAGE"], seed=(seed + attempt) % 2**31,
+                                                 image_config=types.ImageConfig(aspect_ratio=aspect))
+            answer = await self._with_retries(lambda config=config: self._client.models.generate_content(
+                model=self.model, contents=contents, config=config))
+            data, reason = self._image_bytes(answer)
+            if data is not None:
+                return decode(data)
+            log.info("the model answered without a picture", service=self.service, reason=reason,
+                     attempt=attempt + 1, retrying=attempt < EMPTY_RETRIES)
+        raise HostedNoImage(self.service)
 
-    def _image_bytes(self, answer: types.GenerateContentResponse) -> bytes:
-        """The first image part; a blocked prompt, a safety finish or no image at all is a refusal."""
+    def _image_bytes(self, answer: types.GenerateContentResponse) -> tuple[bytes | None, str]:
+        """The first image part, or None and why there is none (``NO_IMAGE``, ``STOP`` for a text-only answer…).
+        A blocked prompt or a safety finish raises HostedRefused."""
         blocked = answer.prompt_feedback.block_reason if answer.prompt_feedback else None
         candidate = answer.candidates[0] if answer.candidates else None
         for part in (candidate.content.parts or []) if candidate and candidate.content else []:
             if part.inline_data and part.inline_data.data:
-                return part.inline_data.data
+                return part.inline_data.data, "IMAGE"
         reason = _name(blocked) or _name(candidate.finish_reason if candidate else None) or "NO_IMAGE"
-        log.info("request refused by the provider's safety system", service=self.service, reason=reason)
-        raise HostedRefused(self.service)
+        if blocked or reason in REFUSALS:
+            log.info("request refused by the provider's safety system", service=self.service, reason=reason)
+            raise HostedRefused(self.service)
+        return None, reason
 
     async def _with_retries(self, call: Callable[[], Awaitable[T]]) -> T:
         for attempt in range(self.max_retries + 1):

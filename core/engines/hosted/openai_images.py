@@ -1,4 +1,9 @@
-"""OpenAI's image models (gpt-image-1 and later) through the official ``openai`` SDK's async client.
+"""OpenAI's image models (gpt-image-2 by default; gpt-image-1.5, gpt-image-2.5-…) through the official ``openai``
+SDK's async client, or any server that speaks the same Images API (``MINIME_HOSTED_BASE_URL``: a gateway).
+
+Parameters as the pinned SDK (openai 3.51) documents them: ``input_fidelity`` ("high" keeps faces) is taken by
+gpt-image-1.5 and must be omitted for gpt-image-2 and later; gpt-image-2 and later draw any ``WIDTHxHEIGHT`` whose
+sides are multiples of 16 (aspect 1:3 to 3:1), older models only 1024×1024, 1536×1024 and 1024×1536.
 
 Retries are the SDK's own: ``max_retries`` tries again on 408, 409, 429 and 5xx with exponential backoff, honouring
 ``Retry-After``/``retry-after-ms`` up to two minutes, and gives up at once when the service asks for longer.
@@ -12,6 +17,7 @@ import openai
 from PIL import Image
 
 from minime.core.engines.hosted.base import decode, upload_jpeg
+from minime.core.engines.hosted.costs import DEFAULT_MODELS
 from minime.core.engines.hosted.errors import (
     HostedKeyRejected,
     HostedMisconfigured,
@@ -22,17 +28,31 @@ from minime.core.logs import get_logger
 
 log = get_logger("minime.hosted.openai")
 
-DEFAULT_MODEL = "gpt-image-1"
+DEFAULT_MODEL = DEFAULT_MODELS["openai"]
 SIZES = {"portrait": "1024x1536", "landscape": "1536x1024", "square": "1024x1024"}
 REFUSALS = {"moderation_blocked", "content_policy_violation"}
+INPUT_FIDELITY_MODELS = ("gpt-image-1.5", "gpt-image-1")
+"""Models that take ``input_fidelity`` (the SDK: omit it for gpt-image-2 and later)."""
+FIXED_SIZE_MODELS = ("gpt-image-1.5", "gpt-image-1-mini", "gpt-image-1", "chatgpt-image-latest")
+"""Models that draw only the three standard sizes; later ones draw any multiple of 16."""
+PIXELS = 1024 * 1536  # what a standard portrait has: the area an exact-aspect size keeps
 
 
-def size_for(aspect: str) -> str:
-    """OpenAI's three sizes: the one nearest the aspect ratio."""
+def _family(model: str, names: tuple[str, ...]) -> bool:
+    return any(model == name or model.startswith(name + "-") for name in names)
+
+
+def size_for(aspect: str, model: str = DEFAULT_MODEL) -> str:
+    """The size to ask for: the exact aspect ratio at about 1.5 MP (sides multiples of 16) where the model draws any
+    size, else the nearest of OpenAI's three standard sizes."""
     w, h = (int(x) for x in aspect.split(":"))
-    if w / h < 0.83:
-        return SIZES["portrait"]
-    return SIZES["landscape"] if w / h > 1.2 else SIZES["square"]
+    if _family(model, FIXED_SIZE_MODELS) or not model.startswith("gpt-image"):
+        if w / h < 0.83:
+            return SIZES["portrait"]
+        return SIZES["landscape"] if w / h > 1.2 else SIZES["square"]
+    ratio = min(3.0, max(1 / 3, w / h))
+    height = (PIXELS / ratio) ** 0.5
+    return f"{round(height * ratio / 16) * 16}x{round(height / 16) * 16}"
 
 
 class OpenAIImages:
@@ -61,10 +81,11 @@ class OpenAIImages:
 
     async def edit(self, image: Image.Image, instruction: str, *, aspect: str, seed: int) -> Image.Image:
         """One edit; OpenAI takes no seed, so a variation is simply asked again."""
+        fidelity = {"input_fidelity": "high"} if _family(self.model, INPUT_FIDELITY_MODELS) else {}
         try:
             answer = await self._client.images.edit(
                 model=self.model, image=("selfie.jpg", upload_jpeg(image), "image/jpeg"), prompt=instruction,
-                size=size_for(aspect), input_fidelity="high", n=1)
+                size=size_for(aspect, self.model), n=1, **fidelity)
         except openai.APIError as exc:
             raise self._translate(exc) from None
         picture = answer.data[0] if answer.data else None

@@ -18,6 +18,7 @@ class Outfit:
     bottom: tuple[float, float, float]
     shoes: tuple[float, float, float]
     skin: tuple[float, float, float]
+    shirt: tuple[float, float, float] | None = None  # a shirt showing in a jacket's V
     sleeves: str = "long"  # "long", "short"
     arm_out: tuple[float, float] = (0.14, 0.14)  # how far each arm swings out from the body (radians): right, left
     arm_raise: tuple[float, float] = (0.0, 0.0)  # forward raise of each arm (radians)
@@ -27,6 +28,14 @@ class Outfit:
 
 
 NECK_TOP = 0.20  # how far the neck reaches up into the head
+
+
+def _smooth(profile: np.ndarray, rows: int) -> np.ndarray:
+    """A loft profile resampled to ``rows`` rows along a monotone cubic (no overshoot), keeping its poles."""
+    from scipy.interpolate import PchipInterpolator
+
+    t = np.linspace(0, 1, len(profile))
+    return PchipInterpolator(t, profile, axis=0)(np.linspace(0, 1, rows)).astype(np.float32)
 
 
 def _part(name: str, mesh: tuple[np.ndarray, np.ndarray], color, material: str) -> Part:
@@ -41,44 +50,62 @@ def _down(out: float, fwd: float, side: int) -> np.ndarray:
     return np.float32([v[0], v[1] * c, -v[1] * s])
 
 
+def vee_colors(part: Part) -> np.ndarray:
+    """A part's vertex colours with its shirt's V (if any) painted in."""
+    if "vee" not in part.extras:
+        return part.color
+    cx, y0, y1, half, front, shirt = part.extras["vee"]
+    verts = part.vertices
+    rise = np.clip((verts[:, 1] - y0) / (y1 - y0), 0, 1)
+    color = part.color.copy()
+    color[(verts[:, 2] > front) & (np.abs(verts[:, 0] - cx) < half * rise)] = shirt
+    return color
+
+
 def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[Part], float]:
     """The body's parts and the height of the neck's top (where the chin goes)."""
     s = scale
     hip_y = floor + 1.62 * s
     shoulder_y = hip_y + 1.28 * s
     parts: list[Part] = []
-    # Torso: a rounded-square loft from the hips to the shoulders, narrowing at the waist.
+    # Torso: a rounded-square loft from the hips to the shoulders, narrowing at the waist, broad rounded shoulders.
     torso = np.float32([
-        [-0.02, 0, 0], [0.05, 0.36, 0.22], [0.22, 0.42, 0.27], [0.55, 0.39, 0.25], [0.85, 0.45, 0.28],
-        [1.08, 0.52, 0.29], [1.22, 0.54, 0.28], [1.33, 0.46, 0.24], [1.40, 0.3, 0.18], [1.44, 0, 0]]) * \
-        np.float32([s, s, s])
-    parts.append(_part("torso", loft(torso, (0, hip_y - 0.02 * s, 0), (0, 1, 0), seg=48, roundness=2.6),
-                       outfit.top, "cloth"))
-    hips = np.float32([[-0.25, 0, 0], [-0.2, 0.3, 0.2], [-0.05, 0.42, 0.27], [0.2, 0.43, 0.275],
+        [-0.02, 0, 0], [0.05, 0.37, 0.22], [0.22, 0.42, 0.27], [0.55, 0.40, 0.25], [0.85, 0.46, 0.28],
+        [1.06, 0.53, 0.29], [1.18, 0.56, 0.28], [1.27, 0.52, 0.25], [1.34, 0.38, 0.2], [1.38, 0.2, 0.15],
+        [1.40, 0, 0]]) * s
+    verts, faces = loft(_smooth(torso, 34), (0, hip_y - 0.02 * s, 0), (0, 1, 0), seg=64, roundness=2.6)
+    color = np.broadcast_to(np.float32(outfit.top), verts.shape).copy()
+    extras = {}
+    if outfit.shirt is not None:
+        # The shirt in the jacket's V: the front, from a point at mid-chest widening to the collar (drawn sharp by
+        # the renderer, as vertex colours in the printable mesh: see vee_colors).
+        extras["vee"] = (0.0, hip_y + 0.62 * s, hip_y + 1.32 * s, 0.2 * s, 0.05 * s, outfit.shirt)
+    parts.append(Part("torso", verts, faces, color, "cloth", extras=extras))
+    hips = np.float32([[-0.25, 0, 0], [-0.2, 0.3, 0.2], [-0.05, 0.43, 0.27], [0.2, 0.44, 0.275],
                        [0.38, 0.42, 0.27], [0.42, 0, 0]]) * s
-    parts.append(_part("hips", loft(hips, (0, hip_y, 0), (0, 1, 0), seg=48, roundness=2.6), outfit.bottom, "cloth"))
+    parts.append(_part("hips", loft(_smooth(hips, 16), (0, hip_y, 0), (0, 1, 0), seg=48, roundness=2.6),
+                       outfit.bottom, "cloth"))
     # Collar ring where the neck meets the shirt.
     collar = np.float32([[-0.02, 0, 0], [0.0, 0.2, 0.17], [0.05, 0.24, 0.2], [0.1, 0.22, 0.18], [0.12, 0, 0]]) * s
-    parts.append(_part("collar", loft(collar, (0, shoulder_y + 0.02 * s, 0.0), (0, 1, 0), seg=32), outfit.top,
-                       "cloth"))
-    neck_top = shoulder_y + 0.30 * s
+    parts.append(_part("collar", loft(collar, (0, shoulder_y + 0.0 * s, 0.0), (0, 1, 0), seg=32),
+                       outfit.shirt or outfit.top, "cloth"))
+    neck_top = shoulder_y + 0.2 * s
     parts.append(_part("neck", limb((0, shoulder_y - 0.1 * s, -0.02 * s), (0, neck_top + NECK_TOP, -0.04 * s),
                                     0.17 * s, 0.16 * s, seg=28), outfit.skin, "skin"))
     for i, side in enumerate((-1, 1)):
         # Arms: shoulder ball, upper arm, forearm, mitten hand.
-        sh = np.float32([side * 0.50 * s, shoulder_y - 0.12 * s, 0.0])
+        sh = np.float32([side * 0.47 * s, shoulder_y - 0.16 * s, 0.0])
         up = _down(outfit.arm_out[i], outfit.arm_raise[i], side)
         elbow = sh + up * 0.62 * s
         fore = _down(outfit.arm_out[i] * 0.6, outfit.arm_raise[i] + outfit.elbow[i], side)
         wrist = elbow + fore * 0.56 * s
         sleeve = outfit.top
-        parts.append(_part(f"shoulder{i}", ellipsoid(sh, (0.19 * s, 0.18 * s, 0.18 * s)), sleeve, "cloth"))
-        parts.append(_part(f"upperarm{i}", limb(sh, elbow, 0.165 * s, 0.14 * s), sleeve, "cloth"))
+        parts.append(_part(f"upperarm{i}", limb(sh, elbow, 0.17 * s, 0.14 * s), sleeve, "cloth"))
         fore_color = sleeve if outfit.sleeves == "long" else outfit.skin
         parts.append(_part(f"forearm{i}", limb(elbow, wrist, 0.135 * s, 0.11 * s), fore_color,
                            "cloth" if outfit.sleeves == "long" else "skin"))
         hand_c = wrist + fore * 0.12 * s
-        parts.append(_part(f"hand{i}", ellipsoid(hand_c, (0.1 * s, 0.15 * s, 0.12 * s), axis=fore),
+        parts.append(_part(f"hand{i}", ellipsoid(hand_c, (0.115 * s, 0.165 * s, 0.135 * s), axis=fore),
                            outfit.skin, "skin"))
         thumb_tip = hand_c + np.float32([-side * 0.02, 0.0, 0.13]) * s + fore * 0.02 * s
         parts.append(_part(f"thumb{i}", limb(hand_c + fore * -0.05 * s, thumb_tip, 0.05 * s, 0.04 * s, seg=16,
@@ -89,7 +116,7 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
         knee = hip + _down(outfit.leg_out[i], stride, side) * 0.78 * s
         ankle_y = floor + 0.2 * s
         ankle = np.float32([knee[0] + side * 0.01 * s, ankle_y, knee[2] * 1.0 + (hip[2] - knee[2]) * 0.0])
-        parts.append(_part(f"thigh{i}", limb(hip, knee, 0.235 * s, 0.19 * s), outfit.bottom, "cloth"))
+        parts.append(_part(f"thigh{i}", limb(hip, knee, 0.215 * s, 0.185 * s), outfit.bottom, "cloth"))
         parts.append(_part(f"shin{i}", limb(knee, ankle, 0.19 * s, 0.155 * s), outfit.bottom, "cloth"))
         shoe = np.float32([[-0.2, 0, 0], [-0.17, 0.11, 0.07], [-0.08, 0.15, 0.115], [0.1, 0.155, 0.12],
                            [0.25, 0.13, 0.1], [0.34, 0.09, 0.075], [0.38, 0, 0]]) * s

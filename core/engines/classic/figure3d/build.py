@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from minime.core.engines.classic.facemesh import face_mesh
 from minime.core.engines.classic.figure3d import head as headmod
 from minime.core.engines.classic.figure3d.body import Outfit, body_parts
-from minime.core.engines.classic.figure3d.head import FaceFrame, HairStyle, hair_part, head_part, head_shape
+from minime.core.engines.classic.figure3d.head import (
+    FaceFrame,
+    HairStyle,
+    hair_part,
+    head_part,
+    head_shape,
+    remap_points,
+)
 from minime.core.engines.classic.figure3d.options import FigureOptions
 from minime.core.engines.classic.figure3d.shapes import Part, plinth
 from minime.core.errors import MinimeError
@@ -31,8 +39,8 @@ class NoFigureError(MinimeError, ValueError):
     """The photo cannot give a figure: no person in it, or a face too small to sculpt."""
 
     user_message = N_("I couldn't find a face to sculpt in that photo. A clear selfie works best!")
-    SMALL = ("The face in that photo is too small for me to sculpt a figure from. A closer selfie (your face at "
-             "least 60 pixels across) works best!")
+    SMALL = N_("The face in that photo is too small for me to sculpt a figure from. A closer selfie (your face at "
+               "least 60 pixels across) works best!")
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,6 +69,27 @@ def _median_color(pixels: np.ndarray) -> tuple[float, float, float] | None:
     return tuple(float(c) for c in np.median(pixels, axis=0) / 255)  # type: ignore[return-value]
 
 
+def _dominant(pixels: np.ndarray, darkest: bool = False) -> tuple[float, float, float] | None:
+    """The main colour of some pixels (sRGB 0..1): the largest of three k-means clusters (``darkest``: the darkest
+    cluster holding at least a fifth of them, as hair is darker than the light caught in it)."""
+    if len(pixels) < 30:
+        return None
+    step = max(1, len(pixels) // 3000)
+    data = np.ascontiguousarray(pixels[::step], np.float32)
+    k = min(3, len(data))
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(1)
+    _, labels, centers = cv2.kmeans(data, k, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    counts = np.bincount(labels.ravel(), minlength=k)
+    if darkest:
+        big = [i for i in range(k) if counts[i] >= 0.2 * len(data)]
+        best = min(big, key=lambda i: centers[i].sum())
+    else:
+        best = int(np.argmax(counts))
+    median = np.median(data[labels.ravel() == best], axis=0)
+    return tuple(float(c) for c in median / 255)  # type: ignore[return-value]
+
+
 def _window(rgb: np.ndarray, mask: np.ndarray, x0: float, x1: float, y0: float, y1: float
             ) -> tuple[np.ndarray, np.ndarray, float]:
     """The pixels (and matte) of a window, and how much of the window lies inside the photo."""
@@ -80,8 +109,17 @@ def _skin(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.median(np.concatenate(spots), axis=0).astype(np.float32) / 255
 
 
+def _skin_like(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
+    """Pixels of the skin's hue, lit brighter or darker (a bald crown's highlight is still skin)."""
+    rgb = pixels.astype(np.float32) / 255
+    total = rgb.sum(axis=1, keepdims=True) + 1e-6
+    chroma = np.linalg.norm(rgb / total - skin / (skin.sum() + 1e-6), axis=1)
+    ratio = total[:, 0] / (skin.sum() + 1e-6)
+    return (chroma < 0.035) & (ratio > 0.55) & (ratio < 1.8)
+
+
 def _not_skin(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    return np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16
+    return (np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16) & ~_skin_like(pixels, skin)
 
 
 def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarray, skin: np.ndarray,
@@ -94,13 +132,18 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     dark_default = HairStyle((0.16, 0.11, 0.08))
     if inside < 0.2:  # the photo is cut above the forehead: guess
         return dark_default
-    if hairy.sum() < 0.12 * max(1, len(pix)):
-        return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.5)
-    color = _median_color(pix[hairy]) or dark_default.color
+    skin_share = (_skin_like(pix, skin) & person).sum() / max(1, person.sum())
+    if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
+        return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
+    color = _dominant(pix[hairy]) or dark_default.color
+    color = tuple(c * 0.9 for c in color)  # the photo's hair is lit and mixed with the skin between strands
     h, w = mask.shape
-    cols = mask[:, int(max(0, top_x - 0.2 * width)):int(min(w, top_x + 0.2 * width))] > 0.5
-    rows = np.nonzero(cols.any(axis=1))[0]
-    crown = float(canon[headmod.FOREHEAD, 1]) + 0.42
+    # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.
+    x0, x1 = int(max(0, top_x - 0.2 * width)), int(min(w, top_x + 0.2 * width))
+    band = rgb[:int(max(1, top_y)), x0:x1].astype(np.float32) / 255
+    near = (np.linalg.norm(band - np.float32(color) / 0.9, axis=2) < 0.2) & (mask[:int(max(1, top_y)), x0:x1] > 0.5)
+    rows = np.nonzero(near.mean(axis=1) > 0.3)[0]
+    crown = float(canon[headmod.FOREHEAD, 1]) + 0.38
     top = 0.14 if not len(rows) or rows[0] <= 1 else float(
         np.clip((top_y - rows[0]) / width + canon[headmod.FOREHEAD, 1] - crown - 0.02, 0.04, 0.32))
     # Over the temples: how far the person reaches beyond the cheeks.
@@ -124,15 +167,48 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     return HairStyle(color, False, top, side, hairline)
 
 
+def _shirt(rgb: np.ndarray, mask: np.ndarray, chin_x: float, chin_y: float, width: float, skin: np.ndarray,
+           jacket: tuple[float, float, float]) -> tuple[float, float, float] | None:
+    """The shirt under a jacket, if the chest shows one: a lighter colour than the jacket, in a good share of the
+    chest just under the chin, and closer to the middle than the jacket is."""
+    h, w = mask.shape
+    x0, x1 = int(max(0, chin_x - 0.5 * width)), int(min(w, chin_x + 0.5 * width))
+    y0, y1 = int(max(0, chin_y + 0.1 * width)), int(min(h, chin_y + 0.9 * width))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    pix = rgb[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+    xs = np.tile(np.arange(x0, x1, dtype=np.float32), y1 - y0)
+    keep = (mask[y0:y1, x0:x1].reshape(-1) > 0.6) & _not_skin(pix, skin)
+    if keep.sum() < 200:
+        return None
+    pix, xs = pix[keep], np.abs(xs[keep] - chin_x)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1.0)
+    cv2.setRNGSeed(2)
+    _, labels, centers = cv2.kmeans(pix, 3, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    jacket_i = int(np.argmin(np.linalg.norm(centers / 255 - np.float32(jacket), axis=1)))
+    best = None
+    for i in range(3):
+        share = (labels == i).mean()
+        light = centers[i].sum() > centers[jacket_i].sum() + 0.25 * 255 * 3 / 3
+        central = np.median(xs[labels == i]) < min(0.3 * width, np.median(xs[labels == jacket_i]))
+        if i != jacket_i and share > 0.1 and light and central and (best is None or centers[i].sum() >
+                                                                     centers[best].sum()):
+            best = i
+    return None if best is None else tuple(float(c) for c in centers[best] / 255)  # type: ignore[return-value]
+
+
 def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndarray, width: float,
             options: FigureOptions) -> Outfit:
     v = options.variation
     chin_x, chin_y = points[headmod.CHIN, :2]
-    pix, matte, inside = _window(rgb, mask, chin_x - 0.55 * width, chin_x + 0.55 * width, chin_y + 0.5 * width,
-                                 chin_y + 1.3 * width)
+    pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width, chin_y + 0.5 * width,
+                                 chin_y + 1.8 * width)
     keep = (matte > 0.6) & _not_skin(pix, skin)
-    top = _median_color(pix[keep]) if inside > 0.3 and keep.mean() > 0.2 else None
-    top = top or OUTFITS[v % len(OUTFITS)]
+    top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
+    # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
+    shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
+    top = top or OUTFITS[v % len(OUTFITS)]  # the photo stops at the neck: a plausible outfit
     bottom, shoes = None, None
     h = mask.shape[0]
     below = mask[int(min(h - 1, chin_y)):, int(max(0, chin_x - width)):int(chin_x + width)] > 0.5
@@ -141,20 +217,22 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
         span = rows[-1]
         pix, matte, _ = _window(rgb, mask, chin_x - 0.4 * width, chin_x + 0.4 * width, chin_y + 0.6 * span,
                                 chin_y + 0.85 * span)
-        bottom = _median_color(pix[matte > 0.6])
+        bottom = _dominant(pix[matte > 0.6])
         pix, matte, _ = _window(rgb, mask, chin_x - 0.6 * width, chin_x + 0.6 * width, chin_y + 0.96 * span,
                                 chin_y + span)
         shoes = _median_color(pix[matte > 0.6])
+    if bottom is None and shirt is not None:  # a suit: the trousers match the jacket
+        bottom = top
     if bottom is None:
         lum = 0.3 * top[0] + 0.6 * top[1] + 0.1 * top[2]
         bottom = TROUSERS[(v + (2 if lum < 0.25 else 0)) % len(TROUSERS)]
     shoes = shoes or SHOES[v % len(SHOES)]
     skin_t = tuple(float(c) for c in skin)
     if options.pose == "action":
-        return Outfit(top, bottom, shoes, skin_t, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5), elbow=(0.5, 1.3),
-                      leg_out=(0.12, 0.1), stride=0.2)
+        return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5),
+                      elbow=(0.5, 1.3), leg_out=(0.12, 0.1), stride=0.2)
     swing = 0.08 * ((v // 2) % 3)
-    return Outfit(top, bottom, shoes, skin_t, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
+    return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
 
 
 def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float
@@ -164,9 +242,18 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
     shape = head_shape(canon)
     skin = _skin(rgb, points)
     style = _hair(rgb, mask, points, canon, skin, frame.width)
+    face = head_part(shape, frame, skin)
+    # The skin everywhere else is the photo's colour where the face fades into it (no rim round the face).
+    ring = (face.tex > 0.4) & (face.tex < 0.95)
+    seen = remap_points(rgb.astype(np.float32), face.uv[ring, 0], face.uv[ring, 1]) / 255
+    seen = seen[np.linalg.norm(seen - skin, axis=1) < 0.2]  # not the hair or eyebrows the fade passes over
+    if len(seen) > 50:
+        skin = np.median(seen, axis=0).astype(np.float32)
+        face = Part(face.name, face.vertices, face.faces, np.broadcast_to(skin.astype(np.float32),
+                    face.vertices.shape).copy(), face.material, face.uv, face.tex)
     outfit = _outfit(rgb, mask, points, skin, frame.width, options)
     body, neck_top = body_parts(outfit, floor, options.body_scale)
-    head = [head_part(shape, frame, skin)]
+    head = [face]
     hair = hair_part(shape, style, options.variation)
     if hair is not None:
         head.append(hair)
@@ -175,6 +262,16 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
     target = np.float32([0.0, neck_top, 0.0])
     head = [p.moved(target - pivot, options.head_scale, about=pivot) for p in head]
     return body + head
+
+
+def _shifted(part: Part, name: str, dx: float) -> Part:
+    """A person's part moved along the row of a group (its shirt's V along with it)."""
+    extras = dict(part.extras)
+    if "vee" in extras:
+        cx, *rest = extras["vee"]
+        extras["vee"] = (cx + dx, *rest)
+    return Part(name, part.vertices + np.float32([dx, 0, 0]), part.faces, part.color, part.material, part.uv,
+                part.tex, extras)
 
 
 def build(look, options: FigureOptions | None = None) -> FigureModel:
@@ -202,8 +299,7 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
     n = len(people)
     for i, person in enumerate(people):
         dx = (i - (n - 1) / 2) * SPACING * options.body_scale
-        parts += [Part(f"p{i}.{p.name}" if n > 1 else p.name, p.vertices + np.float32([dx, 0, 0]), p.faces, p.color,
-                       p.material, p.uv, p.tex) for p in person]
+        parts += [_shifted(p, f"p{i}.{p.name}" if n > 1 else p.name, dx) for p in person]
     radius = 1.12 * max(options.body_scale, 0.85)
     verts, tris = plinth(radius + (n - 1) * SPACING * options.body_scale / 2, radius, BASE_HEIGHT, 0.07,
                          roundness=2.0 if n == 1 else 4.0)

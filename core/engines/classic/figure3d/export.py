@@ -15,6 +15,7 @@ import manifold3d
 import numpy as np
 import trimesh
 
+from minime.core.engines.classic.figure3d.body import vee_colors
 from minime.core.engines.classic.figure3d.head import remap_points
 
 FORMATS = ("glb", "3mf", "stl")
@@ -23,7 +24,7 @@ _lock = threading.Lock()
 
 def _part_colors(model, part) -> np.ndarray:
     """A part's vertex colours (sRGB 0..1), the photo's where it wears the photo."""
-    color = part.color.astype(np.float32)
+    color = vee_colors(part).astype(np.float32)
     if part.uv is None or part.tex is None:
         return color
     photo = remap_points(model.texture.astype(np.float32) / 255, part.uv[:, 0], part.uv[:, 1])

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.interpolate import LinearNDInterpolator
+from scipy.spatial import Delaunay
 
 from minime.core.engines.classic.figure3d.shapes import Part, unit_sphere
 
@@ -23,7 +23,7 @@ HAIR_SUBDIVISIONS = 5
 # mediapipe face-mesh landmark indices
 CHEEK_R, CHEEK_L, FOREHEAD, CHIN, NOSE = 234, 454, 10, 152, 4
 EYE_R, EYE_L = 33, 263
-SKIN_SPOTS = (50, 280, 101, 330, 151, 9, 108, 337, 205, 425)
+SKIN_SPOTS = (50, 280, 101, 330, 151, 108, 337, 205, 425, 93, 323, 132, 361, 58, 288)  # cheeks, forehead, jaw
 
 
 @dataclass(frozen=True)
@@ -121,10 +121,34 @@ class HeadShape:
     eye_y: float
 
 
+def _interpolate(points: np.ndarray, values: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """``values`` at ``points`` interpolated linearly at grid cells (xs, ys) over the points' Delaunay triangles
+    (NaN outside them). The triangles are drawn into an id image with OpenCV and each cell's barycentric weights
+    computed at once: scipy's LinearNDInterpolator does the same, but its first query here took up to seconds."""
+    tri = Delaunay(points.astype(np.float64)).simplices
+    ids = np.full((GRID_H, GRID_W), -1, np.int32)
+    fixed = np.round(points * 16).astype(np.int32)
+    for k, t in enumerate(tri):
+        cv2.fillConvexPoly(ids, fixed[t], k, lineType=cv2.LINE_8, shift=4)
+    k = ids[ys, xs]
+    out = np.full(len(xs), np.nan, np.float64)
+    ok = k >= 0
+    a, b, c = (points[tri[k[ok], i]].astype(np.float64) for i in range(3))
+    q = np.stack([xs[ok], ys[ok]], 1).astype(np.float64)
+    v0, v1, v2 = b - a, c - a, q - a
+    den = v0[:, 0] * v1[:, 1] - v1[:, 0] * v0[:, 1]
+    den = np.where(np.abs(den) < 1e-12, 1e-12, den)
+    wb = np.clip((v2[:, 0] * v1[:, 1] - v1[:, 0] * v2[:, 1]) / den, 0, 1)
+    wc = np.clip((v0[:, 0] * v2[:, 1] - v2[:, 0] * v0[:, 1]) / den, 0, 1 - wb)
+    vals = values[tri[k[ok]]].astype(np.float64)
+    out[ok] = vals[:, 0] * (1 - wb - wc) + vals[:, 1] * wb + vals[:, 2] * wc
+    return out
+
+
 def head_shape(canon: np.ndarray) -> HeadShape:
     """The whole head's radius grid around a centre, from canonical landmarks."""
     chin, top = float(canon[CHIN, 1]), float(canon[FOREHEAD, 1])
-    crown = top + 0.42
+    crown = top + 0.38
     bottom = chin + 0.12
     center = np.float32([0.0, (crown + bottom) / 2, -0.28])
     ax, ay, azr = 0.55, (crown - bottom) / 2, 0.70
@@ -144,9 +168,8 @@ def head_shape(canon: np.ndarray) -> HeadShape:
     hull = cv2.convexHull(np.stack([col, row], 1).astype(np.float32)).astype(np.int32)
     face = np.zeros((GRID_H, GRID_W), np.uint8)
     cv2.fillConvexPoly(face, hull, 1)
-    interp = LinearNDInterpolator(np.stack([col, row], 1), r_pts)
     ys, xs = np.nonzero(face)
-    r_face = interp(xs.astype(np.float32), ys.astype(np.float32))
+    r_face = _interpolate(np.stack([col, row], 1), r_pts, xs, ys)
     inside = ~np.isnan(r_face)
     face[ys[~inside], xs[~inside]] = 0
     radius = r_ell.astype(np.float32)
@@ -158,13 +181,13 @@ def head_shape(canon: np.ndarray) -> HeadShape:
     held_value = radius.copy()
     r = radius.copy()
     for size in (31, 15, 7, 3):
-        for _ in range(40 if size > 3 else 60):
+        for _ in range(25 if size > 3 else 40):
             r = cv2.blur(r, (size, size), borderType=cv2.BORDER_REPLICATE)
             r[held] = held_value[held]
     # Soften the face's own fine steps a touch (the landmark mesh is coarse), leaving its shape.
     r = np.where(face > 0, 0.5 * r + 0.5 * cv2.GaussianBlur(r, (0, 0), 0.8), r)
-    inner = cv2.erode(face, np.ones((5, 5), np.uint8))
-    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 2.2)
+    inner = cv2.erode(face, np.ones((7, 7), np.uint8))
+    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 3.2)
     return HeadShape(center, r.astype(np.float32), face.astype(np.float32), texture, crown, chin, eye_y)
 
 
@@ -174,8 +197,9 @@ def head_part(shape: HeadShape, frame: FaceFrame, skin: np.ndarray) -> Part:
     az, el = _angles(dirs)
     verts = (dirs * _sample(shape.radius, az, el)[:, None] + shape.center).astype(np.float32)
     tex = _sample(shape.texture, az, el)
-    normals = _normals(verts, faces)
-    tex = tex * np.clip((frame.facing(normals) - 0.05) / 0.35, 0, 1)
+    # How squarely each point faced the camera in the photo, from its direction out of the head's centre (smooth,
+    # unlike the bumpy surface normals): the photo fades out before it stretches over the turning sides.
+    tex = tex * _smoothstep(0.25, 0.7, frame.facing(dirs))
     uv = frame.to_photo(verts)
     color = np.broadcast_to(np.float32(skin), verts.shape).copy()
     return Part("head", verts, faces, color, "skin", uv, tex.astype(np.float32))
@@ -214,10 +238,13 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     line = np.where(edge <= 1, (1 - edge) * front + edge * ear_top, (2 - edge) * ear_top + (edge - 1) * nape)
     line = cv2.GaussianBlur(line[None].astype(np.float32), (0, 0), 3)[0]
     mask = _smoothstep(-0.015, 0.015, gel - line[None])
-    lift = _smoothstep(line[None], line[None] + 0.5, gel)
-    crown = _smoothstep(0.2, 1.4, gel)
-    sides = np.exp(-((abs_az[None] - 1.5) / 0.6) ** 2) * _smoothstep(-0.3, 0.4, gel)
-    thick = 0.035 + 0.02 * lift + style.top * crown + style.side * sides
+    # Thin at the hairline (a sculpted lip), fuller above it; every term that depends on the azimuth fades out at
+    # the crown, where all azimuths meet.
+    lift = _smoothstep(line[None], line[None] + 0.35, gel)
+    crown = _smoothstep(0.25, 1.4, gel)
+    pole = 1 - _smoothstep(0.9, 1.45, gel)
+    sides = np.exp(-((abs_az[None] - 1.5) / 0.7) ** 2) * pole
+    thick = 0.03 + lift * (0.025 + 0.7 * style.side * sides) + style.top * crown
     # Sculpted locks: grooves running from the crown down, a little swept by the variation.
     sweep = 0.35 * ((variation % 3) - 1)
     grooves = 0.5 + 0.5 * np.cos(gaz * 22 + sweep * gel * 6)

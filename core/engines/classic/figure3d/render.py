@@ -73,6 +73,7 @@ class Scene:
     face_part: np.ndarray
     texture: np.ndarray  # the photo, linear float32
     base: tuple[float, float, float]  # the plinth's outline: radius x, radius z, superellipse exponent
+    vees: list  # (part index, (centre x, y of the point, y of the top, half width at the top, front z, linear colour))
     height: float
     radius: float
 
@@ -115,7 +116,11 @@ def _build_scene(model) -> Scene:
     verts, faces, normals, color, uv, tex, fmat, fpart = [], [], [], [], [], [], [], []
     offset = 0
     base = (1.0, 1.0, 2.0)
+    vees = []
     for i, part in enumerate(model.parts):
+        if "vee" in part.extras:
+            *shape, shirt = part.extras["vee"]
+            vees.append((i, (*shape, _srgb_to_linear(np.float32(shirt)))))
         n = len(part.vertices)
         verts.append(part.vertices)
         faces.append(part.faces + offset)
@@ -137,7 +142,7 @@ def _build_scene(model) -> Scene:
     texture = _srgb_to_linear(model.texture.astype(np.float32) / 255)
     scene = Scene(embree, v, f, nrm, np.concatenate(color), np.concatenate(uv).astype(np.float32),
                   np.concatenate(tex).astype(np.float32), np.ones(len(v), np.float32), np.concatenate(fmat),
-                  np.concatenate(fpart), texture, base, float(v[:, 1].max()),
+                  np.concatenate(fpart), texture, base, vees, float(v[:, 1].max()),
                   float(np.sqrt((v[:, 0] ** 2 + v[:, 2] ** 2).max())))
     scene.ao = _vertex_occlusion(scene)
     return scene
@@ -160,12 +165,18 @@ def _vertex_occlusion(scene: Scene, rays: int = 12, reach: float = 0.7) -> np.nd
     t /= np.linalg.norm(t, axis=1, keepdims=True)
     b = np.cross(n, t)
     dirs = _hemisphere(rays)
-    occluded = np.zeros(len(n), np.float32)
     origins = scene.vertices + n * 0.004
+    # A vertex buried in another part (a thigh inside the hips) sees that part's inside along its normal; it is
+    # never seen and must not darken its visible neighbours, so it counts as open.
+    res = scene.embree.run(origins, n.copy(), dists=np.full(len(n), 1.0, np.float32), output=1)
+    buried = (res["primID"] >= 0) & (np.einsum("ij,ij->i", res["Ng"], n) > 0)
+    open_ = np.nonzero(~buried)[0]
+    o, nn, tt, bb = origins[open_], n[open_], t[open_], b[open_]
+    occluded = np.zeros(len(n), np.float32)
+    reach_all = np.full(len(open_), reach, np.float32)
     for d in dirs:
-        world = (t * d[0] + b * d[1] + n * d[2]).astype(np.float32)
-        hit = scene.embree.run(origins, world, dists=np.full(len(n), reach, np.float32), query="OCCLUDED")
-        occluded += hit != -1
+        world = (tt * d[0] + bb * d[1] + nn * d[2]).astype(np.float32)
+        occluded[open_] += scene.embree.run(o, world, dists=reach_all.copy(), query="OCCLUDED") != -1
     # Below the floor there is only the floor: the base's underside and anything facing down is darker.
     floor = np.clip(-n[:, 1], 0, 1) * np.clip(1 - scene.vertices[:, 1] / 0.5, 0, 1) * 0.5
     return np.clip(1 - occluded / rays * 0.85 - floor, 0.1, 1).astype(np.float32)
@@ -276,6 +287,14 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
         uv = lerp(scene.uv)[textured]
         albedo[textured] = (albedo[textured] * (1 - tex[textured, None])
                             + _sample_texture(scene.texture, uv) * tex[textured, None])
+    hit_part = scene.face_part[p]
+    for index, (cx, y0, y1, half, front, shirt) in scene.vees:
+        on = np.nonzero(hit_part == index)[0]
+        if len(on):
+            q = pos[on]
+            width = half * np.clip((q[:, 1] - y0) / (y1 - y0), 0, 1)
+            inside = np.clip((width - np.abs(q[:, 0] - cx)) / 0.012, 0, 1) * (q[:, 2] > front)
+            albedo[on] = albedo[on] * (1 - inside[:, None]) + shirt * inside[:, None]
     ao = lerp(scene.ao[:, None])[:, 0]
     mat = _MAT[scene.face_material[p]]
     spec_k, shin, wrap, sss, rim_k = (mat[:, i] for i in range(5))
@@ -297,7 +316,7 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
     diffuse += ambient * ao[:, None]
     diffuse *= (0.55 + 0.45 * ao)[:, None]
     # The photo's face already holds its own light: shade it more gently.
-    diffuse = diffuse * (1 - 0.45 * tex[:, None]) + 0.45 * tex[:, None] * (0.75 + 0.35 * diffuse)
+    diffuse = diffuse * (1 - 0.3 * tex[:, None]) + 0.3 * tex[:, None] * (0.7 + 0.4 * diffuse)
     half = key + view
     half /= np.linalg.norm(half, axis=1, keepdims=True)
     spec = spec_k * np.clip(np.einsum("ij,ij->i", nrm, half), 0, 1) ** shin * lit * (shin + 8) / 40
@@ -307,7 +326,7 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
     color += rim_light[:, None] * np.float32(lights.rim_color) * (0.35 + 0.65 * albedo) * ao[:, None]
     color += (0.06 * fresnel * ao)[:, None] * np.float32(lights.sky)
     out[idx] = color
-    part[idx] = scene.face_part[p]
+    part[idx] = hit_part
     return out, hit, part
 
 
@@ -322,7 +341,18 @@ def render_rgba(scene: Scene, cam: Camera, lights: Lights) -> tuple[np.ndarray, 
     px, py = px.ravel() + 0.5, py.ravel() + 0.5
     dirs = cam.rays(px, py)
     origins = np.broadcast_to(cam.eye, dirs.shape).astype(np.float32)
-    color, hit, part = _shade(scene, cam, lights, origins, dirs)
+    # Where the figure can be: a ray every 4 pixels, grown by two cells; only there is every pixel traced.
+    step = 4
+    sy, sx = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
+    coarse = scene.embree.run(origins[: sx.size], cam.rays(sx.ravel() + step / 2, sy.ravel() + step / 2),
+                              query="OCCLUDED").reshape(sx.shape) != -1
+    near = cv2.dilate(coarse.astype(np.uint8), np.ones((5, 5), np.uint8))
+    near = cv2.resize(near, (w, h), interpolation=cv2.INTER_NEAREST).ravel() > 0
+    color = np.zeros((h * w, 3), np.float32)
+    hit = np.zeros(h * w, bool)
+    part = np.full(h * w, -1, np.int32)
+    sel = np.nonzero(near)[0]
+    color[sel], hit[sel], part[sel] = _shade(scene, cam, lights, origins[: len(sel)], dirs[sel])
     alpha = hit.astype(np.float32)
     ids = part.reshape(h, w).astype(np.float32)
     kernel = np.ones((3, 3), np.uint8)
@@ -355,7 +385,7 @@ def _floor_shadow(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray
     rx, rz, k = scene.base
     rho = ((np.abs(g[:, 0]) / rx) ** k + (np.abs(g[:, 2]) / rz) ** k) ** (1 / k)
     gap = np.maximum(rho - 1, 0) * min(rx, rz)
-    contact = (0.55 * np.exp(-gap / 0.06) + 0.3 * np.exp(-gap / 0.4)) * np.clip(1 - gap / 1.2, 0, 1)
+    contact = (0.55 * np.exp(-gap / 0.06) + 0.3 * np.exp(-gap / 0.3)) * np.clip(1 - gap / 0.8, 0, 1)
     near = rho < 2.5
     cast = np.zeros(len(idx), np.float32)
     key = cam.to_world(lights.key)
@@ -368,7 +398,12 @@ def _floor_shadow(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray
     cast_full[idx] = cast
     w, h = cam.size
     soft = cv2.GaussianBlur(cast_full.reshape(h, w), (0, 0), max(1.0, h / 170)).ravel()
-    return np.clip(np.maximum(shadow, soft) * (~hit), 0, 0.85).astype(np.float32)
+    # Faded out towards the picture's edges, so no shadow is ever cut off by the frame.
+    margin = 0.05 * min(w, h)
+    ex = np.minimum(np.arange(w) + 0.5, w - np.arange(w) - 0.5) / margin
+    ey = np.minimum(np.arange(h) + 0.5, h - np.arange(h) - 0.5) / margin
+    border = (np.clip(ey, 0, 1)[:, None] * np.clip(ex, 0, 1)[None, :]).ravel()
+    return np.clip(np.maximum(shadow, soft) * (~hit) * border, 0, 0.85).astype(np.float32)
 
 
 def still(model, size: tuple[int, int], *, yaw_deg: float = 0.0, elevation_deg: float = 8.0, light: int = 0
