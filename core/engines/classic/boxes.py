@@ -204,9 +204,9 @@ def figurine(look: Look) -> Image.Image:
     if toy is None:
         shown = figure.photo_print(look, int(ww * 0.8), int(wh * 0.8), c.get("stand", (43, 43, 58)))
     else:
-        shown = figure.shot(toy, ww, int(wh * 0.9), yaw=yaw, light=light)
+        shown = figure.shot(toy, ww, int(wh * 0.93), yaw=yaw, light=light)
     look.progress(0.7)
-    fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.965) - shown.height
+    fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.97) - shown.height
     paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
     inside.alpha_composite(shown, (fig_x, fig_y))
     left, right = figure.width_of(shown)
