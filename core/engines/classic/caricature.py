@@ -37,7 +37,7 @@ def caricature(look: Look) -> Image.Image:
         shown = figure.framed_photo(look, 700, 820).rotate((look.params.seed % 5 - 2) * 3, expand=True,
                                                             resample=Image.Resampling.BICUBIC)
     else:
-        shown = figure.shot(toy, 760, FEET_Y - 170, yaw=yaw, light=light)
+        shown = figure.shot(toy, 760 if toy.people == 1 else 960, FEET_Y - 170, yaw=yaw, light=light)
     look.progress(0.6)
     x, y = (W - shown.width) // 2, FEET_Y - shown.height
     paste_shadow(canvas, shown.getchannel("A"), (x, y), blur=16, opacity=0.25, offset=(0, -4))
