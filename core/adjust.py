@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from minime.core.domain import Adjustments
+from minime.core.memo import budget_cache
 
 _X = np.arange(256, dtype=np.float32) / 255.0
 
@@ -72,7 +73,7 @@ def _to_lut(channels: list[np.ndarray]) -> np.ndarray:
     return (np.clip(np.stack(channels, axis=-1), 0, 1) * 255 + 0.5).astype(np.uint8).reshape(256, 1, 3)
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _grain_texture(height: int, width: int) -> np.ndarray:
     """Film grain: noise a little coarser than a pixel (a fixed texture; each render takes a seeded window)."""
     rng = np.random.default_rng(7919)
@@ -82,7 +83,7 @@ def _grain_texture(height: int, width: int) -> np.ndarray:
     return noise
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _grain_layers(height: int, width: int, strength: int) -> tuple[np.ndarray, np.ndarray]:
     noise = _grain_texture(height, width) * (strength / 1000.0 * 255.0)
     positive = np.clip(noise, 0, 255).astype(np.uint8)

@@ -8,6 +8,7 @@ from collections.abc import Awaitable
 from contextlib import suppress
 from typing import Any
 
+from minime.core import malloc
 from minime.core.access import Access
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
@@ -41,6 +42,7 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
             test's failing engine goes here.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    malloc.limit_arenas()  # before the render threads exist: freed memory gathers in fewer places
     store, blobs = Store(settings.resolved_database_url), BlobStore(settings.blob_dir)
     engine = engine or create_engine(settings)
     catalog = theme_catalog(settings)

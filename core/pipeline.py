@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from minime.core import intake, metrics, watermark
+from minime.core import intake, malloc, metrics, watermark
 from minime.core.adjust import finish
 from minime.core.checks import FaceIdentity, SafetyCheck
 from minime.core.content_credentials import ContentCredentials
@@ -32,6 +32,7 @@ from minime.core.themes import Theme, ThemeCatalog
 log = get_logger("minime.pipeline")
 
 SELFIE_EXPIRED = N_("Your selfie has expired (I only keep it for a day). Send it again to keep going.")
+IDLE_S = 1.0  # no job for this long: the memory renders freed goes back to the system
 BOOKKEEPING_WAIT_S = 30.0  # a result's fingerprint and energy are stored once it is sent, or after this long
 FACE_DIFFERS = N_("Heads-up: the face may not look quite like you this time. Try “variation” or a clearer, "
                 "front-facing selfie.")
@@ -62,6 +63,8 @@ class RenderPipeline:
                                                                                  identity, safety)
         self.events = events
         self._booking: set[asyncio.Task[None]] = set()  # each sent result's fingerprint and energy, being stored
+        self._running = 0  # jobs between engine and stored result
+        self._idle_timer: asyncio.TimerHandle | None = None
 
     def warm_up(self) -> None:
         """Start the process's energy tracker (codecarbon probes the hardware, ~1.4 s: run this in a thread)."""
@@ -77,15 +80,19 @@ class RenderPipeline:
 
     async def close(self) -> None:
         """Finish the bookkeeping in flight and stop the energy tracker."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
         await asyncio.gather(*self._booking, return_exceptions=True)
         await asyncio.to_thread(self.energy.close)
 
     async def __call__(self, job: Job, progress: ProgressCallback) -> Done | None:
         """Render, finish, mark, sign and store ``job``'s result; None when another process took the job over."""
         measurement = self.energy.start()
+        self._running += 1
         try:
             return await self._produce(job, progress, measurement)
         finally:
+            self._running -= 1
             measurement.stop()
 
     async def keep(self, user: UserKey, theme: Theme, params: RenderParams, image: Any, source_type: str
@@ -163,7 +170,7 @@ class RenderPipeline:
         stored on the result in one write. /verify and /stats wait for them."""
         delivered = self.events.handed_over(job_id)
 
-        async def book() -> None:
+        async def book(marked: Any = marked) -> None:  # a parameter, not a closure: dropped once fingerprinted
             await asyncio.wait([delivered], timeout=BOOKKEEPING_WAIT_S)
             fingerprint, energy_wh = None, None
             if marked is not None:
@@ -171,6 +178,8 @@ class RenderPipeline:
                     fingerprint = await asyncio.to_thread(watermark.fingerprint, marked)
                 except Exception:
                     log.exception("fingerprint not worked out; /verify will take it from the file", result=result.id)
+                marked = None
+            self._give_back_when_idle()
             try:
                 energy_wh = await measurement.watt_hours()
                 metrics.ENERGY_WH.labels(self.engine.name).inc(energy_wh)
@@ -186,6 +195,21 @@ class RenderPipeline:
         task = asyncio.ensure_future(book())
         self._booking.add(task)
         task.add_done_callback(self._booking.discard)
+
+    def _give_back_when_idle(self) -> None:
+        """Once no job has run for ``IDLE_S``, return the memory the renders freed to the system (not between
+        renders: the next one would fault the same pages in again)."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+
+        def check() -> None:
+            self._idle_timer = None
+            if not self._running:
+                task = asyncio.ensure_future(asyncio.to_thread(malloc.give_back))
+                self._booking.add(task)
+                task.add_done_callback(self._booking.discard)
+
+        self._idle_timer = asyncio.get_running_loop().call_later(IDLE_S, check)
 
     async def _sign(self, job: Job, image: bytes, source_type: str, theme: Theme) -> bytes:
         if not self.credentials:

@@ -112,8 +112,8 @@ async def _result_of(studio: Studio, user: UserKey, selfie: bytes, command: str,
     return done.result.id
 
 
-async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result(small_settings: Settings,
-                                                                                astronaut_jpeg: bytes) -> None:
+async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result(
+        small_settings: Settings, astronaut_jpeg: bytes, no_person_png: bytes) -> None:
     from minime.core.app import build_studio
 
     studio = build_studio(small_settings)
@@ -144,12 +144,42 @@ async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result
         retro = await _result_of(studio, alice, astronaut_jpeg, "retro", "80s")
         with pytest.raises(NoFigure, match="no 3D figure"):
             await studio.figure_file(alice, retro, "turntable")
+        cup = await _result_of(studio, alice, no_person_png, "figurine", "Ada")
+        with pytest.raises(NoFigure, match="face"):  # a toy look of a photo with nobody in it
+            await studio.figure_file(alice, cup, "turntable")
         figurine = await _result_of(studio, alice, astronaut_jpeg, "figurine", "Ada")
         await studio.figure_file(alice, figurine, "mesh")
         await studio.forget(alice)
         assert not list(small_settings.blob_dir.glob("*/*.figure.*")), "/forget deletes the figure files too"
     finally:
         await studio.stop()
+
+
+async def test_on_the_hosted_engine_the_buttons_build_the_classic_figure_of_the_same_selfie(
+        tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    """A generated 2D picture has no geometry: the figure comes from figure3d, here, with no call to the model."""
+    from minime.core.app import build_studio
+    from tests.fake_hosted import FakeGemini
+
+    fake = FakeGemini("minime-test-key-3f9a7c1e5b2d4a68")
+    root = await fake.start()
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", job_lease_s=30.0, engine="hosted",
+                        hosted_provider="gemini", hosted_api_key=fake.key, hosted_base_url=root,
+                        identity_check=False, **SMALL_LOOP)
+    studio = build_studio(settings)
+    await studio.start()
+    try:
+        alice = UserKey("test", "alice")
+        result_id = await _result_of(studio, alice, astronaut_jpeg, "figurine", "Ada")
+        asked = len(fake.attempts)
+        loop = await studio.figure_file(alice, result_id, "turntable")
+        mesh = await studio.figure_file(alice, result_id, "mesh")
+        assert video_facts(loop.data)[:2] == (8, (160, 160))
+        assert_printable(mesh_of(mesh.data, "glb"), 100.0)
+        assert len(fake.attempts) == asked, "the figure is built here, not asked of the hosted model"
+    finally:
+        await studio.stop()
+        await fake.stop()
 
 
 # ---- Telegram -------------------------------------------------------------------------------------------------------
@@ -204,6 +234,22 @@ async def test_telegram_turn_sends_an_animation_and_3d_file_a_glb(tmp_path: Path
         document = await telegram.wait_for_call("sendDocument", group["id"], mark)
         assert document.filenames["document"].endswith(".glb") and "3D file" in document.params["caption"]
         assert_printable(mesh_of(document.files["document"], "glb"), 100.0)
+
+        # A day later the selfie is gone: a file made already still comes (kept with the result), one never made
+        # can't be, and the presser alone is told why.
+        await bot.studio.sweep(now=time.time() + settings.selfie_ttl_hours * 3600 + 60)
+        mark = len(telegram.calls)
+        await telegram.press(ALICE, result, turn)
+        again = await telegram.wait_for_call("sendAnimation", group["id"], mark)
+        assert again.files["animation"] == animation.files["animation"]
+        for key in bot.studio.figures.cache_keys((await bot.studio.store.get_result(
+                turn.split(":")[1])).base_key):
+            await bot.studio.blobs.delete(key)
+        mark = len(telegram.calls)
+        await telegram.press(ALICE, result, file)
+        told = await telegram.wait_for(lambda: next((c for c in telegram.calls[mark:] if "expired" in str(
+            c.params.get("text", ""))), None))
+        assert told.method != "sendDocument" and not telegram.sent("sendDocument")[1:]
     finally:
         await bot.stop()
 

@@ -354,9 +354,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                        reply_markup=themes_keyboard(studio.themes(), pressed.result_id))
         return
     if pressed.kind == "result" and pressed.action in BUTTONS and BUTTONS[pressed.action].sends:
-        await _send_figure(query, studio, user, pressed.result_id, BUTTONS[pressed.action].sends)
+        await _send_figure(query, studio, user, pressed.result_id, BUTTONS[pressed.action].sends,
+                           context.bot_data["private"])
         return
-    message = query.message
+    message, status_ = query.message, None
     try:
         if pressed.kind == "pick":
             await query.answer()
@@ -368,18 +369,24 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
                                       reply_to=_reply_to(message), chat=_chat(update))
     except MinimeError as exc:  # someone else's picture: a short note to the tapper, and nothing changes
-        await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
-        if pressed.kind == "pick":
-            await message.reply_text(exc.user_message)
+        if status_ is None:
+            await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
+        elif message.chat.type in (Chat.GROUP, Chat.SUPERGROUP):  # a picked look refused: for the tapper alone
+            await status_.delete()
+            private: PrivateReplies = context.bot_data["private"]
+            await private.tell(message.chat_id, update.effective_user.id, exc.user_message)
+        else:
+            await status_.edit_text(exc.user_message)
         return
     await query.answer(_("Undone") if isinstance(outcome, Undone) else _("On it…"))
     if isinstance(outcome, Undone):
         await _send_undone(message, outcome)
 
 
-async def _send_figure(query: CallbackQuery, studio: Studio, user: UserKey, result_id: str | None, kind: str
-                       ) -> None:
-    """🔄 Turn and 🧊 3D file: the figure's loop as an animation, or its mesh as a document (seconds of work)."""
+async def _send_figure(query: CallbackQuery, studio: Studio, user: UserKey, result_id: str | None, kind: str,
+                       private: PrivateReplies) -> None:
+    """🔄 Turn and 🧊 3D file: the figure's loop as an animation, or its mesh as a document (seconds of work); what
+    goes wrong is told to the presser alone."""
     try:
         result = await studio.owned_result(user, result_id)
     except MinimeError as exc:  # someone else's picture: a short note to the tapper
@@ -394,7 +401,7 @@ async def _send_figure(query: CallbackQuery, studio: Studio, user: UserKey, resu
             figure = await studio.figure_file(user, result.id, kind)
             await send_figure_file(bot, message.chat_id, figure, message.message_id)
     except MinimeError as exc:
-        await message.reply_text(exc.user_message)
+        await private.tell(message.chat_id, query.from_user.id, exc.user_message, reply_to=message.message_id)
 
 
 async def error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

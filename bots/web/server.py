@@ -279,7 +279,7 @@ class WebPlayground:
         except (NoFigure, NoSelfie) as exc:
             return _say(exc.user_message, 422)
         except ValueError:
-            return _say("I can't make that kind of file.", 400)
+            return _say(gettext("I can't make that kind of file."), 400)
         headers = {"Cache-Control": "private, max-age=3600"}
         if request.query.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="{figure.filename}"'

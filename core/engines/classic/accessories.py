@@ -17,6 +17,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from minime.core.engines.classic.paint import Color, mix
+from minime.core.memo import budget_cache
 from minime.core.settings import THEMES_DIR
 
 ICON_FONT = THEMES_DIR / "assets" / "icons" / "fa-solid-900.ttf"
@@ -119,7 +120,7 @@ def draw(item: str, size: tuple[int, int], accent: Color, ink: Color) -> Image.I
     return _draw(item, tuple(size), tuple(accent), tuple(ink)).copy()
 
 
-@lru_cache(maxsize=64)
+@budget_cache(maxsize=64)
 def _draw(item: str, size: tuple[int, int], accent: Color, ink: Color) -> Image.Image:
     w, h = size
     name, _ = icon_for(item)

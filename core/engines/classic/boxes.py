@@ -28,6 +28,7 @@ from minime.core.engines.classic.paint import (
     soft_mask,
     vertical_gradient,
 )
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 BADGES = ("NEW!", "RARE!", "HOT!", "WOW!", "1ST ED.")
@@ -49,7 +50,7 @@ def _backdrop(wall: Color) -> Image.Image:
                            center=(0.5, 0.4), radius=0.95)
 
 
-@lru_cache(maxsize=32)
+@budget_cache(maxsize=32)
 def _burst(size: tuple[int, int], center: tuple[float, float], color_a: Color, color_b: Color, rays: int
            ) -> Image.Image:
     """Sun-ray stripes, the classic toy-packaging background."""
@@ -74,7 +75,7 @@ def _star(draw: ImageDraw.ImageDraw, cx: float, cy: float, r_out: float, r_in: f
         draw.line(pts + [pts[0]], fill=outline_color, width=4, joint="curve")
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _plastic_glare(size: tuple[int, int], strength: float = 1.0) -> Image.Image:
     """Reflections on a clear plastic window: diagonal streaks, a top glare and a bright edge (L, to add as white)."""
     w, h = size
@@ -103,7 +104,7 @@ DEPTH, LIFT, HEADER_H = 80, 46, 230
 WINDOW = (FRONT[0] + 45, FRONT[1] + HEADER_H + 28, FRONT[2] - 45, FRONT[3] - 150)
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _toy_box(key: tuple) -> Image.Image:
     """The printed, empty toy box on its backdrop: everything that depends only on the palette."""
     c, package = _colors(key), dict(key[1])
@@ -143,7 +144,7 @@ def _toy_box(key: tuple) -> Image.Image:
     return canvas
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _window_backing(key: tuple, rays: int, pattern: int) -> Image.Image:
     """The printed card inside the window (sun rays, dots or a spotlight, by edition) with a floor shadow (RGB)."""
     c = _colors(key)
@@ -169,7 +170,7 @@ def _window_backing(key: tuple, rays: int, pattern: int) -> Image.Image:
     return inside
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _window_rim(size: tuple[int, int]) -> Image.Image:
     rim = Image.new("L", size, 0)
     ImageDraw.Draw(rim).rounded_rectangle((0, 0, size[0] - 1, size[1] - 1), 36, outline=255, width=22)
@@ -281,7 +282,7 @@ def _card_mask() -> Image.Image:
     return mask
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _blister_card(key: tuple, items: tuple[str, ...], fig_w: int = FIG_W) -> tuple[Image.Image, Image.Image]:
     """The printed card with its empty blister and accessories, and the backdrop behind it with its shadow."""
     c, package = _colors(key), dict(key[1])

@@ -4,7 +4,6 @@ and the hobbies as badges around (``/caricature Ada | nurse, running``), on a br
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -14,6 +13,7 @@ from minime.core.engines.classic import accessories, figure
 from minime.core.engines.classic.cutout import name_and_things
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 
@@ -67,7 +67,7 @@ def _props(canvas: Image.Image, job: str, beside: int, accent: Color, ink: Color
     canvas.alpha_composite(prop, (x, y))
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _burst(a: Color, b: Color) -> Image.Image:
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
     angle = np.arctan2(yy - H * 0.45, xx - W * 0.5)

@@ -12,6 +12,21 @@ from minime.core.engines.classic.look import Look
 def person(look: Look, max_w: int, max_h: int, *, box: tuple[int, int, int, int] | None = None) -> Image.Image:
     """The person (RGBA, transparent around them) scaled to fit max_w × max_h; ``box`` (x0, y0, x1, y1) limits the
     crop (a head-and-shoulders crop). Without a person, the photo's centre in a soft oval."""
+    return person_and_faces(look, max_w, max_h, box=box)[0]
+
+
+EDGE_FADE = 0.07  # of the cut-out's size: where the crop or the photo's edge cuts the person, they fade out over this
+
+
+def person_and_faces(look: Look, max_w: int, max_h: int, *, box: tuple[int, int, int, int] | None = None,
+                     fade_bottom: bool = False, whole: tuple[tuple[int, int, int, int], ...] | None = None
+                     ) -> tuple[Image.Image, list[tuple[float, float, float, float]]]:
+    """:func:`person`, and where every face (x, y, w, h) lands in it.
+
+    The crop never slices a head (of ``whole``: every face, unless only some are the crop's subject): ``box``
+    grows to take in each head's hair whole. Where the crop (or the photo's
+    own edge) still cuts through the person at a side or the top (or the bottom, with ``fade_bottom``), the person
+    fades out softly towards that edge instead of ending in a hard cut line."""
     rgb = np.asarray(look.source)
     mask = look.subject.mask
     if not look.subject.found:
@@ -25,14 +40,53 @@ def person(look: Look, max_w: int, max_h: int, *, box: tuple[int, int, int, int]
     else:
         x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
     if box:
-        x0, y0, x1, y1 = max(x0, box[0]), max(y0, box[1]), min(x1, box[2]), min(y1, box[3])
+        heads = (look.faces if whole is None else whole) if look.subject.found else ()
+        bx0, by0, bx1, by1 = _whole_heads(mask, box, heads)
+        x0, y0, x1, y1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
     scale = min(max_w / max(1, x1 - x0), max_h / max(1, y1 - y0))
     size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     crop = cv2.resize(np.ascontiguousarray(rgb[y0:y1, x0:x1]), size, interpolation=interp)
     alpha = cv2.resize(np.ascontiguousarray(mask[y0:y1, x0:x1]), size, interpolation=cv2.INTER_LINEAR)
-    alpha8 = (np.clip(alpha * 1.2 - 0.1, 0, 1) * 255).astype(np.uint8)
-    return Image.fromarray(np.dstack([crop, alpha8]), "RGBA")
+    alpha = np.clip(alpha * 1.2 - 0.1, 0, 1)
+    fade_cut_edges(alpha, fade_bottom)
+    faces = [((fx - x0) * scale, (fy - y0) * scale, fw * scale, fh * scale) for fx, fy, fw, fh in look.faces]
+    return Image.fromarray(np.dstack([crop, (alpha * 255).astype(np.uint8)]), "RGBA"), faces
+
+
+def _whole_heads(mask: np.ndarray, box: tuple[int, int, int, int], faces) -> tuple[int, int, int, int]:
+    """``box`` grown so that no head in it is cut: up to the top of each face's hair (the matte above the face),
+    out to its sides."""
+    x0, y0, x1, y1 = box
+    h, w = mask.shape
+    for fx, fy, fw, fh in faces:
+        if not (x0 <= fx + fw / 2 <= x1 and y0 <= fy + fh / 2 <= y1):
+            continue  # a face outside the box (a neighbour's, at its edge) stays out
+        cx0, cx1 = int(max(0, fx - 0.45 * fw)), int(min(w, fx + 1.45 * fw))
+        column = mask[:int(max(0, fy + fh * 0.5)), cx0:cx1] > 0.35
+        rows = np.nonzero(column.any(axis=1))[0]
+        top = int(rows.min()) if len(rows) else int(fy - 0.5 * fh)
+        top = max(top, int(fy - 1.0 * fh))  # (no hair stands higher: above it is someone behind, not this head)
+        y0 = min(y0, max(0, top - int(0.05 * fh)))
+        x0, x1 = min(x0, max(0, int(fx - 0.5 * fw))), max(x1, min(w, int(fx + 1.5 * fw)))
+    return x0, y0, x1, y1
+
+
+def fade_cut_edges(alpha: np.ndarray, fade_bottom: bool) -> None:
+    """Where the person reaches the cut-out's edge (cut by the crop or the photo), fade them out towards it (in
+    place): a soft end instead of a straight cut line through an arm or a shoulder."""
+    h, w = alpha.shape
+    reach = max(4, int(EDGE_FADE * max(h, w)))
+    touching = alpha > 0.5
+    ramp = np.clip(np.arange(reach, dtype=np.float32) / reach, 0, 1) ** 0.8
+    if touching[:, 0].mean() > 0.02:
+        alpha[:, :reach] *= ramp[None, :]
+    if touching[:, -1].mean() > 0.02:
+        alpha[:, w - reach:] *= ramp[::-1][None, :]
+    if touching[0].mean() > 0.02:
+        alpha[:reach] *= ramp[:, None]
+    if fade_bottom and touching[-1].mean() > 0.02:
+        alpha[h - reach:] *= ramp[::-1][:, None]
 
 
 def head_box(look: Look, below: float = 1.9, side: float = 1.4, above: float = 0.75) -> tuple[int, int, int, int]:

@@ -27,6 +27,7 @@ from minime.core.engines.classic.paint import (
     paste_shadow,
     vertical_gradient,
 )
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1024
 HORIZON = 585  # where the desk meets the wall
@@ -72,7 +73,7 @@ def desk_figurine(look: Look) -> Image.Image:
 # ---- the room, cached per palette ----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _room(pal: tuple[tuple[str, Color], ...]) -> Image.Image:
     c = dict(pal)
     wall = c["wall"]
@@ -162,7 +163,7 @@ def _mug(canvas: Image.Image, color: Color) -> None:
     d.ellipse((x0 + 22, y0 - 5, x0 + 60, y0 + 3), fill=(120, 80, 50))
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _cylinder(size: tuple[int, int], color: Color) -> np.ndarray:
     w, h = size
     x = np.linspace(-1, 1, w, dtype=np.float32)
@@ -198,7 +199,7 @@ def _screen(canvas: Image.Image, look: Look, toy: figure3d.FigureModel | None, n
     canvas.paste(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), (x0, y0))
 
 
-@lru_cache(maxsize=2)
+@budget_cache(maxsize=2)
 def _ui(size: tuple[int, int]) -> Image.Image:
     """The sculpting app's chrome: title bar, tool column, layer panel, slider rows, viewport grid."""
     sw, sh = size
@@ -347,7 +348,7 @@ def _box_front(size: tuple[int, int], shown: Image.Image, name: str, box_c: Colo
     return front.convert("RGB")
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _burst_panel(size: tuple[int, int], a: Color, b: Color) -> Image.Image:
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -446,7 +447,7 @@ def _light(canvas: Image.Image, seed: int) -> Image.Image:
     return Image.fromarray(arr)
 
 
-@lru_cache(maxsize=3)
+@budget_cache(maxsize=3)
 def _key_light(variant: int) -> np.ndarray:
     """The light over the scene as a per-pixel, per-channel gain (uint8, 255 = unchanged, warm tint included)."""
     yy, xx = np.mgrid[0:H, 0:W].astype(np.float32) / W

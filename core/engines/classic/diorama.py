@@ -6,13 +6,12 @@ and blurs it like a tilt-shift photo.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic.paint import Color, mix, soft_mask, vertical_gradient
+from minime.core.memo import budget_cache
 
 SIZE = 1024
 HORIZON = 0.3  # the far edge of the table, as a fraction of the height
@@ -29,7 +28,7 @@ def _depth(y: float) -> float:
     return float(np.clip((y / SIZE - HORIZON) / (1 - HORIZON), 0, 1))
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def scene(seed: int) -> Image.Image:
     """The empty diorama (RGB, SIZE²) for an edition: which scene and where its trees and houses stand."""
     kind = SCENES[seed % len(SCENES)]

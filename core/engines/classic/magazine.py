@@ -8,20 +8,26 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import tiers
-from minime.core.engines.classic.cutout import name_and_things, person
+from minime.core.engines.classic.cutout import name_and_things, person_and_faces
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color, mix, radial_gradient
 
 W, H = 1024, 1280
-LINES = ("The interview everyone is talking about", "How I did it: my rules", "Style secrets",
-         "Exclusive photos inside", "Icons of the year")
+LINES = (("THE INTERVIEW", "Everyone is talking about it"), ("MY RULES", "How I did it, step by step"),
+         ("STYLE SECRETS", "What is in the wardrobe"), ("EXCLUSIVE", "The photos nobody has seen"),
+         ("ICON OF THE YEAR", "The list is out"), ("AT HOME WITH", "Coffee, plants and big plans"))
+# (a cover line: its headline, then a different, smaller deck line under it)
 
 
 def magazine_cover(look: Look) -> Image.Image:
     """A glossy magazine cover starring the person."""
     name, things = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
-    bg, masthead, ink = (hex_color(look.palette.get(k, d)) for k, d in (("bg", "#e9e2d8"), ("masthead", "#d62828"),
-                                                                        ("ink", "#111111")))
+    seed = look.params.seed
+    # The edition: the cover's colours (the next of the theme's sets), and the star's side and cover lines' side.
+    palette = look.theme.palette(look.params.palette + seed % max(1, len(look.theme.palettes))) or look.palette
+    bg, masthead, ink = (hex_color(palette.get(k, d)) for k, d in (("bg", "#e9e2d8"), ("masthead", "#d62828"),
+                                                                   ("ink", "#111111")))
+    lean = (1, -1)[seed // max(1, len(look.theme.palettes)) % 2]  # the star off centre: 1 to the right
     canvas = radial_gradient((W, H), mix(bg, (255, 255, 255), 0.5), mix(bg, (0, 0, 0), 0.15), center=(0.5, 0.4),
                              radius=0.9).convert("RGBA")
     title = look.theme.package.get("masthead", "MINIME")
@@ -32,9 +38,10 @@ def magazine_cover(look: Look) -> Image.Image:
     if group:  # everyone on the cover, as large as the page allows: the heads under the masthead, bodies to the foot
         star, (sx, top), faces = _group_star(look, H - 80 - name_h)
     else:
-        faces = []
-        star = _retouched(person(look, 940, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7)))
-        sx, top = (W - star.width) // 2, H - star.height
+        cut, in_cut = person_and_faces(look, 860, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7))
+        star = _retouched(cut)
+        sx, top = min(max(0, (W - star.width) // 2 + lean * 110), W - star.width), H - star.height
+        faces = [(x + sx, y + top, w, h) for x, y, w, h in in_cut if 0 <= x + w / 2 <= cut.width]
     full = Image.new("L", (W, H), 0)
     full.paste(star.getchannel("A"), (sx, top))
     people = cv2.resize(np.asarray(full), (W // 8, H // 8), interpolation=cv2.INTER_AREA)  # where bodies are
@@ -49,18 +56,19 @@ def magazine_cover(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (50, H - 60 - name_h, W - 50, H - 60), display_caps(name), "luckiest-guy",
                      (255, 255, 255), shadow=(0, 0, 0))
     draw_fitted_text(canvas, (50, H - 56, W - 50, H - 18), "THE " + (things[0].upper() if things else "STAR")
-                     + " ISSUE · EXCLUSIVE", "bebas-neue", mix(masthead, (255, 255, 255), 0.3))
-    lines = [LINES[(look.params.seed + k) % len(LINES)] for k in range(3)]
+                     + " ISSUE · EXCLUSIVE", "bebas-neue",
+                     mix(masthead, (255, 255, 255), 0.3 if sum(masthead) > 240 else 0.75))  # light on the dark foot
+    lines = [LINES[(seed + k) % len(LINES)] for k in range(3)]
     halo = {"stroke": 0.08, "stroke_fill": mix(bg, (255, 255, 255), 0.6)}  # legible over a body
-    for line, (x, y) in zip(lines, _line_spots(faces, people)):
+    for (headline, deck), (x, y) in zip(lines, _line_spots(faces, people, -lean)):
         on_body = halo if group or people[y // 8:(y + 80) // 8, x // 8:(x + 290) // 8].mean() > 25 else {}
-        draw_fitted_text(canvas, (x, y, x + 290, y + 44), line.split(":")[0].upper(), "bebas-neue", masthead,
-                         anchor="lm", **on_body)
-        draw_fitted_text(canvas, (x, y + 46, x + 290, y + 80), line, "DejaVuSans-Bold", ink, max_size=20, anchor="lm",
+        draw_fitted_text(canvas, (x, y, x + 290, y + 44), headline, "bebas-neue", masthead, anchor="lm", **on_body)
+        draw_fitted_text(canvas, (x, y + 46, x + 290, y + 80), deck, "DejaVuSans-Bold", ink, max_size=20, anchor="lm",
                          **on_body)
-    if not _covers((W - 200, 270, W - 40, 330), faces):
-        d.rectangle((W - 200, 270, W - 40, 330), fill=(*masthead, 255))
-        draw_fitted_text(canvas, (W - 190, 276, W - 50, 324), "SPECIAL", "bebas-neue", (255, 255, 255))
+    bx = W - 200 if lean > 0 else 40  # the badge on the star's side, away from the cover lines
+    if not _covers((bx, 250, bx + 160, 310), faces):
+        d.rectangle((bx, 250, bx + 160, 310), fill=(*masthead, 255))
+        draw_fitted_text(canvas, (bx + 10, 256, bx + 150, 304), "SPECIAL", "bebas-neue", (255, 255, 255))
     return canvas.convert("RGB")
 
 
@@ -94,19 +102,32 @@ def _covers(box: tuple[float, float, float, float], faces: list[tuple[float, flo
                for x, y, w, h in faces)
 
 
-def _line_spots(faces: list[tuple[float, float, float, float]], people: np.ndarray) -> list[tuple[int, int]]:
-    """Where the cover lines go (each 290 × 80 px, top left): down the left side, else the right, never on a face,
-    over the background rather than a body where there is room (``people``: the people's alpha at 1/8 scale)."""
-    spots = [(40, 300 + i * 120) for i in range(3)]
-    if not faces:
+def _line_spots(faces: list[tuple[float, float, float, float]], people: np.ndarray, side: int = -1
+                ) -> list[tuple[int, int]]:
+    """Where the cover lines go (each 290 × 80 px, top left): down the ``side`` (-1 left, 1 right) else the other,
+    never on a face, over the background rather than a body where there is room (``people``: the people's alpha at
+    1/8 scale)."""
+    columns = (40, W - 330) if side < 0 else (W - 330, 40)
+    spots = [(columns[0], 300 + i * 120) for i in range(3)]
+    if not faces and people[300 // 8:660 // 8, columns[0] // 8:(columns[0] + 290) // 8].mean() < 60:
         return spots
-    free = [(x, y) for y in range(270, H - 330, 40) for x in (40, W - 330)
+    free = [(x, y) for y in range(270, H - 330, 40) for x in columns
             if not _covers((x, y, x + 290, y + 80), faces)]
-    free.sort(key=lambda s: float(people[s[1] // 8:(s[1] + 80) // 8, s[0] // 8:(s[0] + 290) // 8].mean()) // 40)
+    free.sort(key=lambda s: (float(people[s[1] // 8:(s[1] + 80) // 8, s[0] // 8:(s[0] + 290) // 8].mean()) // 40,
+                             s[0] != columns[0]))
     chosen: list[tuple[int, int]] = []
-    for x, y in free:
+    # A close-up leaves no room beside the heads: then the lines may cross the hair, never the face itself.
+    inner = [(x + 0.1 * w, y + 0.1 * h, 0.8 * w, 0.85 * h) for x, y, w, h in faces]
+    near = [(x, y) for y in range(270, H - 330, 40) for x in columns
+            if (x, y) not in free and not _touches((x, y, x + 290, y + 80), inner)]
+    for x, y in free + near:
         if all(abs(y - cy) >= 110 or x != cx for cx, cy in chosen):
             chosen.append((x, y))
         if len(chosen) == 3:
             break
     return sorted(chosen, key=lambda s: (s[0], s[1]))
+
+
+def _touches(box: tuple[float, float, float, float], faces: list[tuple[float, float, float, float]]) -> bool:
+    x0, y0, x1, y1 = box
+    return any(x0 < x + w and x1 > x and y0 < y + h and y1 > y for x, y, w, h in faces)

@@ -10,6 +10,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from minime.core.engines.classic.text import draw_text
+from minime.core.memo import budget_cache
 from minime.core.settings import THEMES_DIR
 
 FONTS = THEMES_DIR / "assets" / "fonts"
@@ -48,7 +49,7 @@ def font_for(text: str, font_name: str) -> str:
     return font_name if needed <= _coverage(font_name) else FALLBACK_FONT
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=48)  # a FreeType face per size (~0.3 MB each): 256 of them held ~80 MB
 def font(font_name: str, size: int) -> ImageFont.FreeTypeFont:
     """A font file of themes/assets/fonts at a pixel size."""
     return ImageFont.truetype(str(FONTS / f"{font_name}.ttf"), max(6, size))
@@ -84,7 +85,7 @@ def vertical_gradient(size: tuple[int, int], top: Color, bottom: Color) -> Image
     return _vertical_gradient(tuple(size), tuple(top), tuple(bottom)).copy()
 
 
-@lru_cache(maxsize=64)
+@budget_cache(maxsize=64)
 def _vertical_gradient(size: tuple[int, int], top: Color, bottom: Color) -> Image.Image:
     w, h = size
     t = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
@@ -98,7 +99,7 @@ def radial_gradient(size: tuple[int, int], inner: Color, outer: Color, center: t
     return _radial_gradient(tuple(size), tuple(inner), tuple(outer), tuple(center), radius).copy()
 
 
-@lru_cache(maxsize=32)
+@budget_cache(maxsize=32)
 def _radial_gradient(size: tuple[int, int], inner: Color, outer: Color, center: tuple[float, float],
                      radius: float) -> Image.Image:
     t = _radial_distance(size, center, radius)[..., None]
@@ -106,7 +107,7 @@ def _radial_gradient(size: tuple[int, int], inner: Color, outer: Color, center: 
     return Image.fromarray(arr.astype(np.uint8), "RGB")
 
 
-@lru_cache(maxsize=32)
+@budget_cache(maxsize=32)
 def _radial_distance(size: tuple[int, int], center: tuple[float, float], radius: float,
                      aspect: float = 1.0) -> np.ndarray:
     w, h = size
@@ -120,7 +121,7 @@ def rounded_mask(size: tuple[int, int], radius: int, scale: int = 3) -> Image.Im
     return _rounded_mask(tuple(size), radius, scale).copy()
 
 
-@lru_cache(maxsize=64)
+@budget_cache(maxsize=64)
 def _rounded_mask(size: tuple[int, int], radius: int, scale: int) -> Image.Image:
     w, h = size
     big = Image.new("L", (w * scale, h * scale), 0)
@@ -165,7 +166,7 @@ def _like(original: Image.Image | np.ndarray, arr: np.ndarray) -> Image.Image | 
     return arr if isinstance(original, np.ndarray) else Image.fromarray(arr, "RGB")
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _vignette_mask(w: int, h: int, strength: float, roundness: float) -> np.ndarray:
     d = _radial_distance((w, h), (0.5, 0.5), 0.5 * np.sqrt(2), roundness)
     factor = (255 * (1.0 - strength * d ** 2.2)).astype(np.uint8)

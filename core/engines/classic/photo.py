@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -11,8 +10,10 @@ from PIL import Image
 
 from minime.core.engines.classic import diorama, figure, figure3d
 from minime.core.engines.classic.diorama import tilt_shift
+from minime.core.engines.classic.faceart import face_art, smoothed
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import curves, hex_color, saturate, vignette
+from minime.core.memo import budget_cache
 
 
 def miniature(look: Look) -> Image.Image:
@@ -64,7 +65,7 @@ def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
     return Image.fromarray(vignette(out, 0.35), "RGB")
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _lamp(w: int, h: int) -> np.ndarray:
     column = (np.linspace(1.06, 0.94, h, dtype=np.float32) * 200).astype(np.uint8)
     return np.ascontiguousarray(np.broadcast_to(column[:, None, None], (h, w, 3)))
@@ -119,23 +120,32 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     sculpt = look.subject.found
     mask = look.frame(work, (look.subject.mask * 255).astype(np.uint8), band=True) if sculpt else \
         np.full(work[::-1], 255, np.uint8)
+    faces = _faces_in_frame(look, work)
+    drawn = face_art(rgb, faces, line_scale=0.8)  # the faces' skin smooth, their features drawn (faceart.py)
     smooth = cv2.bilateralFilter(cv2.bilateralFilter(rgb, 7, 50, 7), 7, 40, 7)
+    # (the regions come from the photo smoothed by the drawn faces; the faces' relief from the photo's own light)
+    own_lum = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+    smooth = smoothed(smooth, drawn)
     lab = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)
     lum = lab[..., 0].astype(np.float32)
     person = mask > 127
-    faces = _faces_in_frame(look, work)
-    skin, hair, features, skin_l, skin_ab = _skin_and_hair(lab, person, faces)
+    skin, hair, skin_l, skin_ab = _skin_and_hair(lab, person, faces, drawn.skin > 0.5)
+    # Ink where the photo is dark inside the eyes, brows and lips only (irises, lashes, brows, the mouth's line):
+    # no black eye sockets, no blotches on the cheeks.
+    features = drawn.features & (own_lum < skin_l - max(28.0, skin_l * 0.28))
     look.progress(0.45)
     labels = np.full(work[::-1], BG, np.uint8)
     labels[person] = CLOTHES
     labels[hair] = HAIR
     labels[skin] = SKIN
-    # Two tones per region: lit and in shade, split at the region's own median lightness.
+    # Two tones per region: lit and in shade, split at the region's own lightness, smoothed into a few large
+    # shapes (hair and clothes in big masses of shade, not a camouflage of blotches).
+    broad = cv2.GaussianBlur(lum, (0, 0), max(2.0, work[0] / 120))
     for lit, shade in ((SKIN, SKIN_SHADE), (HAIR, HAIR_SHADE), (CLOTHES, CLOTHES_SHADE)):
         region = labels == lit
         if region.sum() > 50:
-            cut = np.percentile(lum[region], 35 if lit == SKIN else 30)
-            labels[region & (lum < cut - 6)] = shade
+            cut = np.percentile(broad[region], 35 if lit == SKIN else 30)
+            labels[region & (broad < cut - 6)] = shade
     labels[features] = INK
     labels = _smooth_labels(labels, size)
     mask_big = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
@@ -148,6 +158,9 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     region_lines = cv2.dilate(np.where((labels != BG) & (labels != INK), borders, 0).astype(np.uint8),
                               np.ones((max(1, thick // 2 + 1),) * 2, np.uint8))
     lines = cv2.GaussianBlur(np.maximum(lines, (region_lines * 0.85).astype(np.uint8)), (0, 0), 0.8)
+    if drawn.found:  # the drawn features (eyes, brows, nose, lips, glasses): clean lines, not black holes
+        features = cv2.resize(drawn.lines, size, interpolation=cv2.INTER_LINEAR) if size != work else drawn.lines
+        lines = np.maximum(lines, (np.clip(features * 0.6, 0, 1) * 255).astype(np.uint8))
     dots_big, dots_small = _dot_screens(size, dot)
     dots = dots_big & np.isin(labels, (SKIN_SHADE, CLOTHES_SHADE))
     # Faces keep their features: inside each face the photo's own shading modulates the flat skin ink.
@@ -156,7 +169,7 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
         cv2.ellipse(face_w, (int(fx + fw / 2), int(fy + fh * 0.5)), (int(fw * 0.5), int(fh * 0.62)), 0, 0, 360, 1.0,
                     -1)
     face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
-    relief = np.clip(lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
+    relief = np.clip(own_lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
     shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
     ys, xs = np.nonzero(np.abs(shading - 1) > 1e-3)
     shaded = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1) if len(ys) else None
@@ -169,13 +182,13 @@ def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, floa
     return [((x - x0) * s, (y - y0) * s, w * s, h * s) for x, y, w, h in look.faces]
 
 
-def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np.ndarray, ...]:
-    """Skin: the person's pixels close in colour to the centre of their faces; hair: the rest of each head;
-    features: what is much darker than the skin inside a face (eyes, brows, mouth, glasses)."""
+def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float]]:
+    """Skin: the faces' drawn skin and the person's pixels close in colour to the centre of their faces; hair: the
+    rest of each head. Also the skin's median lightness and colour (Lab)."""
     h, w = person.shape
-    skin = np.zeros((h, w), bool)
+    skin = drawn_skin & person
     hair = np.zeros((h, w), bool)
-    features = np.zeros((h, w), bool)
     ab = lab[..., 1:].astype(np.float32)
     lum = lab[..., 0].astype(np.float32)
     skin_ls, skin_abs = [], []
@@ -191,6 +204,7 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np
         skin_abs.append(mean_ab)
         d_ab = np.sqrt(((ab - mean_ab) ** 2).sum(-1))
         near = (d_ab < 14) & (np.abs(lum - mean_l) < 70) & person
+        near[:int(max(0, fy + 0.2 * fh))] &= drawn_skin[:int(max(0, fy + 0.2 * fh))]  # above the brows: hair
         skin |= near
         head = np.zeros((h, w), np.uint8)
         cv2.ellipse(head, (int(fx + fw / 2), int(fy + fh * 0.3)), (int(fw * 0.8), int(fh * 0.95)), 0, 0, 360, 1,
@@ -200,14 +214,20 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list) -> tuple[np
         face = np.zeros((h, w), np.uint8)
         cv2.ellipse(face, (int(fx + fw / 2), int(fy + fh * 0.55)), (int(fw * 0.42), int(fh * 0.5)), 0, 0, 360, 1,
                     -1)
-        feat = (face > 0) & (lum < mean_l - max(28.0, mean_l * 0.28))
-        features |= feat
-        skin |= (face > 0) & person & ~feat  # inside the face it is skin, whatever the colour says
+        skin |= (face > 0) & person  # inside the face it is skin, whatever the colour says (the features are drawn)
     if not skin_ls:  # no face: no skin to find; the person is one region
-        return skin, hair, features, 160.0, (140.0, 150.0)
+        return skin, hair, 160.0, (140.0, 150.0)
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
+    hair &= ~skin
+    # Hair in one or a few masses: specks of it (a lock on the forehead, a shadow) go to the skin around them.
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(hair.astype(np.uint8), connectivity=8)
+    if count > 1:
+        big = stats[1:, cv2.CC_STAT_AREA].max()
+        specks = np.isin(labels, [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] < 0.08 * big])
+        hair &= ~specks
+        skin |= specks & person
     a, b = np.median(np.array(skin_abs), axis=0)
-    return skin, hair & ~skin, features, float(np.median(skin_ls)), (float(a), float(b))
+    return skin, hair, float(np.median(skin_ls)), (float(a), float(b))
 
 
 def _smooth_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -224,7 +244,7 @@ def _smooth_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.array(present, np.uint8)[np.argmax(scores, axis=0)]
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _dot_screens(size: tuple[int, int], dot: int) -> tuple[np.ndarray, np.ndarray]:
     yy, xx = np.mgrid[0:size[1], 0:size[0]].astype(np.float32)
     u, v = (xx + yy) / np.sqrt(2), (xx - yy) / np.sqrt(2)
@@ -235,11 +255,12 @@ def _dot_screens(size: tuple[int, int], dot: int) -> tuple[np.ndarray, np.ndarra
 
 
 def _skin_ink(color: tuple[int, int, int], skin_l: float, skin_ab: tuple[float, float]) -> np.ndarray:
-    """The palette's skin colour at the skin's lightness, turned halfway towards the skin's hue and at least as
-    colourful as the skin (Lab, OpenCV's 8-bit scale)."""
+    """The skin's own colour at its lightness, its hue turned a little towards the palette's skin colour and at
+    least as colourful as the skin (Lab, OpenCV's 8-bit scale)."""
     ink = cv2.cvtColor(np.array([[color]], np.uint8), cv2.COLOR_RGB2LAB)[0, 0].astype(np.float32)
     own = np.array(skin_ab, np.float32) - 128
-    hue = (ink[1:] - 128) / max(1.0, float(np.hypot(*(ink[1:] - 128)))) + own / max(1.0, float(np.hypot(*own)))
+    # (Mostly the skin's own hue: a colourway tints it, never turns brown skin pink.)
+    hue = 0.35 * (ink[1:] - 128) / max(1.0, float(np.hypot(*(ink[1:] - 128)))) + own / max(1.0, float(np.hypot(*own)))
     hue /= max(1e-3, float(np.hypot(*hue)))
     chroma = max(float(np.hypot(*(ink[1:] - 128))), float(np.hypot(*own)) * 1.15)
     lab = np.array([np.clip(skin_l, 45, 230), *(128 + hue * chroma)], np.float32)

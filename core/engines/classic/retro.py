@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import rotate
+from minime.core.engines.classic.cutout import fade_cut_edges, rotate
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -27,6 +26,7 @@ from minime.core.engines.classic.paint import (
     vertical_gradient,
     vignette,
 )
+from minime.core.memo import budget_cache
 
 SQUARE = (1024, 1024)
 PORTRAIT = (1024, 1280)
@@ -91,8 +91,9 @@ def eighties(look: Look) -> Image.Image:
             scale *= (1.0, 0.84, 0.7)[look.params.seed % 3]
         pw, ph = max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale))
         person = resize(look.source.crop((x0, y0, x1, y1)), (pw, ph))
-        alpha = cv2.resize((look.subject.mask[y0:y1, x0:x1] * 255).astype(np.uint8), (pw, ph),
-                           interpolation=cv2.INTER_LINEAR)
+        soft = cv2.resize(look.subject.mask[y0:y1, x0:x1], (pw, ph), interpolation=cv2.INTER_LINEAR)
+        fade_cut_edges(soft, fade_bottom=False)  # where the photo ends at a side, the person fades into the scene
+        alpha = (np.clip(soft, 0, 1) * 255).astype(np.uint8)
         person = curves(person, {"r": [(0, 0.05), (1, 0.95)], "g": [(0, 0.0), (1, 0.92)],
                                  "b": [(0, 0.12), (1, 0.9)]})
         # Neon rim light: magenta from the left, cyan from the right.
@@ -113,7 +114,7 @@ def eighties(look: Look) -> Image.Image:
     return _vhs(scene, look, name_on_top=faces_low > h - 100 - 90 * look.params.name_scale)
 
 
-@lru_cache(maxsize=16)
+@budget_cache(maxsize=16)
 def _synthwave(palette_items: tuple, star_seed: int) -> Image.Image:
     palette = dict(palette_items)
     color = lambda key, default: _hex(palette.get(key, default))  # noqa: E731
@@ -158,7 +159,7 @@ def _synthwave(palette_items: tuple, star_seed: int) -> Image.Image:
     return scene
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _rim_colours(w: int, h: int) -> np.ndarray:
     ramp = np.linspace(0, 1, w, dtype=np.float32)[:, None]
     row = np.array([255, 50, 200], np.float32) * (1 - ramp) + np.array([30, 230, 255], np.float32) * ramp
@@ -171,7 +172,7 @@ def _hex(value: str) -> Color:
     return hex_color(value)
 
 
-@lru_cache(maxsize=4)
+@budget_cache(maxsize=4)
 def _scanlines(w: int, h: int) -> np.ndarray:
     rows = np.full((h, 1, 1), 255, np.uint8)
     rows[::3] = 209  # every third line darker, as on a CRT
@@ -212,7 +213,7 @@ def _vhs(img: Image.Image, look: Look, name_on_top: bool = False) -> Image.Image
     return out
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _flash(w: int, h: int, aim: int = 1) -> np.ndarray:
     """A disposable camera's flash: hot centre (left, middle or right of centre by ``aim``), fast fall-off (a
     multiplier; 200 means 1.0)."""
@@ -252,7 +253,7 @@ def nineties(look: Look) -> Image.Image:
     return img
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _table(top: Color, bottom: Color, size: tuple[int, int] = PORTRAIT) -> Image.Image:
     table = np.asarray(vertical_gradient(size, top, bottom), np.float32)
     noise = np.random.default_rng(3).normal(0, 1, (size[1], size[0] // 4)).astype(np.float32)

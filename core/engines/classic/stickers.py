@@ -7,7 +7,15 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import cel_shade, die_cut, head_box, ink_lines, name_and_things, person, rotate
+from minime.core.engines.classic.cutout import (
+    die_cut,
+    head_box,
+    name_and_things,
+    person,
+    person_and_faces,
+    rotate,
+)
+from minime.core.engines.classic.faceart import toon
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -38,43 +46,81 @@ def sticker_sheet(look: Look) -> Image.Image:
     if len(look.faces) > 1:
         return _group_sheet(look, sheet, words, colors, ink, name, bg)
     head = head_box(look, below=0.5, side=0.6, above=0.7)
-    cut_head = person(look, 360, 360, box=head)
+    cut_head, head_faces = person_and_faces(look, 360, 360, box=head)
     cut_bust = person(look, 420, 470, box=head_box(look, below=2.2, side=1.5, above=0.7))
     look.progress(0.4)
-    stickers = [
-        (_vivid(cut_bust), (250, 290), words[0]),
-        (_toon(cut_head), (760, 250), words[1]),
-        (_duotone(cut_head, colors[1], ink), (260, 770), None),
-        (_toon(cut_head, flip=True), (800, 820), None),
-        (_vivid(cut_head), (560, 600), words[2]),  # last: its caption sits on top of its neighbours
-    ]
-    for i, (art, (cx, cy), word) in enumerate(stickers):
+    # The edition picks the arrangement, which head gets which style and the duotone's colour.
+    spots = LAYOUTS[seed % len(LAYOUTS)]
+    tone = colors[(seed // len(LAYOUTS)) % len(colors)]
+    heads = [_toon(cut_head, head_faces), _duotone(cut_head, tone, ink), _toon(cut_head, head_faces, flip=True),
+             _vivid(cut_head)]
+    turn = seed // (len(LAYOUTS) * len(colors)) % len(heads)
+    heads = heads[turn:] + heads[:turn]
+    stickers = [(_vivid(cut_bust), words[0]), (heads[0], words[1]), (heads[1], None), (heads[2], None),
+                (heads[3], words[2])]  # the last one's caption sits on top of its neighbours
+    taken = np.zeros((H // 8, W // 8), np.float32)  # where stickers are already (1/8 scale)
+    for i, ((art, word), (cx, cy)) in enumerate(zip(stickers, spots)):
         sticker = die_cut(art, 14)
         if word:
             sticker = _with_caption(sticker, word, colors[i % len(colors)], ink)
-        angle = float(rng.uniform(-12, 12))
-        sticker = rotate(sticker, angle)
+        sticker = rotate(sticker, float(rng.uniform(-12, 12)))
         x, y = cx - sticker.width // 2, cy - sticker.height // 2
         paste_shadow(sheet, sticker.getchannel("A"), (x, y), blur=7, opacity=0.3, offset=(5, 8))
         sheet.alpha_composite(sticker, (x, y))
+        _take(taken, sticker, (x, y))
     look.progress(0.7)
-    for j, (cx, cy) in enumerate(((560, 130), (120, 560))):
+    for j in range(2):  # the word stickers go where they cover the least of the others (never a caption)
         word = _word_sticker(words[3 + j] if 3 + j < len(words) else CAPTIONS[j], colors[(j + 2) % 4], ink)
         word = rotate(word, float(rng.uniform(-15, 15)))
-        x = min(max(12, cx - word.width // 2), W - word.width - 12)
-        y = cy - word.height // 2
+        x, y = _free_spot(taken, word.size)
         paste_shadow(sheet, word.getchannel("A"), (x, y), blur=6, opacity=0.3, offset=(4, 6))
         sheet.alpha_composite(word, (x, y))
+        _take(taken, word, (x, y))
     return _labelled(sheet, name, ink, bg)
+
+
+LAYOUTS = (  # where the five stickers go (centres): the bust, then the four heads
+    ((250, 290), (760, 250), (260, 770), (800, 820), (560, 600)),
+    ((774, 300), (250, 240), (770, 790), (210, 800), (470, 560)),
+    ((512, 600), (190, 230), (830, 240), (180, 780), (840, 720)),
+)
+
+
+def _take(taken: np.ndarray, sticker: Image.Image, xy: tuple[int, int]) -> None:
+    """Mark where ``sticker`` lies on the sheet (``taken`` is at 1/8 scale; in place)."""
+    alpha = cv2.resize(np.asarray(sticker.getchannel("A")), (max(1, sticker.width // 8), max(1, sticker.height // 8)),
+                       interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    x, y = xy[0] // 8, xy[1] // 8
+    h, w = taken.shape
+    x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + alpha.shape[1]), min(h, y + alpha.shape[0])
+    if x1 > x0 and y1 > y0:
+        taken[y0:y1, x0:x1] = np.maximum(taken[y0:y1, x0:x1], alpha[y0 - y:y1 - y, x0 - x:x1 - x])
+
+
+def _free_spot(taken: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
+    """The top-left corner where a sticker of ``size`` covers the least of what is ``taken`` (inside the sheet,
+    above its name label)."""
+    w, h = (max(1, v // 8) for v in size)
+    integral = cv2.integral(taken)
+    rows, cols = taken.shape
+    best, spot = None, (12, 12)
+    for y in range(2, max(3, rows - h - 9), 2):
+        for x in range(2, max(3, cols - w - 1), 2):
+            covered = integral[y + h, x + w] - integral[y, x + w] - integral[y + h, x] + integral[y, x]
+            if best is None or covered < best - 1e-6:
+                best, spot = covered, (x * 8, y * 8)
+    return spot
 
 
 def _group_sheet(look: Look, sheet: Image.Image, words: list[str], colors: list[Color], ink: Color, name: str,
                  bg: Color) -> Image.Image:
     """A group's sheet: everyone together on the big sticker at the top, then a sticker of each person's head."""
     rng = look.rng
+    seed = look.params.seed
     group = person(look, 700, 300, box=look.people_box(below=2.0, side=1.2, above=0.7))
-    _stick(sheet, _with_caption(die_cut(_vivid(group), 14), words[0], colors[0], ink), (W // 2 + 60, 215),
-           float(rng.uniform(-4, 4)))
+    left = seed % 2 == 1  # the edition: the group sticker to the left or right, the word sticker opposite
+    _stick(sheet, _with_caption(die_cut(_vivid(group), 14), words[0], colors[0], ink),
+           (W // 2 + (-60 if left else 60), 215), float(rng.uniform(-4, 4)))
     look.progress(0.4)
     faces = sorted(look.faces, key=lambda f: f[0])
     cols = min(len(faces), 3 if len(faces) <= 6 else 4)
@@ -82,20 +128,25 @@ def _group_sheet(look: Look, sheet: Image.Image, words: list[str], colors: list[
     top, bottom = 430, H - 70
     cell_w, cell_h = (W - 40) / cols, (bottom - top) / rows
     side = int(min(cell_w, cell_h) * 0.8)
-    styles = (lambda a: _toon(a), _vivid, lambda a: _duotone(a, colors[1], ink), lambda a: _toon(a, flip=True))
+    tone = colors[1 + seed // 2 % 3]
+    styles = (_toon, lambda a, f: _vivid(a), lambda a, f: _duotone(a, tone, ink), lambda a, f: _toon(a, f, flip=True))
+    turn = seed // 6 % len(styles)
+    styles = styles[turn:] + styles[:turn]
     for i, face in enumerate(faces):
-        head = _alone(person(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7)))
+        cut, head_faces = person_and_faces(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7),
+                                           whole=(face,))
+        head = _alone(cut)
         r, c = divmod(i, cols)
         in_row = min(cols, len(faces) - r * cols)  # a shorter last row is centred
         cx = int(W / 2 + (c - (in_row - 1) / 2) * cell_w + rng.uniform(-12, 12))
         cy = int(top + (r + 0.5) * cell_h + rng.uniform(-10, 10))
-        sticker = die_cut(styles[i % len(styles)](head), 12)
+        sticker = die_cut(styles[i % len(styles)](head, head_faces), 12)
         if i + 1 < len(words) and i < 2:
             sticker = _with_caption(sticker, words[i + 1], colors[(i + 1) % len(colors)], ink)
         _stick(sheet, sticker, (cx, cy), float(rng.uniform(-12, 12)))
     look.progress(0.7)
     word = _word_sticker(words[3] if len(words) > 3 else CAPTIONS[0], colors[2], ink)
-    _stick(sheet, word, (150, 120), float(rng.uniform(-15, 15)), shadow=6)
+    _stick(sheet, word, (W - 150 if left else 150, 120), float(rng.uniform(-15, 15)), shadow=6)
     return _labelled(sheet, name, ink, bg)
 
 
@@ -136,11 +187,12 @@ def _vivid(art: Image.Image) -> Image.Image:
     return Image.fromarray(arr, "RGBA")
 
 
-def _toon(art: Image.Image, flip: bool = False) -> Image.Image:
+def _toon(art: Image.Image, faces: list[tuple[float, float, float, float]], flip: bool = False) -> Image.Image:
+    """The cut-out cel-shaded and inked, its faces drawn (see faceart.py)."""
     arr = np.asarray(art).copy()
     rgb = np.ascontiguousarray(arr[..., :3])
-    flat = cel_shade(rgb, levels=5).astype(np.float32)
-    lines = ink_lines(rgb)[..., None]
+    flat, lines = toon(rgb, faces, levels=5)
+    flat, lines = flat.astype(np.float32), lines[..., None]
     arr[..., :3] = np.clip(flat * (1 - 0.8 * lines) + 30 * 0.8 * lines, 0, 255).astype(np.uint8)
     out = Image.fromarray(arr, "RGBA")
     return out.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if flip else out

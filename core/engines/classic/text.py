@@ -25,6 +25,7 @@ from fontTools.pens.basePen import BasePen
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
+from minime.core.memo import budget_cache
 from minime.core.settings import THEMES_DIR
 
 FONTS = THEMES_DIR / "assets" / "fonts"
@@ -84,7 +85,7 @@ def coverage(f: FontFile) -> frozenset[int]:
         return frozenset(font.getBestCmap() or {})
 
 
-@lru_cache(maxsize=512)
+@lru_cache(maxsize=48)  # a face per size: ~0.3 MB each, 2.6 MB for CJK
 def pil_font(f: FontFile, size: int) -> ImageFont.FreeTypeFont:
     """A Pillow font at a pixel size (variable fonts set to their weight)."""
     font = ImageFont.truetype(str(f.path), max(6, size), index=f.index)
@@ -343,7 +344,7 @@ def emoji_image(cluster: str, size: int) -> Image.Image | None:
     return _emoji_image(name, max(6, size)) if name else None
 
 
-@lru_cache(maxsize=256)
+@budget_cache(maxsize=256)
 def _emoji_image(name: str, size: int) -> Image.Image | None:
     font = _emoji_font()
     if font is None:

@@ -3,8 +3,6 @@ page with the name under it, the class year and a "most likely to" line."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw
@@ -12,6 +10,7 @@ from PIL import Image, ImageDraw
 from minime.core.engines.classic.cutout import name_and_things, person
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
+from minime.core.memo import budget_cache
 
 W, H = 1024, 1280
 PHOTO = (162, 190, 862, 1000)
@@ -23,7 +22,10 @@ MOST_LIKELY = ("Most likely to become famous", "Most likely to run the world", "
 def yearbook(look: Look) -> Image.Image:
     """A 1990s school photo on its yearbook page."""
     name, things = name_and_things(look, look.theme.package.get("default_name", "Your Name"))
-    c1, c2 = (hex_color(look.palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
+    seed = look.params.seed
+    # The edition: the next of the theme's backdrop-and-page colours, and another mottling of the backdrop.
+    palette = look.theme.palette(look.params.palette + seed % max(1, len(look.theme.palettes))) or look.palette
+    c1, c2 = (hex_color(palette.get(k, d)) for k, d in (("laser_a", "#2b4bd8"), ("laser_b", "#b04ad8")))
     group = len(look.faces) > 1 and not look.fits((PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1]))
     rect = GROUP_PHOTO if group else PHOTO
     pw, ph = rect[2] - rect[0], rect[3] - rect[1]
@@ -32,7 +34,7 @@ def yearbook(look: Look) -> Image.Image:
         ph = int(np.clip(sitter.height / 0.86, 0.5 * pw, ph))
         top = (GROUP_PHOTO[1] + GROUP_PHOTO[3] - ph) // 2
         rect = (GROUP_PHOTO[0], top, GROUP_PHOTO[2], top + ph)
-    photo = Image.fromarray(_laser((pw, ph), c1, c2, look.params.seed % 4)).convert("RGBA")
+    photo = Image.fromarray(_laser((pw, ph), c1, c2, seed // max(1, len(look.theme.palettes)) % 4)).convert("RGBA")
     look.progress(0.3)
     arr = np.asarray(sitter).astype(np.float32)
     rgb = arr[..., :3].copy()
@@ -46,13 +48,13 @@ def yearbook(look: Look) -> Image.Image:
     vign = _photo_vignette((pw, ph))
     photo = Image.fromarray(np.clip(np.asarray(photo).astype(np.float32) * vign[..., None], 0, 255).astype(np.uint8))
     look.progress(0.6)
-    page = _page(hex_color(look.palette.get("page", "#f3ecdc")), hex_color(look.palette.get("ink", "#1f2a5a")))
+    page = _page(hex_color(palette.get("page", "#f3ecdc")), hex_color(palette.get("ink", "#1f2a5a")))
     canvas = page.copy()
     frame = Image.new("L", (pw + 24, ph + 24), 255)
     paste_shadow(canvas, frame, (rect[0] - 12, rect[1] - 12), blur=10, opacity=0.3, offset=(6, 8))
     ImageDraw.Draw(canvas).rectangle((rect[0] - 12, rect[1] - 12, rect[2] + 11, rect[3] + 11), fill=(255,) * 3)
     canvas.paste(photo, rect[:2])
-    ink = hex_color(look.palette.get("ink", "#1f2a5a"))
+    ink = hex_color(palette.get("ink", "#1f2a5a"))
     year = 1990 + look.params.seed % 10
     name_h = int(min(110, 84 * look.params.name_scale))
     draw_fitted_text(canvas, (120, 1030, W - 120, 1030 + name_h), display_caps(name), "bebas-neue", ink)
@@ -64,7 +66,7 @@ def yearbook(look: Look) -> Image.Image:
     return canvas
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _laser(size: tuple[int, int], a: Color, b: Color, variant: int) -> np.ndarray:
     """The 90s school-photo backdrop: mottled blue/purple clouds crossed by soft laser beams."""
     w, h = size
@@ -82,7 +84,7 @@ def _laser(size: tuple[int, int], a: Color, b: Color, variant: int) -> np.ndarra
     return np.clip(arr, 0, 255).astype(np.uint8)
 
 
-@lru_cache(maxsize=2)
+@budget_cache(maxsize=2)
 def _photo_vignette(size: tuple[int, int]) -> np.ndarray:
     w, h = size
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -90,7 +92,7 @@ def _photo_vignette(size: tuple[int, int]) -> np.ndarray:
     return np.clip(1.08 - d * 0.6, 0.6, 1.1).astype(np.float32)
 
 
-@lru_cache(maxsize=8)
+@budget_cache(maxsize=8)
 def _page(paper: Color, ink: Color) -> Image.Image:
     rng = np.random.default_rng(5)
     fibre = cv2.GaussianBlur(rng.normal(0, 1, (H, W)).astype(np.float32), (0, 0), 1.0)

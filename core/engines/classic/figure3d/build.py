@@ -3,7 +3,7 @@ the hair's colour and shape, a body in the clothes' colours, all standing on one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -11,12 +11,14 @@ import numpy as np
 from minime.core.engines.classic.facemesh import face_mesh
 from minime.core.engines.classic.figure3d import head as headmod
 from minime.core.engines.classic.figure3d.body import Outfit, body_parts
+from minime.core.engines.classic.figure3d.costume import costume_for, dressed, hat_part
 from minime.core.engines.classic.figure3d.head import (
     FaceFrame,
     HairStyle,
     hair_part,
     head_part,
     head_shape,
+    long_hair_part,
     remap_points,
 )
 from minime.core.engines.classic.figure3d.options import FigureOptions
@@ -135,7 +137,8 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     skin_share = (_skin_like(pix, skin) & person).sum() / max(1, person.sum())
     if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
         return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
-    color = _dominant(pix[hairy]) or dark_default.color
+    # The median of every hair pixel: its highlights and shadows averaged (one cluster would pick a shade).
+    color = _median_color(pix[hairy]) or dark_default.color
     color = tuple(c * 0.9 for c in color)  # the photo's hair is lit and mixed with the skin between strands
     h, w = mask.shape
     # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.
@@ -165,6 +168,35 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
             hairline = float(np.clip(k / width - 0.02, -0.02, 0.3))
             break
     return HairStyle(color, False, top, side, hairline)
+
+
+def _hair_length(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, color: tuple[float, float, float],
+                 width: float, skin: np.ndarray, clothes: tuple[float, float, float]) -> float:
+    """How far below the chin the hair falls (face widths; 0: short hair), read beside the face and neck: rows
+    where the person's pixels just outside the face's sides are mostly the hair's colour."""
+    h, w = mask.shape
+    chin_y = points[headmod.CHIN, 1]
+    eye_y = (points[headmod.EYE_R, 1] + points[headmod.EYE_L, 1]) / 2
+    y0, y1 = int(np.clip(eye_y, 0, h)), int(np.clip(chin_y + 1.6 * width, 0, h))
+    if y1 - y0 < 4:
+        return 0.0
+    hairy_rows = np.zeros(y1 - y0, bool)
+    ref = np.float32(color) / 0.9
+    for edge, direction in ((points[headmod.CHEEK_R, 0], -1), (points[headmod.CHEEK_L, 0], 1)):
+        xa, xb = sorted((edge + direction * 0.04 * width, edge + direction * 0.3 * width))
+        xa, xb = int(np.clip(xa, 0, w)), int(np.clip(xb, 0, w))
+        if xb - xa < 3:
+            continue
+        band = rgb[y0:y1, xa:xb].astype(np.float32) / 255
+        flat = band.reshape(-1, 3)
+        near = ((np.linalg.norm(flat - ref, axis=1) < 0.3) & (np.linalg.norm(flat - np.float32(clothes), axis=1) > 0.15)
+                & _not_skin(flat * 255, skin)).reshape(band.shape[:2]) & (mask[y0:y1, xa:xb] > 0.5)
+        hairy_rows |= near.mean(axis=1) > 0.4
+    below = np.nonzero(hairy_rows[int(chin_y) - y0:])[0] if chin_y > y0 else np.array([], int)
+    # Long hair: hair beside most of the face down to below the chin, and reaching further.
+    if hairy_rows[: max(1, int(chin_y + 0.25 * width) - y0)].mean() < 0.7 or len(below) < 0.1 * width:
+        return 0.0
+    return float(np.clip(below.max() / width, 0.2, 1.6))
 
 
 def _shirt(rgb: np.ndarray, mask: np.ndarray, chin_x: float, chin_y: float, width: float, skin: np.ndarray,
@@ -202,8 +234,8 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
             options: FigureOptions) -> Outfit:
     v = options.variation
     chin_x, chin_y = points[headmod.CHIN, :2]
-    pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width, chin_y + 0.5 * width,
-                                 chin_y + 1.8 * width)
+    pix, matte, inside = _window(rgb, mask, chin_x - 0.5 * width, chin_x + 0.5 * width, chin_y + 0.5 * width,
+                                 chin_y + 1.8 * width)  # the chest's middle (long hair falls at its sides)
     keep = (matte > 0.6) & _not_skin(pix, skin)
     top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
@@ -252,11 +284,17 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         face = Part(face.name, face.vertices, face.faces, np.broadcast_to(skin.astype(np.float32),
                     face.vertices.shape).copy(), face.material, face.uv, face.tex)
     outfit = _outfit(rgb, mask, points, skin, frame.width, options)
+    costume = costume_for(options.costume)
+    if costume is not None:
+        outfit = dressed(outfit, costume)
+    if not style.bald:
+        style = replace(style, long=_hair_length(rgb, mask, points, style.color, frame.width, skin, outfit.top))
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
-    hair = hair_part(shape, style, options.variation)
-    if hair is not None:
-        head.append(hair)
+    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style),
+                  hat_part(shape, costume) if costume else None):
+        if extra is not None:
+            head.append(extra)
     # The chin sits on the neck, the head's centre above it; the head grows from there.
     pivot = np.float32([0.0, shape.chin, shape.center[2] + 0.2])
     target = np.float32([0.0, neck_top, 0.0])

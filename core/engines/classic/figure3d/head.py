@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from minime.core.engines.classic.figure3d.shapes import Part, unit_sphere
+from minime.core.engines.classic.figure3d.shapes import Part, loft, unit_sphere
 
 GRID_H, GRID_W = 128, 256  # elevation rows (+90° at the top) by azimuth columns (-180°..180°, 0 = the face)
 HEAD_SUBDIVISIONS = 6
@@ -256,3 +256,21 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     shade = (1 - 0.12 * _sample(grooves.astype(np.float32), az, el))[:, None]
     color = (np.float32(style.color)[None] * shade).astype(np.float32)
     return Part("hair", verts, faces, color, "hair")
+
+
+def long_hair_part(shape: HeadShape, style: HairStyle) -> Part | None:
+    """Long hair falling behind the shoulders: a rounded slab from the back of the head down to ``style.long``
+    below the chin, as wide as the head (None for short hair)."""
+    if style.bald or style.long <= 0:
+        return None
+    top = shape.eye_y + 0.15
+    bottom = shape.chin - style.long
+    rows = np.float32([[0.0, 0, 0], [0.05, 0.46, 0.26], [0.3, 0.56, 0.3], [0.7, 0.58, 0.3], [0.95, 0.5, 0.26],
+                       [1.0, 0.4, 0.18], [1.03, 0, 0]])
+    rows[:, 0] *= top - bottom
+    back = shape.center[2] - 0.2
+    verts, faces = loft(rows, (0.0, bottom, back), (0, 1, 0), seg=40, roundness=2.4)
+    # Strands: gentle waves across the slab's back.
+    verts[:, 2] -= 0.02 * np.cos(verts[:, 0] * 30) * (verts[:, 2] < back)
+    color = np.broadcast_to(np.float32(style.color), verts.shape).copy()
+    return Part("hairback", verts, faces, color, "hair")

@@ -1,0 +1,248 @@
+"""Faces drawn, not posterised: the flat looks (pop-art, comic, anime, stickers, poster) smooth the skin's texture
+and highlights away (its light and shade and its own colour kept: they carry the likeness, and dark skin stays
+dark) so their colour steps make a few clean tones of it, and draw the features (eyes, brows, nose, lips, glasses)
+as clean lines from the face's 468 landmarks (facemesh.py), instead of quantising the photo's texture into blotches.
+
+A look calls :func:`face_art` on the picture it stylises (with the faces where they are in that picture) and
+:func:`apply` to put the drawn faces over its own flat colours and ink.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from minime.core.engines.classic.cutout import cel_shade, ink_lines
+from minime.core.engines.classic.facemesh import face_mesh
+
+# mediapipe face-mesh contours (the canonical 468-point topology).
+OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176, 149,
+        150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+EYES = ((33, 7, 163, 144, 145, 153, 154, 155, 133, 173, 157, 158, 159, 160, 161, 246),
+        (263, 249, 390, 373, 374, 380, 381, 382, 362, 398, 384, 385, 386, 387, 388, 466))
+UPPER_LIDS = ((33, 246, 161, 160, 159, 158, 157, 173, 133), (263, 466, 388, 387, 386, 385, 384, 398, 362))
+BROWS = ((70, 63, 105, 66, 107, 55, 65, 52, 53, 46), (300, 293, 334, 296, 336, 285, 295, 282, 283, 276))
+LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 267, 0, 37, 39, 40, 185)
+LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
+NOSE = ((98, 97, 2, 326, 327), (48, 64, 98), (278, 294, 327))
+JAW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454)
+HIGHLIGHTS = 0.7  # how much of the skin's highlights is kept above its median lightness
+MIN_FACE = 40  # px: a smaller face keeps the look's own rendering (its features would be a few pixels)
+
+
+@dataclass(frozen=True)
+class FaceArt:
+    """The drawn faces of one picture."""
+
+    skin: np.ndarray  # float32 H×W: 1 over the faces' skin (inside the oval, without eyes and open mouth)
+    rgb: np.ndarray  # uint8 H×W×3: the smooth skin (and lips) where ``skin`` is 1
+    lines: np.ndarray  # float32 H×W: ink of the drawn features
+    eyes: np.ndarray  # float32 H×W: the eyes' whites and open mouth, kept from the look's own rendering
+    features: np.ndarray  # bool H×W: the areas of the eyes, brows and lips (where a look may ink the photo's dark)
+    skin_lightness: tuple[float, ...]  # each drawn face's median skin lightness (Lab L, 0..255)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.skin_lightness)
+
+
+def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], line_scale: float = 1.0) -> FaceArt:
+    """The faces of ``rgb`` (boxes x, y, w, h in its pixels) as smooth skin and drawn features."""
+    h, w = rgb.shape[:2]
+    skin = np.zeros((h, w), np.float32)
+    flat = np.zeros((h, w, 3), np.uint8)
+    lines = np.zeros((h, w), np.float32)
+    holes = np.zeros((h, w), np.float32)
+    features = np.zeros((h, w), bool)
+    lightness = []
+    for box in faces:
+        if box[2] < MIN_FACE:
+            continue
+        x0, y0 = int(max(0, box[0] - box[2] * 0.6)), int(max(0, box[1] - box[3] * 0.6))
+        x1, y1 = int(min(w, box[0] + box[2] * 1.6)), int(min(h, box[1] + box[3] * 1.6))
+        if x1 - x0 < MIN_FACE or y1 - y0 < MIN_FACE:
+            continue
+        part = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
+        if points is None:
+            continue
+        drawn = _draw_face(part, points[:, :2], line_scale)
+        if drawn is None:
+            continue
+        s, f, ln, hole, light = drawn
+        region = (slice(y0, y1), slice(x0, x1))
+        keep = s > skin[region]
+        flat[region][keep] = f[keep]
+        skin[region] = np.maximum(skin[region], s)
+        lines[region] = np.maximum(lines[region], ln)
+        holes[region] = np.maximum(holes[region], hole)
+        features[region] |= _fill(part.shape[:2], points[:, :2], *EYES, *BROWS, LIPS_OUTER) > 100
+        lightness.append(light)
+    return FaceArt(skin, flat, lines, holes, features, tuple(lightness))
+
+
+def smoothed(rgb: np.ndarray, art: FaceArt) -> np.ndarray:
+    """``rgb`` with its faces' skin smoothed (the photo to stylise: its flat colours come out clean on the skin)."""
+    return rgb if not art.found else cv2.blendLinear(rgb, art.rgb, 1 - art.skin, art.skin)
+
+
+def inked(lines: np.ndarray, art: FaceArt, strength: float = 1.0) -> np.ndarray:
+    """A look's ink (float32 0..1) with the drawn features put in and its own ink (texture, wrinkles) taken off
+    the skin."""
+    if not art.found:
+        return lines
+    keep = 1 - np.clip(art.skin * 0.6 * strength, 0, 1) * (1 - art.eyes)  # (half: the likeness is in it too)
+    return np.maximum(lines * keep, art.lines * strength)
+
+
+def apply(flat: np.ndarray, lines: np.ndarray, art: FaceArt) -> tuple[np.ndarray, np.ndarray]:
+    """Already flat colours and ink (uint8, float32 0..1) with the smooth skin over them and the drawn features."""
+    return smoothed(flat, art), inked(lines, art)
+
+
+def _poly(points: np.ndarray, ids: tuple[int, ...], k: int = 4) -> np.ndarray:
+    """The contour ``ids`` in fixed-point pixels (``k`` fractional bits) for OpenCV's anti-aliased drawing."""
+    return np.round(points[list(ids)] * (1 << k)).astype(np.int32)
+
+
+SKIN_SPAN = 120  # px: the skin's smooth tones are worked out with the face about this wide (and drawn back up)
+
+
+def _draw_face(part: np.ndarray, pts: np.ndarray, line_scale: float):
+    """One face drawn in the crop ``part``: (skin, flat skin colours, feature ink, eye/mouth holes, skin L)."""
+    h, w = part.shape[:2]
+    span = float(np.ptp(pts[list(OVAL), 0]))
+    if span < MIN_FACE * 0.6:
+        return None
+    k = min(1.0, SKIN_SPAN / span)
+    small = cv2.resize(part, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA) \
+        if k < 1 else part
+    tones_out = _skin_tones(small, pts * k, span * k)
+    if tones_out is None:
+        return None
+    skin, flat, holes, median = tones_out
+    if k < 1:
+        skin = cv2.resize(skin, (w, h), interpolation=cv2.INTER_LINEAR)
+        flat = cv2.resize(flat, (w, h), interpolation=cv2.INTER_LINEAR)
+        holes = cv2.resize(holes, (w, h), interpolation=cv2.INTER_LINEAR)
+    return skin, flat, _features(part, pts, span, median, line_scale), holes, float(median[0])
+
+
+def _fill(shape: tuple[int, int], pts: np.ndarray, *contours: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(shape, np.uint8)
+    for ids in contours:
+        cv2.fillPoly(out, [_poly(pts, ids)], 255, cv2.LINE_AA, shift=4)
+    return out
+
+
+def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float):
+    """The skin of one face (at a working size): its area, its smooth tones, the eyes and mouth left open, and the
+    median skin colour (Lab)."""
+    h, w = part.shape[:2]
+    shape = (h, w)
+    oval = _fill(shape, pts, OVAL)
+    eyes = _fill(shape, pts, *EYES)
+    mouth = _fill(shape, pts, LIPS_INNER)
+    lips = _fill(shape, pts, LIPS_OUTER)
+    brows = _fill(shape, pts, *BROWS)
+    lab = cv2.cvtColor(part, cv2.COLOR_RGB2LAB).astype(np.float32)
+    cheeks = (cv2.erode(oval, np.ones((3, 3), np.uint8)) > 128) & (eyes < 60) & (lips < 60) & (brows < 60)
+    if cheeks.sum() < 30:
+        return None
+    median = np.median(lab[cheeks], axis=0)
+    # The skin's texture (pores, stubble, wrinkles) smoothed away and its highlights softened, its light and shade
+    # kept (they carry the face's likeness): the look's own colour steps then make clean tones of it, the same
+    # way they do the rest of the picture, without white blotches on a shiny forehead.
+    light = cv2.bilateralFilter(np.ascontiguousarray(lab[..., 0]).astype(np.uint8), 5, 20, 5).astype(np.float32)
+    light = np.where(light > median[0], median[0] + (light - median[0]) * HIGHLIGHTS, light)
+    ab = cv2.GaussianBlur(lab[..., 1:], (0, 0), max(0.5, span / 100))
+    flat_lab = np.dstack([np.clip(light, 0, 255), ab]).astype(np.float32)
+    lip_lab = np.array([max(0.0, median[0] - 18), median[1] + 14, median[2] + 4], np.float32)
+    lip_w = (lips.astype(np.float32) / 255 * (1 - mouth.astype(np.float32) / 255))[..., None] * 0.5
+    flat_lab = flat_lab * (1 - lip_w) + lip_lab * lip_w
+    flat = cv2.cvtColor(np.clip(flat_lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    holes = np.maximum(eyes, mouth).astype(np.float32) / 255
+    # The skin goes on past the oval where the photo is skin-coloured (forehead under the hair, ears, neck): the
+    # same smooth tones there, so no seam shows where the drawn face ends.
+    # (Hair of the skin's colour, blonde or grey, is textured where skin is smooth: it stays out.)
+    around = cv2.distanceTransform((oval < 128).astype(np.uint8), cv2.DIST_L2, 3) < span * 0.25
+    blurred_ab = cv2.GaussianBlur(lab[..., 1:], (0, 0), max(1.0, span / 40))
+    texture = cv2.GaussianBlur(np.abs(cv2.Laplacian(lab[..., 0], cv2.CV_32F)), (0, 0), max(1.0, span / 40))
+    smooth = texture < max(4.0, 1.6 * float(np.median(texture[cheeks])))
+    like = around & smooth & (np.hypot(*(blurred_ab - median[1:]).transpose(2, 0, 1)) < 9) \
+        & (np.abs(light - median[0]) < 40)
+    area = np.maximum(oval, like.astype(np.uint8) * 255).astype(np.float32) / 255
+    skin = np.clip(cv2.GaussianBlur(area, (0, 0), max(0.8, span / 60)) * 1.3 - 0.15, 0, 1) * (1 - holes)
+    return skin.astype(np.float32), flat, holes * (oval > 0), median
+
+
+def _features(part: np.ndarray, pts: np.ndarray, span: float, median: np.ndarray, line_scale: float) -> np.ndarray:
+    """The eyes, brows, nose, lips, jaw and glasses of one face as ink (float32 0..1), at the crop's full size."""
+    h, w = part.shape[:2]
+    # Only the box of the face's features is looked at: the rest of the crop gets no ink.
+    x0, y0 = (max(0, int(v)) for v in pts[:, :2].min(axis=0) - 4)
+    x1, y1 = int(min(w, pts[:, 0].max() + 5)), int(min(h, pts[:, 1].max() + 5))
+    box_pts = pts - (x0, y0)
+    sub = part[y0:y1, x0:x1]
+    shape = sub.shape[:2]
+    t = max(1, round(span / 110 * line_scale))
+    eyes = _fill(shape, box_pts, *EYES)
+    brows = _fill(shape, box_pts, *BROWS)
+    gray = cv2.cvtColor(sub, cv2.COLOR_RGB2GRAY)
+    # Brows: filled shapes, as dark as the brow hair is against the skin.
+    brow_l = gray[brows > 128]
+    brow_dark = float(np.clip((median[0] - np.percentile(brow_l, 30)) / 60, 0.35, 0.9)) if brow_l.size else 0.6
+    ink = (brows.astype(np.float32) * brow_dark * 0.5).astype(np.uint8)  # (over the photo's own brows)
+    for lid in UPPER_LIDS:
+        cv2.polylines(ink, [_poly(box_pts, lid)], False, 255, t + 1, cv2.LINE_AA, shift=4)
+    cv2.polylines(ink, [_poly(box_pts, e) for e in EYES], True, 200, t, cv2.LINE_AA, shift=4)
+    if (eyes > 128).sum() > 8:  # irises: the dark of each eye, where the person looks
+        cut = np.percentile(gray[eyes > 128], 40)
+        iris = ((gray < cut) & (eyes > 128)).astype(np.uint8) * 255
+        iris = cv2.GaussianBlur(cv2.morphologyEx(iris, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), (0, 0),
+                                max(0.8, span / 160))
+        ink = np.maximum(ink, (np.minimum(iris, eyes).astype(np.float32) * 0.95).astype(np.uint8))
+    cv2.polylines(ink, [_poly(box_pts, n) for n in NOSE], False, 150, t, cv2.LINE_AA, shift=4)
+    open_mouth = cv2.contourArea(box_pts[list(LIPS_INNER)].astype(np.float32)) > 30
+    cv2.polylines(ink, [_poly(box_pts, LIPS_INNER)], True, 230, t + int(open_mouth), cv2.LINE_AA, shift=4)
+    cv2.polylines(ink, [_poly(box_pts, LIPS_OUTER)], True, 90, t, cv2.LINE_AA, shift=4)
+    cv2.polylines(ink, [_poly(box_pts, JAW)], False, 110, t, cv2.LINE_AA, shift=4)
+    band = (int(box_pts[list(BROWS[0] + BROWS[1]), 1].min() - span * 0.08), int(box_pts[2, 1]))
+    ink = np.maximum(ink, _glasses(gray, _fill(shape, box_pts, OVAL), eyes, brows, span, band))
+    out = np.zeros((h, w), np.float32)
+    out[y0:y1, x0:x1] = ink.astype(np.float32) / 255
+    return out
+
+
+def _glasses(gray: np.ndarray, oval: np.ndarray, eyes: np.ndarray, brows: np.ndarray, span: float,
+             band: tuple[int, int]) -> np.ndarray:
+    """Glasses: long, strong edges in the band of the eyes (``band``: rows from above the brows to under the nose)
+    away from the drawn features. The face's texture (pores, wrinkles) is short or weak and stays out."""
+    h = gray.shape[0]
+    top, bottom = max(0, band[0]), min(h, band[1])
+    edges = np.zeros(gray.shape[:2], np.uint8)
+    if bottom - top < 4:
+        return edges
+    edges[top:bottom] = cv2.Canny(cv2.GaussianBlur(gray[top:bottom], (0, 0), max(0.8, span / 200)), 80, 180)
+    near = cv2.dilate(oval, np.ones((9, 9), np.uint8)) > 0
+    drawn = cv2.dilate(np.maximum(eyes, brows), np.ones((3, 3), np.uint8)) > 128
+    edges[~near | drawn] = 0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    long_ = np.zeros(count, np.uint8)
+    reach = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    long_[1:] = (reach >= span * 0.25).astype(np.uint8) * 255
+    lines = long_[labels]
+    if span > 160:
+        lines = cv2.dilate(lines, np.ones((2, 2), np.uint8))
+    return cv2.GaussianBlur(lines, (0, 0), 0.6)
+
+
+def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels: int = 5, thickness: float = 1.0
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """A picture's cel-shaded flat colours (uint8) and ink (float32 0..1), the faces' skin smooth and their
+    features drawn."""
+    art = face_art(rgb, faces, line_scale=thickness)
+    clean = smoothed(rgb, art)
+    return cel_shade(clean, levels=levels), inked(ink_lines(clean, thickness=thickness), art)

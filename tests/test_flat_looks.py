@@ -1,0 +1,106 @@
+"""The flat looks on real photos (issue 26): the face stays the same person, dark skin stays darker than light skin in
+pop-art's inks, "variation" changes what a person notices, and names in any script are drawn, not boxes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from minime.core.checks import FaceIdentity
+from minime.core.domain import RenderParams
+from minime.core.engines.base import RenderRequest
+from minime.core.engines.classic import ClassicEngine
+from minime.core.engines.classic.subject import find_faces
+from minime.core.settings import THEMES_DIR
+from minime.core.themes import ThemeCatalog
+
+DATA = Path(__file__).resolve().parent / "data"
+CATALOG = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
+ENGINE = ClassicEngine()
+SAME_PERSON = 0.6  # dlib's documented threshold for one identity
+IDENTITY_LOOKS = ("pop-art", "comic-panel", "anime", "yearbook", "magazine-cover", "film-poster", "sticker-sheet",
+                  "retro-80s")
+FLAT_LOOKS = IDENTITY_LOOKS + ("retro-70s", "retro-90s", "polaroid")
+NAMED_LOOKS = ("comic-panel", "film-poster", "magazine-cover", "sticker-sheet", "yearbook", "retro-80s", "polaroid")
+
+
+def _photos() -> dict[str, Image.Image]:
+    hopper = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    return {"astronaut": Image.fromarray(skdata.astronaut()), "hopper": Image.open(hopper).convert("RGB"),
+            "obama": Image.open(DATA / "obama.jpg").convert("RGB")}
+
+
+PHOTOS = _photos()
+IDENTITY = FaceIdentity()
+
+
+def _render(theme_id: str, photo: Image.Image, *, seed: int = 5, name: str = "Ada", variant: str | None = None
+            ) -> Image.Image:
+    theme = CATALOG.get(theme_id)
+    params = RenderParams(name=name, variant=variant or theme.default_variant, seed=seed)
+    return ENGINE.render(RenderRequest(photo, theme, params)).image.convert("RGB")
+
+
+@pytest.mark.parametrize("photo", sorted(PHOTOS))
+@pytest.mark.parametrize("theme_id", IDENTITY_LOOKS)
+def test_the_face_in_a_flat_look_is_still_the_same_person(theme_id: str, photo: str) -> None:
+    image = _render(theme_id, PHOTOS[photo])
+    if theme_id == "pop-art":  # one panel of the Warhol sheet
+        image = image.crop((0, 0, image.width // 2, image.height // 2))
+    distance = IDENTITY.distance(PHOTOS[photo], image)
+    assert distance is not None, f"no face found in {theme_id} on {photo}"
+    assert distance <= SAME_PERSON, f"{theme_id} on {photo}: face distance {distance:.2f}"
+
+
+def _skin_ink(image: Image.Image) -> list[float]:
+    """The lightness (Lab L) of the skin ink on each face's cheeks, per face found in the picture."""
+    arr = np.asarray(image)
+    lab = cv2.cvtColor(arr, cv2.COLOR_RGB2LAB)
+    out = []
+    for x, y, w, h in find_faces(arr):
+        cheeks = lab[y + int(h * 0.55):y + int(h * 0.7), x + int(w * 0.2):x + int(w * 0.35), 0]
+        out.append(float(np.median(cheeks)))
+    return out
+
+
+@pytest.mark.parametrize("light", ["astronaut", "hopper"])
+def test_pop_art_inks_dark_skin_darker_than_light_skin_in_every_colourway(light: str) -> None:
+    panels = [(0, 0, 512, 512), (512, 0, 1024, 512), (0, 512, 512, 1024), (512, 512, 1024, 1024)]
+    dark_sheet, light_sheet = _render("pop-art", PHOTOS["obama"]), _render("pop-art", PHOTOS[light])
+    for box in panels:
+        dark, pale = _skin_ink(dark_sheet.crop(box)), _skin_ink(light_sheet.crop(box))
+        assert dark and pale, "a face in every panel"
+        assert max(dark) < min(pale), f"panel {box}: dark skin ink {dark} is not darker than light skin's {pale}"
+
+
+def _changed(a: Image.Image, b: Image.Image) -> float:
+    """The share of the picture that visibly differs (a 256 px wide view; a pixel counts when its colour moved by
+    more than 30 levels on average)."""
+    size = (256, round(256 * a.height / a.width))
+    x, y = (np.asarray(i.resize(size, Image.Resampling.BOX), np.float32) for i in (a, b))
+    return float((np.abs(x - y).mean(axis=2) > 30).mean())
+
+
+@pytest.mark.parametrize("seeds", [(5, 6), (5, 1_234_567)])
+@pytest.mark.parametrize("theme_id", FLAT_LOOKS)
+def test_variation_changes_at_least_a_tenth_of_every_flat_look(theme_id: str, seeds: tuple[int, int]) -> None:
+    first, second = (_render(theme_id, PHOTOS["astronaut"], seed=s) for s in seeds)
+    if first.size != second.size:
+        return  # another format is a change a person notices
+    share = _changed(first, second)
+    assert share >= 0.10, f"{theme_id}: variation {seeds} changed only {share:.1%} of the picture"
+
+
+@pytest.mark.parametrize("names", [("花子", "太郎"), ("🎉", "🚀"), ("سارا", "ليلى")], ids=["CJK", "emoji", "Arabic"])
+@pytest.mark.parametrize("theme_id", NAMED_LOOKS)
+def test_a_name_in_any_script_is_drawn_not_boxes(theme_id: str, names: tuple[str, str]) -> None:
+    """Two different names in one script give two different pictures: a missing glyph would be the same box."""
+    first, second = (_render(theme_id, PHOTOS["hopper"], name=n) for n in names)
+    drawn = np.abs(np.asarray(first, np.float32) - np.asarray(second, np.float32)).max(axis=2) > 60
+    assert drawn.sum() > 150, f"{theme_id}: {names} look the same (boxes?)"
