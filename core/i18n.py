@@ -31,7 +31,7 @@ from babel.support import NullTranslations, Translations
 DOMAIN = "minime"
 LOCALES_DIR = Path(__file__).parent / "locales"
 ENGLISH = "en"
-LANGUAGES: tuple[str, ...] = ("en", "es", "pt_BR", "hi", "id", "th", "vi", "zh_Hans", "ar")
+LANGUAGES: tuple[str, ...] = ("en", "es", "pt_BR", "hi", "id", "th", "vi", "zh_Hans", "ar", "ru")
 """The catalogues minime ships, as Babel locale identifiers; English is the source language."""
 
 _BY_LANGUAGE = {Locale.parse(name).language: name for name in LANGUAGES}  # "pt" → "pt_BR", "zh" → "zh_Hans"
