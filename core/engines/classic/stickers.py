@@ -133,7 +133,8 @@ def _group_sheet(look: Look, sheet: Image.Image, words: list[str], colors: list[
     turn = seed // 6 % len(styles)
     styles = styles[turn:] + styles[:turn]
     for i, face in enumerate(faces):
-        cut, head_faces = person_and_faces(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7))
+        cut, head_faces = person_and_faces(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7),
+                                           whole=(face,))
         head = _alone(cut)
         r, c = divmod(i, cols)
         in_row = min(cols, len(faces) - r * cols)  # a shorter last row is centred

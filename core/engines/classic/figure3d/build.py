@@ -231,12 +231,14 @@ def _shirt(rgb: np.ndarray, mask: np.ndarray, chin_x: float, chin_y: float, widt
 
 
 def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndarray, width: float,
-            options: FigureOptions) -> Outfit:
+            options: FigureOptions, hair: tuple[float, float, float] | None = None) -> Outfit:
     v = options.variation
     chin_x, chin_y = points[headmod.CHIN, :2]
-    pix, matte, inside = _window(rgb, mask, chin_x - 0.5 * width, chin_x + 0.5 * width, chin_y + 0.5 * width,
-                                 chin_y + 1.8 * width)  # the chest's middle (long hair falls at its sides)
+    pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width, chin_y + 0.5 * width,
+                                 chin_y + 1.8 * width)
     keep = (matte > 0.6) & _not_skin(pix, skin)
+    if hair is not None:  # long hair falls over the chest's sides: not the clothes
+        keep &= np.linalg.norm(pix / 255.0 - np.float32(hair) / 0.9, axis=1) > 0.18
     top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
     shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
@@ -283,7 +285,7 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         skin = np.median(seen, axis=0).astype(np.float32)
         face = Part(face.name, face.vertices, face.faces, np.broadcast_to(skin.astype(np.float32),
                     face.vertices.shape).copy(), face.material, face.uv, face.tex)
-    outfit = _outfit(rgb, mask, points, skin, frame.width, options)
+    outfit = _outfit(rgb, mask, points, skin, frame.width, options, None if style.bald else style.color)
     costume = costume_for(options.costume)
     if costume is not None:
         outfit = dressed(outfit, costume)
