@@ -340,11 +340,12 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
         raise NoFigureError()
     parts: list[Part] = []
     n = len(people)
+    step = SPACING * max(options.body_scale, 0.75 * options.head_scale)  # big heads (a bobblehead set) never overlap
     for i, person in enumerate(people):
-        dx = (i - (n - 1) / 2) * SPACING * options.body_scale
+        dx = (i - (n - 1) / 2) * step
         parts += [_shifted(p, f"p{i}.{p.name}" if n > 1 else p.name, dx) for p in person]
     radius = 1.12 * max(options.body_scale, 0.85)
-    verts, tris = plinth(radius + (n - 1) * SPACING * options.body_scale / 2, radius, BASE_HEIGHT, 0.07,
+    verts, tris = plinth(radius + (n - 1) * step / 2, radius, BASE_HEIGHT, 0.07,
                          roundness=2.0 if n == 1 else 4.0)
     color = BASES[options.base % len(BASES)] if options.base_color is None else options.base_color
     parts.append(Part("base", verts, tris, np.broadcast_to(np.float32(color), verts.shape).astype(np.float32),
