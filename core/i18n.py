@@ -141,6 +141,20 @@ def stamp(reply_to: dict[str, Any] | None) -> dict[str, Any]:
     return reply_to
 
 
+class _LeftToRightMark:
+    """A left-to-right mark (U+200E) in right-to-left languages, "" elsewhere: put before a ``/command`` that starts
+    a line, so that Arabic text shows it as ``/figurine``, not ``figurine/``."""
+
+    def __str__(self) -> str:
+        return "\u200e" if direction() == "rtl" else ""
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+LTR_MARK = _LeftToRightMark()
+
+
 def telegram_code(name: str) -> str:
     """The two-letter ISO 639-1 code Telegram's menus are set for (``setMyCommands(language_code=...)``)."""
     return Locale.parse(name).language

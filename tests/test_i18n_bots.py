@@ -4,6 +4,7 @@ command menus per language, and a job's progress and result read in the language
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ HELLO = "Hi! I'm minime. Send me a selfie and pick a look:"
 # Telegram's language_code as the apps send it → the catalogue it must pick.
 TELEGRAM_CODES = {"es": "es", "pt-br": "pt_BR", "hi": "hi", "id": "id", "th": "th", "vi": "vi", "zh-hans": "zh_Hans",
                   "ar": "ar", "ru": "ru"}
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SPOKEN = {code: name for code, name in TELEGRAM_CODES.items() if name in i18n.LANGUAGES}
 
 
@@ -125,3 +127,34 @@ async def test_the_web_page_and_its_answers_follow_accept_language(web: str) -> 
         async with client.post(f"{web}/api/message", json={"text": "/help"},
                                headers={"Accept-Language": "de-DE"}) as response:
             assert (await response.json())["messages"][0]["text"].startswith(HELLO)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
+@pytest.mark.parametrize(("locale", "name"), [("ar-EG", "ar"), ("th-TH", "th")])
+async def test_the_playground_reads_in_the_browsers_language(web: str, tmp_path: Path, astronaut_jpeg: bytes,
+                                                             locale: str, name: str) -> None:
+    """A real browser set to Arabic (right to left) or Thai: the page's own words, the bot's answers and the
+    theme gallery are in that language."""
+    from playwright.async_api import async_playwright
+
+    selfie = tmp_path / "me.jpg"
+    selfie.write_bytes(astronaut_jpeg)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page(locale=locale, viewport={"width": 900, "height": 1100})
+            await page.goto(web)
+            await page.wait_for_selector(".theme img")
+            await page.locator(".msg.bot").first.wait_for()
+            assert await page.get_attribute("html", "dir") == i18n.direction(name)
+            assert await page.get_attribute("html", "lang") == name
+            assert await page.inner_text("#help-btn") == i18n.translate(name, "Help")
+            assert await page.get_attribute("#text", "placeholder") == i18n.translate(
+                name, "Send a selfie, then type /figurine YourName or “warmer colors”")
+            titles = await page.eval_on_selector_all(".theme span", "els => els.map(e => e.textContent)")
+            assert i18n.translate(name, "Collectible figurine") in titles
+            await page.set_input_files("#file", str(selfie))
+            await page.wait_for_selector(f"text={i18n.translate(name, 'Got your selfie!')}")
+            await page.screenshot(path=str(tmp_path / f"playground-{name}.png"))
+        finally:
+            await browser.close()

@@ -29,6 +29,7 @@ from minime.core.i18n import N_
 BASE_HEIGHT = 0.3
 SPACING = 1.75  # between the people of a group, in face widths
 SMALLEST_FACE = 0.75  # of the look's min_face_px (80 px in the original photo): below ~60 px a face cannot be sculpted
+GROUP_SMALLEST_FACE = 0.5
 MAX_PEOPLE = 8
 OUTFITS = ((0.16, 0.25, 0.45), (0.75, 0.16, 0.18), (0.12, 0.5, 0.5), (0.85, 0.62, 0.18), (0.35, 0.22, 0.5),
            (0.2, 0.45, 0.25))
@@ -327,6 +328,8 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
         raise NoFigureError()
     if not faces:
         raise NoFigureError(NoFigureError.SMALL)
+    # In a group, once someone can be sculpted, nobody is left out for a smaller face (down to ~40 px).
+    faces = [f for f in look.faces if f[2] >= GROUP_SMALLEST_FACE * look.min_face_px]
     mask = look.subject.mask
     people = []
     for face in sorted(faces, key=lambda f: f[0])[:MAX_PEOPLE]:
@@ -337,11 +340,12 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
         raise NoFigureError()
     parts: list[Part] = []
     n = len(people)
+    step = SPACING * max(options.body_scale, 0.75 * options.head_scale)  # big heads (a bobblehead set) never overlap
     for i, person in enumerate(people):
-        dx = (i - (n - 1) / 2) * SPACING * options.body_scale
+        dx = (i - (n - 1) / 2) * step
         parts += [_shifted(p, f"p{i}.{p.name}" if n > 1 else p.name, dx) for p in person]
     radius = 1.12 * max(options.body_scale, 0.85)
-    verts, tris = plinth(radius + (n - 1) * SPACING * options.body_scale / 2, radius, BASE_HEIGHT, 0.07,
+    verts, tris = plinth(radius + (n - 1) * step / 2, radius, BASE_HEIGHT, 0.07,
                          roundness=2.0 if n == 1 else 4.0)
     color = BASES[options.base % len(BASES)] if options.base_color is None else options.base_color
     parts.append(Part("base", verts, tris, np.broadcast_to(np.float32(color), verts.shape).astype(np.float32),
