@@ -4,6 +4,7 @@ command menus per language, and a job's progress and result read in the language
 
 from __future__ import annotations
 
+import html
 import shutil
 from pathlib import Path
 
@@ -12,10 +13,11 @@ from pydantic import SecretStr
 
 from minime.bots.discord_bot.bot import DiscordRunner
 from minime.bots.telegram_bot.app import TelegramRunner
+from minime.bots.web.server import start_web
 from minime.core import i18n
 from minime.core.buttons import BUTTONS
 from minime.core.settings import Settings
-from tests.conftest import RunningBot, browser_client
+from tests.conftest import RunningBot, browser_client, free_port
 from tests.fake_discord import FakeDiscord, patch_discord
 from tests.fake_telegram import FakeTelegram
 
@@ -158,3 +160,18 @@ async def test_the_playground_reads_in_the_browsers_language(web: str, tmp_path:
             await page.screenshot(path=str(tmp_path / f"playground-{name}.png"))
         finally:
             await browser.close()
+
+
+async def test_the_login_page_follows_accept_language(studio, settings: Settings) -> None:
+    settings.web_port, settings.web_password = free_port(), SecretStr("s3cret")
+    runner = await start_web(studio, settings)
+    try:
+        async with browser_client() as client:
+            async with client.get(f"http://127.0.0.1:{settings.web_port}/",
+                                  headers={"Accept-Language": "ar"}) as response:
+                page = await response.text()
+        assert '<html lang="ar" dir="rtl">' in page
+        assert html.escape(i18n.translate("ar", "This playground is protected. Enter the operator's password.")) in page
+        assert "Enter the operator" not in page
+    finally:
+        await runner.cleanup()
