@@ -244,7 +244,7 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
     shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
     top = top or OUTFITS[v % len(OUTFITS)]  # the photo stops at the neck: a plausible outfit
-    bottom, shoes = None, None
+    bottom, shoes, pose = None, None, None
     h = mask.shape[0]
     below = mask[int(min(h - 1, chin_y)):, int(max(0, chin_x - width)):int(chin_x + width)] > 0.5
     rows = np.nonzero(below.any(axis=1))[0]
@@ -256,6 +256,7 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
         pix, matte, _ = _window(rgb, mask, chin_x - 0.6 * width, chin_x + 0.6 * width, chin_y + 0.96 * span,
                                 chin_y + span)
         shoes = _median_color(pix[matte > 0.6])
+        pose = _stance(mask, chin_x, chin_y, span, width)
     if bottom is None and shirt is not None:  # a suit: the trousers match the jacket
         bottom = top
     if bottom is None:
@@ -266,8 +267,35 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
     if options.pose == "action":
         return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5),
                       elbow=(0.5, 1.3), leg_out=(0.12, 0.1), stride=0.2)
+    if pose is not None:  # a full-length photo: the person's own stance
+        arms, legs = pose
+        return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=arms, elbow=(0.25, 0.25), leg_out=legs)
     swing = 0.08 * ((v // 2) % 3)
     return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
+
+
+def _stance(mask: np.ndarray, chin_x: float, chin_y: float, span: float, width: float
+            ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """How far a person seen full length holds each arm and leg out (radians; figure's right side first), from
+    the matte: how far it reaches out at the hands' height, and where the feet stand apart."""
+    h, w = mask.shape
+    person = mask > 0.5
+    arms = []
+    rows = person[int(np.clip(chin_y + 0.3 * span, 0, h - 1)):int(np.clip(chin_y + 0.5 * span, 1, h))]
+    cols = np.nonzero(rows.any(axis=0))[0] if rows.size else np.array([], int)
+    for reach in ((chin_x - cols.min()) if len(cols) else 0.0, (cols.max() - chin_x) if len(cols) else 0.0):
+        # Arms hanging down reach ~1.3 face widths out at the hips; an arm out reaches further along its length.
+        arms.append(float(np.clip(np.arctan2(max(0.0, reach - 1.3 * width), 2.6 * width), 0.1, 1.1)))
+    legs = (0.03, 0.03)
+    feet = person[int(np.clip(chin_y + 0.92 * span, 0, h - 1)):int(np.clip(chin_y + 0.97 * span, 1, h)),
+                  int(max(0, chin_x - 2 * width)):int(min(w, chin_x + 2 * width))]
+    if feet.size:
+        filled = np.nonzero(feet.mean(axis=0) > 0.5)[0]
+        if len(filled) > 2:
+            apart = (filled.max() - filled.min()) / 2 - 0.45 * width  # half the stance beyond the legs' own width
+            angle = float(np.clip(np.arctan2(max(0.0, apart), 3.4 * width), 0.03, 0.25))
+            legs = (angle, angle)
+    return (arms[0], arms[1]), legs
 
 
 def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float

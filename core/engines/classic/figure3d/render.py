@@ -309,13 +309,24 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
     view = -d
     key, fill, rim = cam.to_world(lights.key), cam.to_world(lights.fill), cam.to_world(lights.rim)
     # Key light shadow: one ray each towards the light.
-    shadow_hit = scene.embree.run((pos + nrm * 0.004).astype(np.float32), np.broadcast_to(key, pos.shape).copy(),
-                                  query="OCCLUDED")
-    lit = (shadow_hit == -1).astype(np.float32)
+    # Key light shadow: three rays towards a softbox (a small disc round the key direction), staggered per pixel,
+    # so shadow edges fall off over a penumbra instead of cutting hard across the figure.
+    start = (pos + nrm * 0.004).astype(np.float32)
+    side = np.cross(key, np.float32([0, 1, 0]))
+    side /= max(1e-6, float(np.linalg.norm(side)))
+    up = np.cross(side, key)
+    turn = (np.arange(len(pos)) % 3)[:, None] * (2 * np.pi / 9)
+    lit = np.zeros(len(pos), np.float32)
+    for k in range(3):
+        angle = turn + k * 2 * np.pi / 3
+        towards = key + 0.07 * (np.cos(angle) * side + np.sin(angle) * up)
+        towards = (towards / np.linalg.norm(towards, axis=1, keepdims=True)).astype(np.float32)
+        lit += scene.embree.run(start, towards, query="OCCLUDED") == -1
+    lit /= 3
     nk = nrm @ key
     wrapped = np.clip((nk + wrap) / (1 + wrap), 0, 1)
     lambert = np.clip(nk, 0, 1)
-    key_diffuse = wrapped * (0.35 + 0.65 * lit)
+    key_diffuse = wrapped * (0.45 + 0.55 * lit)
     diffuse = key_diffuse[:, None] * np.float32(lights.key_color)
     diffuse += (sss * np.clip(wrapped - lambert, 0, 1))[:, None] * _SSS * np.float32(lights.key_color)
     diffuse += np.clip((nrm @ fill + 0.3) / 1.3, 0, 1)[:, None] * np.float32(lights.fill_color)
