@@ -194,25 +194,25 @@ def figurine(look: Look) -> Image.Image:
                      stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_lines=2)
     look.progress(0.4)
 
-    # The window: backing card, the figure standing on its base (about 86 % of the window's height), a name plaque,
-    # the figure's shadow on the card behind it, the inner shadow and the plastic's glare. The edition (seed) picks
-    # the backing, the camera's angle and the light's side. A photo that cannot give a figure is shown as a print.
+    # The window: backing card, the figure standing on its base (most of the window's height) with its shadow, a
+    # name plaque, the inner shadow and the plastic's glare. The edition (seed) picks the backing, the camera's angle
+    # and the light. A photo that cannot give a figure is printed on the card inside the window instead.
     wx0, wy0, wx1, wy1 = WINDOW
     ww, wh = wx1 - wx0, wy1 - wy0
-    inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
     toy = figure.model(look)
     yaw, light = figure.camera(seed)
     if toy is None:
-        shown = figure.photo_print(look, int(ww * 0.8), int(wh * 0.8), c.get("stand", (43, 43, 58)))
+        inside = Image.fromarray(look.frame((ww, wh))).convert("RGBA")
     else:
+        inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
         shown = figure.shot(toy, ww, int(wh * 0.93), yaw=yaw, light=light)
-    look.progress(0.7)
-    fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.97) - shown.height
-    paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
-    inside.alpha_composite(shown, (fig_x, fig_y))
-    left, right = figure.width_of(shown)
-    _label_plate(inside, (ww // 2, min(wh - 22, fig_y + shown.height + 2)), int(min(right - left, ww * 0.6)), name,
-                 accent, ink)
+        look.progress(0.7)
+        fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.97) - shown.height
+        paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
+        inside.alpha_composite(shown, (fig_x, fig_y))
+        left, right = figure.width_of(shown)
+        _label_plate(inside, (ww // 2, min(wh - 22, fig_y + shown.height + 2)), int(min(right - left, ww * 0.6)),
+                     name, accent, ink)
     inner = inside.convert("RGB")
     inner.paste((0, 0, 0), (0, 0), _window_rim((ww, wh)))
     _add_white(inner, _plastic_glare((ww, wh)))
@@ -371,8 +371,10 @@ def action_figure(look: Look) -> Image.Image:
     # light); a photo that cannot give a figure is shown as a print in the tray.
     toy = figure.model(look, pose="action")
     yaw, light = figure.camera(look.params.seed)
-    if toy is None:
-        shown = figure.photo_print(look, fig_w - 60, int(bh * 0.8), mix(card_c, (20, 20, 30), 0.5))
+    if toy is None:  # no figure to be had: the photo printed on the card in the figure's tray
+        pw, ph = fig_w - 40, bh - 40
+        shown = Image.fromarray(look.frame((pw, ph))).convert("RGBA")
+        shown.putalpha(rounded_mask((pw, ph), 32))
     else:
         shown = figure.shot(toy, fig_w - 24, int(bh * 0.94), yaw=yaw, light=light)
     look.progress(0.7)

@@ -53,8 +53,8 @@ def desk_figurine(look: Look) -> Image.Image:
     look.progress(0.15)
     toy = figure.model(look)
     yaw, light = figure.camera(look.params.seed)
-    if toy is None:  # no figure to be had: the photo as a print on the stand, and as the box's art
-        shown = figure.photo_print(look, FIG_W, int(FIG_H * 0.8), (60, 62, 70))
+    if toy is None:  # no figure to be had: the photo as a print in a clear block on the disc, and as the box's art
+        shown = figure.photo_print(look, FIG_W, int(FIG_H * 0.8), (226, 234, 242))
     else:  # the figure stands on the desk's own clear disc, not on a plinth (the monitor shows the same model)
         toy = figure.without_base(toy)
         width = FIG_W if toy.people == 1 else min(MAX_SET_W, SET_W + 60 * (toy.people - 2))
