@@ -67,11 +67,11 @@ class Access:
         chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \
             if chat else None
         share_left = None
-        if chat and self._share() and not self.is_admin(user):
+        if chat and self._share() and not self.is_admin(user) and chat_left is not None:
             images, _ = await self.store.usage_of(member_subject(chat, user), now)
             lifted = (await self.store.usage_of(chat_subject(chat), now))[1] + \
                 (await self.store.usage_of(user_subject(user), now))[1]
-            share_left = min(left(self._share(), images, lifted) or 0, chat_left if chat_left is not None else 10**9)
+            share_left = min(left(self._share(), images, lifted) or 0, chat_left)  # never more than the group has
         return Allowance(images_left, chat_left, seconds_until_reset(now), share_left)
 
     async def admin(self, user: UserKey, text: str | None = None) -> str:

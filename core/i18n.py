@@ -31,7 +31,7 @@ from babel.support import NullTranslations, Translations
 DOMAIN = "minime"
 LOCALES_DIR = Path(__file__).parent / "locales"
 ENGLISH = "en"
-LANGUAGES: tuple[str, ...] = ("en", "es", "pt_BR", "hi", "id")
+LANGUAGES: tuple[str, ...] = ("en", "es", "pt_BR", "hi", "id", "th", "vi", "zh_Hans", "ar", "ru")
 """The catalogues minime ships, as Babel locale identifiers; English is the source language."""
 
 _BY_LANGUAGE = {Locale.parse(name).language: name for name in LANGUAGES}  # "pt" → "pt_BR", "zh" → "zh_Hans"
@@ -139,6 +139,20 @@ def stamp(reply_to: dict[str, Any] | None) -> dict[str, Any]:
     if "lang" not in reply_to and _current.get() != ENGLISH:
         reply_to["lang"] = _current.get()
     return reply_to
+
+
+class _LeftToRightMark:
+    """A left-to-right mark (U+200E) in right-to-left languages, "" elsewhere: put before a ``/command`` that starts
+    a line, so that Arabic text shows it as ``/figurine``, not ``figurine/``."""
+
+    def __str__(self) -> str:
+        return "\u200e" if direction() == "rtl" else ""
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+LTR_MARK = _LeftToRightMark()
 
 
 def telegram_code(name: str) -> str:

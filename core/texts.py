@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from minime.core import i18n
 from minime.core.domain import ThemeInfo, UserKey
 from minime.core.errors import ArgumentRequired, NoSelfie
 from minime.core.i18n import N_, ngettext
@@ -25,10 +26,10 @@ def theme_usage(theme: ThemeInfo) -> str:
     """``/figurine [name]``-style usage of a theme command."""
     if theme.argument in ("name", "caption"):
         argument = _("name") if theme.argument == "name" else _("caption")
-        return f"/{theme.command} [{argument}]" + (f" | {_(theme.things)}" if theme.things else "")
+        return f"{i18n.LTR_MARK}/{theme.command} [{argument}]" + (f" | {_(theme.things)}" if theme.things else "")
     if theme.variants:
-        return f"/{theme.command} [{'|'.join(theme.variants)}]"
-    return f"/{theme.command}"
+        return f"{i18n.LTR_MARK}/{theme.command} [{'|'.join(theme.variants)}]"
+    return f"{i18n.LTR_MARK}/{theme.command}"
 
 
 def themes_list(themes: list[ThemeInfo]) -> list[str]:
@@ -40,7 +41,8 @@ def themes_list(themes: list[ThemeInfo]) -> list[str]:
         family = [t for t in themes if t.command == theme.command]
         if len(family) > 1:
             variants = "|".join(t.variant or t.id for t in family)
-            lines.append(f"/{theme.command} [{variants}] — " + "; ".join(_(t.description) for t in family))
+            lines.append(f"{i18n.LTR_MARK}/{theme.command} [{variants}] — "
+                         + "; ".join(_(t.description) for t in family))
         else:
             lines.append(f"{theme_usage(theme)} — {_(theme.description)}")
         seen[theme.command] = True

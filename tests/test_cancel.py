@@ -194,6 +194,47 @@ async def test_a_cancelled_jobs_progress_callback_stops_its_thread(settings: Set
         await store.close()
 
 
+async def test_a_job_cancelled_through_another_front_end_stops_here_at_the_next_heart_beat(
+        settings: Settings) -> None:
+    """Two processes share the database: the one rendering sees the job's row say cancelled at its next heart-beat
+    and stops the render (its progress callback raises in the thread)."""
+    from minime.core.domain import Job, JobKind, RenderParams, new_id
+    from minime.core.store import Store
+
+    here, there = Store(settings.resolved_database_url), Store(settings.resolved_database_url)
+    await here.migrate()
+    reports: list[int] = []
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def render(progress) -> None:
+        try:
+            for step in range(1000):
+                progress(step / 1000)
+                reports.append(step)
+                time.sleep(0.01)
+        except JobCancelled:
+            loop.call_soon_threadsafe(stopped.set)
+
+    async def execute(job, progress):
+        await asyncio.to_thread(render, progress)
+
+    runner = JobRunner(here, execute, lambda event: None, settings, owner="front-end-1")
+    await runner.start()
+    try:
+        job = Job(new_id(), UserKey("test", "t"), JobKind.THEME, "popart", RenderParams(), JobState.QUEUED)
+        await here.enqueue(job, rate_limit=100, rate_window_s=60)
+        runner.wake()
+        await asyncio.wait_for(_until(lambda: len(reports) > 5), 10)
+        assert await there.cancel_job(job.id, job.user) is not None  # the other front end's Cancel
+        await asyncio.wait_for(stopped.wait(), 5 * settings.job_lease_s)
+        assert len(reports) < 1000 and runner.running_count == 0
+    finally:
+        await runner.stop()
+        await here.close()
+        await there.close()
+
+
 async def _until(predicate) -> None:
     while not predicate():
         await asyncio.sleep(0.02)

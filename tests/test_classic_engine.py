@@ -12,15 +12,13 @@ import pytest
 from PIL import Image
 
 from minime.core.adjust import finish
-from minime.core.checks import FaceIdentity
 from minime.core.domain import Adjustments, RenderParams
 from minime.core.engines.base import RenderRequest
 from minime.core.engines.classic import NO_NAME, NO_PERSON, ClassicEngine
 from minime.core.engines.classic.accessories import icon_for
 from minime.core.engines.classic.boxes import WINDOW
-from minime.core.engines.classic.figure import render_figure
 from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color
-from minime.core.engines.classic.subject import find_faces, find_subject
+from minime.core.engines.classic.subject import find_faces
 from minime.core.engines.classic.text import has_all_glyphs
 from minime.core.settings import THEMES_DIR
 from minime.core.themes import ThemeCatalog, split_things
@@ -188,21 +186,6 @@ def group() -> Image.Image:
     """Three portraits side by side: a group photo."""
     return side_by_side([_photo("astronaut"), _photo("hopper"),
                          _photo("astronaut").transpose(Image.Transpose.FLIP_LEFT_RIGHT)])
-
-
-def test_the_figure_is_a_toy_that_fills_its_height_and_keeps_the_face(astronaut: Image.Image) -> None:
-    src = np.asarray(astronaut.resize((1024, 1024)))
-    faces = find_faces(src)
-    subject = find_subject(src, tuple(faces))
-    figure = render_figure(src, subject.mask, subject.face, 3, height=700, max_width=600)
-    alpha = np.asarray(figure.getchannel("A"))
-    ys, xs = np.nonzero(alpha > 128)
-    assert ys.max() - ys.min() >= 0.9 * 700 and xs.max() - xs.min() <= 600, "as tall as asked, within its width"
-    assert (alpha[0] == 0).all() and (alpha[:, 0] == 0).all(), "a cut-out: nothing of the photo's background"
-    shown = Image.new("RGB", figure.size, (200, 200, 210))
-    shown.paste(figure, (0, 0), figure)
-    assert len(find_faces(np.asarray(shown))) == 1, "the figure has the person's face"
-    assert FaceIdentity().distance(astronaut, shown) <= 0.6, "recognisably the same person (dlib)"
 
 
 def test_figurine_stands_the_figure_centred_in_its_window(astronaut: Image.Image) -> None:

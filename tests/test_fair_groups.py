@@ -112,3 +112,43 @@ async def test_where_the_server_refuses_ephemeral_messages_the_answer_is_a_quiet
         assert call.params["reply_parameters"]["message_id"] == asked["message_id"]
     finally:
         await bot.stop()
+
+
+async def test_a_render_that_fails_in_a_group_is_told_to_its_asker_alone(
+        tmp_path: Path, fake: FakeTelegram, astronaut_jpeg: bytes) -> None:
+    """A hosted model's safety refusal (the real openai SDK against the fake OpenAI API) in a group: the asker gets
+    it as an ephemeral message, the group sees no failure, the status line goes, and the image is not counted."""
+    from tests.fake_hosted import FakeOpenAI
+
+    model = FakeOpenAI("minime-test-key-groups-5e6f")
+    root = await model.start()
+    model.refuse = True
+    settings = _settings(tmp_path, fake).model_copy(update={
+        "engine": "hosted", "hosted_provider": "openai", "hosted_api_key": SecretStr(model.key),
+        "hosted_base_url": root + "/v1"})
+    bot = await RunningBot(settings, TelegramRunner).start()
+    try:
+        mark = len(fake.calls)
+        told = await _ask(fake, ADA, "/popart", astronaut_jpeg)
+        assert "declined to make this picture" in told, told
+        assert not _public(fake, mark, "declined"), "the group doesn't see it"
+        assert not [c for c in fake.calls[mark:] if c.method == "editMessageText" and "declined" in
+                    c.params.get("text", "")], "nor is it written on the public status line"
+        await fake.wait_for(lambda: any(c.method == "deleteMessage" for c in fake.calls[mark:]) or None, 30)
+        assert (await bot.studio.store.usage_of(chat_subject(CHAT)))[0] == 0, "a failed render costs nothing"
+    finally:
+        await bot.stop()
+        await model.stop()
+
+
+async def test_an_admin_grants_a_discord_channel_known_by_its_id(studio, alice) -> None:
+    """Discord's channel and user ids look alike: a channel minime was asked in is a chat to /admin grant."""
+    from minime.core.domain import UserKey
+
+    admin = UserKey("discord", "1")
+    studio.settings.admins = ["discord:1"]
+    studio.settings.chat_daily_quota = 4
+    assert "to discord:777 for today" in await studio.admin(admin, "grant discord:777 2"), "unknown: a user"
+    await studio.store.grant(chat_subject("discord:888"), 0)  # the channel's usage row: minime was used there
+    answer = await studio.admin(admin, "grant discord:888 2")
+    assert "to the group discord:888" in answer and "6 left today" in answer, answer

@@ -136,6 +136,16 @@ def test_a_caricature_has_a_big_head_on_a_small_body() -> None:
     assert share["caricature"] > share["plain"] * 1.3
 
 
+def test_a_caricatures_job_dresses_the_figure() -> None:
+    look = _look(_hopper(), "caricature")
+    chef = build(look, FigureOptions(head_scale=1.7, body_scale=0.78, costume=("Chefs", "running")))
+    assert "hat" in chef.part_names()
+    torso = next(p for p in chef.parts if p.name == "torso")
+    assert torso.color[0].min() > 0.85  # the chef's whites, not the photo's navy uniform
+    plain = build(look, FigureOptions(head_scale=1.7, body_scale=0.78, costume=("juggling",)))
+    assert "hat" not in plain.part_names()
+
+
 def test_no_person_no_figure() -> None:
     with pytest.raises(NoFigureError) as caught:
         build(_look(Image.fromarray(skdata.coffee())))

@@ -112,8 +112,8 @@ async def _result_of(studio: Studio, user: UserKey, selfie: bytes, command: str,
     return done.result.id
 
 
-async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result(small_settings: Settings,
-                                                                                astronaut_jpeg: bytes) -> None:
+async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result(
+        small_settings: Settings, astronaut_jpeg: bytes, no_person_png: bytes) -> None:
     from minime.core.app import build_studio
 
     studio = build_studio(small_settings)
@@ -144,6 +144,9 @@ async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result
         retro = await _result_of(studio, alice, astronaut_jpeg, "retro", "80s")
         with pytest.raises(NoFigure, match="no 3D figure"):
             await studio.figure_file(alice, retro, "turntable")
+        cup = await _result_of(studio, alice, no_person_png, "figurine", "Ada")
+        with pytest.raises(NoFigure, match="face"):  # a toy look of a photo with nobody in it
+            await studio.figure_file(alice, cup, "turntable")
         figurine = await _result_of(studio, alice, astronaut_jpeg, "figurine", "Ada")
         await studio.figure_file(alice, figurine, "mesh")
         await studio.forget(alice)

@@ -4,6 +4,8 @@ command menus per language, and a job's progress and result read in the language
 
 from __future__ import annotations
 
+import html
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,10 +13,11 @@ from pydantic import SecretStr
 
 from minime.bots.discord_bot.bot import DiscordRunner
 from minime.bots.telegram_bot.app import TelegramRunner
+from minime.bots.web.server import start_web
 from minime.core import i18n
 from minime.core.buttons import BUTTONS
 from minime.core.settings import Settings
-from tests.conftest import RunningBot, browser_client
+from tests.conftest import RunningBot, browser_client, free_port
 from tests.fake_discord import FakeDiscord, patch_discord
 from tests.fake_telegram import FakeTelegram
 
@@ -23,6 +26,7 @@ HELLO = "Hi! I'm minime. Send me a selfie and pick a look:"
 # Telegram's language_code as the apps send it → the catalogue it must pick.
 TELEGRAM_CODES = {"es": "es", "pt-br": "pt_BR", "hi": "hi", "id": "id", "th": "th", "vi": "vi", "zh-hans": "zh_Hans",
                   "ar": "ar", "ru": "ru"}
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 SPOKEN = {code: name for code, name in TELEGRAM_CODES.items() if name in i18n.LANGUAGES}
 
 
@@ -84,7 +88,8 @@ async def test_a_job_speaks_the_language_it_was_asked_in(telegram: FakeTelegram,
     assert any("Haciendo tu imagen" in text or "Recibí tu selfie" in text for text in progress), progress
 
 
-async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path) -> None:
+async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path,
+                                                                                   astronaut_jpeg: bytes) -> None:
     fake = FakeDiscord()
     await fake.start()
     patch_discord(fake)
@@ -104,6 +109,15 @@ async def test_discord_answers_in_the_interactions_locale_and_localises_descript
                  if (c.payload.get("data") or {}).get("content")), None))
             expected = i18n.translate(locale, HELLO)
             assert answer.startswith(expected), (locale, answer[:80])
+        mark = len(fake.calls)  # a render asked in Brazilian Portuguese: its result and buttons read in it
+        await fake.slash(4244, "figurine", {"name": "Ada"}, attachment=fake.attachment(astronaut_jpeg),
+                         locale="pt-BR")
+        await fake.wait_for_image(mark)
+        result = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("attachments")),
+                     key=lambda m: int(m["id"]))
+        assert i18n.translate("pt_BR", "Collectible figurine") in result["content"] and "Ada" in result["content"]
+        buttons = {c.get("label") for row in result.get("components") or [] for c in row.get("components", [])}
+        assert i18n.translate("pt_BR", BUTTONS["warmer"].label) in buttons
     finally:
         await running.stop()
         await fake.stop()
@@ -125,3 +139,49 @@ async def test_the_web_page_and_its_answers_follow_accept_language(web: str) -> 
         async with client.post(f"{web}/api/message", json={"text": "/help"},
                                headers={"Accept-Language": "de-DE"}) as response:
             assert (await response.json())["messages"][0]["text"].startswith(HELLO)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)")
+@pytest.mark.parametrize(("locale", "name"), [("ar-EG", "ar"), ("th-TH", "th")])
+async def test_the_playground_reads_in_the_browsers_language(web: str, tmp_path: Path, astronaut_jpeg: bytes,
+                                                             locale: str, name: str) -> None:
+    """A real browser set to Arabic (right to left) or Thai: the page's own words, the bot's answers and the
+    theme gallery are in that language."""
+    from playwright.async_api import async_playwright
+
+    selfie = tmp_path / "me.jpg"
+    selfie.write_bytes(astronaut_jpeg)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = await browser.new_page(locale=locale, viewport={"width": 900, "height": 1100})
+            await page.goto(web)
+            await page.wait_for_selector(".theme img")
+            await page.locator(".msg.bot").first.wait_for()
+            assert await page.get_attribute("html", "dir") == i18n.direction(name)
+            assert await page.get_attribute("html", "lang") == name
+            assert await page.inner_text("#help-btn") == i18n.translate(name, "Help")
+            assert await page.get_attribute("#text", "placeholder") == i18n.translate(
+                name, "Send a selfie, then type /figurine YourName or “warmer colors”")
+            titles = await page.eval_on_selector_all(".theme span", "els => els.map(e => e.textContent)")
+            assert i18n.translate(name, "Collectible figurine") in titles
+            await page.set_input_files("#file", str(selfie))
+            await page.wait_for_selector(f"text={i18n.translate(name, 'Got your selfie!')}")
+            await page.screenshot(path=str(tmp_path / f"playground-{name}.png"))
+        finally:
+            await browser.close()
+
+
+async def test_the_login_page_follows_accept_language(studio, settings: Settings) -> None:
+    settings.web_port, settings.web_password = free_port(), SecretStr("s3cret")
+    runner = await start_web(studio, settings)
+    try:
+        async with browser_client() as client:
+            async with client.get(f"http://127.0.0.1:{settings.web_port}/",
+                                  headers={"Accept-Language": "ar"}) as response:
+                page = await response.text()
+        assert '<html lang="ar" dir="rtl">' in page
+        assert html.escape(i18n.translate("ar", "This playground is protected. Enter the operator's password.")) in page
+        assert "Enter the operator" not in page
+    finally:
+        await runner.cleanup()

@@ -122,7 +122,7 @@ async def status(interaction: discord.Interaction) -> None:
     await interaction.response.send_message(texts.status_reply(state, user, _chat(interaction)), ephemeral=True)
 
 
-@app_commands.command(name="cancel", description="Call off the image you're waiting for")
+@app_commands.command(name="cancel", description=N_("Call off the image you're waiting for"))
 async def cancel(interaction: discord.Interaction) -> None:
     """/cancel: the job's status message then says it was cancelled; this answer only the asker sees."""
     try:

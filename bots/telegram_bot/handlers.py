@@ -357,7 +357,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _send_figure(query, studio, user, pressed.result_id, BUTTONS[pressed.action].sends,
                            context.bot_data["private"])
         return
-    message = query.message
+    message, status_ = query.message, None
     try:
         if pressed.kind == "pick":
             await query.answer()
@@ -369,9 +369,14 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         outcome = await studio.refine(user, action=action, result_id=pressed.result_id,
                                       reply_to=_reply_to(message), chat=_chat(update))
     except MinimeError as exc:  # someone else's picture: a short note to the tapper, and nothing changes
-        await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
-        if pressed.kind == "pick":
-            await message.reply_text(exc.user_message)
+        if status_ is None:
+            await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
+        elif message.chat.type in (Chat.GROUP, Chat.SUPERGROUP):  # a picked look refused: for the tapper alone
+            await status_.delete()
+            private: PrivateReplies = context.bot_data["private"]
+            await private.tell(message.chat_id, update.effective_user.id, exc.user_message)
+        else:
+            await status_.edit_text(exc.user_message)
         return
     await query.answer(_("Undone") if isinstance(outcome, Undone) else _("On it…"))
     if isinstance(outcome, Undone):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import html
 import ipaddress
 import json
 import secrets
@@ -175,7 +176,7 @@ class WebPlayground:
     async def index(self, request: web.Request) -> web.StreamResponse:
         """The chat page (or the login form when a password is set and not given yet)."""
         if self.settings.web_password and request.cookies.get(AUTH_COOKIE) not in self._auth_tokens:
-            return web.FileResponse(STATIC / "login.html")
+            return web.Response(text=_login_page(), content_type="text/html")
         return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     async def login(self, request: web.Request) -> web.StreamResponse:
@@ -279,7 +280,7 @@ class WebPlayground:
         except (NoFigure, NoSelfie) as exc:
             return _say(exc.user_message, 422)
         except ValueError:
-            return _say("I can't make that kind of file.", 400)
+            return _say(gettext("I can't make that kind of file."), 400)
         headers = {"Cache-Control": "private, max-age=3600"}
         if request.query.get("download"):
             headers["Content-Disposition"] = f'attachment; filename="{figure.filename}"'
@@ -384,6 +385,20 @@ class WebPlayground:
             return {"messages": [{"text": gettext(texts.BACK_ONE_STEP), "image": _image_url(outcome.result.id),
                                   "result": outcome.result.id, "buttons": _buttons(outcome.buttons)}]}
         return {"messages": [], "job": outcome.id}
+
+
+LOGIN_TEXTS = (N_("minime · log in"), N_("This playground is protected. Enter the operator's password."),
+               N_("Password"), N_("Enter"))
+"""The words of login.html, replaced by their translation when the page is served."""
+
+
+def _login_page() -> str:
+    """login.html in the browser's language (its English words swapped for the catalogue's, its direction set)."""
+    page = (STATIC / "login.html").read_text(encoding="utf-8")
+    for english in LOGIN_TEXTS:
+        page = page.replace(html.escape(english, quote=False), html.escape(gettext(english)))
+    name = i18n.language()
+    return page.replace('<html lang="en">', f'<html lang="{name.replace("_", "-")}" dir="{i18n.direction(name)}">')
 
 
 def _say(text: str, status: int = 200) -> web.Response:

@@ -33,6 +33,7 @@ async function localise() {
     document.documentElement.lang = found.lang || "en";
     document.documentElement.dir = found.dir || "ltr";
   } catch { return; } // English, as the page is written
+  document.title = _("minime · playground");
   for (const [selector, attribute, english] of PAGE_TEXTS) {
     const element = document.querySelector(selector);
     if (!element) continue;

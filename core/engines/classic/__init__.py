@@ -115,7 +115,7 @@ class ClassicEngine:
         params = look.params
         image = recipe(look)
         report(0.85)
-        notes = []
+        notes = list(look.notes)  # what the look itself has to say (e.g. why it shows no figure)
         if not look.person_found:
             notes.append(NO_PERSON)
         elif look.low_resolution:

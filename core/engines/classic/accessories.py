@@ -60,6 +60,19 @@ SYNONYMS = {
     "dancing": "music", "knitting": "mitten", "tablet": "tablet-alt", "ipad": "tablet-alt", "drone": "helicopter",
 }
 FALLBACK_ICON = "gift"
+# A job's tool, for the caricature's props (a "nurse" is drawn as her stethoscope, not as a little nurse icon).
+JOB_PROPS = {
+    "nurse": "stethoscope", "doctor": "stethoscope", "vet": "stethoscope", "pharmacist": "pills",
+    "teacher": "book", "professor": "graduation cap", "student": "graduation cap", "chef": "chef hat",
+    "cook": "utensils", "baker": "bread", "developer": "laptop", "programmer": "laptop", "engineer": "tools",
+    "mechanic": "wrench", "builder": "hammer", "carpenter": "hammer", "plumber": "wrench", "electrician": "bolt",
+    "pilot": "plane", "driver": "car", "artist": "palette", "painter": "paint brush", "designer": "pen",
+    "writer": "pen", "journalist": "microphone", "singer": "microphone", "musician": "guitar", "dj": "headphones",
+    "photographer": "camera", "lawyer": "lawyer", "judge": "gavel", "police": "shield",
+    "firefighter": "fire-extinguisher",
+    "farmer": "tractor", "gardener": "seedling", "scientist": "flask", "astronaut": "rocket", "gamer": "gamepad",
+    "accountant": "calculator", "banker": "coins", "barista": "coffee", "waiter": "cocktail", "coach": "whistle",
+}
 
 
 @lru_cache(maxsize=1)
@@ -88,6 +101,12 @@ def icon_for(thing: str) -> tuple[str, bool]:
     if close:
         return close[0], True
     return FALLBACK_ICON, False
+
+
+def prop_for(job: str) -> str:
+    """The thing that stands for a job (its tool), or the job itself when it is a thing (``running``, ``guitar``)."""
+    word = " ".join(job.lower().split())
+    return JOB_PROPS.get(word, JOB_PROPS.get(word.rstrip("s"), word))
 
 
 @lru_cache(maxsize=32)

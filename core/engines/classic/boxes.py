@@ -13,9 +13,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic import accessories, figure_set
-from minime.core.engines.classic.cutout import rotate
-from minime.core.engines.classic.figure import ACRYLIC, PEDESTAL, FigureStyle
+from minime.core.engines.classic import accessories, figure
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -196,20 +194,25 @@ def figurine(look: Look) -> Image.Image:
                      stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_lines=2)
     look.progress(0.4)
 
-    # The window: backing card, the figure on its base (filling ~78 % of the window's height), a name plaque, the
-    # inner shadow and the plastic's glare. The edition (seed) picks the backing, the base and the light's side.
+    # The window: backing card, the figure standing on its base (most of the window's height) with its shadow, a
+    # name plaque, the inner shadow and the plastic's glare. The edition (seed) picks the backing, the camera's angle
+    # and the light. A photo that cannot give a figure is printed on the card inside the window instead.
     wx0, wy0, wx1, wy1 = WINDOW
     ww, wh = wx1 - wx0, wy1 - wy0
-    inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
-    style = FigureStyle(base=ACRYLIC if seed % 3 == 2 else PEDESTAL, base_color=c.get("stand", (43, 43, 58)))
-    figure = figure_set.toy(look, int(ww * 0.92), int(wh * 0.82), style, riser=True)
-    look.progress(0.7)
-    fig_x, fig_y = (ww - figure.width) // 2, int(wh * 0.955) - figure.height
-    paste_shadow(inside, figure.getchannel("A"), (fig_x, fig_y), blur=16, opacity=0.28,
-                 offset=(18 if seed % 2 else -18, 12))
-    inside.alpha_composite(figure, (fig_x, fig_y))
-    _label_plate(inside, (ww // 2, fig_y + figure.height - max(16, int(figure.height * 0.07))),
-                 int(min(figure.width, ww * 0.7)), name, accent, ink)
+    toy = figure.model(look)
+    yaw, light = figure.camera(seed)
+    if toy is None:
+        inside = Image.fromarray(look.frame((ww, wh))).convert("RGBA")
+    else:
+        inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
+        shown = figure.shot(toy, ww, int(wh * 0.93), yaw=yaw, light=light)
+        look.progress(0.7)
+        fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.97) - shown.height
+        paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
+        inside.alpha_composite(shown, (fig_x, fig_y))
+        left, right = figure.width_of(shown)
+        _label_plate(inside, (ww // 2, min(wh - 22, fig_y + shown.height + 2)), int(min(right - left, ww * 0.6)),
+                     name, accent, ink)
     inner = inside.convert("RGB")
     inner.paste((0, 0, 0), (0, 0), _window_rim((ww, wh)))
     _add_white(inner, _plastic_glare((ww, wh)))
@@ -341,12 +344,6 @@ def _blister_card(key: tuple, items: tuple[str, ...], fig_w: int = FIG_W) -> tup
 MAX_ACCESSORIES = 4
 
 
-def _posed(figure: Image.Image, seed: int, people: int) -> Image.Image:
-    """One figure leaning a little one way or the other in its tray, by edition (a set stands straight)."""
-    angle = (0.0, 5.0, -5.0)[seed % 3] if people <= 1 else 0.0
-    return figure if angle == 0 else rotate(figure, angle)
-
-
 def _default_accessories(look: Look) -> list[str]:
     """Three of the theme's accessories, a different pick and order per edition (seed)."""
     pool = list(look.theme.package.get("accessories", ["phone", "mug", "sunglasses"]))
@@ -370,19 +367,24 @@ def action_figure(look: Look) -> Image.Image:
     look.progress(0.4)
     bx0, by0, bx1, by1 = BLISTER
     bw, bh = bx1 - bx0, by1 - by0
-    # The edition (seed) picks the accessories, the light's side, the base and how the figure is posed.
-    style = FigureStyle(base=ACRYLIC if look.params.seed % 3 else PEDESTAL, gloss=1.1,
-                        base_color=mix(card_c, (20, 20, 30), 0.5), full_body=True, head_scale=1.15)
-    figure = _posed(figure_set.toy(look, fig_w - 36, int(bh * 0.9), style, riser=True), look.params.seed,
-                    len(look.faces))
+    # The figure in an action pose in its tray (the edition picks the accessories, the camera's angle and the
+    # light); a photo that cannot give a figure is shown as a print in the tray.
+    toy = figure.model(look, pose="action")
+    yaw, light = figure.camera(look.params.seed)
+    if toy is None:  # no figure to be had: the photo printed on the card in the figure's tray
+        pw, ph = fig_w - 40, bh - 40
+        shown = Image.fromarray(look.frame((pw, ph))).convert("RGBA")
+        shown.putalpha(rounded_mask((pw, ph), 32))
+    else:
+        shown = figure.shot(toy, fig_w - 24, int(bh * 0.94), yaw=yaw, light=light)
     look.progress(0.7)
-    fx, fy = (fig_w - figure.width) // 2 + 6 + bx0, int(bh * 0.965) - figure.height + by0
-    paste_shadow(card, figure.getchannel("A"), (fx, fy), blur=10, opacity=0.55, offset=(12, 8))
-    card.alpha_composite(figure, (fx, fy))
+    fx, fy = (fig_w - shown.width) // 2 + 6 + bx0, int(bh * 0.975) - shown.height + by0
+    paste_shadow(card, shown.getchannel("A"), (fx, fy), blur=14, opacity=0.3, offset=(0, -4))
+    card.alpha_composite(shown, (fx, fy))
     glare = np.minimum(np.asarray(_plastic_glare((bw, bh), 1.15)), np.asarray(rounded_mask((bw, bh), 48)))
     # Shot the way a product photographer would: the reflections fall mostly beside the figure, not across its face.
     behind = Image.new("L", (bw, bh), 0)
-    behind.paste(figure.getchannel("A"), (fx - bx0, fy - by0))
+    behind.paste(shown.getchannel("A"), (fx - bx0, fy - by0))
     small = cv2.resize(np.asarray(behind), (bw // 4, bh // 4), interpolation=cv2.INTER_AREA)
     behind = cv2.resize(cv2.GaussianBlur(small, (0, 0), 3), (bw, bh), interpolation=cv2.INTER_LINEAR)
     glare = (glare * (1 - 0.65 / 255 * behind.astype(np.float32))).astype(np.uint8)

@@ -19,10 +19,12 @@ EDGE_FADE = 0.07  # of the cut-out's size: where the crop or the photo's edge cu
 
 
 def person_and_faces(look: Look, max_w: int, max_h: int, *, box: tuple[int, int, int, int] | None = None,
-                     fade_bottom: bool = False) -> tuple[Image.Image, list[tuple[float, float, float, float]]]:
+                     fade_bottom: bool = False, whole: tuple[tuple[int, int, int, int], ...] | None = None
+                     ) -> tuple[Image.Image, list[tuple[float, float, float, float]]]:
     """:func:`person`, and where every face (x, y, w, h) lands in it.
 
-    The crop never slices a head: ``box`` grows to take in each head's hair whole. Where the crop (or the photo's
+    The crop never slices a head (of ``whole``: every face, unless only some are the crop's subject): ``box``
+    grows to take in each head's hair whole. Where the crop (or the photo's
     own edge) still cuts through the person at a side or the top (or the bottom, with ``fade_bottom``), the person
     fades out softly towards that edge instead of ending in a hard cut line."""
     rgb = np.asarray(look.source)
@@ -38,7 +40,8 @@ def person_and_faces(look: Look, max_w: int, max_h: int, *, box: tuple[int, int,
     else:
         x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
     if box:
-        bx0, by0, bx1, by1 = _whole_heads(mask, box, look.faces if look.subject.found else ())
+        heads = (look.faces if whole is None else whole) if look.subject.found else ()
+        bx0, by0, bx1, by1 = _whole_heads(mask, box, heads)
         x0, y0, x1, y1 = max(x0, bx0), max(y0, by0), min(x1, bx1), min(y1, by1)
     scale = min(max_w / max(1, x1 - x0), max_h / max(1, y1 - y0))
     size = (max(8, round((x1 - x0) * scale)), max(8, round((y1 - y0) * scale)))
@@ -46,9 +49,24 @@ def person_and_faces(look: Look, max_w: int, max_h: int, *, box: tuple[int, int,
     crop = cv2.resize(np.ascontiguousarray(rgb[y0:y1, x0:x1]), size, interpolation=interp)
     alpha = cv2.resize(np.ascontiguousarray(mask[y0:y1, x0:x1]), size, interpolation=cv2.INTER_LINEAR)
     alpha = np.clip(alpha * 1.2 - 0.1, 0, 1)
-    _fade_cut_edges(alpha, fade_bottom)
+    crop = _decontaminated(crop, alpha)
+    fade_cut_edges(alpha, fade_bottom)
     faces = [((fx - x0) * scale, (fy - y0) * scale, fw * scale, fh * scale) for fx, fy, fw, fh in look.faces]
     return Image.fromarray(np.dstack([crop, (alpha * 255).astype(np.uint8)]), "RGBA"), faces
+
+
+def _decontaminated(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The cut-out's colours with the background taken out of its soft edge (hair against a green wall keeps no
+    green fringe): where the matte is partial, the colour moves towards the person's own colour nearby (the
+    average of the surely-person pixels around it)."""
+    weight = (alpha ** 4).astype(np.float32)
+    sigma = max(1.5, max(alpha.shape) / 160)
+    near = cv2.GaussianBlur(rgb.astype(np.float32) * weight[..., None], (0, 0), sigma)
+    own = near / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)[..., None]
+    edge = np.clip((1 - alpha) * 1.4, 0, 1) * (alpha > 0.02)
+    if not edge.any():
+        return rgb
+    return np.clip(rgb * (1 - edge[..., None]) + own * edge[..., None], 0, 255).astype(np.uint8)
 
 
 def _whole_heads(mask: np.ndarray, box: tuple[int, int, int, int], faces) -> tuple[int, int, int, int]:
@@ -63,12 +81,13 @@ def _whole_heads(mask: np.ndarray, box: tuple[int, int, int, int], faces) -> tup
         column = mask[:int(max(0, fy + fh * 0.5)), cx0:cx1] > 0.35
         rows = np.nonzero(column.any(axis=1))[0]
         top = int(rows.min()) if len(rows) else int(fy - 0.5 * fh)
+        top = max(top, int(fy - 1.0 * fh))  # (no hair stands higher: above it is someone behind, not this head)
         y0 = min(y0, max(0, top - int(0.05 * fh)))
         x0, x1 = min(x0, max(0, int(fx - 0.5 * fw))), max(x1, min(w, int(fx + 1.5 * fw)))
     return x0, y0, x1, y1
 
 
-def _fade_cut_edges(alpha: np.ndarray, fade_bottom: bool) -> None:
+def fade_cut_edges(alpha: np.ndarray, fade_bottom: bool) -> None:
     """Where the person reaches the cut-out's edge (cut by the crop or the photo), fade them out towards it (in
     place): a soft end instead of a straight cut line through an arm or a shoulder."""
     h, w = alpha.shape

@@ -1,6 +1,6 @@
 """The desk figurine (2025's "Nano Banana" figurine trend): the person's 1/7-scale figure on a round clear acrylic base
 on a computer desk, its toy box printed with the artwork and the name beside it, and the monitor behind showing the
-figure being sculpted (the clay model with the face's mesh computed from the photo), in soft product lighting.
+same figure's model in the sculpting software (the mesh in clay, from another angle), in soft product lighting.
 
 The room, desk, monitor and props depend only on the palette and are drawn once per palette; each render adds the
 screen's sculpt, the box's print, the figure on its base, and the light.
@@ -14,11 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from minime.core.engines.classic import figure_set
-from minime.core.engines.classic.cutout import name_and_things
-from minime.core.engines.classic.facemesh import face_mesh, mesh_edges
-from minime.core.engines.classic.figure import FigureStyle, render_figure
-from minime.core.engines.classic.figure_set import toy_figure
+from minime.core.engines.classic import figure, figure3d
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -39,7 +35,7 @@ BOX = (646, 250, 918, 846)  # the box's front face
 BOX_DEPTH, BOX_LIFT = 64, 34
 BASE_C, BASE_RX, BASE_RY, BASE_T = (372, 900), 176, 44, 16  # the acrylic disc: centre of its top, radii, thickness
 FIG_H, FIG_W = 600, 400
-SET_W = 540  # a group's set spreads wider on the desk (in front of the mug and the box's corner)
+SET_W, MAX_SET_W = 540, 720  # a group's set spreads wider on the desk (in front of the mug and the box's corner)
 
 
 def _palette(look: Look) -> tuple[tuple[str, Color], ...]:
@@ -51,39 +47,26 @@ def _palette(look: Look) -> tuple[tuple[str, Color], ...]:
 def desk_figurine(look: Look) -> Image.Image:
     """The flagship: figure, acrylic base, box, sculpting screen and desk."""
     pal = dict(_palette(look))
-    name, _ = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
+    name = look.name(look.theme.package.get("default_name", "MINI ME"))  # drawn: "bigger name" scales it
     canvas = _room(_palette(look)).copy()
-    rgb = np.asarray(look.source)
     look.progress(0.15)
-    figure = _figure(look, FIG_W, FIG_H)
+    toy = figure.model(look)
+    yaw, light = figure.camera(look.params.seed)
+    if toy is None:  # no figure to be had: the photo as a print in a clear block on the disc, and as the box's art
+        shown = figure.photo_print(look, FIG_W, int(FIG_H * 0.8), (226, 234, 242))
+    else:  # the figure stands on the desk's own clear disc, not on a plinth (the monitor shows the same model)
+        toy = figure.without_base(toy)
+        width = FIG_W if toy.people == 1 else min(MAX_SET_W, SET_W + 60 * (toy.people - 2))
+        shown = figure.shot(toy, width, FIG_H, yaw=yaw, light=light, floor_shadow=0.4)
     look.progress(0.45)
-    _screen(canvas, look, rgb, name)
+    _screen(canvas, look, toy, name)
     look.progress(0.6)
-    _box(canvas, figure, name, pal, look)
+    _box(canvas, shown, name, pal, look)
     look.progress(0.7)
-    _figure_on_base(canvas, figure)
+    _figure_on_base(canvas, shown)
     _props_front(canvas)
     look.progress(0.8)
     return _light(canvas, look.params.seed)
-
-
-# ---- the figure (the toy look's figure, behind one small boundary) -------------------------------------------------
-
-
-def _figure(look: Look, max_w: int, max_h: int) -> Image.Image:
-    """The person's figure (RGBA, transparent around it), fitted into max_w × max_h, feet at the bottom edge."""
-    if not look.person_found:
-        return toy_figure(look, max_w, max_h, FigureStyle(base="none", gloss=1.15, saturation=1.2))
-    if len(look.faces) > 1:  # a set: the people side by side (busts on their own stands) on the clear disc
-        figure = figure_set.render_group(np.asarray(look.source), look.subject.mask, list(look.faces),
-                                         look.params.seed, height=max_h, max_width=max(max_w, SET_W),
-                                         style=FigureStyle(base="none"))
-        box = figure.getbbox()
-        return figure.crop(box) if box else figure
-    figure = render_figure(np.asarray(look.source), look.subject.mask, look.face, look.params.seed, height=max_h,
-                           style=FigureStyle(base="none"), max_width=max_w)
-    box = figure.getbbox()
-    return figure.crop(box) if box else figure
 
 
 # ---- the room, cached per palette ----------------------------------------------------------------------------------
@@ -191,20 +174,22 @@ def _cylinder(size: tuple[int, int], color: Color) -> np.ndarray:
 # ---- the sculpting software on the screen --------------------------------------------------------------------------
 
 
-def _screen(canvas: Image.Image, look: Look, rgb: np.ndarray, name: str) -> None:
+def _screen(canvas: Image.Image, look: Look, toy: figure3d.FigureModel | None, name: str) -> None:
     x0, y0, x1, y1 = SCREEN
     sw, sh = x1 - x0, y1 - y0
     ui = _ui((sw, sh))
     view = (60, 30, sw - 120, sh - 22)  # the 3D viewport inside the app
     vw, vh = view[2] - view[0], view[3] - view[1]
-    sculpt = _sculpt(look, rgb, vw, vh)
     screen = ui.copy()
-    screen.paste(sculpt, (view[0], view[1]))
-    d = ImageDraw.Draw(screen)
-    title = f"{(name or 'figure').lower().replace(' ', '_')[:24]}_figure_v7.ztl  —  Sculpt"
-    d.text((10, 6), title, font=font("DejaVuSans-Bold", 11), fill=(214, 216, 222))
-    d.text((view[0] + 8, view[3] - 18), "Polys 1.84M   Subdiv 6   Symmetry X", font=font("DejaVuSansMono-Bold", 10),
-           fill=(170, 190, 210))
+    screen.paste(_viewport(look, toy, vw, vh), (view[0], view[1]))
+    # The file's name in the title bar, in any script (the name as typed, in the user's own letters).
+    title = f"{'_'.join((name or 'figure').lower().split())[:24]}_figure_v7.ztl  —  Sculpt"
+    draw_fitted_text(screen, (10, 4, sw - 80, 20), title, "DejaVuSans-Bold", (214, 216, 222), anchor="lm",
+                     max_size=12)
+    polys = sum(len(part.faces) for part in toy.parts) if toy is not None else 0
+    draw_fitted_text(screen, (view[0] + 8, view[3] - 20, view[2] - 8, view[3] - 6),
+                     f"Polys {polys / 1000:.0f}K   Subdiv 6   Symmetry X" if polys else "Reference image",
+                     "DejaVuSansMono-Bold", (170, 190, 210), anchor="lm", max_size=10)
     # The screen glows a little and catches a reflection of the window.
     arr = np.asarray(screen).astype(np.float32)
     ramp = np.clip(np.linspace(0.18, -0.05, sw, dtype=np.float32)[None, :]
@@ -245,9 +230,9 @@ def _ui(size: tuple[int, int]) -> Image.Image:
     return ui
 
 
-def _sculpt(look: Look, rgb: np.ndarray, vw: int, vh: int) -> Image.Image:
-    """The viewport: a perspective floor grid and the figure as grey sculpting clay, with contour lines over its
-    surface and the face's mesh (from the photo's face landmarks) in wireframe."""
+def _viewport(look: Look, toy: figure3d.FigureModel | None, vw: int, vh: int) -> Image.Image:
+    """The app's 3D viewport: a perspective floor grid and the same figure's model, turned to show its side, in
+    sculpting clay (without a figure: the photo, as the sculptor's reference image)."""
     view = vertical_gradient((vw, vh), (74, 78, 88), (40, 42, 49))
     vd = ImageDraw.Draw(view)
     horizon = int(vh * 0.78)
@@ -256,79 +241,19 @@ def _sculpt(look: Look, rgb: np.ndarray, vw: int, vh: int) -> Image.Image:
     for j in range(6):
         y = horizon + (vh - horizon) * (j / 6) ** 1.6
         vd.line([(0, y), (vw, y)], fill=(88, 92, 104), width=1)
-    mask = look.subject.mask
-    ys, xs = np.nonzero(mask > 0.4)
-    if len(xs) < 50:
-        h_img, w_img = mask.shape
-        box = (int(w_img * 0.2), int(h_img * 0.1), int(w_img * 0.8), h_img)
-        mask = np.zeros_like(mask)
-        cv2.ellipse(mask, ((box[0] + box[2]) // 2, int(h_img * 0.6)), ((box[2] - box[0]) // 2, int(h_img * 0.5)), 0,
-                    0, 360, 1.0, -1)
-    else:
-        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
-        if look.face:  # the sculptor works on the head: a bust, close up
-            fx, fy, fw, fh = look.face
-            box = (max(box[0], int(fx - 1.3 * fw)), max(box[1], int(fy - 0.7 * fh)),
-                   min(box[2], int(fx + 2.3 * fw)), min(box[3], int(fy + 2.6 * fh)))
-    bw, bh = box[2] - box[0], box[3] - box[1]
-    scale = min(vw * 0.7 / bw, vh * 0.9 / bh)
-    cw, ch = max(8, int(bw * scale)), max(8, int(bh * scale))
-    crop_rgb = cv2.resize(np.ascontiguousarray(rgb[box[1]:box[3], box[0]:box[2]]), (cw, ch),
-                          interpolation=cv2.INTER_AREA)
-    alpha = cv2.resize(np.ascontiguousarray(mask[box[1]:box[3], box[0]:box[2]]), (cw, ch),
-                       interpolation=cv2.INTER_AREA)
-    # Clay: the photo's light and form, without its colours, smoothed like an unpainted sculpt.
-    luma = cv2.cvtColor(crop_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
-    luma = cv2.bilateralFilter(luma, 7, 0.12, 5)
-    inside = (alpha > 0.5).astype(np.uint8)
-    height = cv2.GaussianBlur(cv2.distanceTransform(inside, cv2.DIST_L2, 3), (0, 0), 3)
-    height = height / max(1e-3, float(height.max()))
-    gy, gx = np.gradient(height)
-    lambert = np.clip(0.75 - gx * 18 - gy * 12, 0.25, 1.2)
-    shade = np.clip(0.35 + 0.45 * luma + 0.35 * (lambert - 0.75), 0, 1)
-    clay = np.array([196, 188, 178], np.float32)[None, None] * (0.35 + 0.8 * shade[..., None])
-    rim = np.clip(1 - height * 8, 0, 1) * inside
-    clay = clay + rim[..., None] * 40
-    sculpt = np.clip(clay, 0, 255).astype(np.uint8)
-    # Contour lines that follow the surface (an inflated height field), like a sculpt's topology.
-    lines = np.zeros((ch, cw), np.uint8)
-    step = max(10, ch // 18)
-    for y in range(0, ch, step):
-        row = np.nonzero(inside[y])[0]
-        if len(row) < 2:
-            continue
-        pts = np.stack([row, y - height[y, row] * step * 1.8], axis=1).astype(np.int32)
-        cv2.polylines(lines, [pts], False, 255, 1, cv2.LINE_AA)
-    for x in range(0, cw, step):
-        col = np.nonzero(inside[:, x])[0]
-        if len(col) < 2:
-            continue
-        pts = np.stack([x + height[col, x] * step * 0.6, col], axis=1).astype(np.int32)
-        cv2.polylines(lines, [pts], False, 255, 1, cv2.LINE_AA)
-    lines = (lines.astype(np.float32) / 255 * inside)[..., None]
-    sculpt = (sculpt * (1 - 0.18 * lines)).astype(np.uint8)
-    mesh = face_mesh(rgb, look.face)
-    layer = Image.fromarray(np.dstack([sculpt, (np.clip(alpha * 1.2, 0, 1) * 255).astype(np.uint8)]), "RGBA")
-    if mesh is not None:
-        pts = (mesh[:, :2] - np.array([box[0], box[1]], np.float32)) * scale
-        wire = np.zeros((ch, cw), np.uint8)
-        face_w = float(np.ptp(pts[:, 0]))
-        edges = mesh_edges(mesh, 1 if face_w > 260 else 3 if face_w > 140 else 5)
-        segments = np.stack([pts[edges[:, 0]], pts[edges[:, 1]]], axis=1).round().astype(np.int32)
-        cv2.polylines(wire, list(segments), False, 255, 1, cv2.LINE_AA)
-        arr = np.asarray(layer).copy()
-        w = wire.astype(np.float32)[..., None] / 255 * 0.55
-        arr[..., :3] = (arr[..., :3] * (1 - w) + np.array([255, 150, 40], np.float32) * w).astype(np.uint8)
-        arr[..., 3] = np.maximum(arr[..., 3], wire)
-        layer = Image.fromarray(arr, "RGBA")
     view = view.convert("RGBA")
-    ox, oy = (vw - cw) // 2 - int(vw * 0.04), int(vh * 0.95) - ch
-    shadow = Image.new("L", (int(cw * 0.8), 18), 0)
-    ImageDraw.Draw(shadow).ellipse((0, 0, shadow.width - 1, 17), fill=255)
-    paste_shadow(view, shadow, (ox + int(cw * 0.1), oy + ch - 10), blur=6, opacity=0.5)
-    view.alpha_composite(layer, (ox, oy))
+    if toy is None:
+        ref = figure.framed_photo(look, int(vw * 0.6), int(vh * 0.8))
+        view.alpha_composite(ref, ((vw - ref.width) // 2, (vh - ref.height) // 2))
+        return view.convert("RGB")
+    _, light = figure.camera(look.params.seed)
+    size, angle = (int(vw * 0.8), int(vh * 0.92)), dict(yaw=-35.0, elevation=12.0)
+    model = figure.trim(_clay(figure.render(toy, *size, light=light, floor_shadow=0.5, **angle),
+                              figure.mesh_lines(toy, *size, **angle)))
+    ox, oy = (vw - model.width) // 2 - int(vw * 0.04), int(vh * 0.96) - model.height
+    view.alpha_composite(model, (ox, oy))
     # Gizmo: the move tool's arrows beside the model.
-    gx0, gy0 = ox + cw + 14, oy + ch // 3
+    gx0, gy0 = ox + model.width + 14, oy + model.height // 3
     vd = ImageDraw.Draw(view)
     vd.line([(gx0, gy0), (gx0 + 34, gy0)], fill=(230, 70, 70), width=2)
     vd.line([(gx0, gy0), (gx0, gy0 - 34)], fill=(90, 210, 90), width=2)
@@ -336,10 +261,29 @@ def _sculpt(look: Look, rgb: np.ndarray, vw: int, vh: int) -> Image.Image:
     return view.convert("RGB")
 
 
+def _clay(render: Image.Image, lines: np.ndarray) -> Image.Image:
+    """A rendered figure as unpainted sculpting clay, its light and form kept, its paint taken off, with the mesh's
+    topology ``lines`` drawn over it (RGBA)."""
+    arr = np.asarray(render)
+    luma = cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    # The paint's own darkness (a dark suit, black hair) is taken out: a local mean of the figure's luminance (its
+    # own pixels only) is the paint, what is left around it is the light on the form.
+    solid = (arr[..., 3] > figure.SHADOW_ALPHA).astype(np.float32)
+    sigma = max(2.0, render.width / 60)
+    paint = cv2.GaussianBlur(luma * solid, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(solid, (0, 0), sigma), 1e-3)
+    shade = np.clip(0.78 + 1.1 * (luma - paint) + 0.15 * (luma - 0.5), 0.15, 1.15)
+    clay = np.array([204, 196, 186], np.float32)[None, None] * shade[..., None]
+    wire = (lines * 0.35)[..., None]
+    clay = clay * (1 - wire) + np.float32([255, 150, 40]) * wire
+    floor = (arr[..., 3] < figure.SHADOW_ALPHA) & (arr[..., :3].max(axis=2) < 10)  # the floor shadow stays black
+    clay[floor] = 0
+    return Image.fromarray(np.dstack([np.clip(clay, 0, 255).astype(np.uint8), arr[..., 3]]), "RGBA")
+
+
 # ---- the box -------------------------------------------------------------------------------------------------------
 
 
-def _box(canvas: Image.Image, figure: Image.Image, name: str, c: dict[str, Color], look: Look) -> None:
+def _box(canvas: Image.Image, shown: Image.Image, name: str, c: dict[str, Color], look: Look) -> None:
     """A printed collector's box standing on the desk, turned a little, front printed with the artwork and name."""
     x0, y0, x1, y1 = BOX
     fw, fh = x1 - x0, y1 - y0
@@ -353,7 +297,7 @@ def _box(canvas: Image.Image, figure: Image.Image, name: str, c: dict[str, Color
               fill=mix(box_c, (0, 0, 0), 0.3))
     d.polygon([(x0, y0), (x0 + BOX_DEPTH, y0 - BOX_LIFT), (x1 + BOX_DEPTH, y0 - BOX_LIFT), (x1, y0)],
               fill=mix(box_c, (255, 255, 255), 0.3))
-    front = _box_front((fw, fh), figure, name, box_c, accent, ink, look)
+    front = _box_front((fw, fh), shown, name, box_c, accent, ink, look)
     canvas.paste(front, (x0, y0))
     # The side panel's vertical name.
     side = Image.new("RGBA", (fh - 40, BOX_DEPTH - 18), (0, 0, 0, 0))
@@ -372,7 +316,7 @@ def _shear_coeffs(size: tuple[int, int], slope: float) -> tuple[float, ...]:
     return (1, 0, 0, slope, 1, -slope * size[0])
 
 
-def _box_front(size: tuple[int, int], figure: Image.Image, name: str, box_c: Color, accent: Color, ink: Color,
+def _box_front(size: tuple[int, int], shown: Image.Image, name: str, box_c: Color, accent: Color, ink: Color,
                look: Look) -> Image.Image:
     fw, fh = size
     front = vertical_gradient(size, mix(box_c, (255, 255, 255), 0.12), mix(box_c, (0, 0, 0), 0.2)).convert("RGBA")
@@ -381,7 +325,7 @@ def _box_front(size: tuple[int, int], figure: Image.Image, name: str, box_c: Col
     ax0, ay0, ax1, ay1 = 16, 104, fw - 16, fh - 96
     aw, ah = ax1 - ax0, ay1 - ay0
     panel = _burst_panel((aw, ah), accent, mix(box_c, (255, 255, 255), 0.45)).convert("RGBA")
-    art = figure.copy()
+    art = figure.cropped(shown)
     art.thumbnail((int(aw * 0.92), int(ah * 0.96)), Image.Resampling.LANCZOS)
     paste_shadow(panel, art.getchannel("A"), ((aw - art.width) // 2, ah - art.height), blur=8, opacity=0.35,
                  offset=(8, 0))
@@ -417,24 +361,19 @@ def _burst_panel(size: tuple[int, int], a: Color, b: Color) -> Image.Image:
 # ---- the figure on its clear base ----------------------------------------------------------------------------------
 
 
-def _figure_on_base(canvas: Image.Image, figure: Image.Image) -> None:
+def _figure_on_base(canvas: Image.Image, shown: Image.Image) -> None:
+    """The figure standing in the middle of the clear disc (its own shadow on the disc comes with the shot)."""
     cx, cy = BASE_C
-    rx = max(BASE_RX, int(figure.width * 0.56))  # the disc always reaches past the figure's edges
+    left, right = figure.width_of(shown)
+    rx = max(BASE_RX, int((right - left) * 0.62))  # the disc always reaches past the figure's edges
     ry, t = int(rx * BASE_RY / BASE_RX), BASE_T
-    # Shadows: a wide soft one from the disc, a tight contact one under the feet.
     disc = Image.new("L", (2 * rx + 40, 2 * ry + t + 40), 0)
     ImageDraw.Draw(disc).ellipse((20, 20 + t, 20 + 2 * rx, 20 + 2 * ry + t), fill=255)
     paste_shadow(canvas, disc, (cx - rx - 20, cy - ry - 20), blur=16, opacity=0.45, offset=(-18, 10))
     _acrylic(canvas, (cx, cy), rx, ry, t)
-    fx, fy = cx - figure.width // 2, cy + int(ry * 0.25) - figure.height
-    feet = Image.new("L", (int(figure.width * 0.7), 24), 0)
-    ImageDraw.Draw(feet).ellipse((0, 0, feet.width - 1, 23), fill=255)
-    paste_shadow(canvas, feet, (cx - feet.width // 2, cy + int(ry * 0.25) - 14), blur=7, opacity=0.5)
-    # A soft shadow of the figure on the wall-side of the disc (light from the right window).
-    paste_shadow(canvas, figure.getchannel("A").resize((figure.width, figure.height // 5)),
-                 (fx - int(figure.width * 0.25), cy - figure.height // 10), blur=12, opacity=0.25)
+    fx, fy = cx - (left + right) // 2, cy + int(ry * 0.12) - figure.feet(shown)
     rgba = canvas.convert("RGBA")
-    rgba.alpha_composite(figure, (fx, fy))
+    rgba.alpha_composite(shown, (fx, fy))
     canvas.paste(rgba.convert("RGB"))
     # The disc's front rim in front of the feet, so the figure stands *on* the acrylic.
     _acrylic_front_rim(canvas, (cx, cy), rx, ry, t)

@@ -8,22 +8,21 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from minime.core.engines.classic import diorama
+from minime.core.engines.classic import diorama, figure, figure3d
 from minime.core.engines.classic.diorama import tilt_shift
 from minime.core.engines.classic.faceart import face_art, smoothed
-from minime.core.engines.classic.figure import BUST, PEDESTAL, FigureStyle, figure_kind
-from minime.core.engines.classic.figure_set import toy_figure
-from minime.core.engines.classic.look import Look, fit_into
-from minime.core.engines.classic.paint import curves, hex_color, saturate, soft_mask, vignette
+from minime.core.engines.classic.look import Look
+from minime.core.engines.classic.paint import curves, hex_color, saturate, vignette
 from minime.core.memo import budget_cache
 
 
 def miniature(look: Look) -> Image.Image:
-    """A tilt-shift diorama. With a person: their toy figure standing in a little model park, town square or beach
-    (a bust on a stone plinth, like a monument), shot with a tilt-shift lens. Without one (a landscape, a street,
-    a face too small to sculpt): the photo itself with the tilt-shift treatment, sharp across the people."""
-    if look.sculptable:
-        return _diorama(look)
+    """A tilt-shift diorama. With a person: their little figure (everyone's, in a group photo) standing in a model
+    park, town square or beach, shot with a tilt-shift lens. Without one (a landscape, a street, a face too small to
+    become a figure): the photo itself with the tilt-shift treatment, sharp across the people."""
+    toy = figure.model(look)
+    if toy is not None:
+        return _diorama(look, toy)
     src = look.source
     scale = 1024 / max(src.size)
     size = (round(src.width * scale), round(src.height * scale))
@@ -42,25 +41,23 @@ def miniature(look: Look) -> Image.Image:
     return Image.fromarray(vignette(out, 0.3), "RGB")
 
 
-def _diorama(look: Look) -> Image.Image:
+def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
+    """The little figures standing on the diorama's path (no plinth: little people in the scene), the sun (upper
+    left) casting their shadows to the right, the lens sharp across them."""
     seed = look.params.seed
     canvas = diorama.scene(seed % 6).convert("RGBA")
     look.progress(0.4)
-    bust = figure_kind(look.subject.mask, look.face) == BUST
-    style = FigureStyle(base=PEDESTAL if bust else "none", base_color=(176, 170, 160), tones=6, gloss=0.8)
-    height = int(diorama.SIZE * (0.36 if bust else 0.42))
-    figure = toy_figure(look, int(diorama.SIZE * 0.8), height, style)
-    box = figure.getbbox()
-    if len(look.faces) > 1 and box:  # a group's figures, trimmed and brought to the size one figure would have
-        figure = fit_into(figure.crop(box), int(diorama.SIZE * 0.8), height)
+    people = max(1, toy.people)
+    yaw, _ = figure.camera(seed)
+    # Seen from above, like a model railway, in the scene's sun (high on the upper left: the trees' shadows fall to
+    # the right), the figures' shadows cast the same way.
+    shown = figure.shot(figure.without_base(toy), int(diorama.SIZE * min(0.9, 0.3 * people + 0.1)),
+                        int(diorama.SIZE * 0.34), yaw=yaw, elevation=22.0, light=figure.sun_on_the_left(toy),
+                        floor_shadow=0.6)
     look.progress(0.65)
     feet = int(diorama.SIZE * 0.86)
-    fx, fy = (diorama.SIZE - figure.width) // 2, feet - figure.height
-    shade = np.zeros((diorama.SIZE, diorama.SIZE), np.uint8)
-    cv2.ellipse(shade, (diorama.SIZE // 2 + 26, feet - 6), (int(figure.width * 0.42), max(8, figure.width // 12)),
-                0, 0, 360, 120, -1)
-    canvas.paste((20, 30, 20, 255), (0, 0), Image.fromarray(soft_mask(shade, 10)))
-    canvas.alpha_composite(figure, (fx, fy))
+    fx, fy = (diorama.SIZE - shown.width) // 2, feet - shown.height
+    canvas.alpha_composite(shown, (fx, fy))
     arr = np.asarray(canvas.convert("RGB"))
     arr = saturate(curves(arr, {"all": [(0, 0.02), (0.25, 0.22), (0.75, 0.84), (1, 1)]}), 1.3)
     out = diorama.tilt_shift(arr, fy / diorama.SIZE + 0.03, feet / diorama.SIZE)

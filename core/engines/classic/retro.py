@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import rotate
+from minime.core.engines.classic.cutout import fade_cut_edges, rotate
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -91,8 +91,9 @@ def eighties(look: Look) -> Image.Image:
             scale *= (1.0, 0.84, 0.7)[look.params.seed % 3]
         pw, ph = max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale))
         person = resize(look.source.crop((x0, y0, x1, y1)), (pw, ph))
-        alpha = cv2.resize((look.subject.mask[y0:y1, x0:x1] * 255).astype(np.uint8), (pw, ph),
-                           interpolation=cv2.INTER_LINEAR)
+        soft = cv2.resize(look.subject.mask[y0:y1, x0:x1], (pw, ph), interpolation=cv2.INTER_LINEAR)
+        fade_cut_edges(soft, fade_bottom=False)  # where the photo ends at a side, the person fades into the scene
+        alpha = (np.clip(soft, 0, 1) * 255).astype(np.uint8)
         person = curves(person, {"r": [(0, 0.05), (1, 0.95)], "g": [(0, 0.0), (1, 0.92)],
                                  "b": [(0, 0.12), (1, 0.9)]})
         # Neon rim light: magenta from the left, cyan from the right.

@@ -59,15 +59,27 @@ def sticker_sheet(look: Look) -> Image.Image:
     stickers = [(_vivid(cut_bust), words[0]), (heads[0], words[1]), (heads[1], None), (heads[2], None),
                 (heads[3], words[2])]  # the last one's caption sits on top of its neighbours
     taken = np.zeros((H // 8, W // 8), np.float32)  # where stickers are already (1/8 scale)
+    tags = []
     for i, ((art, word), (cx, cy)) in enumerate(zip(stickers, spots)):
-        sticker = die_cut(art, 14)
-        if word:
-            sticker = _with_caption(sticker, word, colors[i % len(colors)], ink)
-        sticker = rotate(sticker, float(rng.uniform(-12, 12)))
+        sticker = rotate(die_cut(art, 14), float(rng.uniform(-12, 12)))
         x, y = cx - sticker.width // 2, cy - sticker.height // 2
         paste_shadow(sheet, sticker.getchannel("A"), (x, y), blur=7, opacity=0.3, offset=(5, 8))
         sheet.alpha_composite(sticker, (x, y))
         _take(taken, sticker, (x, y))
+        if word:
+            tags.append((_word_sticker(word, colors[i % len(colors)], ink, height=84), cx, y + sticker.height,
+                         sticker.width))
+    # The caption tags go on last, on their sticker's lower edge, each where it covers the fewest other tags:
+    # no sticker or tag hides a caption.
+    tagged = np.zeros_like(taken)
+    for tag, cx, bottom, width in tags:
+        spots_here = [(int(cx + dx * width) - tag.width // 2, bottom - tag.height + 6) for dx in (0.2, -0.2, 0.0)]
+        spots_here = [(min(max(8, x), W - tag.width - 8), min(max(8, y), H - 70 - tag.height)) for x, y in spots_here]
+        x, y = min(spots_here, key=lambda s: _overlap(tagged, tag, s))
+        paste_shadow(sheet, tag.getchannel("A"), (x, y), blur=5, opacity=0.3, offset=(3, 5))
+        sheet.alpha_composite(tag, (x, y))
+        _take(tagged, tag, (x, y))
+        _take(taken, tag, (x, y))
     look.progress(0.7)
     for j in range(2):  # the word stickers go where they cover the least of the others (never a caption)
         word = _word_sticker(words[3 + j] if 3 + j < len(words) else CAPTIONS[j], colors[(j + 2) % 4], ink)
@@ -95,6 +107,12 @@ def _take(taken: np.ndarray, sticker: Image.Image, xy: tuple[int, int]) -> None:
     x0, y0, x1, y1 = max(0, x), max(0, y), min(w, x + alpha.shape[1]), min(h, y + alpha.shape[0])
     if x1 > x0 and y1 > y0:
         taken[y0:y1, x0:x1] = np.maximum(taken[y0:y1, x0:x1], alpha[y0 - y:y1 - y, x0 - x:x1 - x])
+
+
+def _overlap(taken: np.ndarray, sticker: Image.Image, xy: tuple[int, int]) -> float:
+    """How much of what is ``taken`` (1/8 scale) a sticker at ``xy`` would cover."""
+    x, y = xy[0] // 8, xy[1] // 8
+    return float(taken[max(0, y):y + sticker.height // 8, max(0, x):x + sticker.width // 8].sum())
 
 
 def _free_spot(taken: np.ndarray, size: tuple[int, int]) -> tuple[int, int]:
@@ -133,7 +151,8 @@ def _group_sheet(look: Look, sheet: Image.Image, words: list[str], colors: list[
     turn = seed // 6 % len(styles)
     styles = styles[turn:] + styles[:turn]
     for i, face in enumerate(faces):
-        cut, head_faces = person_and_faces(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7))
+        cut, head_faces = person_and_faces(look, side, side, box=look.face_box(face, below=0.5, side=0.6, above=0.7),
+                                           whole=(face,))
         head = _alone(cut)
         r, c = divmod(i, cols)
         in_row = min(cols, len(faces) - r * cols)  # a shorter last row is centred

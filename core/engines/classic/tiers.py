@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from minime.core.engines.classic.figure_set import split_people
-
 if TYPE_CHECKING:
     from minime.core.engines.classic.look import Look
 
@@ -84,3 +82,21 @@ def arrange(look: Look, size: tuple[int, int], top: int, floor: int) -> Tiers:
         placed += [(m[0, 0] * x + m[0, 2], m[1, 1] * y + m[1, 2], fw * scale, fh * scale) for x, y, fw, fh in row]
         row_top += (lowest - hy0) * scale + 0.15 * float(np.median([f[3] for f in faces])) * scale
     return Tiers(rgb, alpha, placed)
+
+
+def split_people(mask: np.ndarray, faces: list[Box]) -> list[np.ndarray]:
+    """The matte divided between the faces: each pixel goes to the face nearest to it (sideways distance counts
+    most, so arms and shoulders follow the person below the face)."""
+    h, w = mask.shape
+    small = max(1, max(h, w) // 256)
+    ys, xs = np.mgrid[0:h:small, 0:w:small].astype(np.float32)
+    best = np.full(xs.shape, np.inf, np.float32)
+    owner = np.zeros(xs.shape, np.int32)
+    for i, (fx, fy, fw, fh) in enumerate(faces):
+        cx, cy = fx + fw / 2, fy + fh / 2
+        d = ((xs - cx) / max(fw, 1)) ** 2 + (np.maximum(0, cy - ys) / max(fh, 1)) ** 2 * 0.5 \
+            + (np.maximum(0, ys - cy) / max(fh, 1)) ** 2 * 0.05
+        closer = d < best
+        best[closer], owner[closer] = d[closer], i
+    owner = cv2.resize(owner.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
+    return [np.where(owner == i, mask, 0.0).astype(np.float32) for i in range(len(faces))]

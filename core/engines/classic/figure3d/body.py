@@ -115,7 +115,9 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
         stride = outfit.stride * (1 if side > 0 else -1)
         knee = hip + _down(outfit.leg_out[i], stride, side) * 0.78 * s
         ankle_y = floor + 0.2 * s
-        ankle = np.float32([knee[0] + side * 0.01 * s, ankle_y, knee[2] * 1.0 + (hip[2] - knee[2]) * 0.0])
+        # The shin carries on the thigh's line down to the floor (a spread stance stays straight-legged).
+        along = (hip[1] - ankle_y) / max(1e-6, hip[1] - knee[1])
+        ankle = np.float32([hip[0] + (knee[0] - hip[0]) * along, ankle_y, knee[2]])
         parts.append(_part(f"thigh{i}", limb(hip, knee, 0.215 * s, 0.185 * s), outfit.bottom, "cloth"))
         parts.append(_part(f"shin{i}", limb(knee, ankle, 0.19 * s, 0.155 * s), outfit.bottom, "cloth"))
         shoe = np.float32([[-0.2, 0, 0], [-0.17, 0.11, 0.07], [-0.08, 0.15, 0.115], [0.1, 0.155, 0.12],

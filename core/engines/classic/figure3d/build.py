@@ -11,6 +11,7 @@ import numpy as np
 from minime.core.engines.classic.facemesh import face_mesh
 from minime.core.engines.classic.figure3d import head as headmod
 from minime.core.engines.classic.figure3d.body import Outfit, body_parts
+from minime.core.engines.classic.figure3d.costume import costume_for, dressed, hat_part
 from minime.core.engines.classic.figure3d.head import (
     FaceFrame,
     HairStyle,
@@ -28,6 +29,7 @@ from minime.core.i18n import N_
 BASE_HEIGHT = 0.3
 SPACING = 1.75  # between the people of a group, in face widths
 SMALLEST_FACE = 0.75  # of the look's min_face_px (80 px in the original photo): below ~60 px a face cannot be sculpted
+GROUP_SMALLEST_FACE = 0.5
 MAX_PEOPLE = 8
 OUTFITS = ((0.16, 0.25, 0.45), (0.75, 0.16, 0.18), (0.12, 0.5, 0.5), (0.85, 0.62, 0.18), (0.35, 0.22, 0.5),
            (0.2, 0.45, 0.25))
@@ -230,17 +232,19 @@ def _shirt(rgb: np.ndarray, mask: np.ndarray, chin_x: float, chin_y: float, widt
 
 
 def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndarray, width: float,
-            options: FigureOptions) -> Outfit:
+            options: FigureOptions, hair: tuple[float, float, float] | None = None) -> Outfit:
     v = options.variation
     chin_x, chin_y = points[headmod.CHIN, :2]
-    pix, matte, inside = _window(rgb, mask, chin_x - 0.5 * width, chin_x + 0.5 * width, chin_y + 0.5 * width,
-                                 chin_y + 1.8 * width)  # the chest's middle (long hair falls at its sides)
+    pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width, chin_y + 0.5 * width,
+                                 chin_y + 1.8 * width)
     keep = (matte > 0.6) & _not_skin(pix, skin)
+    if hair is not None:  # long hair falls over the chest's sides: not the clothes
+        keep &= np.linalg.norm(pix / 255.0 - np.float32(hair) / 0.9, axis=1) > 0.18
     top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
     shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
     top = top or OUTFITS[v % len(OUTFITS)]  # the photo stops at the neck: a plausible outfit
-    bottom, shoes = None, None
+    bottom, shoes, pose = None, None, None
     h = mask.shape[0]
     below = mask[int(min(h - 1, chin_y)):, int(max(0, chin_x - width)):int(chin_x + width)] > 0.5
     rows = np.nonzero(below.any(axis=1))[0]
@@ -252,6 +256,7 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
         pix, matte, _ = _window(rgb, mask, chin_x - 0.6 * width, chin_x + 0.6 * width, chin_y + 0.96 * span,
                                 chin_y + span)
         shoes = _median_color(pix[matte > 0.6])
+        pose = _stance(mask, chin_x, chin_y, span, width)
     if bottom is None and shirt is not None:  # a suit: the trousers match the jacket
         bottom = top
     if bottom is None:
@@ -262,8 +267,35 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
     if options.pose == "action":
         return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5),
                       elbow=(0.5, 1.3), leg_out=(0.12, 0.1), stride=0.2)
+    if pose is not None:  # a full-length photo: the person's own stance
+        arms, legs = pose
+        return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=arms, elbow=(0.25, 0.25), leg_out=legs)
     swing = 0.08 * ((v // 2) % 3)
     return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
+
+
+def _stance(mask: np.ndarray, chin_x: float, chin_y: float, span: float, width: float
+            ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """How far a person seen full length holds each arm and leg out (radians; figure's right side first), from
+    the matte: how far it reaches out at the hands' height, and where the feet stand apart."""
+    h, w = mask.shape
+    person = mask > 0.5
+    arms = []
+    rows = person[int(np.clip(chin_y + 0.3 * span, 0, h - 1)):int(np.clip(chin_y + 0.5 * span, 1, h))]
+    cols = np.nonzero(rows.any(axis=0))[0] if rows.size else np.array([], int)
+    for reach in ((chin_x - cols.min()) if len(cols) else 0.0, (cols.max() - chin_x) if len(cols) else 0.0):
+        # Arms hanging down reach ~1.3 face widths out at the hips; an arm out reaches further along its length.
+        arms.append(float(np.clip(np.arctan2(max(0.0, reach - 1.3 * width), 2.6 * width), 0.1, 1.1)))
+    legs = (0.03, 0.03)
+    feet = person[int(np.clip(chin_y + 0.92 * span, 0, h - 1)):int(np.clip(chin_y + 0.97 * span, 1, h)),
+                  int(max(0, chin_x - 2 * width)):int(min(w, chin_x + 2 * width))]
+    if feet.size:
+        filled = np.nonzero(feet.mean(axis=0) > 0.5)[0]
+        if len(filled) > 2:
+            apart = (filled.max() - filled.min()) / 2 - 0.45 * width  # half the stance beyond the legs' own width
+            angle = float(np.clip(np.arctan2(max(0.0, apart), 3.4 * width), 0.03, 0.25))
+            legs = (angle, angle)
+    return (arms[0], arms[1]), legs
 
 
 def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float
@@ -282,14 +314,18 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         skin = np.median(seen, axis=0).astype(np.float32)
         face = Part(face.name, face.vertices, face.faces, np.broadcast_to(skin.astype(np.float32),
                     face.vertices.shape).copy(), face.material, face.uv, face.tex)
-    outfit = _outfit(rgb, mask, points, skin, frame.width, options)
+    outfit = _outfit(rgb, mask, points, skin, frame.width, options, None if style.bald else style.color)
+    costume = costume_for(options.costume)
+    if costume is not None:
+        outfit = dressed(outfit, costume)
     if not style.bald:
         style = replace(style, long=_hair_length(rgb, mask, points, style.color, frame.width, skin, outfit.top))
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
-    for hair in (hair_part(shape, style, options.variation), long_hair_part(shape, style)):
-        if hair is not None:
-            head.append(hair)
+    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style),
+                  hat_part(shape, costume) if costume else None):
+        if extra is not None:
+            head.append(extra)
     # The chin sits on the neck, the head's centre above it; the head grows from there.
     pivot = np.float32([0.0, shape.chin, shape.center[2] + 0.2])
     target = np.float32([0.0, neck_top, 0.0])
@@ -320,6 +356,8 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
         raise NoFigureError()
     if not faces:
         raise NoFigureError(NoFigureError.SMALL)
+    # In a group, once someone can be sculpted, nobody is left out for a smaller face (down to ~40 px).
+    faces = [f for f in look.faces if f[2] >= GROUP_SMALLEST_FACE * look.min_face_px]
     mask = look.subject.mask
     people = []
     for face in sorted(faces, key=lambda f: f[0])[:MAX_PEOPLE]:
@@ -330,11 +368,12 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
         raise NoFigureError()
     parts: list[Part] = []
     n = len(people)
+    step = SPACING * max(options.body_scale, 0.75 * options.head_scale)  # big heads (a bobblehead set) never overlap
     for i, person in enumerate(people):
-        dx = (i - (n - 1) / 2) * SPACING * options.body_scale
+        dx = (i - (n - 1) / 2) * step
         parts += [_shifted(p, f"p{i}.{p.name}" if n > 1 else p.name, dx) for p in person]
     radius = 1.12 * max(options.body_scale, 0.85)
-    verts, tris = plinth(radius + (n - 1) * SPACING * options.body_scale / 2, radius, BASE_HEIGHT, 0.07,
+    verts, tris = plinth(radius + (n - 1) * step / 2, radius, BASE_HEIGHT, 0.07,
                          roundness=2.0 if n == 1 else 4.0)
     color = BASES[options.base % len(BASES)] if options.base_color is None else options.base_color
     parts.append(Part("base", verts, tris, np.broadcast_to(np.float32(color), verts.shape).astype(np.float32),

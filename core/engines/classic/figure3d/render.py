@@ -76,6 +76,7 @@ class Scene:
     vees: list  # (part index, (centre x, y of the point, y of the top, half width at the top, front z, linear colour))
     height: float
     radius: float
+    attrs: np.ndarray | None = None  # the per-vertex attributes side by side (one gather per hit)
 
 
 def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
@@ -83,9 +84,14 @@ def _srgb_to_linear(c: np.ndarray) -> np.ndarray:
     return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
+_LUT_SIZE = 4096
+_SRGB_LUT = (lambda c: np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055))(
+    np.linspace(0, 1, _LUT_SIZE)).astype(np.float32)
+
+
 def _linear_to_srgb(c: np.ndarray) -> np.ndarray:
-    c = np.clip(c, 0, 1)
-    return np.where(c <= 0.0031308, c * 12.92, 1.055 * np.power(c, 1 / 2.4) - 0.055)
+    """sRGB encoding through a 4096-entry table (a power per pixel costs more than the rest of the frame)."""
+    return _SRGB_LUT[(np.clip(c, 0, 1) * (_LUT_SIZE - 1) + 0.5).astype(np.int32)]
 
 
 def _tonemap(c: np.ndarray) -> np.ndarray:
@@ -145,6 +151,8 @@ def _build_scene(model) -> Scene:
                   np.concatenate(fpart), texture, base, vees, float(v[:, 1].max()),
                   float(np.sqrt((v[:, 0] ** 2 + v[:, 2] ** 2).max())))
     scene.ao = _vertex_occlusion(scene)
+    scene.attrs = np.hstack([scene.normals, scene.color, scene.tex[:, None], scene.ao[:, None], scene.uv]
+                            ).astype(np.float32)
     return scene
 
 
@@ -269,22 +277,22 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
     u, v = res["u"][idx][:, None], res["v"][idx][:, None]
     w0 = 1 - u - v
 
-    def lerp(attr):
-        return attr[tri[:, 0]] * w0 + attr[tri[:, 1]] * u + attr[tri[:, 2]] * v
-
+    # Every vertex attribute in one gather: normal 0:3, colour 3:6, photo weight 6, occlusion 7, photo uv 8:10.
+    attrs = scene.attrs
+    blend = attrs[tri[:, 0]] * w0 + attrs[tri[:, 1]] * u + attrs[tri[:, 2]] * v
     d = dirs[idx]
     pos = origins[idx] + d * res["tfar"][idx][:, None]
-    nrm = lerp(scene.normals)
+    nrm = blend[:, 0:3]
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
     # Smooth normals can face away at the silhouette: bend them back towards the viewer.
     facing = np.einsum("ij,ij->i", nrm, d)
     nrm = np.where(facing[:, None] > 0, nrm - 1.02 * facing[:, None] * d, nrm)
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-9)
-    albedo = lerp(scene.color)
-    tex = lerp(scene.tex[:, None])[:, 0]
+    albedo = blend[:, 3:6]
+    tex = blend[:, 6]
     textured = tex > 0.01
     if textured.any():
-        uv = lerp(scene.uv)[textured]
+        uv = blend[textured, 8:10]
         albedo[textured] = (albedo[textured] * (1 - tex[textured, None])
                             + _sample_texture(scene.texture, uv) * tex[textured, None])
     hit_part = scene.face_part[p]
@@ -295,19 +303,30 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
             width = half * np.clip((q[:, 1] - y0) / (y1 - y0), 0, 1)
             inside = np.clip((width - np.abs(q[:, 0] - cx)) / 0.012, 0, 1) * (q[:, 2] > front)
             albedo[on] = albedo[on] * (1 - inside[:, None]) + shirt * inside[:, None]
-    ao = lerp(scene.ao[:, None])[:, 0]
+    ao = blend[:, 7]
     mat = _MAT[scene.face_material[p]]
     spec_k, shin, wrap, sss, rim_k = (mat[:, i] for i in range(5))
     view = -d
     key, fill, rim = cam.to_world(lights.key), cam.to_world(lights.fill), cam.to_world(lights.rim)
     # Key light shadow: one ray each towards the light.
-    shadow_hit = scene.embree.run((pos + nrm * 0.004).astype(np.float32), np.broadcast_to(key, pos.shape).copy(),
-                                  query="OCCLUDED")
-    lit = (shadow_hit == -1).astype(np.float32)
+    # Key light shadow: three rays towards a softbox (a small disc round the key direction), staggered per pixel,
+    # so shadow edges fall off over a penumbra instead of cutting hard across the figure.
+    start = (pos + nrm * 0.004).astype(np.float32)
+    side = np.cross(key, np.float32([0, 1, 0]))
+    side /= max(1e-6, float(np.linalg.norm(side)))
+    up = np.cross(side, key)
+    turn = (np.arange(len(pos)) % 3)[:, None] * (2 * np.pi / 9)
+    lit = np.zeros(len(pos), np.float32)
+    for k in range(3):
+        angle = turn + k * 2 * np.pi / 3
+        towards = key + 0.07 * (np.cos(angle) * side + np.sin(angle) * up)
+        towards = (towards / np.linalg.norm(towards, axis=1, keepdims=True)).astype(np.float32)
+        lit += scene.embree.run(start, towards, query="OCCLUDED") == -1
+    lit /= 3
     nk = nrm @ key
     wrapped = np.clip((nk + wrap) / (1 + wrap), 0, 1)
     lambert = np.clip(nk, 0, 1)
-    key_diffuse = wrapped * (0.35 + 0.65 * lit)
+    key_diffuse = wrapped * (0.45 + 0.55 * lit)
     diffuse = key_diffuse[:, None] * np.float32(lights.key_color)
     diffuse += (sss * np.clip(wrapped - lambert, 0, 1))[:, None] * _SSS * np.float32(lights.key_color)
     diffuse += np.clip((nrm @ fill + 0.3) / 1.3, 0, 1)[:, None] * np.float32(lights.fill_color)
@@ -339,8 +358,7 @@ def render_rgba(scene: Scene, cam: Camera, lights: Lights) -> tuple[np.ndarray, 
     w, h = cam.size
     py, px = np.mgrid[0:h, 0:w].astype(np.float32)
     px, py = px.ravel() + 0.5, py.ravel() + 0.5
-    dirs = cam.rays(px, py)
-    origins = np.broadcast_to(cam.eye, dirs.shape).astype(np.float32)
+    origins = np.broadcast_to(cam.eye, (h * w, 3)).astype(np.float32)
     # Where the figure can be: a ray every 4 pixels, grown by two cells; only there is every pixel traced.
     step = 4
     sy, sx = np.mgrid[0:h:step, 0:w:step].astype(np.float32)
@@ -352,7 +370,7 @@ def render_rgba(scene: Scene, cam: Camera, lights: Lights) -> tuple[np.ndarray, 
     hit = np.zeros(h * w, bool)
     part = np.full(h * w, -1, np.int32)
     sel = np.nonzero(near)[0]
-    color[sel], hit[sel], part[sel] = _shade(scene, cam, lights, origins[: len(sel)], dirs[sel])
+    color[sel], hit[sel], part[sel] = _shade(scene, cam, lights, origins[: len(sel)], cam.rays(px[sel], py[sel]))
     alpha = hit.astype(np.float32)
     ids = part.reshape(h, w).astype(np.float32)
     kernel = np.ones((3, 3), np.uint8)
@@ -368,20 +386,34 @@ def render_rgba(scene: Scene, cam: Camera, lights: Lights) -> tuple[np.ndarray, 
             cov += hh
         color[e] = acc / 4
         alpha[e] = cov / 4
-    shadow = _floor_shadow(scene, cam, lights, origins, dirs, hit)
+    shadow = _floor_shadow(scene, cam, lights, px, py, hit)
     return color.reshape(h, w, 3), np.stack([alpha.reshape(h, w), shadow.reshape(h, w)])
 
 
-def _floor_shadow(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs: np.ndarray,
-                  hit: np.ndarray) -> np.ndarray:
+def _floor_shadow(scene: Scene, cam: Camera, lights: Lights, px: np.ndarray, py: np.ndarray, hit: np.ndarray
+                  ) -> np.ndarray:
     """The floor's darkening (0..1) where the figure does not cover it: contact shadow round the base and the key
-    light's cast shadow, softened."""
-    n = len(dirs)
+    light's cast shadow, softened. Only the floor within reach of a shadow (its box on screen) is traced."""
+    n = len(px)
     shadow = np.zeros(n, np.float32)
-    down = (~hit) & (dirs[:, 1] < -1e-4)
-    idx = np.nonzero(down)[0]
-    t = -origins[idx, 1] / dirs[idx, 1]
-    g = origins[idx] + dirs[idx] * t[:, None]
+    rx, rz, k = scene.base
+    ring = np.linspace(0, 2 * np.pi, 64, endpoint=False)
+    floor = np.stack([2.6 * rx * np.cos(ring), np.zeros(64), 2.6 * rz * np.sin(ring)], 1).astype(np.float32)
+    rel = floor - cam.eye
+    depth = rel @ cam.forward
+    if (depth <= 0).any():
+        box = (0, 0, cam.size[0], cam.size[1])
+    else:
+        fx = rel @ cam.right / depth * cam.focal + cam.center[0]
+        fy = cam.center[1] - rel @ cam.up / depth * cam.focal
+        box = (fx.min(), fy.min(), fx.max(), fy.max())
+    inside = (px >= box[0]) & (px <= box[2]) & (py >= box[1]) & (py <= box[3]) & ~hit
+    idx = np.nonzero(inside)[0]
+    rays = cam.rays(px[idx], py[idx])
+    down = rays[:, 1] < -1e-4
+    idx, rays = idx[down], rays[down]
+    t = -cam.eye[1] / rays[:, 1]
+    g = cam.eye + rays * t[:, None]
     rx, rz, k = scene.base
     rho = ((np.abs(g[:, 0]) / rx) ** k + (np.abs(g[:, 2]) / rz) ** k) ** (1 / k)
     gap = np.maximum(rho - 1, 0) * min(rx, rz)
