@@ -257,12 +257,14 @@ class ThemeCatalog:
         return theme
 
     def _why_not(self, theme: Theme) -> str:
+        engines = f" {_('or')} ".join(theme.engines)  # "diffusion or hosted"
         if set(theme.engines) <= set(GENERATIVE):
-            needs = "an image-generation engine (" + " or ".join(theme.engines) + ")"
+            why = _("The {look} look needs an image-generation engine ({engines}), and this bot runs the {engine} "
+                    "engine, so I can't make it here. Try /themes for the looks I can make.")
         else:
-            needs = "the " + " or ".join(theme.engines) + " engine"
-        return (f"The {theme.title.lower()} look needs {needs}, and this bot runs the {self.engine} engine, so I "
-                f"can't make it here. Try /themes for the looks I can make.")
+            why = _("The {look} look needs the {engines} engine, and this bot runs the {engine} engine, so I can't "
+                    "make it here. Try /themes for the looks I can make.")
+        return why.format(look=_(theme.title).lower(), engines=engines, engine=self.engine)
 
     def commands(self) -> list[str]:
         """Chat commands, one per command name, in catalogue order."""

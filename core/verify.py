@@ -36,7 +36,7 @@ class Verification:
         kind = _(provenance.description(self.source_type or "compositeSynthetic"))
         watermark = self.how == "watermark"
         if self.result is not None:
-            look = _(self.theme_title) if self.theme_title else _("image")
+            look = _(self.theme_title).lower() if self.theme_title else _("image")
             said = (_("Yes, I made this: it's your {look} (recognised by its hidden watermark).") if watermark else
                     _("Yes, I made this: it's your {look} (recognised by its visual fingerprint)."))
             return said.format(look=look) + " " + kind
@@ -67,7 +67,7 @@ class Verifier:
         if found is None:
             return Verification(False)
         own = found if found.user == user else None
-        title = self.catalog.get(found.theme_id).title.lower() if own else None
+        title = self.catalog.get(found.theme_id).title if own else None  # English: message() reads it translated
         return Verification(True, how, own, title, found.source_type)
 
     async def recognise(self, image: Image.Image) -> tuple[Result | None, str | None]:

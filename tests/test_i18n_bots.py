@@ -88,7 +88,8 @@ async def test_a_job_speaks_the_language_it_was_asked_in(telegram: FakeTelegram,
     assert any("Haciendo tu imagen" in text or "Recibí tu selfie" in text for text in progress), progress
 
 
-async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path) -> None:
+async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path,
+                                                                                   astronaut_jpeg: bytes) -> None:
     fake = FakeDiscord()
     await fake.start()
     patch_discord(fake)
@@ -108,6 +109,15 @@ async def test_discord_answers_in_the_interactions_locale_and_localises_descript
                  if (c.payload.get("data") or {}).get("content")), None))
             expected = i18n.translate(locale, HELLO)
             assert answer.startswith(expected), (locale, answer[:80])
+        mark = len(fake.calls)  # a render asked in Brazilian Portuguese: its result and buttons read in it
+        await fake.slash(4244, "figurine", {"name": "Ada"}, attachment=fake.attachment(astronaut_jpeg),
+                         locale="pt-BR")
+        await fake.wait_for_image(mark)
+        result = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("attachments")),
+                     key=lambda m: int(m["id"]))
+        assert i18n.translate("pt_BR", "Collectible figurine") in result["content"] and "Ada" in result["content"]
+        buttons = {c.get("label") for row in result.get("components") or [] for c in row.get("components", [])}
+        assert i18n.translate("pt_BR", BUTTONS["warmer"].label) in buttons
     finally:
         await running.stop()
         await fake.stop()

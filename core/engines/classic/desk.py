@@ -15,7 +15,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from minime.core.engines.classic import figure, figure3d
-from minime.core.engines.classic.cutout import name_and_things
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -48,7 +47,7 @@ def _palette(look: Look) -> tuple[tuple[str, Color], ...]:
 def desk_figurine(look: Look) -> Image.Image:
     """The flagship: figure, acrylic base, box, sculpting screen and desk."""
     pal = dict(_palette(look))
-    name, _ = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
+    name = look.name(look.theme.package.get("default_name", "MINI ME"))  # drawn: "bigger name" scales it
     canvas = _room(_palette(look)).copy()
     look.progress(0.15)
     toy = figure.model(look)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from minime.core.engines.classic.figure3d.body import Outfit
+from minime.core.engines.classic.figure3d.body import Outfit, _smooth
 from minime.core.engines.classic.figure3d.head import HeadShape
 from minime.core.engines.classic.figure3d.shapes import Part, ellipsoid, loft
 
@@ -77,7 +77,7 @@ def hat_part(shape: HeadShape, costume: Costume) -> Part | None:
     if costume.hat == "chef":
         rows = np.float32([[0.0, 0, 0], [0.0, 0.6, 0.68], [0.4, 0.62, 0.7], [0.5, 0.76, 0.82], [0.68, 0.8, 0.86],
                            [0.8, 0.68, 0.74], [0.85, 0, 0]])
-        verts, faces = loft(rows, (0.0, crown - 0.3, cz + 0.04), (0, 1, 0), seg=48)
+        verts, faces = loft(_smooth(rows, 24), (0.0, crown - 0.3, cz + 0.04), (0, 1, 0), seg=64)
     elif costume.hat == "hardhat":
         verts, faces = ellipsoid((0.0, crown - 0.28, cz + 0.02), (0.68, 0.6, 0.76), rings=16)
         brim_v, brim_f = ellipsoid((0.0, crown - 0.26, cz + 0.1), (0.76, 0.04, 0.88), rings=6)

@@ -184,10 +184,13 @@ def head_shape(canon: np.ndarray) -> HeadShape:
         for _ in range(25 if size > 3 else 40):
             r = cv2.blur(r, (size, size), borderType=cv2.BORDER_REPLICATE)
             r[held] = held_value[held]
-    # Soften the face's own fine steps a touch (the landmark mesh is coarse), leaving its shape.
+    # Soften the face's own fine steps a touch (the landmark mesh is coarse), leaving its shape; round off the
+    # ridge where the face's edge meets the cranium (the face's core keeps its exact shape).
     r = np.where(face > 0, 0.5 * r + 0.5 * cv2.GaussianBlur(r, (0, 0), 0.8), r)
-    inner = cv2.erode(face, np.ones((7, 7), np.uint8))
-    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 3.2)
+    core = cv2.GaussianBlur(cv2.erode(face, np.ones((9, 9), np.uint8)).astype(np.float32), (0, 0), 2.5)
+    r = core * r + (1 - core) * cv2.GaussianBlur(r, (0, 0), 3.0, borderType=cv2.BORDER_REPLICATE)
+    inner = cv2.erode(face, np.ones((9, 9), np.uint8))
+    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 3.5)
     return HeadShape(center, r.astype(np.float32), face.astype(np.float32), texture, crown, chin, eye_y)
 
 
