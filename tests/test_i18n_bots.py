@@ -18,7 +18,7 @@ from minime.core import i18n
 from minime.core.buttons import BUTTONS
 from minime.core.settings import Settings
 from tests.conftest import RunningBot, browser_client, free_port
-from tests.fake_discord import FakeDiscord, patch_discord
+from tests.fake_discord import FakeDiscord, buttons, patch_discord, text_of
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
@@ -115,9 +115,8 @@ async def test_discord_answers_in_the_interactions_locale_and_localises_descript
         await fake.wait_for_image(mark)
         result = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("attachments")),
                      key=lambda m: int(m["id"]))
-        assert i18n.translate("pt_BR", "Collectible figurine") in result["content"] and "Ada" in result["content"]
-        buttons = {c.get("label") for row in result.get("components") or [] for c in row.get("components", [])}
-        assert i18n.translate("pt_BR", BUTTONS["warmer"].label) in buttons
+        assert i18n.translate("pt_BR", "Collectible figurine") in text_of(result) and "Ada" in text_of(result)
+        assert i18n.translate("pt_BR", BUTTONS["warmer"].label) in {c.get("label") for c in buttons(result)}
     finally:
         await running.stop()
         await fake.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import matplotlib
 import numpy as np
 import pytest
@@ -139,3 +140,13 @@ def test_bigger_name_makes_the_name_bigger_on_the_desk_and_the_caricature(theme:
     assert NO_NAME not in bigger.notes, "the look has a name: no note saying it has none"
     difference = np.abs(np.asarray(normal.image, np.float32) - np.asarray(bigger.image, np.float32)).mean()
     assert difference > 0.3, "the name grew"
+
+
+def test_the_monitors_mesh_lines_lie_on_the_rendered_figure() -> None:
+    toy = figure.without_base(figure.model(_look(_hopper(), "desk-figure")))
+    size, angle = (360, 300), {"yaw": -35.0, "elevation": 12.0}
+    lines = figure.mesh_lines(toy, *size, **angle) > 0.5
+    solid = np.asarray(figure.render(toy, *size, **angle).getchannel("A")) > 128
+    solid = cv2.dilate(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # an antialiased line's edge pixel
+    assert lines.sum() > 500, "a visible topology"
+    assert (lines & ~solid).sum() < 0.03 * lines.sum(), "drawn with the renderer's own camera, on the figure"

@@ -17,12 +17,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from minime.bots.web import guard
 from minime.core import buttons, i18n, texts
-from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
+from minime.core.domain import Cancelled, Done, Event, Failed, Job, Queued, Rendering, UserKey
 from minime.core.errors import (
     ImageTooLarge,
     MinimeError,
     NoFigure,
     NoSelfie,
+    NothingToCancel,
+    NotYourJob,
     QuotaExceeded,
     ResultNotFound,
     StorageFull,
@@ -41,7 +43,7 @@ AUTH_COOKIE = "minime_auth"
 STATIC = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
 USER = web.RequestKey("user", UserKey)
-JSON_ENDPOINTS = ("/api/message", "/api/action")
+JSON_ENDPOINTS = ("/api/message", "/api/action", "/api/cancel")
 LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per client address, then a wait
 BUSY = N_("Sorry, I'm having trouble on my side right now. Please try again in a few minutes.")
 
@@ -68,6 +70,8 @@ def event_payload(event: Event) -> dict[str, Any]:
         return {**base, "type": "done", "result": event.result.id, "image": _image_url(event.result.id),
                 "theme": event.result.theme_id, "buttons": _buttons(event.buttons),
                 "notes": [gettext(note) for note in event.notes]}
+    if isinstance(event, Cancelled):  # its user called it off: the status line says so, not as an error
+        return {**base, "type": "cancelled", "text": gettext(event.reason)}
     assert isinstance(event, Failed)
     return {**base, "type": "failed", "text": gettext(event.reason)}
 
@@ -106,6 +110,7 @@ class WebPlayground:
             web.post("/api/verify", self.verify),
             web.post("/api/message", self.message),
             web.post("/api/action", self.action),
+            web.post("/api/cancel", self.cancel),
             web.get("/api/image/{result_id}", self.image),
             web.get("/api/figure/{result_id}/{kind:turntable|mesh}", self.figure),
             web.static("/static", STATIC),
@@ -352,6 +357,8 @@ class WebPlayground:
             return web.json_response({"messages": [{"text": texts.status_reply(await self.studio.status(user), user)}]})
         if command == "admin":
             return web.json_response({"messages": [{"text": await self.studio.admin(user, argument)}]})
+        if command == "cancel":
+            return await self._cancel(user, None)
         self._check_job_rate(request)
         job = await self.studio.apply_theme(user, command, argument or None)
         return web.json_response(self._outcome(job, request))
@@ -363,6 +370,21 @@ class WebPlayground:
         outcome = await self.studio.refine(request[USER], action=str(body.get("action", "")),
                                            result_id=_optional_str(body.get("result")))
         return web.json_response(self._outcome(outcome, request))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """The Cancel button on a job's status line: ``{"job": id}`` (only this session's own job)."""
+        body = await _json_body(request)
+        return await self._cancel(request[USER], _optional_str(body.get("job")))
+
+    async def _cancel(self, user: UserKey, job_id: str | None) -> web.Response:
+        """Call off ``job_id`` (else the session's active job, as /cancel does). The page marks its status line
+        (the Cancelled event says the same on the event stream); NothingToCancel answers as text, also for another
+        session's job id (as if it did not exist: a page only ever sees its own jobs)."""
+        try:
+            job = await self.studio.cancel(user, job_id)
+        except NotYourJob:
+            raise NothingToCancel() from None
+        return web.json_response({"messages": [], "cancelled": {"job": job.id, "text": gettext(texts.CANCELLED)}})
 
     def _check_job_rate(self, request: web.Request) -> None:
         wait = self._jobs_by_address.retry_after(request.remote or "?")
