@@ -65,10 +65,10 @@ async def main(requests: int) -> None:
         image_work: list[float] = []
         import minime.core.pipeline as pipeline_module
 
-        pipeline_module.finish = _timed(adjust.finish, image_work)
+        pipeline_module.finish_array = _timed(adjust.finish_array, image_work)
         pipeline_module.intake.lossless_bytes = _timed(intake.lossless_bytes, image_work)
         pipeline_module.intake.result_bytes = _timed(intake.result_bytes, image_work)
-        pipeline_module.watermark.embed = _timed(watermark.embed, image_work)  # image work, not core
+        pipeline_module.watermark.embed_array = _timed(watermark.embed_array, image_work)  # image work, not core
         done: dict[str, asyncio.Future] = {}
 
         async def sink(event) -> None:

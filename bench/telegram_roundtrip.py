@@ -1,4 +1,5 @@
-"""Round trip of `/miniature` through Telegram: minime (adapter + Studio + store) vs a minimal python-telegram-bot bot.
+"""Round trip of a look (`/miniature` by default, or e.g. `/retro 70s`) through Telegram: minime (adapter + Studio +
+store) vs a minimal python-telegram-bot bot.
 
 Both bots run the real python-telegram-bot Application against the same local fake Bot API server (tests/), in one
 run, and render with the same classic engine; minime runs twice, with its marks (watermark + fingerprint) off and on
@@ -6,7 +7,7 @@ run, and render with the same classic engine; minime runs twice, with its marks 
 minime does the whole path (status message, durable job, queue, store, result keyboard). The difference is the
 overhead of the adapter and the core.
 
-Run: .venv/bin/python bench/telegram_roundtrip.py [rounds]
+Run: .venv/bin/python bench/telegram_roundtrip.py [rounds] [command]   (e.g. ``15 "/retro 70s"``)
 """
 
 from __future__ import annotations
@@ -40,9 +41,11 @@ from tests.fake_telegram import FakeTelegram  # noqa: E402
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
 
 
-async def minimal_bot(fake: FakeTelegram):
-    """The simplest PTB bot that does the same job: keep the last photo, render on /miniature, send it."""
-    engine, theme = ClassicEngine(), ThemeCatalog.from_dir(THEMES_DIR).get("miniature")
+async def minimal_bot(fake: FakeTelegram, command: str):
+    """The simplest PTB bot that does the same job: keep the last photo, render on the command, send it."""
+    name, _, argument = command.removeprefix("/").partition(" ")
+    engine = ClassicEngine()
+    theme, variant, text = ThemeCatalog.from_dir(THEMES_DIR).resolve(name, argument or None)
     photos: dict[int, bytes] = {}
 
     async def on_photo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -52,13 +55,13 @@ async def minimal_bot(fake: FakeTelegram):
 
     async def on_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         source = decode_stored(photos[update.effective_user.id])
-        out = await engine(RenderRequest(source, theme, RenderParams(seed=1)))
+        out = await engine(RenderRequest(source, theme, RenderParams(name=text, variant=variant, seed=1)))
         image = result_bytes(finish(out.image, theme.finish, 1))
         await update.message.reply_photo(InputFile(image, filename="x.jpg"))
 
     app = (ApplicationBuilder().token(TOKEN).base_url(f"{fake.root}/bot").base_file_url(f"{fake.root}/file/bot")
            .concurrent_updates(True).build())
-    app.add_handlers([MessageHandler(filters.PHOTO, on_photo), CommandHandler("miniature", on_command)])
+    app.add_handlers([MessageHandler(filters.PHOTO, on_photo), CommandHandler(name, on_command)])
     await app.initialize()
     await app.start()
     await app.updater.start_polling()
@@ -84,10 +87,10 @@ async def minime_bot(fake: FakeTelegram, data_dir: Path, marks: bool):
     return stop
 
 
-async def one_round(fake: FakeTelegram, user: int) -> float:
+async def one_round(fake: FakeTelegram, user: int, command: str) -> float:
     mark = len(fake.calls)
     started = time.perf_counter()
-    await fake.send_text(user, "/miniature")
+    await fake.send_text(user, command)
     await fake.wait_for_call("sendPhoto", user, mark)
     return time.perf_counter() - started
 
@@ -95,7 +98,7 @@ async def one_round(fake: FakeTelegram, user: int) -> float:
 BOTS = ("minimal python-telegram-bot", "minime, marks off", "minime")
 
 
-async def main(rounds: int) -> None:
+async def main(rounds: int, command: str) -> None:
     out = io.BytesIO()
     Image.open(THEMES_DIR / "assets" / "sample-portrait.jpg").save(out, "JPEG")
     results: dict[str, list[float]] = {name: [] for name in BOTS}
@@ -106,7 +109,7 @@ async def main(rounds: int) -> None:
                 fakes[name] = fake = FakeTelegram(TOKEN)
                 await fake.start()
                 stops.append(fake.stop)
-                stops.append(await (minimal_bot(fake) if name.startswith("minimal") else
+                stops.append(await (minimal_bot(fake, command) if name.startswith("minimal") else
                                     minime_bot(fake, Path(tmp) / str(len(stops)),
                                                marks=not name.endswith("marks off"))))
                 await fake.send_photo(7, out.getvalue())
@@ -115,14 +118,14 @@ async def main(rounds: int) -> None:
             # machine); the first two rounds warm up.
             for i in range(rounds + 2):
                 for name in BOTS:
-                    elapsed = await one_round(fakes[name], 7)
+                    elapsed = await one_round(fakes[name], 7, command)
                     if i >= 2:
                         results[name].append(elapsed)
                     await asyncio.sleep(0.3)
         finally:
             for stop in reversed(stops):
                 await stop()
-    print(f"/miniature round trip against a local Bot API server, median of {rounds}")
+    print(f"{command} round trip against a local Bot API server, median of {rounds}")
     base = statistics.median(results[BOTS[0]])
     for name, times in results.items():
         median = statistics.median(times)
@@ -134,4 +137,5 @@ async def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 15))
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 15,
+                     sys.argv[2] if len(sys.argv) > 2 else "/miniature"))

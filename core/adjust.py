@@ -21,6 +21,11 @@ _X = np.arange(256, dtype=np.float32) / 255.0
 
 def finish(base: Image.Image, adjustments: Adjustments, seed: int = 0) -> Image.Image:
     """Apply the adjustments to ``base`` (RGB) and return a new RGB image."""
+    return Image.fromarray(finish_array(base, adjustments, seed), "RGB")
+
+
+def finish_array(base: Image.Image, adjustments: Adjustments, seed: int = 0) -> np.ndarray:
+    """``finish`` as an (H, W, 3) uint8 array, for work that goes on in arrays (the watermark)."""
     a = adjustments
     arr = np.asarray(base.convert("RGB"))
     if a.sharpness > 0:
@@ -42,7 +47,7 @@ def finish(base: Image.Image, adjustments: Adjustments, seed: int = 0) -> Image.
         arr = cv2.LUT(arr, _fade_lut(round(a.fade, 3)))
     if a.grain > 0:
         arr = add_grain(arr, 0.035 * a.grain, seed)
-    return Image.fromarray(np.ascontiguousarray(arr), "RGB")
+    return np.ascontiguousarray(arr)
 
 
 @lru_cache(maxsize=64)

@@ -192,6 +192,7 @@ class Studio:
         first = not (await self.store.get_session(user)).selfie_id
         key = await self.blobs.put(user, selfie.data, "jpg")
         selfie_id = await self.store.add_selfie(user, key, self.settings.selfie_ttl_hours * 3600)
+        await self.sweeper.replaced(user, selfie_id, self.settings.selfie_ttl_hours * 3600)
         log.info("selfie stored", user=str(user), width=selfie.width, height=selfie.height,
                  source_format=selfie.source_format)
         job = None

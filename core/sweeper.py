@@ -1,10 +1,13 @@
-"""The expiry sweeper: selfies, results and old usage counts go when their time is up (rows and files)."""
+"""The expiry sweeper: selfies, results and old usage counts go when their time is up (rows and files), and a
+selfie's file as soon as a new selfie replaces it."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
+from minime.core.domain import UserKey
 from minime.core.logs import get_logger
 from minime.core.store import BlobStore, Store
 
@@ -12,7 +15,8 @@ log = get_logger("minime.sweeper")
 
 
 class Sweeper:
-    """Deletes what has expired now, and again every ``interval_s`` seconds while started.
+    """Deletes what has expired now, and again when the next selfie or result expires (at least every
+    ``interval_s`` seconds) while started.
 
     ``derived`` names the files kept beside a file (a result's figure files beside its base picture,
     ``FigureFiles.cache_keys``): they go with it.
@@ -23,6 +27,8 @@ class Sweeper:
         self.store, self.blobs, self.interval_s = store, blobs, interval_s
         self.derived = derived or (lambda _key: [])
         self._task: asyncio.Task[None] | None = None
+        self._sooner = asyncio.Event()  # something new expires before the sweep the loop sleeps until
+        self._next_sweep = float("inf")
 
     def start(self) -> None:
         """Sweep in the background until stopped."""
@@ -46,12 +52,32 @@ class Sweeper:
             log.info("expired files removed", count=len(keys))
         return len(keys)
 
+    async def replaced(self, user: UserKey, selfie_id: str, ttl_s: float) -> None:
+        """A new selfie ``selfie_id`` of ``user``, kept ``ttl_s`` seconds: the ones it replaced go now (rows and
+        files), and it goes on time."""
+        for key in await self.store.retire_selfies(user, selfie_id):
+            await self.blobs.delete(key)
+        self.expires_at(time.time() + ttl_s)
+
+    def expires_at(self, when: float) -> None:
+        """Something stored expires at ``when``: sweep then, if that is before the next sweep planned."""
+        if when < self._next_sweep:
+            self._sooner.set()
+
     async def _loop(self) -> None:
         while True:
             try:
                 await self.sweep()
+                upcoming = await self.store.next_expiry()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("expiry sweep failed")
-            await asyncio.sleep(self.interval_s)
+                upcoming = None
+            now = time.time()
+            self._next_sweep = min(now + self.interval_s, upcoming + 0.05 if upcoming is not None else float("inf"))
+            self._sooner.clear()
+            try:
+                await asyncio.wait_for(self._sooner.wait(), max(0.5, self._next_sweep - now))
+            except TimeoutError:
+                pass

@@ -20,8 +20,35 @@ from aiohttp import WSMsgType, web
 from tests.fake_server import FakeServer
 
 APP_ID = 555000000000000001
+COMPONENTS_V2 = 1 << 15  # the message flag IS_COMPONENTS_V2: components only (container, text, media, rows)
 BOT_USER = {"id": str(APP_ID), "username": "minime", "discriminator": "0", "global_name": "minime", "avatar": None,
             "bot": True, "flags": 0}
+
+
+def walk(components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every component of a message, nested ones too (a card's rows sit inside its container)."""
+    found = []
+    for component in components or []:
+        found.append(component)
+        found.extend(walk(component.get("components", [])))
+    return found
+
+
+def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's buttons, in order, wherever they sit (a classic row or a Components v2 card)."""
+    return [c for c in walk(message.get("components", [])) if c.get("type") == 2]
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """What a message says: its content, or a Components v2 message's text displays."""
+    return "\n".join([message.get("content") or "", *(c["content"] for c in walk(message.get("components", []))
+                                                        if c.get("type") == 10)]).strip()
+
+
+def gallery_of(message: dict[str, Any]) -> list[str]:
+    """The media URLs a Components v2 message's galleries show (Discord resolves ``attachment://``)."""
+    return [item["media"]["url"] for c in walk(message.get("components", [])) if c.get("type") == 12
+            for item in c["items"]]
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -175,7 +202,7 @@ class FakeDiscord(FakeServer):
     async def press(self, user_id: int, message: dict[str, Any], label: str, channel: int | None = None
                     ) -> dict[str, Any]:
         """The user presses the button labelled ``label`` on a message; returns the interaction."""
-        button = next(c for row in message["components"] for c in row["components"] if c.get("label") == label)
+        button = next(c for c in buttons(message) if c.get("label") == label)
         interaction = self._interaction(user_id, 3, {"custom_id": button["custom_id"], "component_type": 2},
                                         message=message, **self._in_channel(user_id, channel))
         await self._dispatch("INTERACTION_CREATE", interaction)
@@ -256,7 +283,10 @@ class FakeDiscord(FakeServer):
         async with self._changed:
             self.calls.append(Call(request.method, path, payload if isinstance(payload, dict) else {"list": payload},
                                    files))
-            response = self._route(request.method, path, payload, files)
+            try:
+                response = self._route(request.method, path, payload, files)
+            except ValueError as exc:  # what Discord refuses: 400 Invalid Form Body
+                response = _json({"message": f"Invalid Form Body: {exc}", "code": 50035}, 400)
             self._changed.notify_all()
         return response
 
@@ -312,10 +342,32 @@ class FakeDiscord(FakeServer):
             if key in payload:
                 fields[key] = payload[key] if payload[key] is not None else ([] if key == "components" else "")
         if files:
-            fields["attachments"] = [self.attachment(data, filename=f"file{i}.png") for i, data in
-                                     enumerate(files.values())]
+            names = [a.get("filename") for a in payload.get("attachments") or []]
+            fields["attachments"] = [self.attachment(data, filename=(names[i] if i < len(names) and names[i]
+                                                                     else f"file{i}.png"))
+                                     for i, data in enumerate(files.values())]
         elif "attachments" in payload and payload["attachments"] == []:
             fields["attachments"] = []
+        return self._components_v2({**(old or {}), **fields}, fields)
+
+    @staticmethod
+    def _components_v2(merged: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+        """Discord's rules for a Components v2 message: no content or embeds, and each ``attachment://`` of a media
+        gallery names a file of the message (Discord then answers with that file's URL). Broken: ValueError."""
+        if not (merged.get("flags") or 0) & COMPONENTS_V2:
+            return fields
+        if merged.get("content") or merged.get("embeds"):
+            raise ValueError("a Components v2 message cannot have content or embeds")
+        if len(text_of(merged)) > 4000:
+            raise ValueError("a Components v2 message carries at most 4000 characters of text")
+        urls = {a["filename"]: a["url"] for a in merged.get("attachments", [])}
+        for component in walk(fields.get("components", [])):
+            for item in component.get("items", []) if component.get("type") == 12 else []:
+                url = item["media"]["url"]
+                if url.startswith("attachment://"):
+                    if url.removeprefix("attachment://") not in urls:
+                        raise ValueError(f"{url} is not an attachment of the message")
+                    item["media"] = {**item["media"], "url": urls[url.removeprefix("attachment://")]}
         return fields
 
     def _callback(self, interaction_id: int, token: str, payload: dict[str, Any], files: dict[str, bytes]

@@ -342,3 +342,81 @@ async def test_a_cancelled_diffusion_render_stops_at_its_next_step(tmp_path: Pat
         assert (await studio.store.get_job(job.id)).state is JobState.CANCELLED
     finally:
         await studio.stop()
+
+
+# ---- the playground: the same through its HTTP API, with the real aiohttp client -------------------------------------
+
+
+async def test_playground_cancel_button_and_command_call_off_only_the_sessions_own_job(
+        tmp_path: Path, astronaut_jpeg: bytes) -> None:
+    import json
+
+    import aiohttp
+
+    from minime.bots.web.server import start_web
+    from minime.core.app import build_studio
+    from tests.conftest import browser_client, free_port
+
+    model = FakeOpenAI(KEY)
+    root = await model.start()
+    model.delay_s = 6.0
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", engine="hosted", hosted_provider="openai",
+                        hosted_api_key=KEY, hosted_base_url=root + "/v1", max_concurrent_jobs=1, job_lease_s=30.0,
+                        daily_quota=1, web_port=free_port())
+    studio = build_studio(settings)
+    await studio.start()
+    runner = await start_web(studio, settings)
+    web = f"http://127.0.0.1:{settings.web_port}"
+
+    async def ask(client: aiohttp.ClientSession, text: str) -> dict:
+        async with client.post(f"{web}/api/message", json={"text": text}) as r:
+            return await r.json()
+
+    async def cancel(client: aiohttp.ClientSession, job: str) -> dict:
+        async with client.post(f"{web}/api/cancel", json={"job": job}) as r:
+            assert r.status == 200
+            return await r.json()
+
+    async def first_event(client: aiohttp.ClientSession, kind: bytes, job: str) -> dict:
+        async with client.get(f"{web}/api/events") as events:
+            async for line in events.content:
+                if line.startswith(b"data:") and kind in line and job.encode() in line:
+                    return json.loads(line[5:])
+        raise AssertionError("the event stream ended")
+
+    try:
+        async with browser_client() as ada, browser_client() as bo:
+            for client in (ada, bo):
+                form = aiohttp.FormData()
+                form.add_field("photo", astronaut_jpeg, filename="me.jpg", content_type="image/jpeg")
+                async with client.post(f"{web}/api/selfie", data=form) as r:
+                    assert r.status == 200
+            running = (await ask(ada, "/popart"))["job"]
+            await model.wait_for(lambda: model.in_flight == 1 or None, 30)
+            waiting = (await ask(bo, "/popart"))["job"]
+            assert (await studio.store.get_job(waiting)).state is JobState.QUEUED
+
+            refused = await cancel(ada, waiting)
+            assert "nothing of yours to cancel" in refused["messages"][0]["text"] and "cancelled" not in refused
+            assert (await studio.store.get_job(waiting)).state is JobState.QUEUED, "another session's job stays"
+
+            told = asyncio.create_task(first_event(bo, b'"cancelled"', waiting))
+            await asyncio.sleep(0.5)  # the page's event stream is open
+            answer = await cancel(bo, waiting)
+            assert answer["cancelled"]["job"] == waiting and "Cancelled" in answer["cancelled"]["text"]
+            assert "Cancelled" in (await asyncio.wait_for(told, 10))["text"], "the status line hears it too"
+            bo_key = (await studio.store.get_job(waiting)).user
+            assert (await studio.store.get_job(waiting)).state is JobState.CANCELLED
+            assert (await studio.store.usage_of(user_subject(bo_key)))[0] == 0
+
+            answer = await ask(ada, "/cancel")  # typed in the chat: the session's running job
+            assert answer["cancelled"]["job"] == running
+            job = await studio.store.get_job(running)
+            assert job.state is JobState.CANCELLED and (await studio.store.usage_of(user_subject(job.user)))[0] == 0
+            assert "nothing of yours to cancel" in (await ask(ada, "/cancel"))["messages"][0]["text"]
+            await asyncio.sleep(1.0)
+            assert await studio.store.count_results(job.user) == await studio.store.count_results(bo_key) == 0
+    finally:
+        await runner.cleanup()
+        await studio.stop()
+        await model.stop()

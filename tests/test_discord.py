@@ -14,7 +14,7 @@ from minime.bots.discord_bot.bot import DiscordRunner
 from minime.core.domain import UserKey
 from minime.core.settings import Settings
 from tests.conftest import RunningBot
-from tests.fake_discord import FakeDiscord, patch_discord
+from tests.fake_discord import COMPONENTS_V2, FakeDiscord, buttons, gallery_of, patch_discord, text_of
 
 ALICE, BOB = 4242, 7777
 
@@ -63,7 +63,14 @@ def message_of(fake: FakeDiscord, call) -> dict:
 
 
 def labels(message: dict) -> set[str]:
-    return {c.get("label") for row in message["components"] for c in row["components"]}
+    return {c.get("label") for c in buttons(message)}
+
+
+def assert_card(message: dict, call) -> None:
+    """A result is one Components v2 card: the uploaded picture in its media gallery, no content of its own."""
+    assert message["flags"] & COMPONENTS_V2 and not message["content"]
+    assert gallery_of(message) == [message["attachments"][0]["url"]]
+    assert message["attachments"][0]["filename"] == call.payload["attachments"][0]["filename"]
 
 
 async def test_slash_command_with_attachment_buttons_and_reply(bot: RunningBot, fake: FakeDiscord,
@@ -80,9 +87,10 @@ async def test_slash_command_with_attachment_buttons_and_reply(bot: RunningBot, 
     callback = next(c for c in fake.calls[mark:] if c.path.endswith("/callback"))
     assert callback.payload["type"] == 5, "acknowledged at once with a deferred response"
     result_message = message_of(fake, first)
-    assert "MyName" in result_message["content"]
+    assert_card(result_message, first)
+    assert "MyName" in text_of(result_message)
     assert {"🔥 Warmer", "❄️ Cooler", "🎲 Variation", "↩️ Undo", "🖼 Another theme"} <= labels(result_message)
-    assert all(len(c["custom_id"]) <= 100 for row in result_message["components"] for c in row["components"])
+    assert all(len(c["custom_id"]) <= 100 for c in buttons(result_message))
 
     mark = len(fake.calls)
     await fake.press(ALICE, result_message, "🔥 Warmer")
@@ -94,9 +102,16 @@ async def test_slash_command_with_attachment_buttons_and_reply(bot: RunningBot, 
     await fake.dm(ALICE, "more grain please", reply_to=result_message)
     third = await fake.wait_for_image(mark)
     third_message = message_of(fake, third)
-    result_id = third_message["components"][0]["components"][0]["custom_id"].split(":")[2]
-    first_id = result_message["components"][0]["components"][0]["custom_id"].split(":")[2]
+    assert_card(third_message, third)
+    result_id = buttons(third_message)[0]["custom_id"].split(":")[2]
+    first_id = buttons(result_message)[0]["custom_id"].split(":")[2]
     assert (await bot.studio.store.get_result(result_id)).parent_id == first_id
+
+    mark = len(fake.calls)
+    await fake.press(ALICE, third_message, "↩️ Undo")
+    undone = message_of(fake, await fake.wait_for_image(mark))
+    assert_card(undone, fake.images_since(mark)[0])
+    assert "Back one step" in text_of(undone) and buttons(undone)[0]["custom_id"].split(":")[2] == first_id
 
 
 async def test_slash_without_attachment_uses_the_dm_selfie(bot: RunningBot, fake: FakeDiscord, astronaut: Image.Image
@@ -175,7 +190,9 @@ async def test_jobs_outliving_the_interaction_token_post_to_the_channel(bot: Run
     await fake.slash(ALICE, "actionfigure", {"name": "Late"}, attachment=fake.attachment(astronaut_jpeg))
     posted = await fake.wait_for_image(mark)
     assert posted.method == "POST" and posted.path == f"/channels/{ALICE + 1}/messages"
-    assert f"<@{ALICE}>" in posted.payload["content"] and "Late" in posted.payload["content"]
+    message = message_of(fake, posted)
+    assert_card(message, posted)
+    assert f"<@{ALICE}>" in text_of(message) and "Late" in text_of(message)
 
 
 async def test_verify_and_stats(bot: RunningBot, fake: FakeDiscord, astronaut_jpeg: bytes, no_person_png: bytes

@@ -14,7 +14,7 @@ from minime.bots.discord_bot.bot import DiscordRunner
 from minime.core.domain import UserKey
 from minime.core.settings import Settings
 from tests.conftest import RunningBot
-from tests.fake_discord import APP_ID, FakeDiscord, patch_discord
+from tests.fake_discord import APP_ID, COMPONENTS_V2, FakeDiscord, buttons, gallery_of, patch_discord
 
 GUILD, CHANNEL = 880000000000000001, 880000000000000002
 ADA, BO, CY = 4301, 4302, 4303
@@ -49,7 +49,8 @@ async def picture(fake: FakeDiscord, mark: int, asked: dict) -> tuple[dict, str]
     call = await fake.wait_for(lambda: next((c for c in in_channel(fake, mark) if c.files), None), 90)
     message = fake.messages[int(call.path.rsplit("/", 1)[-1])]
     assert str(message["message_reference"]["message_id"]) == asked["id"], "the answer quotes the request"
-    custom_id = message["components"][0]["components"][0]["custom_id"]
+    assert message["flags"] & COMPONENTS_V2 and gallery_of(message) == [message["attachments"][0]["url"]], "one card"
+    custom_id = buttons(message)[0]["custom_id"]
     return message, custom_id.split(":")[2]
 
 

@@ -29,7 +29,7 @@ from minime.core.errors import NoFigure, NotYours
 from minime.core.settings import Settings
 from minime.core.studio import Studio
 from tests.conftest import Recorder, RunningBot, browser_client
-from tests.fake_discord import FakeDiscord, patch_discord
+from tests.fake_discord import FakeDiscord, buttons, gallery_of, patch_discord
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -278,7 +278,8 @@ async def test_discord_turn_and_3d_file_arrive_as_attachments(tmp_path: Path, di
         await fake.wait_for_image(mark)
         message = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("components")),
                       key=lambda m: int(m["id"]))
-        labels = [c["label"] for row in message["components"] for c in row["components"]]
+        assert gallery_of(message) == [message["attachments"][0]["url"]], "the picture sits in its card"
+        labels = [c["label"] for c in buttons(message)]
         turn = next(label for label in labels if "Turn" in label)
         file = next(label for label in labels if "3D file" in label)
 

@@ -18,7 +18,7 @@ from minime.core import i18n
 from minime.core.buttons import BUTTONS
 from minime.core.settings import Settings
 from tests.conftest import RunningBot, browser_client, free_port
-from tests.fake_discord import FakeDiscord, patch_discord
+from tests.fake_discord import FakeDiscord, buttons, patch_discord, text_of
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
@@ -88,7 +88,8 @@ async def test_a_job_speaks_the_language_it_was_asked_in(telegram: FakeTelegram,
     assert any("Haciendo tu imagen" in text or "Recibí tu selfie" in text for text in progress), progress
 
 
-async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path) -> None:
+async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path,
+                                                                                   astronaut_jpeg: bytes) -> None:
     fake = FakeDiscord()
     await fake.start()
     patch_discord(fake)
@@ -108,6 +109,14 @@ async def test_discord_answers_in_the_interactions_locale_and_localises_descript
                  if (c.payload.get("data") or {}).get("content")), None))
             expected = i18n.translate(locale, HELLO)
             assert answer.startswith(expected), (locale, answer[:80])
+        mark = len(fake.calls)  # a render asked in Brazilian Portuguese: its result and buttons read in it
+        await fake.slash(4244, "figurine", {"name": "Ada"}, attachment=fake.attachment(astronaut_jpeg),
+                         locale="pt-BR")
+        await fake.wait_for_image(mark)
+        result = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("attachments")),
+                     key=lambda m: int(m["id"]))
+        assert i18n.translate("pt_BR", "Collectible figurine") in text_of(result) and "Ada" in text_of(result)
+        assert i18n.translate("pt_BR", BUTTONS["warmer"].label) in {c.get("label") for c in buttons(result)}
     finally:
         await running.stop()
         await fake.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import matplotlib
 import numpy as np
 import pytest
@@ -17,7 +18,7 @@ from minime.core.adjust import finish
 from minime.core.checks import FaceIdentity
 from minime.core.domain import RenderParams
 from minime.core.engines.base import RenderRequest
-from minime.core.engines.classic import LOW_RES_FACE_PX, NO_PERSON, ClassicEngine, desk, figure
+from minime.core.engines.classic import LOW_RES_FACE_PX, NO_NAME, NO_PERSON, ClassicEngine, desk, figure
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.subject import find_faces
 from minime.core.settings import THEMES_DIR
@@ -129,3 +130,23 @@ def test_a_photo_without_a_person_gets_a_note_and_a_look_without_a_figure(theme:
     out = ENGINE.render(RenderRequest(cup, CATALOG.get(theme), RenderParams(name="Ada", seed=5)))
     assert NO_PERSON in out.notes
     assert np.asarray(out.image).std() > 30, "a finished picture, the photo shown instead of a figure"
+
+
+@pytest.mark.parametrize("theme", ["desk-figure", "caricature"])
+def test_bigger_name_makes_the_name_bigger_on_the_desk_and_the_caricature(theme: str) -> None:
+    photo, spec = _hopper(), CATALOG.get(theme)
+    normal = ENGINE.render(RenderRequest(photo, spec, RenderParams(name="Ada", seed=5)))
+    bigger = ENGINE.render(RenderRequest(photo, spec, RenderParams(name="Ada", seed=5, name_scale=1.44)))
+    assert NO_NAME not in bigger.notes, "the look has a name: no note saying it has none"
+    difference = np.abs(np.asarray(normal.image, np.float32) - np.asarray(bigger.image, np.float32)).mean()
+    assert difference > 0.3, "the name grew"
+
+
+def test_the_monitors_mesh_lines_lie_on_the_rendered_figure() -> None:
+    toy = figure.without_base(figure.model(_look(_hopper(), "desk-figure")))
+    size, angle = (360, 300), {"yaw": -35.0, "elevation": 12.0}
+    lines = figure.mesh_lines(toy, *size, **angle) > 0.5
+    solid = np.asarray(figure.render(toy, *size, **angle).getchannel("A")) > 128
+    solid = cv2.dilate(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # an antialiased line's edge pixel
+    assert lines.sum() > 500, "a visible topology"
+    assert (lines & ~solid).sum() < 0.03 * lines.sum(), "drawn with the renderer's own camera, on the figure"

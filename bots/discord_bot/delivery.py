@@ -9,7 +9,7 @@ import discord
 
 from minime.bots.discord_bot.address import DiscordReply
 from minime.bots.discord_bot.limits import STATUS_EDIT_INTERVAL_S
-from minime.bots.discord_bot.views import cancel_view, result_view
+from minime.bots.discord_bot.views import cancel_view, result_card
 from minime.core.domain import Cancelled, Done, Event, Failed, Queued, Rendering
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
@@ -90,15 +90,17 @@ class DiscordDelivery:
         caption = result_caption(theme.title, event.result.params.name, event.notes, bold="**")
         picture = encode_for_platform(event.image, max_bytes=where.upload_limit, stem=f"minime-{theme.id}")
         owner = where.owner or int(event.job.user.user_id)
-        view = result_view(event.result.id, event.buttons, owner)
 
-        def file() -> discord.File:
-            return discord.File(io.BytesIO(picture.data), picture.filename)
+        def card(text: str) -> dict[str, Any]:  # a fresh file each time: a failed upload consumes its buffer
+            file = discord.File(io.BytesIO(picture.data), picture.filename)
+            return {"attachments": [file], "view": result_card(event.result.id, event.buttons, owner, text, file)}
 
-        if await self._edit(where, content=caption, attachments=[file()], view=view):
+        # One Components v2 card (picture, caption, buttons): a v2 message has no content, so the status text goes.
+        if await self._edit(where, content=None, **card(caption)):
             return
         # The interaction token expired (a long job): post to the channel instead, replying to the request.
         channel = self._channel(where)
         reference = discord.MessageReference(message_id=where.reference_id, channel_id=channel.id,
                                              fail_if_not_exists=False) if where.reference_id else None
-        await channel.send(content=f"<@{owner}> " + caption, file=file(), view=view, reference=reference)
+        fields = card(f"<@{owner}> " + caption)
+        await channel.send(files=fields["attachments"], view=fields["view"], reference=reference)

@@ -16,12 +16,11 @@ from minime.bots.discord_bot.interactions import studio_of as _studio
 from minime.bots.discord_bot.interactions import user_of as _user
 from minime.bots.discord_bot.language import use_message_locale
 from minime.bots.discord_bot.limits import COOLDOWN_RATE, COOLDOWN_S, DEFAULT_UPLOAD_LIMIT
-from minime.bots.discord_bot.views import forget_view, result_id_of, result_view, show_undone
+from minime.bots.discord_bot.views import forget_view, result_id_of, show_undone, undone_card
 from minime.core import texts
 from minime.core.errors import MinimeError
 from minime.core.i18n import N_
 from minime.core.i18n import gettext as _
-from minime.core.intake import encode_for_platform
 from minime.core.logs import get_logger
 from minime.core.studio import Studio, Undone
 
@@ -215,7 +214,4 @@ async def _text(message: discord.Message, studio: Studio, text: str, request: tu
         await status.edit(content=exc.user_message + (texts.group_hint(exc) if message.guild else ""))
         return
     if isinstance(outcome, Undone):
-        picture = encode_for_platform(outcome.image, max_bytes=DEFAULT_UPLOAD_LIMIT)
-        await status.edit(content=_(texts.BACK_ONE_STEP),
-                          attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
-                          view=result_view(outcome.result.id, outcome.buttons, message.author.id))
+        await status.edit(content=None, **undone_card(outcome, message.author.id, DEFAULT_UPLOAD_LIMIT))

@@ -6,6 +6,7 @@ TOKEN_MARGIN_S = 60  # … and we switch a minute early
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024  # an interaction's attachment_size_limit when unknown
 DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024
 CUSTOM_ID_MAX = 100
+ROW_WIDTH = 5  # buttons in one action row
 STATUS_EDIT_INTERVAL_S = 1.0  # progress edits of the deferred response, paced
 COOLDOWN_RATE, COOLDOWN_S = 3, 10.0  # per user and command: at most 3 uses in 10 seconds
 DESCRIPTION_MAX = 100  # a command's or an option's description

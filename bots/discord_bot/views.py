@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import discord
 
 from minime.bots.discord_bot.interactions import chat_of, deferred, fail, studio_of, user_of
 from minime.bots.discord_bot.language import use_locale
-from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT
+from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT, ROW_WIDTH
 from minime.core import buttons as registry
 from minime.core import texts
 from minime.core.domain import ThemeInfo
@@ -138,7 +139,7 @@ class CancelButton(_Owned, _Button, template=r"mm:x:(?P<job>[\w-]+):(?P<owner>\d
 
     def __init__(self, job_id: str, owner: int) -> None:
         spec = registry.BUTTONS[registry.CANCEL]
-        super().__init__(discord.ui.Button(label=spec.label, style=discord.ButtonStyle.danger,
+        super().__init__(discord.ui.Button(label=_(spec.label), style=discord.ButtonStyle.danger,
                                            custom_id=_check(f"mm:x:{job_id}:{owner}")))
         self.job_id, self.owner = job_id, owner
 
@@ -171,11 +172,20 @@ def cancel_view(job_id: str, owner: int) -> discord.ui.View:
     return view
 
 
-def result_view(result_id: str, buttons: tuple[str, ...], owner: int) -> discord.ui.View:
-    """The buttons under a result (no timeout: they work for as long as the result exists)."""
-    view = discord.ui.View(timeout=None)
-    for spec in registry.known(buttons):
-        view.add_item(ResultButton(result_id, spec.id, owner))
+def result_card(result_id: str, buttons: tuple[str, ...], owner: int, caption: str, picture: discord.File
+                ) -> discord.ui.LayoutView:
+    """A result as one Components v2 card: the picture in a media gallery, its caption, and its buttons (refinements
+    in rows of five, the figure's Turn / 3D file on a row of their own). No timeout: the buttons are DynamicItems and
+    work for as long as the result exists. The message carrying it sends ``picture`` and no ``content``."""
+    card = discord.ui.Container(discord.ui.MediaGallery(discord.MediaGalleryItem(picture)),
+                                discord.ui.TextDisplay(caption))
+    specs = registry.known(buttons)
+    for group in ([s for s in specs if not s.sends], [s for s in specs if s.sends]):
+        for start in range(0, len(group), ROW_WIDTH):
+            card.add_item(discord.ui.ActionRow(*(ResultButton(result_id, s.id, owner)
+                                                 for s in group[start:start + ROW_WIDTH])))
+    view = discord.ui.LayoutView(timeout=None)
+    view.add_item(card)
     return view
 
 
@@ -197,20 +207,32 @@ def forget_view(owner: int) -> discord.ui.View:
 
 def result_id_of(message: discord.Message | None) -> str | None:
     """The result a message of ours shows (how a text reply to an image finds that image)."""
-    for row in (message.components if message else ()):
-        for child in getattr(row, "children", ()):
-            match = ResultButton.__discord_ui_compiled_template__.fullmatch(getattr(child, "custom_id", "") or "")
-            if match:
-                return match["result"]
+    for child in _walk(message.components if message else ()):
+        match = ResultButton.__discord_ui_compiled_template__.fullmatch(getattr(child, "custom_id", "") or "")
+        if match:
+            return match["result"]
     return None
+
+
+def _walk(components: Iterable[Any]) -> Iterator[Any]:
+    """Every component of a message, nested ones too (a card's action rows sit inside its container)."""
+    for component in components:
+        yield component
+        yield from _walk(getattr(component, "children", ()))
 
 
 async def show_undone(interaction: discord.Interaction, outcome: Undone) -> None:
     """The previous picture again, with its buttons, in the deferred response."""
-    picture = encode_for_platform(outcome.image, max_bytes=interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT)
-    await interaction.edit_original_response(
-        content=_(texts.BACK_ONE_STEP), attachments=[discord.File(io.BytesIO(picture.data), picture.filename)],
-        view=result_view(outcome.result.id, outcome.buttons, interaction.user.id))
+    await interaction.edit_original_response(content=None, **undone_card(
+        outcome, interaction.user.id, interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT))
+
+
+def undone_card(outcome: Undone, owner: int, upload_limit: int) -> dict[str, Any]:
+    """The fields of a message edit that shows the previous picture as a card (``attachments`` and ``view``)."""
+    picture = encode_for_platform(outcome.image, max_bytes=upload_limit)
+    file = discord.File(io.BytesIO(picture.data), picture.filename)
+    return {"attachments": [file], "view": result_card(outcome.result.id, outcome.buttons, owner,
+                                                        _(texts.BACK_ONE_STEP), file)}
 
 
 async def send_figure(interaction: discord.Interaction, result_id: str, kind: str) -> None:

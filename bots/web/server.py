@@ -17,12 +17,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from minime.bots.web import guard
 from minime.core import buttons, i18n, texts
-from minime.core.domain import Done, Event, Failed, Job, Queued, Rendering, UserKey
+from minime.core.domain import Cancelled, Done, Event, Failed, Job, Queued, Rendering, UserKey
 from minime.core.errors import (
     ImageTooLarge,
     MinimeError,
     NoFigure,
     NoSelfie,
+    NothingToCancel,
+    NotYourJob,
     QuotaExceeded,
     ResultNotFound,
     StorageFull,
@@ -41,8 +43,8 @@ AUTH_COOKIE = "minime_auth"
 STATIC = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
 USER = web.RequestKey("user", UserKey)
-JSON_ENDPOINTS = ("/api/message", "/api/action")
-LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per client address, then a wait
+JSON_ENDPOINTS = ("/api/message", "/api/action", "/api/cancel")
+LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per session (more per address), then a wait
 BUSY = N_("Sorry, I'm having trouble on my side right now. Please try again in a few minutes.")
 
 
@@ -68,6 +70,8 @@ def event_payload(event: Event) -> dict[str, Any]:
         return {**base, "type": "done", "result": event.result.id, "image": _image_url(event.result.id),
                 "theme": event.result.theme_id, "buttons": _buttons(event.buttons),
                 "notes": [gettext(note) for note in event.notes]}
+    if isinstance(event, Cancelled):  # its user called it off: the status line says so, not as an error
+        return {**base, "type": "cancelled", "text": gettext(event.reason)}
     assert isinstance(event, Failed)
     return {**base, "type": "failed", "text": gettext(event.reason)}
 
@@ -80,7 +84,7 @@ class WebPlayground:
         self._streams: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._auth_tokens: set[str] = set()
         self._signer = guard.SessionSigner(settings.data_dir)
-        self._failed_logins = guard.SlidingWindow(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)  # per client address
+        self._failed_logins = guard.LoginThrottle(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)  # per session (and address)
         self._uploads = guard.SlidingWindow(settings.web_uploads_per_hour, 3600)  # per session …
         self._uploads_by_address = guard.SlidingWindow(settings.web_uploads_per_hour * 3, 3600)  # … and address
         # Jobs per client address too: a new cookie is a new user to the Studio, but not a new person.
@@ -106,6 +110,7 @@ class WebPlayground:
             web.post("/api/verify", self.verify),
             web.post("/api/message", self.message),
             web.post("/api/action", self.action),
+            web.post("/api/cancel", self.cancel),
             web.get("/api/image/{result_id}", self.image),
             web.get("/api/figure/{result_id}/{kind:turntable|mesh}", self.figure),
             web.static("/static", STATIC),
@@ -182,7 +187,9 @@ class WebPlayground:
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check the operator's password and set the auth cookie."""
         address = request.remote or "?"
-        wait = self._failed_logins.retry_after(address)
+        sid = request.cookies.get(COOKIE)
+        session = sid if self._signer.verify(sid) else None  # the page's own session: its typos are its own
+        wait = self._failed_logins.retry_after(session, address)
         if wait:
             log.warning("login throttled", retry_after_s=round(wait))
             minutes = max(1, round(wait / 60))
@@ -193,7 +200,7 @@ class WebPlayground:
         form = await request.post()
         expected = self.settings.web_password.get_secret_value() if self.settings.web_password else ""
         if not hmac.compare_digest(str(form.get("password", "")).encode(), expected.encode()):
-            self._failed_logins.hit(address)
+            self._failed_logins.failed(session, address)
             await asyncio.sleep(1.0)
             raise web.HTTPFound("/?wrong=1")
         token = secrets.token_urlsafe(24)
@@ -352,6 +359,8 @@ class WebPlayground:
             return web.json_response({"messages": [{"text": texts.status_reply(await self.studio.status(user), user)}]})
         if command == "admin":
             return web.json_response({"messages": [{"text": await self.studio.admin(user, argument)}]})
+        if command == "cancel":
+            return await self._cancel(user, None)
         self._check_job_rate(request)
         job = await self.studio.apply_theme(user, command, argument or None)
         return web.json_response(self._outcome(job, request))
@@ -363,6 +372,21 @@ class WebPlayground:
         outcome = await self.studio.refine(request[USER], action=str(body.get("action", "")),
                                            result_id=_optional_str(body.get("result")))
         return web.json_response(self._outcome(outcome, request))
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        """The Cancel button on a job's status line: ``{"job": id}`` (only this session's own job)."""
+        body = await _json_body(request)
+        return await self._cancel(request[USER], _optional_str(body.get("job")))
+
+    async def _cancel(self, user: UserKey, job_id: str | None) -> web.Response:
+        """Call off ``job_id`` (else the session's active job, as /cancel does). The page marks its status line
+        (the Cancelled event says the same on the event stream); NothingToCancel answers as text, also for another
+        session's job id (as if it did not exist: a page only ever sees its own jobs)."""
+        try:
+            job = await self.studio.cancel(user, job_id)
+        except NotYourJob:
+            raise NothingToCancel() from None
+        return web.json_response({"messages": [], "cancelled": {"job": job.id, "text": gettext(texts.CANCELLED)}})
 
     def _check_job_rate(self, request: web.Request) -> None:
         wait = self._jobs_by_address.retry_after(request.remote or "?")
@@ -415,7 +439,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object; 400 for anything else."""
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise _bad_request(gettext("That request was not valid JSON.")) from None
     if not isinstance(body, dict):
         raise _bad_request(gettext("That request was not a JSON object."))
@@ -450,7 +474,8 @@ async def start_web(studio: Studio, settings: Settings) -> web.AppRunner:
     if not _is_loopback(settings.web_host) and not settings.web_password:
         raise ValueError(f"MINIME_WEB_HOST={settings.web_host} exposes the playground beyond this machine: "
                          "set MINIME_WEB_PASSWORD too")
-    runner = web.AppRunner(WebPlayground(studio, settings).app(), shutdown_timeout=2.0)
+    runner = web.AppRunner(WebPlayground(studio, settings).app(), shutdown_timeout=2.0,
+                           keepalive_timeout=guard.HEADER_TIMEOUT_S)
     await runner.setup()
     await web.TCPSite(runner, settings.web_host, settings.web_port).start()
     return runner

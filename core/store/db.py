@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +29,25 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from minime.core import watermark
 from minime.core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
 from minime.core.errors import Busy, QuotaExceeded, ShareExceeded
-from minime.core.quotas import Quota, chat_subject, day_start, member_subject, seconds_until_reset, utc_day
+from minime.core.logs import get_logger
+from minime.core.quotas import (
+    Quota,
+    chat_subject,
+    day_start,
+    member_subject,
+    seconds_until_reset,
+    user_subject,
+    utc_day,
+)
 from minime.core.store.schema import ACTIVE_STATES, blocks, jobs, result_bands, results, selfies, sessions, usage
+
+log = get_logger("minime.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 74_561_029  # PostgreSQL advisory lock id: one process migrates at a time
@@ -152,13 +163,33 @@ class Store:
 
     async def _read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` on a connection without a transaction of its own (reads)."""
+        return await self._with_schema(self._read_once, work)
+
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+        return await self._with_schema(self._write_once, work)
+
+    async def _with_schema(self, run: Callable[[Callable[[Connection], T]], Awaitable[T]],
+                           work: Callable[[Connection], T]) -> T:
+        """Run a unit of work; when the database has lost its tables (dropped and created again under a running
+        bot), create them again and run it once more, instead of failing every request until a restart. A broken
+        connection is replaced by the pool's pre-ping (PostgreSQL) or a new connection (SQLite)."""
+        try:
+            return await run(work)
+        except DBAPIError as exc:
+            if not _schema_missing(exc):
+                raise
+        log.warning("the database has no tables (dropped and created again?): creating them")
+        await self.migrate()
+        return await run(work)
+
+    async def _read_once(self, work: Callable[[Connection], T]) -> T:
         if self._sync is not None:
             return await asyncio.get_running_loop().run_in_executor(self._readers, self._sqlite_unit, work, False)
         async with self.engine.connect() as conn:
             return await conn.run_sync(work)
 
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+    async def _write_once(self, work: Callable[[Connection], T]) -> T:
         if self._sync is not None:
             return await asyncio.get_running_loop().run_in_executor(self._writer, self._sqlite_unit, work, True)
         async with self.engine.begin() as conn:
@@ -227,6 +258,26 @@ class Store:
                                       "user", ["selfie_id", "updated_at"]))
         await self._write(work)
         return selfie_id
+
+    async def retire_selfies(self, user: UserKey, keep_id: str) -> list[str]:
+        """Delete the user's selfie rows other than ``keep_id`` (a new selfie replaced them), except one a queued or
+        running job still renders from; return their blob keys so the files can be removed now. Older results that
+        are varied later render from the current selfie."""
+        def work(conn: Connection) -> list[str]:
+            in_use = select(jobs.c.selfie_key).where(and_(jobs.c.user == str(user), jobs.c.state.in_(ACTIVE_STATES),
+                                                          jobs.c.selfie_key.is_not(None)))
+            rows = conn.execute(select(selfies.c.id, selfies.c.blob_key).where(and_(
+                selfies.c.user == str(user), selfies.c.id != keep_id, selfies.c.blob_key.not_in(in_use)))).all()
+            if rows:
+                conn.execute(delete(selfies).where(selfies.c.id.in_([r.id for r in rows])))
+            return [r.blob_key for r in rows]
+        return await self._write(work)
+
+    async def next_expiry(self) -> float | None:
+        """When the next selfie or result expires (None: nothing stored)."""
+        query = select(func.min(selfies.c.expires_at)).union_all(select(func.min(results.c.expires_at)))
+        return await self._read(lambda conn: min((t for t in conn.execute(query).scalars() if t is not None),
+                                                 default=None))
 
     async def selfie_blob(self, selfie_id: str) -> str | None:
         """The blob key of a selfie that has not expired, else None."""
@@ -617,10 +668,17 @@ class Store:
     # ---- privacy -------------------------------------------------------------------------------------------------
 
     async def delete_user(self, user: UserKey) -> int:
-        """Remove every row of a user; return how many rows went."""
+        """Remove every row of a user (their usage counts too: ``user:<id>`` and each group share
+        ``member:<chat>:<id>``); return how many rows went. An admin's block of the user stays (it is the admin's
+        record, and /forget must not lift it)."""
+        key = str(user)
+        counts = delete(usage).where(or_(usage.c.subject == user_subject(user),
+                                         usage.c.subject.like(member_subject("%", _like_literal(key)), escape="\\")))
+
         def work(conn: Connection) -> int:
-            return sum(conn.execute(delete(table).where(table.c.user == str(user))).rowcount
+            rows = sum(conn.execute(delete(table).where(table.c.user == key)).rowcount
                        for table in (jobs, results, result_bands, selfies, sessions))
+            return rows + conn.execute(counts).rowcount
         return await self._write(work)
 
 
@@ -636,3 +694,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
+
+
+def _like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern, its own wildcards escaped (with a backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _schema_missing(exc: DBAPIError) -> bool:
+    """Whether a database error says a table is missing (SQLite's "no such table", PostgreSQL's undefined table)."""
+    reason = str(exc.orig).lower()
+    return "no such table" in reason or (getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+                                         ) == "42P01" or ("relation" in reason and "does not exist" in reason)

@@ -150,6 +150,7 @@ function render(reply) {
     }
   }
   if (reply.job && !jobs.has(reply.job)) statusBubble(reply.job, _("Queued…"));
+  if (reply.cancelled) endStatus(reply.cancelled.job, reply.cancelled.text);
   if (reply.forgotten) currentResult = null;
 }
 
@@ -167,7 +168,32 @@ function statusBubble(job, label, percent = 0) {
   fill.style.width = `${percent}%`;
   bar.append(fill);
   div.append(bar);
+  if (label) { // a queued or running job: its owner may call it off (the server checks it is this session's)
+    const row = document.createElement("div");
+    row.className = "buttons";
+    const stop = document.createElement("button");
+    stop.type = "button";
+    stop.className = "cancel";
+    stop.textContent = _("✖️ Cancel");
+    stop.addEventListener("click", async () => {
+      stop.disabled = true;
+      render(await post("/api/cancel", { job }));
+    });
+    row.append(stop);
+    div.append(row);
+  }
   return div;
+}
+
+// A job that ended without an image (cancelled, or failed): its status line says why, its Cancel button goes.
+const ended = new Set(); // the event stream and the Cancel reply both say it: once is enough
+function endStatus(job, message, error = false) {
+  if (ended.has(job)) return;
+  ended.add(job);
+  const div = jobs.get(job) || bubble("bot", "");
+  div.textContent = message;
+  div.classList.toggle("error", error);
+  jobs.delete(job);
 }
 
 async function post(url, body, isForm = false) {
@@ -296,12 +322,8 @@ function connect() {
     if (ev.type === "queued") statusBubble(ev.job, ev.text);
     else if (ev.type === "rendering") statusBubble(ev.job, ev.text, ev.percent);
     else if (ev.type === "done") { resultBubble(statusBubble(ev.job, ""), ev); jobs.delete(ev.job); }
-    else if (ev.type === "failed") {
-      const div = statusBubble(ev.job, "");
-      div.textContent = ev.text;
-      div.classList.add("error");
-      jobs.delete(ev.job);
-    }
+    else if (ev.type === "cancelled") endStatus(ev.job, ev.text);
+    else if (ev.type === "failed") endStatus(ev.job, ev.text, true);
   };
 }
 

@@ -164,9 +164,10 @@ def _window_backing(key: tuple, rays: int, pattern: int) -> Image.Image:
     else:
         inside = radial_gradient((ww, wh), mix(inner, (255, 255, 255), 0.7), mix(inner, (40, 30, 60), 0.35),
                                  center=(0.5, 0.45), radius=0.8)
+    # The box's floor, a little darker towards the back (the figure brings its own contact and cast shadows).
     floor = Image.new("L", (ww, wh), 0)
-    ImageDraw.Draw(floor).ellipse((ww * 0.12, wh * 0.86, ww * 0.88, wh * 0.98), fill=110)
-    inside.paste((0, 0, 0), (0, 0), Image.fromarray(soft_mask(np.asarray(floor), 14)))
+    ImageDraw.Draw(floor).rectangle((0, int(wh * 0.9), ww, wh), fill=40)
+    inside.paste((0, 0, 0), (0, 0), Image.fromarray(soft_mask(np.asarray(floor), 18)))
     return inside
 
 

@@ -25,7 +25,8 @@ PROP = 170  # a prop's size
 def caricature(look: Look) -> Image.Image:
     """A bobblehead of the person (everyone in a group photo) dressed for the job, its props at the feet, the name
     above, the job on a ribbon and the hobbies as badges."""
-    name, things = name_and_things(look, look.theme.package.get("default_name", ""))
+    _, things = name_and_things(look)
+    name = look.name(look.theme.package.get("default_name", ""))  # drawn: "bigger name" scales it
     bg, accent, ink = (hex_color(look.palette.get(k, d)) for k, d in (("bg", "#ffb703"), ("accent", "#fb5607"),
                                                                       ("ink", "#1d1b3a")))
     canvas = _burst(bg, mix(bg, (255, 255, 255), 0.35)).copy().convert("RGBA")
@@ -46,8 +47,9 @@ def caricature(look: Look) -> Image.Image:
         left, right = figure.width_of(shown)
         _props(canvas, job, x + right, accent, ink)
     if name:
-        draw_fitted_text(canvas, (60, 30, W - 60, 150), display_caps(name), "luckiest-guy", (255, 255, 255),
-                         stroke=0.09, stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_size=130)
+        name_h = int(np.clip(116 * look.params.name_scale, 50, 170))
+        draw_fitted_text(canvas, (60, 90 - name_h // 2, W - 60, 90 + name_h // 2), display_caps(name), "luckiest-guy",
+                         (255, 255, 255), stroke=0.09, stroke_fill=ink, shadow=mix(ink, (0, 0, 0), 0.3), max_lines=2)
     if things:
         _ribbon(canvas, things[0], accent, ink)
         for i, hobby in enumerate(things[1:]):

@@ -15,7 +15,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
 from minime.core.engines.classic import figure, figure3d
-from minime.core.engines.classic.cutout import name_and_things
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
     Color,
@@ -48,7 +47,7 @@ def _palette(look: Look) -> tuple[tuple[str, Color], ...]:
 def desk_figurine(look: Look) -> Image.Image:
     """The flagship: figure, acrylic base, box, sculpting screen and desk."""
     pal = dict(_palette(look))
-    name, _ = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
+    name = look.name(look.theme.package.get("default_name", "MINI ME"))  # drawn: "bigger name" scales it
     canvas = _room(_palette(look)).copy()
     look.progress(0.15)
     toy = figure.model(look)
@@ -184,7 +183,8 @@ def _screen(canvas: Image.Image, look: Look, toy: figure3d.FigureModel | None, n
     screen = ui.copy()
     screen.paste(_viewport(look, toy, vw, vh), (view[0], view[1]))
     # The file's name in the title bar, in any script (the name as typed, in the user's own letters).
-    title = f"{'_'.join((name or 'figure').lower().split())[:24]}_figure_v7.ztl  —  Sculpt"
+    # The app's title bar reads left to right (U+200E, a left-to-right mark, even for a name in Arabic or Hebrew).
+    title = f"\u200e{'_'.join((name or 'figure').lower().split())[:24]}_figure_v7.ztl  —  Sculpt"
     draw_fitted_text(screen, (10, 4, sw - 80, 20), title, "DejaVuSans-Bold", (214, 216, 222), anchor="lm",
                      max_size=12)
     polys = sum(len(part.faces) for part in toy.parts) if toy is not None else 0

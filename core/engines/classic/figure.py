@@ -155,15 +155,6 @@ def cropped(image: Image.Image, margin: float = 0.04) -> Image.Image:
     return image.crop((max(0, left - pad), 0, min(image.width, right + pad), image.height))
 
 
-def fit(image: Image.Image, max_w: int, max_h: int) -> Image.Image:
-    """``image`` scaled down (never up) to fit max_w × max_h."""
-    scale = min(1.0, max_w / image.width, max_h / image.height)
-    if scale >= 1.0:
-        return image
-    return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                        Image.Resampling.LANCZOS)
-
-
 def framed_photo(look: Look, max_w: int, max_h: int) -> Image.Image:
     """The photo as a rounded print with a white border, as large as fits max_w × max_h (RGBA)."""
     ratio = look.source.width / look.source.height
