@@ -139,7 +139,7 @@ class CancelButton(_Owned, _Button, template=r"mm:x:(?P<job>[\w-]+):(?P<owner>\d
 
     def __init__(self, job_id: str, owner: int) -> None:
         spec = registry.BUTTONS[registry.CANCEL]
-        super().__init__(discord.ui.Button(label=spec.label, style=discord.ButtonStyle.danger,
+        super().__init__(discord.ui.Button(label=_(spec.label), style=discord.ButtonStyle.danger,
                                            custom_id=_check(f"mm:x:{job_id}:{owner}")))
         self.job_id, self.owner = job_id, owner
 

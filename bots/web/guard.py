@@ -33,6 +33,14 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 SERVER = "minime"  # instead of aiohttp's name and version
+HEADER_TIMEOUT_S = 10.0
+"""A connection must send a whole request's headers this soon after it opens or after its last answer (aiohttp's
+``keepalive_timeout`` starts at the connection and is not reset by bytes trickling in; its default of 75 s let a
+slowloris hold connections open)."""
+ADDRESS_LOGIN_FACTOR = 6
+"""Wrong passwords one client address may send, as a multiple of one session's: people behind one address (an
+office, a carrier's NAT) each have their own session, and a client that makes a new session per guess still meets
+this."""
 
 
 async def add_security_headers(_: web.Request, response: web.StreamResponse) -> None:
@@ -112,3 +120,24 @@ class SlidingWindow:
             for idle in [k for k, v in self._hits.items() if not v and k != key]:
                 del self._hits[idle]
         return hits
+
+
+class LoginThrottle:
+    """Wrong passwords: ``limit`` per browser session in ``window_s`` seconds, so one person's typos lock out only
+    that person, not everyone behind the same address; a request without a session of ours counts against its
+    address with the same limit; and every address has a larger budget (``ADDRESS_LOGIN_FACTOR`` times) that
+    sessions made up to guess on cannot get past."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self._sessions = SlidingWindow(limit, window_s)
+        self._addresses = SlidingWindow(limit * ADDRESS_LOGIN_FACTOR, window_s)
+
+    def retry_after(self, session: str | None, address: str) -> float:
+        """Seconds until this session (None: none of ours) at ``address`` may try again; 0 when it may now."""
+        own = self._sessions.retry_after(f"session:{session}" if session else f"address:{address}")
+        return max(own, self._addresses.retry_after(address))
+
+    def failed(self, session: str | None, address: str) -> None:
+        """Count one wrong password."""
+        self._sessions.hit(f"session:{session}" if session else f"address:{address}")
+        self._addresses.hit(address)

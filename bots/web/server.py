@@ -44,7 +44,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 KEEPALIVE_S = 15.0
 USER = web.RequestKey("user", UserKey)
 JSON_ENDPOINTS = ("/api/message", "/api/action", "/api/cancel")
-LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per client address, then a wait
+LOGIN_ATTEMPTS, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per session (more per address), then a wait
 BUSY = N_("Sorry, I'm having trouble on my side right now. Please try again in a few minutes.")
 
 
@@ -84,7 +84,7 @@ class WebPlayground:
         self._streams: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
         self._auth_tokens: set[str] = set()
         self._signer = guard.SessionSigner(settings.data_dir)
-        self._failed_logins = guard.SlidingWindow(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)  # per client address
+        self._failed_logins = guard.LoginThrottle(LOGIN_ATTEMPTS, LOGIN_WINDOW_S)  # per session (and address)
         self._uploads = guard.SlidingWindow(settings.web_uploads_per_hour, 3600)  # per session …
         self._uploads_by_address = guard.SlidingWindow(settings.web_uploads_per_hour * 3, 3600)  # … and address
         # Jobs per client address too: a new cookie is a new user to the Studio, but not a new person.
@@ -187,7 +187,9 @@ class WebPlayground:
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check the operator's password and set the auth cookie."""
         address = request.remote or "?"
-        wait = self._failed_logins.retry_after(address)
+        sid = request.cookies.get(COOKIE)
+        session = sid if self._signer.verify(sid) else None  # the page's own session: its typos are its own
+        wait = self._failed_logins.retry_after(session, address)
         if wait:
             log.warning("login throttled", retry_after_s=round(wait))
             minutes = max(1, round(wait / 60))
@@ -198,7 +200,7 @@ class WebPlayground:
         form = await request.post()
         expected = self.settings.web_password.get_secret_value() if self.settings.web_password else ""
         if not hmac.compare_digest(str(form.get("password", "")).encode(), expected.encode()):
-            self._failed_logins.hit(address)
+            self._failed_logins.failed(session, address)
             await asyncio.sleep(1.0)
             raise web.HTTPFound("/?wrong=1")
         token = secrets.token_urlsafe(24)
@@ -437,7 +439,7 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     """The request's JSON object; 400 for anything else."""
     try:
         body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise _bad_request(gettext("That request was not valid JSON.")) from None
     if not isinstance(body, dict):
         raise _bad_request(gettext("That request was not a JSON object."))
@@ -472,7 +474,8 @@ async def start_web(studio: Studio, settings: Settings) -> web.AppRunner:
     if not _is_loopback(settings.web_host) and not settings.web_password:
         raise ValueError(f"MINIME_WEB_HOST={settings.web_host} exposes the playground beyond this machine: "
                          "set MINIME_WEB_PASSWORD too")
-    runner = web.AppRunner(WebPlayground(studio, settings).app(), shutdown_timeout=2.0)
+    runner = web.AppRunner(WebPlayground(studio, settings).app(), shutdown_timeout=2.0,
+                           keepalive_timeout=guard.HEADER_TIMEOUT_S)
     await runner.setup()
     await web.TCPSite(runner, settings.web_host, settings.web_port).start()
     return runner

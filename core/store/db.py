@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,12 +29,13 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from minime.core import watermark
 from minime.core.domain import Job, JobKind, JobState, RenderParams, Result, UserKey, new_id
 from minime.core.errors import Busy, QuotaExceeded, ShareExceeded
+from minime.core.logs import get_logger
 from minime.core.quotas import (
     Quota,
     chat_subject,
@@ -45,6 +46,8 @@ from minime.core.quotas import (
     utc_day,
 )
 from minime.core.store.schema import ACTIVE_STATES, blocks, jobs, result_bands, results, selfies, sessions, usage
+
+log = get_logger("minime.store")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 74_561_029  # PostgreSQL advisory lock id: one process migrates at a time
@@ -160,13 +163,33 @@ class Store:
 
     async def _read(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` on a connection without a transaction of its own (reads)."""
+        return await self._with_schema(self._read_once, work)
+
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+        return await self._with_schema(self._write_once, work)
+
+    async def _with_schema(self, run: Callable[[Callable[[Connection], T]], Awaitable[T]],
+                           work: Callable[[Connection], T]) -> T:
+        """Run a unit of work; when the database has lost its tables (dropped and created again under a running
+        bot), create them again and run it once more, instead of failing every request until a restart. A broken
+        connection is replaced by the pool's pre-ping (PostgreSQL) or a new connection (SQLite)."""
+        try:
+            return await run(work)
+        except DBAPIError as exc:
+            if not _schema_missing(exc):
+                raise
+        log.warning("the database has no tables (dropped and created again?): creating them")
+        await self.migrate()
+        return await run(work)
+
+    async def _read_once(self, work: Callable[[Connection], T]) -> T:
         if self._sync is not None:
             return await asyncio.get_running_loop().run_in_executor(self._readers, self._sqlite_unit, work, False)
         async with self.engine.connect() as conn:
             return await conn.run_sync(work)
 
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction: committed if it returns, rolled back if it raises."""
+    async def _write_once(self, work: Callable[[Connection], T]) -> T:
         if self._sync is not None:
             return await asyncio.get_running_loop().run_in_executor(self._writer, self._sqlite_unit, work, True)
         async with self.engine.begin() as conn:
@@ -676,3 +699,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 def _like_literal(text: str) -> str:
     """``text`` for a LIKE pattern, its own wildcards escaped (with a backslash)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _schema_missing(exc: DBAPIError) -> bool:
+    """Whether a database error says a table is missing (SQLite's "no such table", PostgreSQL's undefined table)."""
+    reason = str(exc.orig).lower()
+    return "no such table" in reason or (getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+                                         ) == "42P01" or ("relation" in reason and "does not exist" in reason)

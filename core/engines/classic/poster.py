@@ -193,8 +193,10 @@ def comic_panel(look: Look) -> Image.Image:
     look.progress(0.65)
     d = ImageDraw.Draw(canvas)
     # Caption box and speech bubble.
-    d.rectangle((40, 40, 500, 120), fill=(255, 236, 150, 255), outline=(15, 15, 15, 255), width=5)
-    draw_fitted_text(canvas, (56, 50, 484, 110), (things[0] if things else "MEANWHILE…").upper(), "bebas-neue",
+    # The caption box in the top corner, or at the foot when a head reaches up there.
+    cy = 40 if not _covered((40, 40, 500, 120), faces) else H - 150
+    d.rectangle((40, cy, 500, cy + 80), fill=(255, 236, 150, 255), outline=(15, 15, 15, 255), width=5)
+    draw_fitted_text(canvas, (56, cy + 10, 484, cy + 70), (things[0] if things else "MEANWHILE…").upper(), "bebas-neue",
                      (15, 15, 15))
     speech = (f"HI, I'M {display_caps(name)}!" if name else "THIS IS MY ORIGIN STORY!")[:40]
     main = max(faces, key=lambda f: f[2] * f[3]) if faces else None
@@ -215,7 +217,7 @@ def comic_panel(look: Look) -> Image.Image:
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
     effect = EFFECTS[seed // len(COMIC_COLOURS) % len(EFFECTS)]
-    spot = _clear_spot(faces)
+    spot = _clear_spot(faces + ([] if cy == 40 else [(40.0, cy + 20.0, 460.0, 40.0)]))  # (not over the caption)
     if len(faces) <= 1 or not _covered((spot[0] - 175, spot[1] - 140, spot[0] + 175, spot[1] + 140), faces):
         _boom(canvas, spot, effect, burst, accent)  # a group filling the panel may leave no room: no effect then
     border = Image.new("RGBA", (W, H), (0, 0, 0, 0))
