@@ -7,6 +7,7 @@ at its next progress report."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 
@@ -416,6 +417,62 @@ async def test_playground_cancel_button_and_command_call_off_only_the_sessions_o
             assert "nothing of yours to cancel" in (await ask(ada, "/cancel"))["messages"][0]["text"]
             await asyncio.sleep(1.0)
             assert await studio.store.count_results(job.user) == await studio.store.count_results(bo_key) == 0
+    finally:
+        await runner.cleanup()
+        await studio.stop()
+        await model.stop()
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
+                    reason="Debian's chromium is not installed (make test installs it)")
+async def test_playground_page_shows_cancel_on_the_status_line_and_it_works(tmp_path: Path, astronaut) -> None:
+    from playwright.async_api import async_playwright
+
+    from minime.bots.web.server import start_web
+    from minime.core.app import build_studio
+    from tests.conftest import free_port
+
+    model = FakeOpenAI(KEY)
+    root = await model.start()
+    model.delay_s = 8.0
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", engine="hosted", hosted_provider="openai",
+                        hosted_api_key=KEY, hosted_base_url=root + "/v1", job_lease_s=30.0, daily_quota=1,
+                        web_port=free_port())
+    studio = build_studio(settings)
+    await studio.start()
+    runner = await start_web(studio, settings)
+    selfie = tmp_path / "astronaut.png"
+    astronaut.save(selfie)
+    try:
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(
+                executable_path=shutil.which("chromium") or shutil.which("chromium-browser"),
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+            try:
+                page = await browser.new_page(viewport={"width": 900, "height": 900})
+                await page.goto(f"http://127.0.0.1:{settings.web_port}")
+                await page.wait_for_selector(".theme img")
+                await page.set_input_files("#file", str(selfie))
+                await page.wait_for_selector("text=Got your selfie")
+                await page.fill("#text", "/popart")
+                await page.press("#text", "Enter")
+                await model.wait_for(lambda: model.in_flight == 1 or None, 30)
+                job_id = await page.get_attribute(".msg[data-job]", "data-job", timeout=10_000)
+                await page.screenshot(path=str(tmp_path / "waiting.png"))
+                await page.click(".msg[data-job] button.cancel", timeout=10_000)
+                await page.wait_for_selector(".msg >> text=Cancelled", timeout=10_000)
+                await page.screenshot(path=str(tmp_path / "cancelled.png"))
+                assert await page.locator(".msg[data-job] button.cancel").count() == 0, "its button goes"
+                assert await page.locator(".msg.error").count() == 0, "a cancel is no error"
+                await page.wait_for_timeout(1000)
+                assert await page.locator("img.result").count() == 0, "nothing is delivered"
+                await page.fill("#text", "/cancel")
+                await page.press("#text", "Enter")
+                await page.wait_for_selector(".msg >> text=nothing of yours to cancel", timeout=10_000)
+            finally:
+                await browser.close()
+        job = await studio.store.get_job(job_id)
+        assert job.state is JobState.CANCELLED and (await studio.store.usage_of(user_subject(job.user)))[0] == 0
     finally:
         await runner.cleanup()
         await studio.stop()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -157,6 +158,14 @@ def test_a_face_too_small_to_sculpt_is_said_so() -> None:
     with pytest.raises(NoFigureError) as caught:
         build(_look(tiny))
     assert "face" in caught.value.user_message
+
+
+def test_one_figure_renders_from_several_threads_at_once() -> None:
+    figure = build(_look(_obama()))
+    with ThreadPoolExecutor(4) as pool:
+        stills = list(pool.map(lambda _i: np.asarray(still(figure, (160, 200))), range(3)))
+        meshes = list(pool.map(lambda _i: mesh_file(figure, "stl"), range(2)))
+    assert all((s == stills[0]).all() for s in stills) and meshes[0] == meshes[1]
 
 
 def _decode(data: bytes) -> tuple[list[np.ndarray], float]:

@@ -182,6 +182,7 @@ function statusBubble(job, label, percent = 0) {
     row.append(stop);
     div.append(row);
   }
+  chat.scrollTop = chat.scrollHeight;
   return div;
 }
 

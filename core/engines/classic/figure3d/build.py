@@ -138,8 +138,14 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     skin_share = (_skin_like(pix, skin) & person).sum() / max(1, person.sum())
     if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
         return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
-    # The median of every hair pixel: its highlights and shadows averaged (one cluster would pick a shade).
-    color = _median_color(pix[hairy]) or dark_default.color
+    # The hair's lit colour: the median of its pixels between the 35th and 80th brightness percentiles (the
+    # renderer adds its own shadows; roots and the shade between strands would make blond hair brown).
+    strands = pix[hairy].astype(np.float32)
+    light = strands.sum(axis=1)
+    if len(strands) >= 30:
+        lo, hi = np.percentile(light, (35, 80))
+        strands = strands[(light >= lo) & (light <= hi)]
+    color = _median_color(strands) or dark_default.color
     color = tuple(c * 0.9 for c in color)  # the photo's hair is lit and mixed with the skin between strands
     h, w = mask.shape
     # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.

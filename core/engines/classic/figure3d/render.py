@@ -30,7 +30,6 @@ _MAT = np.float32([
 ])
 _SSS = np.float32([0.9, 0.25, 0.12])
 FOV_DEG = 26.0
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -110,7 +109,9 @@ def _vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def scene_of(model) -> Scene:
     """The figure's render scene, built on first use."""
-    with _lock:
+    # One lock per figure (dict.setdefault is atomic): two renders of one figure build its scene once, renders of
+    # different figures do not wait for each other.
+    with model.cache.setdefault("scene_lock", threading.Lock()):
         scene = model.cache.get("scene")
         if scene is None:
             scene = _build_scene(model)
