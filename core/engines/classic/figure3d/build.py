@@ -125,8 +125,73 @@ def _not_skin(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
     return (np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16) & ~_skin_like(pixels, skin)
 
 
+# mediapipe's face oval, round from the forehead's top
+# The dark hair paint's floor (sRGB max channel): a glossy near-black on one figure; lifted in a group, where the heads
+# are small and a darker cap makes a small face stop reading as a face (found again: tests/test_group_looks.py).
+DARK_HAIR, DARK_HAIR_GROUP = 0.2, 0.4
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148, 176,
+             149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+
+
+def _hair_color(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndarray, width: float
+                ) -> tuple[float, float, float] | None:
+    """The hair's lit colour (sRGB 0..1), read where the hair is: in each column over the forehead, going up from the
+    face's oval past the forehead's skin, the first stretch (a tenth of the face's width) that is not skin, inside
+    the person. Hair always touches the face there; a window over the head instead mixed in the backdrop that a
+    soft matte keeps (a light wall greyed black hair, dark trees browned blond hair).
+
+    The colour is the median of those pixels between the 30th and 75th brightness percentiles (the renderer adds
+    its own shadows and gloss; the shade between strands would make blond hair brown)."""
+    h, w = mask.shape
+    oval = points[list(FACE_OVAL), :2]
+    x0 = int(max(0, points[headmod.FOREHEAD, 0] - 0.3 * width))
+    x1 = int(min(w, points[headmod.FOREHEAD, 0] + 0.3 * width))
+    y1 = int(min(h, oval[:, 1].min() + 0.3 * width))
+    if x1 - x0 < 4 or y1 < 8:
+        return None
+    face = np.zeros((y1, x1 - x0), np.uint8)
+    cv2.fillPoly(face, [np.round(oval - (x0, 0)).astype(np.int32)], 1)
+    crop = rgb[:y1, x0:x1]
+    hairy = _not_skin(crop.reshape(-1, 3), skin).reshape(face.shape) & (mask[:y1, x0:x1] > 0.5) & (face == 0)
+    reach = max(3, int(0.1 * width))
+    # How much of the stretch above each pixel is not skin: the hair starts where most of it is (a freckle, a
+    # wrinkle's shade or a redder patch of forehead is no hairline).
+    runs = cv2.blur(hairy.astype(np.float32), (1, reach), anchor=(0, reach - 1), borderType=cv2.BORDER_CONSTANT)
+    found = []
+    for col in range(0, x1 - x0, 2):
+        inside = np.nonzero(face[:, col])[0]
+        if not len(inside):
+            continue
+        starts = np.nonzero(runs[:inside[0], col] > 0.9)[0]
+        if len(starts) and inside[0] - starts[-1] < 0.35 * width:  # past at most a high forehead's skin
+            start, end = max(0, starts[-1] - reach + 1), starts[-1] + 1 - reach // 3  # past the hairline's blend
+            found.append(crop[start:end, col][hairy[start:end, col]])
+    strands = np.concatenate(found).astype(np.float32) if found else np.zeros((0, 3), np.float32)
+    if len(strands) < 30:
+        return None
+    light = strands.sum(axis=1)
+    # Dark hair: its lit specks and the skin between short strands grey it; take its darker half (the renderer's
+    # gloss gives the highlights back).
+    lo, hi = np.percentile(light, (15, 55) if np.median(light) < 0.4 * 3 * 255 else (30, 75))
+    return _median_color(strands[(light >= lo) & (light <= hi)])
+
+
+def _hair_paint(color: tuple[float, float, float], floor: float = DARK_HAIR) -> tuple[float, float, float]:
+    """The hair's paint: its lit colour a touch darker (the photo's hair is lit and mixed with the skin between
+    strands); dark hair darker (a photo's is greyed by its lit specks), black hair near-black, keeping its hue,
+    lifted to ``floor`` so that the glossy paint reads as hair, not as a hole."""
+    c = np.float32(color) * 0.9
+    level = float(c.max())
+    if level < 0.45:  # dark hair darker still: the photo's is greyed by its lit specks and the scalp between
+        c = c * (level / 0.45)
+        level = float(c.max())
+    if level < floor:
+        c = c * (floor / level) if level > 0.02 else c + (floor - level)
+    return tuple(float(v) for v in np.clip(c, 0, 1))  # type: ignore[return-value]
+
+
 def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarray, skin: np.ndarray,
-          width: float) -> HairStyle:
+          width: float, dark_floor: float = DARK_HAIR) -> HairStyle:
     top_x, top_y = points[headmod.FOREHEAD, :2]
     pix, matte, inside = _window(rgb, mask, top_x - 0.35 * width, top_x + 0.35 * width, top_y - 0.5 * width,
                                  top_y - 0.06 * width)
@@ -138,20 +203,13 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     skin_share = (_skin_like(pix, skin) & person).sum() / max(1, person.sum())
     if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
         return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
-    # The hair's lit colour: the median of its pixels between the 35th and 80th brightness percentiles (the
-    # renderer adds its own shadows; roots and the shade between strands would make blond hair brown).
-    strands = pix[hairy].astype(np.float32)
-    light = strands.sum(axis=1)
-    if len(strands) >= 30:
-        lo, hi = np.percentile(light, (35, 80))
-        strands = strands[(light >= lo) & (light <= hi)]
-    color = _median_color(strands) or dark_default.color
-    color = tuple(c * 0.9 for c in color)  # the photo's hair is lit and mixed with the skin between strands
+    seen = _hair_color(rgb, mask, points, skin, width) or dark_default.color
+    color = _hair_paint(seen, dark_floor)
     h, w = mask.shape
     # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.
     x0, x1 = int(max(0, top_x - 0.2 * width)), int(min(w, top_x + 0.2 * width))
     band = rgb[:int(max(1, top_y)), x0:x1].astype(np.float32) / 255
-    near = (np.linalg.norm(band - np.float32(color) / 0.9, axis=2) < 0.2) & (mask[:int(max(1, top_y)), x0:x1] > 0.5)
+    near = (np.linalg.norm(band - np.float32(seen), axis=2) < 0.2) & (mask[:int(max(1, top_y)), x0:x1] > 0.5)
     rows = np.nonzero(near.mean(axis=1) > 0.3)[0]
     crown = float(canon[headmod.FOREHEAD, 1]) + 0.38
     top = 0.14 if not len(rows) or rows[0] <= 1 else float(
@@ -336,13 +394,13 @@ def _stance(mask: np.ndarray, chin_x: float, chin_y: float, span: float, width: 
     return (arms[0], arms[1]), legs
 
 
-def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float
-            ) -> list[Part]:
+def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float,
+            dark_floor: float = DARK_HAIR) -> list[Part]:
     frame = FaceFrame.of(points)
     canon = frame.canonical(points)
     shape = head_shape(canon)
     skin = _skin(rgb, points)
-    style = _hair(rgb, mask, points, canon, skin, frame.width)
+    style = _hair(rgb, mask, points, canon, skin, frame.width, dark_floor)
     face = head_part(shape, frame, skin)
     # The skin everywhere else is the photo's colour where the face fades into it (no rim round the face).
     ring = (face.tex > 0.4) & (face.tex < 0.95)
@@ -352,7 +410,9 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         skin = np.median(seen, axis=0).astype(np.float32)
         face = Part(face.name, face.vertices, face.faces, np.broadcast_to(skin.astype(np.float32),
                     face.vertices.shape).copy(), face.material, face.uv, face.tex)
-    outfit = _outfit(rgb, mask, points, skin, frame.width, options, None if style.bald else style.color)
+    # Long hair over the chest is no clothing; dark hair can't be told from dark clothes by its colour, though.
+    hair_seen = None if style.bald or max(style.color) < 0.25 else style.color
+    outfit = _outfit(rgb, mask, points, skin, frame.width, options, hair_seen)
     costume = costume_for(options.costume)
     if costume is not None:
         outfit = dressed(outfit, costume)
@@ -401,7 +461,8 @@ def build(look, options: FigureOptions | None = None) -> FigureModel:
     for face in sorted(faces, key=lambda f: f[0])[:MAX_PEOPLE]:
         points = face_mesh(rgb, face)
         if points is not None:
-            people.append(_person(rgb, mask, points, options, BASE_HEIGHT))
+            people.append(_person(rgb, mask, points, options, BASE_HEIGHT,
+                                  DARK_HAIR_GROUP if len(faces) > 1 else DARK_HAIR))
     if not people:
         raise NoFigureError()
     parts: list[Part] = []
