@@ -166,7 +166,7 @@ def _painted(art: Image.Image, faces: list[tuple[float, float, float, float]]) -
     brown (faceart.py), painted highlights."""
     arr = np.asarray(art).copy()
     rgb = np.ascontiguousarray(arr[..., :3])
-    drawn = face_art(rgb, faces)
+    drawn = face_art(rgb, faces, person=arr[..., 3])
     clean = smoothed(rgb, drawn)
     painted = cv2.addWeighted(cel_shade(clean, levels=8), 0.7, clean, 0.3, 0)
     if drawn.found:  # (blended where the faces are only)
@@ -247,7 +247,9 @@ def comic_panel(look: Look) -> Image.Image:
     # (``frame``: the edition also picks a closer or wider shot, framed further left or right.)
     photo = group.rgb if group else look.frame((W, H))
     faces = group.faces if group else look.faces_in((W, H), look.frame_window((W, H)))
-    drawn = face_art(photo, faces, line_scale=1.6)
+    mask8 = (look.subject.mask * 255).astype(np.uint8) if look.person_found else None
+    m = (group.alpha if group else look.frame((W, H), mask8).astype(np.float32) / 255) if mask8 is not None else None
+    drawn = face_art(photo, faces, line_scale=1.6, person=m)
     clean = smoothed(photo, drawn)
     flat, lines = cel_shade(clean, levels=4), inked(ink_lines(clean, thickness=2), drawn)
     look.progress(0.35)
@@ -261,9 +263,7 @@ def comic_panel(look: Look) -> Image.Image:
         dots &= ovals < 0.5
         lines = np.maximum(lines * (1 - 0.6 * ovals), drawn.lines)
     art = cv2.multiply(flat, cv2.merge([np.where(dots, 166, 255).astype(np.uint8)] * 3), scale=1 / 255)
-    if look.person_found:
-        mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = group.alpha if group else look.frame((W, H), mask8).astype(np.float32) / 255
+    if m is not None:
         art = cv2.blendLinear(_speed_lines(accent), art, 1 - m, m)
         outline = np.clip(cv2.dilate(m, np.ones((9, 9), np.uint8)) - m, 0, 1)
         lines = np.maximum(lines, outline)
