@@ -5,7 +5,8 @@ at a time with a second between, as people do. Faults while they do: Telegram an
 after 1 s), one user's chat is slow (every call to it waits 3 s), and the database goes away for 5 s in the middle
 (a TCP proxy in front of PostgreSQL drops every connection and refuses new ones; without a PostgreSQL server on
 127.0.0.1:5432 the run uses SQLite and has no outage). Printed: requests served (a picture arrived), failed (the user
-was told), lost (neither within 120 s), the wait's p50/p95, and the process's RSS over time.
+was told), busy (told to wait for the previous look), lost (none of these within 120 s), the wait's p50/p95, and the
+process's RSS over time.
 
 Run: .venv/bin/python bench/soak.py [users] [minutes]   (default 10 users, 1 minute)
 """
@@ -138,12 +139,17 @@ async def user(fake: FakeTelegram, uid: int, selfie: bytes, until: float, outcom
                 text = call.params.get("text", "")
                 if call.method in ("sendMessage", "editMessageText") and (text.startswith("😕") or "Sorry" in text):
                     return "failed"
+                if call.method in ("sendMessage", "editMessageText") and "One at a time" in text:
+                    return "busy"  # the previous look (told failed in the outage) was still being made
             return None
 
         try:
             kind = await fake.wait_for(outcome, timeout=LOST_AFTER_S)
         except TimeoutError:
             kind = "lost"
+            seen = [(c.method, str(c.params.get("text", ""))[:50]) for c in fake.calls[mark:]
+                    if c.params.get("chat_id") == uid]
+            print(f"lost: user {uid} asked {LOOKS[(i - 1) % len(LOOKS)]!r}; the bot then sent {seen[-4:]}", flush=True)
         outcomes[kind].append(time.perf_counter() - asked)
         await asyncio.sleep(1.0)
 
@@ -166,7 +172,7 @@ async def main(users: int, minutes: float) -> None:
         await studio.start()
         runner = TelegramRunner(studio, settings)
         await runner.start()
-        outcomes: dict[str, list[float]] = {"served": [], "failed": [], "lost": []}
+        outcomes: dict[str, list[float]] = {"served": [], "failed": [], "busy": [], "lost": []}
         rss: list[tuple[float, float]] = [(0.0, rss_mb())]
         started = time.monotonic()
         until = started + minutes * 60
@@ -200,7 +206,7 @@ async def main(users: int, minutes: float) -> None:
     print(f"soak: {users} users, {minutes:g} min, store {'PostgreSQL (5 s outage)' if database else 'SQLite'}, "
           f"faults: 429 on an upload every 7 s, chat {SLOW_CHAT} slow ({SLOW_S:g} s per call)")
     print(f"requests {total}: served {len(outcomes['served'])}, failed {len(outcomes['failed'])}, "
-          f"lost {len(outcomes['lost'])}")
+          f"busy {len(outcomes['busy'])}, lost {len(outcomes['lost'])}")
     if len(waits) >= 2:
         print(f"wait for a picture: p50 {statistics.median(waits):.2f} s, "
               f"p95 {statistics.quantiles(waits, n=20, method='inclusive')[-1]:.2f} s, max {waits[-1]:.2f} s")
