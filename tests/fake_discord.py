@@ -358,6 +358,8 @@ class FakeDiscord(FakeServer):
             return fields
         if merged.get("content") or merged.get("embeds"):
             raise ValueError("a Components v2 message cannot have content or embeds")
+        if len(walk(merged.get("components", []))) > 40:
+            raise ValueError("a Components v2 message has at most 40 components")
         if len(text_of(merged)) > 4000:
             raise ValueError("a Components v2 message carries at most 4000 characters of text")
         urls = {a["filename"]: a["url"] for a in merged.get("attachments", [])}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import av
@@ -91,6 +92,17 @@ def test_a_selfie_that_stops_at_the_chin_still_gets_a_dressed_body() -> None:
     assert {"thigh0", "shoe0", "hand1", "base"} <= set(figure.part_names())
 
 
+def test_a_suit_keeps_its_jacket_shirt_and_tie() -> None:
+    figure = build(_look(_obama()))  # a navy suit, a light blue shirt, a blue tie
+    torso = next(p for p in figure.parts if p.name == "torso")
+    *_, shirt, tie = torso.extras["vee"]
+    jacket = torso.color[0]
+    assert sum(jacket) < 0.8 and sum(shirt) > 2.0  # dark jacket, light shirt
+    assert tie is not None and tie[2] > tie[0] + 0.15  # the blue tie
+    trousers = next(p for p in figure.parts if p.name == "thigh0").color[0]
+    assert np.abs(trousers - jacket).max() < 0.05  # a suit's trousers match its jacket
+
+
 def test_the_still_is_the_figure_cut_out_with_its_shadow(astronaut_figure) -> None:
     image = still(astronaut_figure, (400, 560))
     assert image.mode == "RGBA" and image.size == (400, 560)
@@ -157,6 +169,14 @@ def test_a_face_too_small_to_sculpt_is_said_so() -> None:
     with pytest.raises(NoFigureError) as caught:
         build(_look(tiny))
     assert "face" in caught.value.user_message
+
+
+def test_one_figure_renders_from_several_threads_at_once() -> None:
+    figure = build(_look(_obama()))
+    with ThreadPoolExecutor(4) as pool:
+        stills = list(pool.map(lambda _i: np.asarray(still(figure, (160, 200))), range(3)))
+        meshes = list(pool.map(lambda _i: mesh_file(figure, "stl"), range(2)))
+    assert all((s == stills[0]).all() for s in stills) and meshes[0] == meshes[1]
 
 
 def _decode(data: bytes) -> tuple[list[np.ndarray], float]:

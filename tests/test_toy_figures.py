@@ -18,7 +18,7 @@ from minime.core.adjust import finish
 from minime.core.checks import FaceIdentity
 from minime.core.domain import RenderParams
 from minime.core.engines.base import RenderRequest
-from minime.core.engines.classic import LOW_RES_FACE_PX, NO_NAME, NO_PERSON, ClassicEngine, desk, figure
+from minime.core.engines.classic import LOW_RES, LOW_RES_FACE_PX, NO_NAME, NO_PERSON, ClassicEngine, desk, figure
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.subject import find_faces
 from minime.core.settings import THEMES_DIR
@@ -150,3 +150,17 @@ def test_the_monitors_mesh_lines_lie_on_the_rendered_figure() -> None:
     solid = cv2.dilate(solid.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # an antialiased line's edge pixel
     assert lines.sum() > 500, "a visible topology"
     assert (lines & ~solid).sum() < 0.03 * lines.sum(), "drawn with the renderer's own camera, on the figure"
+
+
+def test_a_figure_of_the_person_carries_no_note_about_a_missing_person() -> None:
+    out = ENGINE.render(RenderRequest(_obama(), CATALOG.get("figurine"), RenderParams(seed=5, name="Ada")))
+    assert NO_PERSON not in out.notes and LOW_RES not in out.notes and figure.LEFT_OUT not in out.notes
+
+
+def test_someone_too_small_to_sculpt_is_named_in_a_note(trio: Image.Image) -> None:
+    look = _look(trio)
+    assert figure.model(look) is not None and look.figure_people == 3 and figure.LEFT_OUT not in look.notes
+    far_away = _look(trio)
+    far_away._faces = (*far_away.faces, (4, 4, 9, 9))  # a face the detector found far at the back: 9 px across
+    assert figure.model(far_away).people == 3
+    assert figure.LEFT_OUT in far_away.notes, "the user hears that someone could not become a figure"

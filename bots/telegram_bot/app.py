@@ -24,6 +24,7 @@ from minime.bots.telegram_bot.delivery import TelegramDelivery
 from minime.bots.telegram_bot.groups import ADDRESSED
 from minime.bots.telegram_bot.limits import GROUP_MAX_PER_MINUTE, MAX_COMMAND_DESCRIPTION, OVERALL_MAX_PER_S, PLATFORM
 from minime.bots.telegram_bot.private import PrivateReplies
+from minime.bots.telegram_bot.webhook import WebhookServer
 from minime.core import i18n
 from minime.core.i18n import gettext as _
 from minime.core.logs import get_logger
@@ -106,6 +107,7 @@ class TelegramRunner:
         self.studio, self.settings = studio, settings
         self.app = build_application(studio, settings)
         self.delivery = TelegramDelivery(self.app.bot, studio.catalog)
+        self.webhook: WebhookServer | None = None
         studio.subscribe(PLATFORM, self.delivery)
 
     async def start(self) -> None:
@@ -121,10 +123,13 @@ class TelegramRunner:
                 secret = SecretStr(secrets.token_urlsafe(32))
                 log.warning("MINIME_TELEGRAM_WEBHOOK_SECRET is not set: using a random secret for this run "
                             "(Telegram is given it with the webhook); set one to keep it across restarts")
-            await self.app.updater.start_webhook(
-                listen=self.settings.telegram_webhook_listen, port=self.settings.telegram_webhook_port,
-                url_path=urlparse(url).path.lstrip("/") or "telegram", webhook_url=url,
-                secret_token=secret.get_secret_value(), allowed_updates=Update.ALL_TYPES)
+            self.webhook = WebhookServer(self.app, secret=secret.get_secret_value(),
+                                         path=urlparse(url).path.lstrip("/") or "telegram",
+                                         listen=self.settings.telegram_webhook_listen,
+                                         port=self.settings.telegram_webhook_port)
+            await self.webhook.start()
+            await self.app.bot.set_webhook(url, secret_token=secret.get_secret_value(),
+                                           allowed_updates=Update.ALL_TYPES)
             log.info("telegram webhook listening", port=self.settings.telegram_webhook_port)
         else:
             await self.app.updater.start_polling(allowed_updates=Update.ALL_TYPES)
@@ -132,6 +137,8 @@ class TelegramRunner:
 
     async def stop_receiving(self) -> None:
         """Take no more updates (polling or webhook); the bot can still send, so running jobs get delivered."""
+        if self.webhook is not None:
+            await self.webhook.stop()
         if self.app.updater and self.app.updater.running:
             await self.app.updater.stop()
 

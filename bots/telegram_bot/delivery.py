@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from telegram import Bot, InputFile, ReplyParameters
 from telegram.constants import ChatAction
 from telegram.error import BadRequest, Forbidden, NetworkError, TimedOut
@@ -37,18 +38,43 @@ from minime.core.themes import ThemeCatalog
 log = get_logger("minime.telegram")
 
 
-async def with_retries(call: Any, *args: Any, **kwargs: Any) -> Any:
-    """Call the Bot API, retrying our own network trouble (timeouts, 5xx); 429s are the rate limiter's."""
+UPLOAD_READ_TIMEOUT_S = 120.0
+"""How long an upload (a photo, a file) waits for Telegram's answer once sent: Telegram may take long to process a
+large photo, and an answer that comes late must not make us send the picture again."""
+_NEVER_LEFT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError, httpx.WriteTimeout)
+"""Errors of a request that Telegram cannot have read whole (an error Telegram answered is not an httpx error)."""
+
+
+def _may_have_arrived(exc: Exception) -> bool:
+    """Whether a failed request may have been read and carried out by Telegram: its answer was lost (a read
+    timeout, a dropped connection) rather than refused or never sent."""
+    cause = exc.__cause__
+    return isinstance(cause, httpx.HTTPError) and not isinstance(cause, _NEVER_LEFT)
+
+
+async def with_retries(call: Any, *args: Any, sends: bool = False, **kwargs: Any) -> Any:
+    """Call the Bot API, retrying our own network trouble (timeouts, 5xx); 429s are the rate limiter's.
+
+    ``sends``: the call posts something new (a photo, a message). After a read timeout or a dropped connection
+    Telegram may have it already, and a retry would give the user a second copy: such a call is retried only when
+    Telegram answered with an error or never got the whole request; otherwise ``MaybeSent`` is raised.
+    """
     for attempt in range(SEND_ATTEMPTS):
         try:
             return await call(*args, **kwargs)
         except (BadRequest, Forbidden):
             raise
         except (NetworkError, TimedOut) as exc:
+            if sends and _may_have_arrived(exc):
+                raise MaybeSent(str(exc)) from exc
             if attempt == SEND_ATTEMPTS - 1:
                 raise
             log.warning("telegram call failed; retrying", error=type(exc).__name__, attempt=attempt + 1)
             await asyncio.sleep(1.0 * 2**attempt)
+
+
+class MaybeSent(NetworkError):
+    """A post that may have reached Telegram before the connection failed: not sent again."""
 
 
 @contextlib.asynccontextmanager
@@ -164,12 +190,16 @@ class TelegramDelivery:
                                     stem=f"minime-{theme.id}")
         try:
             await with_retries(self.bot.send_photo, chat_id, InputFile(photo.data, filename=photo.filename),
-                               caption=caption[:CAPTION_MAX], reply_markup=keyboard, reply_parameters=reply)
+                               caption=caption[:CAPTION_MAX], reply_markup=keyboard, reply_parameters=reply,
+                               read_timeout=UPLOAD_READ_TIMEOUT_S, sends=True)
         except BadRequest as exc:  # e.g. PHOTO_INVALID_DIMENSIONS: send the file as a document instead
             log.info("photo refused; sending as a document", reason=str(exc))
             await with_retries(self.bot.send_document, chat_id,
                                InputFile(event.image, filename=f"minime-{theme.id}.jpg"),
-                               caption=caption[:CAPTION_MAX], reply_markup=keyboard, reply_parameters=reply)
+                               caption=caption[:CAPTION_MAX], reply_markup=keyboard, reply_parameters=reply,
+                               read_timeout=UPLOAD_READ_TIMEOUT_S, sends=True)
+        except MaybeSent:  # sent, most likely, with its answer lost: a second copy would be worse than none
+            log.warning("the result's upload got no answer; not sending it again", job=event.job.id)
 
     def _keep_action(self, job_id: str, chat_id: int) -> None:
         if job_id not in self._actions:

@@ -49,8 +49,7 @@ RECIPES: dict[str, Callable[[Look], Image.Image]] = {
 
 # Notes are stored in English with the result and read in the user's language where they are shown (texts).
 NO_PERSON = N_("I couldn't find a person in that photo, so I used the whole picture. A clear selfie works best!")
-LOW_RES = N_("The face in that photo is small (under 80 pixels across), so some details stay soft (a person seen "
-             "from head to toe still becomes a figure; otherwise the look keeps the whole picture). A closer or "
+LOW_RES = N_("The face in that photo is small (under 80 pixels across), so some details stay soft. A closer or "
              "sharper selfie works best!")
 NO_NAME = N_("This look has no name on it, so “bigger name” and “smaller name” have nothing to change here. "
              "Looks with a name: /figurine, /actionfigure, /polaroid, /retro.")
@@ -116,7 +115,9 @@ class ClassicEngine:
         image = recipe(look)
         report(0.85)
         notes = list(look.notes)  # what the look itself has to say (e.g. why it shows no figure)
-        if not look.person_found:
+        if look.figure_people:
+            pass  # the look shows the person as a figure: the figure's own notes (figure.py) say what is missing
+        elif not look.person_found:
             notes.append(NO_PERSON)
         elif look.low_resolution:
             notes.append(LOW_RES)

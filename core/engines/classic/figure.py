@@ -18,10 +18,13 @@ from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import figure3d
 from minime.core.engines.classic.paint import Color
+from minime.core.i18n import N_
 
 if TYPE_CHECKING:
     from minime.core.engines.classic.look import Look
 
+LEFT_OUT = N_("Some people in that photo were too small or too far away to become figures. A closer photo of the "
+              "group brings everyone in!")
 YAWS = (0.0, 16.0, -16.0)  # the edition's camera: straight on, or a little from one side
 TRIM_ALPHA = 6  # alpha below this (the floor shadow's far edge) does not count when trimming a shot
 SHADOW_ALPHA = 225  # figure3d's floor shadow is at most 85 % opaque; the figure is opaque
@@ -35,11 +38,15 @@ def model(look: Look, **options: object) -> figure3d.FigureModel | None:
     chosen = replace(figure3d.options_for(look.theme, look.params), **options) if options else \
         figure3d.options_for(look.theme, look.params)
     try:
-        return figure3d.build(look, chosen)
+        toy = figure3d.build(look, chosen)
     except figure3d.NoFigureError as err:
         if look.person_found and not look.low_resolution and err.user_message not in look.notes:
             look.notes.append(err.user_message)
         return None
+    look.figure_people = toy.people
+    if toy.people < len(look.faces) and LEFT_OUT not in look.notes:
+        look.notes.append(LEFT_OUT)
+    return toy
 
 
 def without_base(toy: figure3d.FigureModel) -> figure3d.FigureModel:

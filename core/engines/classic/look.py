@@ -27,6 +27,7 @@ class Look:
     notes: list[str] = field(default_factory=list)
     min_face_px: float = 0.0  # a face narrower than this (working pixels) is too small to sculpt
     name_drawn: bool = False  # set when the look typesets the name (so "bigger name" elsewhere gets a note)
+    figure_people: int = 0  # set when the look shows a 3D figure: how many people it holds
     _face: tuple[int, int, int, int] | None | bool = False
     _faces: tuple[tuple[int, int, int, int], ...] | None = None
     _subject: Subject | None = None

@@ -19,6 +19,7 @@ class Outfit:
     shoes: tuple[float, float, float]
     skin: tuple[float, float, float]
     shirt: tuple[float, float, float] | None = None  # a shirt showing in a jacket's V
+    tie: tuple[float, float, float] | None = None  # a tie down the shirt's middle
     sleeves: str = "long"  # "long", "short"
     arm_out: tuple[float, float] = (0.14, 0.14)  # how far each arm swings out from the body (radians): right, left
     arm_raise: tuple[float, float] = (0.0, 0.0)  # forward raise of each arm (radians)
@@ -54,12 +55,21 @@ def vee_colors(part: Part) -> np.ndarray:
     """A part's vertex colours with its shirt's V (if any) painted in."""
     if "vee" not in part.extras:
         return part.color
-    cx, y0, y1, half, front, shirt = part.extras["vee"]
+    cx, y0, y1, half, front, shirt, tie = part.extras["vee"]
     verts = part.vertices
     rise = np.clip((verts[:, 1] - y0) / (y1 - y0), 0, 1)
     color = part.color.copy()
     color[(verts[:, 2] > front) & (np.abs(verts[:, 0] - cx) < half * rise)] = shirt
+    if tie is not None:
+        color[(verts[:, 2] > front) & (np.abs(verts[:, 0] - cx) < tie_half(verts[:, 1], y0, y1))] = tie
     return color
+
+
+def tie_half(y: np.ndarray, y0: float, y1: float) -> np.ndarray:
+    """The tie's half width at heights ``y`` in a V from ``y0`` (its point) to ``y1`` (the collar); 0 outside."""
+    t = (y - y0) / (y1 - y0)
+    width = (0.058 - 0.022 * t) * (y1 - y0) / 0.7
+    return np.where((t > 0.08) & (t < 1.0), width, 0.0)
 
 
 def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[Part], float]:
@@ -79,7 +89,7 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
     if outfit.shirt is not None:
         # The shirt in the jacket's V: the front, from a point at mid-chest widening to the collar (drawn sharp by
         # the renderer, as vertex colours in the printable mesh: see vee_colors).
-        extras["vee"] = (0.0, hip_y + 0.62 * s, hip_y + 1.32 * s, 0.2 * s, 0.05 * s, outfit.shirt)
+        extras["vee"] = (0.0, hip_y + 0.62 * s, hip_y + 1.32 * s, 0.2 * s, 0.05 * s, outfit.shirt, outfit.tie)
     parts.append(Part("torso", verts, faces, color, "cloth", extras=extras))
     hips = np.float32([[-0.25, 0, 0], [-0.2, 0.3, 0.2], [-0.05, 0.43, 0.27], [0.2, 0.44, 0.275],
                        [0.38, 0.42, 0.27], [0.42, 0, 0]]) * s

@@ -237,6 +237,35 @@ def _shirt(rgb: np.ndarray, mask: np.ndarray, chin_x: float, chin_y: float, widt
     return None if best is None else tuple(float(c) for c in centers[best] / 255)  # type: ignore[return-value]
 
 
+def _tie(rgb: np.ndarray, mask: np.ndarray, chin_x: float, chin_y: float, width: float, skin: np.ndarray,
+         jacket: tuple[float, float, float], shirt: tuple[float, float, float]) -> tuple[float, float, float] | None:
+    """A tie: what lies between the shirt's two sides, row by row down the chest, when it is neither shirt nor
+    jacket nor skin (the face may be turned from the body, so the tie is looked for, not assumed under the chin)."""
+    h, w = mask.shape
+    y0, y1 = int(np.clip(chin_y + 0.3 * width, 0, h)), int(np.clip(chin_y + 1.0 * width, 0, h))
+    x0, x1 = int(np.clip(chin_x - 0.6 * width, 0, w)), int(np.clip(chin_x + 0.6 * width, 0, w))
+    if y1 - y0 < 4 or x1 - x0 < 4:
+        return None
+    area = rgb[y0:y1, x0:x1].astype(np.float32) / 255
+    is_shirt = np.linalg.norm(area - np.float32(shirt), axis=2) < 0.15
+    other = ((np.linalg.norm(area - np.float32(jacket), axis=2) > 0.2) & ~is_shirt
+             & _not_skin(area.reshape(-1, 3) * 255, skin).reshape(area.shape[:2]))
+    picked = []
+    for row in range(area.shape[0]):
+        cols = np.nonzero(is_shirt[row])[0]
+        if len(cols) >= 2 and cols[-1] - cols[0] > 0.08 * width:
+            between = np.nonzero(other[row, cols[0]:cols[-1]])[0]
+            picked.append(area[row, cols[0] + between])
+    pixels = np.concatenate(picked) if picked else np.zeros((0, 3), np.float32)
+    if len(pixels) < 0.02 * width * width:
+        return None
+    color = _dominant(pixels * 255)
+    if color is None or _skin_like(np.float32([color]) * 255, skin)[0]:
+        return None
+    apart = min(np.linalg.norm(np.subtract(color, shirt)), np.linalg.norm(np.subtract(color, jacket)))
+    return color if apart >= 0.2 else None
+
+
 def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndarray, width: float,
             options: FigureOptions, hair: tuple[float, float, float] | None = None) -> Outfit:
     v = options.variation
@@ -249,6 +278,9 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
     top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
     shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
+    open_collar = shirt is not None and float(np.linalg.norm(np.float32(shirt) / (sum(shirt) + 1e-6)
+                                                              - skin / (skin.sum() + 1e-6))) < 0.06
+    tie = _tie(rgb, mask, chin_x, chin_y, width, skin, top, shirt) if shirt and not open_collar else None
     top = top or OUTFITS[v % len(OUTFITS)]  # the photo stops at the neck: a plausible outfit
     bottom, shoes, pose = None, None, None
     h = mask.shape[0]
@@ -271,13 +303,13 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
     shoes = shoes or SHOES[v % len(SHOES)]
     skin_t = tuple(float(c) for c in skin)
     if options.pose == "action":
-        return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5),
+        return Outfit(top, bottom, shoes, skin_t, shirt, tie, arm_out=(0.35, 0.3), arm_raise=(1.9, 0.5),
                       elbow=(0.5, 1.3), leg_out=(0.12, 0.1), stride=0.2)
     if pose is not None:  # a full-length photo: the person's own stance
         arms, legs = pose
-        return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=arms, elbow=(0.25, 0.25), leg_out=legs)
+        return Outfit(top, bottom, shoes, skin_t, shirt, tie, arm_out=arms, elbow=(0.25, 0.25), leg_out=legs)
     swing = 0.08 * ((v // 2) % 3)
-    return Outfit(top, bottom, shoes, skin_t, shirt, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
+    return Outfit(top, bottom, shoes, skin_t, shirt, tie, arm_out=(0.14 + swing, 0.14), elbow=(0.2 + swing, 0.3))
 
 
 def _stance(mask: np.ndarray, chin_x: float, chin_y: float, span: float, width: float

@@ -65,7 +65,8 @@ def costume_for(things: tuple[str, ...]) -> Costume | None:
 
 def dressed(outfit: Outfit, costume: Costume) -> Outfit:
     """The outfit in the costume's colours (the pose and skin kept)."""
-    return replace(outfit, top=costume.top, shirt=costume.shirt, bottom=costume.bottom, shoes=costume.shoes)
+    return replace(outfit, top=costume.top, shirt=costume.shirt, tie=None, bottom=costume.bottom,
+                   shoes=costume.shoes)
 
 
 def hat_part(shape: HeadShape, costume: Costume) -> Part | None:

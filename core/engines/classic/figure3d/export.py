@@ -19,7 +19,6 @@ from minime.core.engines.classic.figure3d.body import vee_colors
 from minime.core.engines.classic.figure3d.head import remap_points
 
 FORMATS = ("glb", "3mf", "stl")
-_lock = threading.Lock()
 
 
 def _part_colors(model, part) -> np.ndarray:
@@ -33,7 +32,9 @@ def _part_colors(model, part) -> np.ndarray:
 
 def solid(model) -> trimesh.Trimesh:
     """The figure as one watertight solid (Y up, base at y = 0), vertex colours in sRGB; built once per figure."""
-    with _lock:
+    # One lock per figure (dict.setdefault is atomic): two renders of one figure build its solid once, renders of
+    # different figures do not wait for each other.
+    with model.cache.setdefault("solid_lock", threading.Lock()):
         cached = model.cache.get("solid")
         if cached is not None:
             return cached

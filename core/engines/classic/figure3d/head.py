@@ -251,12 +251,13 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     # Sculpted locks: grooves running from the crown down, a little swept by the variation.
     sweep = 0.35 * ((variation % 3) - 1)
     grooves = 0.5 + 0.5 * np.cos(gaz * 22 + sweep * gel * 6)
-    thick = thick * (1 - 0.16 * grooves * np.cos(gel) ** 2)
+    depth = 0.16 if style.top > 0.08 or style.long > 0 else 0.07  # short hair: finer, shallower locks
+    thick = thick * (1 - depth * grooves * np.cos(gel) ** 2)
     grid = shape.radius + mask * thick - (1 - mask) * 0.06
     dirs, faces = unit_sphere(HAIR_SUBDIVISIONS)
     az, el = _angles(dirs)
     verts = (dirs * _sample(grid.astype(np.float32), az, el)[:, None] + shape.center).astype(np.float32)
-    shade = (1 - 0.12 * _sample(grooves.astype(np.float32), az, el))[:, None]
+    shade = (1 - 0.75 * depth * _sample(grooves.astype(np.float32), az, el))[:, None]
     color = (np.float32(style.color)[None] * shade).astype(np.float32)
     return Part("hair", verts, faces, color, "hair")
 

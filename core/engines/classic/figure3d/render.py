@@ -17,6 +17,7 @@ from embreex import rtcore_scene
 from embreex.mesh_construction import TriangleMesh
 from PIL import Image
 
+from minime.core.engines.classic.figure3d.body import tie_half
 from minime.core.engines.classic.figure3d.head import remap_points
 
 MATERIALS = ("skin", "hair", "cloth", "shoe", "base")
@@ -30,7 +31,6 @@ _MAT = np.float32([
 ])
 _SSS = np.float32([0.9, 0.25, 0.12])
 FOV_DEG = 26.0
-_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,9 @@ def _vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def scene_of(model) -> Scene:
     """The figure's render scene, built on first use."""
-    with _lock:
+    # One lock per figure (dict.setdefault is atomic): two renders of one figure build its scene once, renders of
+    # different figures do not wait for each other.
+    with model.cache.setdefault("scene_lock", threading.Lock()):
         scene = model.cache.get("scene")
         if scene is None:
             scene = _build_scene(model)
@@ -125,8 +127,9 @@ def _build_scene(model) -> Scene:
     vees = []
     for i, part in enumerate(model.parts):
         if "vee" in part.extras:
-            *shape, shirt = part.extras["vee"]
-            vees.append((i, (*shape, _srgb_to_linear(np.float32(shirt)))))
+            *shape, shirt, tie = part.extras["vee"]
+            vees.append((i, (*shape, _srgb_to_linear(np.float32(shirt)),
+                             None if tie is None else _srgb_to_linear(np.float32(tie)))))
         n = len(part.vertices)
         verts.append(part.vertices)
         faces.append(part.faces + offset)
@@ -296,13 +299,16 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, origins: np.ndarray, dirs:
         albedo[textured] = (albedo[textured] * (1 - tex[textured, None])
                             + _sample_texture(scene.texture, uv) * tex[textured, None])
     hit_part = scene.face_part[p]
-    for index, (cx, y0, y1, half, front, shirt) in scene.vees:
+    for index, (cx, y0, y1, half, front, shirt, tie) in scene.vees:
         on = np.nonzero(hit_part == index)[0]
         if len(on):
             q = pos[on]
             width = half * np.clip((q[:, 1] - y0) / (y1 - y0), 0, 1)
             inside = np.clip((width - np.abs(q[:, 0] - cx)) / 0.012, 0, 1) * (q[:, 2] > front)
             albedo[on] = albedo[on] * (1 - inside[:, None]) + shirt * inside[:, None]
+            if tie is not None:
+                band = np.clip((tie_half(q[:, 1], y0, y1) - np.abs(q[:, 0] - cx)) / 0.008, 0, 1) * (q[:, 2] > front)
+                albedo[on] = albedo[on] * (1 - band[:, None]) + tie * band[:, None]
     ao = blend[:, 7]
     mat = _MAT[scene.face_material[p]]
     spec_k, shin, wrap, sss, rim_k = (mat[:, i] for i in range(5))
