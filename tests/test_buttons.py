@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 from pathlib import Path
 
+import discord
 import pytest
 
 from minime.bots.discord_bot.limits import CUSTOM_ID_MAX
-from minime.bots.discord_bot.views import ResultButton, result_view
+from minime.bots.discord_bot.views import ResultButton, result_card
 from minime.bots.telegram_bot.keyboards import parse, result_keyboard
 from minime.bots.telegram_bot.limits import CALLBACK_DATA_MAX
 from minime.core.buttons import BUTTONS, by_code
@@ -46,10 +48,12 @@ def test_telegram_buttons_sent_by_the_previous_release_still_work() -> None:
 
 async def test_discord_views_carry_every_button_within_100_chars_and_read_back() -> None:
     owner = 123456789012345678
-    view = result_view(new_id(), EVERY_BUTTON, owner)
-    items = [child.item for child in view.children]
-    assert [item.label for item in items] == [b.label for b in BUTTONS.values()]
-    for item, button in zip(items, BUTTONS.values()):
+    picture = discord.File(io.BytesIO(b"\xff\xd8 a picture"), "result.jpg")
+    card = result_card(new_id(), EVERY_BUTTON, owner, "Your figurine", picture)
+    pressable = [child for child in card.walk_children() if isinstance(child, ResultButton)]
+    assert sorted(child.item.label for child in pressable) == sorted(b.label for b in BUTTONS.values())
+    by_label = {b.label: b for b in BUTTONS.values()}
+    for item, button in ((child.item, by_label[child.item.label]) for child in pressable):
         assert len(item.custom_id) <= CUSTOM_ID_MAX
         match = ResultButton.__discord_ui_compiled_template__.fullmatch(item.custom_id)
         assert match and by_code(match["code"]) == button and int(match["owner"]) == owner

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
+from minime.core.engines.classic import subject as subject_module
 from minime.core.engines.classic.subject import _near_the_sure, _segment, find_subject
 
 PORTRAIT = Path(__file__).parent / "data" / "obama.jpg"
@@ -78,3 +79,67 @@ def test_a_hazy_patch_away_from_the_sure_matte_is_dropped_but_soft_edges_stay() 
     assert np.array_equal(kept[ring], matte[ring]), "the soft edge"
     assert kept[10:60, 200:280].max() == 0.0, "the hazy patch away from anyone"
     assert kept[150:200, 210:250].min() == pytest.approx(0.6), "below the face"
+
+
+def _cut_out(rgb: np.ndarray, size: tuple[int, int], crop: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A public-domain portrait's person (pixels and matte), cropped to (x0, y0, x1, y1) and scaled to ``size``."""
+    x0, y0, x1, y1 = crop
+    matte = find_subject(rgb).mask[y0:y1, x0:x1]
+    return (cv2.resize(np.ascontiguousarray(rgb[y0:y1, x0:x1]), size, interpolation=cv2.INTER_AREA),
+            cv2.resize(matte, size, interpolation=cv2.INTER_AREA))
+
+
+def _someone_behind(blur: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A big sharp head-and-shoulders portrait (Obama) in front of a blurred backdrop with a smaller person behind
+    his shoulder at the bottom left (the astronaut), blurred by ``blur`` as a lens blurs a crowd behind the person in
+    focus. Returns the photo and each person's own matte in it (front, behind)."""
+    h, w = 440, 560
+    scene = cv2.GaussianBlur(cv2.resize(data.coffee(), (w, h)), (0, 0), 10)
+    other, other_matte = _cut_out(data.astronaut(), (190, 200), (90, 10, 430, 370))
+    if blur:
+        other, other_matte = cv2.GaussianBlur(other, (0, 0), blur), cv2.GaussianBlur(other_matte, (0, 0), blur)
+    behind = np.zeros((h, w), np.float32)
+    behind[h - 150:, 0:190] = other_matte[:150]
+    scene[h - 150:, 0:190] = (other[:150] * other_matte[:150, :, None]
+                              + scene[h - 150:, 0:190] * (1 - other_matte[:150, :, None])).astype(np.uint8)
+    portrait = np.asarray(Image.open(PORTRAIT).convert("RGB"))
+    person, person_matte = _cut_out(portrait, (400, 440), (10, 15, 310, 345))
+    front = np.zeros((h, w), np.float32)
+    front[:, 140:540] = person_matte
+    scene[:, 140:540] = (person * person_matte[..., None] + scene[:, 140:540] * (1 - person_matte[..., None])
+                         ).astype(np.uint8)
+    return scene, front, behind
+
+
+class _TakesEveryoneModel:
+    """The real detectors with a stand-in segmenter that, like the model on a blurred crowd behind a person, takes
+    everyone in the photo for the person (it is given the whole photo: the test photo is not wide)."""
+
+    def __init__(self, real, people: np.ndarray) -> None:
+        self._real, self._people = real, people
+
+    def __getattr__(self, name: str):
+        return getattr(self._real, name)
+
+    def segmenter(self):
+        def run(rgb: np.ndarray) -> np.ndarray:
+            assert abs(rgb.shape[1] / rgb.shape[0] - self._people.shape[1] / self._people.shape[0]) < 0.02
+            return cv2.resize(self._people, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_AREA)
+        return run
+
+
+@pytest.mark.parametrize("blur", [0, 4])
+def test_a_blurred_person_behind_leaves_the_matte_a_sharp_one_stays(blur: float, monkeypatch) -> None:
+    photo, front, behind = _someone_behind(blur)
+    stand_in = _TakesEveryoneModel(subject_module.models(), np.maximum(front, behind))
+    monkeypatch.setattr(subject_module, "models", lambda: stand_in)
+    matte = find_subject(photo)
+    assert len(matte.faces) == (1 if blur else 2), "a blurred face far smaller is not one of the people, a sharp one is"
+    only_behind = (behind > 0.5) & (front < 0.05)
+    assert only_behind.sum() > 5000
+    assert float(matte.mask[front > 0.9].mean()) > 0.93, "the person in front"
+    kept = float(matte.mask[only_behind].mean())
+    if blur:
+        assert kept < 0.1, "the blurred person behind"
+    else:  # in focus: one of the people
+        assert kept > 0.7, "the second person, in focus"

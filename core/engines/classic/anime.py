@@ -38,16 +38,16 @@ def anime(look: Look) -> Image.Image:
     # (``frame``: the edition also picks a closer or wider shot, framed further left or right.)
     photo = look.frame(size)
     faces = look.faces_in(size, look.frame_window(size))
-    flat, lines = toon(photo, faces, levels=5)
+    m = look.frame(size, (look.subject.mask * 255).astype(np.uint8)).astype(np.float32) / 255 \
+        if look.person_found else None
+    flat, lines = toon(photo, faces, levels=5, person=m)
     look.progress(0.4)
     # (The compositing runs in 8 bits with OpenCV's per-pixel blends: a few ms each instead of float passes.)
     lines = lines * 0.85
     person = cv2.blendLinear(flat, _solid((52, 30, 40), size), 1 - lines, lines)
     top = hex_color(look.palette.get("sky_top", "#3f8fe0")) if sky_top is None else sky_top
     bottom = hex_color(look.palette.get("sky_bottom", "#bfe6ff")) if sky_bottom is None else sky_bottom
-    if look.person_found:
-        mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = look.frame(size, mask8).astype(np.float32) / 255
+    if m is not None:
         alpha = cv2.GaussianBlur(m, (0, 0), 1.5)
         sky = _sky(top, bottom, seed // len(LIGHTS) % 4, size)
         background = _painted_place(photo, m, sky)

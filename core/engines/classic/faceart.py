@@ -37,7 +37,8 @@ class FaceArt:
     """The drawn faces of one picture."""
 
     skin: np.ndarray  # float32 H×W: 1 over the faces' skin (inside the oval, without eyes and open mouth)
-    rgb: np.ndarray  # uint8 H×W×3: the smooth skin (and lips) where ``skin`` is 1
+    rgb: np.ndarray  # uint8 H×W×3: the smooth skin (and lips) where ``skin`` is 1, the hair's tones where ``hair`` is
+    hair: np.ndarray  # float32 H×W: 1 over the hair around the faces and their beards, drawn in a few clean tones
     lines: np.ndarray  # float32 H×W: ink of the drawn features
     eyes: np.ndarray  # float32 H×W: the eyes' whites and open mouth, kept from the look's own rendering
     features: np.ndarray  # bool H×W: the areas of the eyes, brows and lips (where a look may ink the photo's dark)
@@ -48,10 +49,14 @@ class FaceArt:
         return bool(self.skin_lightness)
 
 
-def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], line_scale: float = 1.0) -> FaceArt:
-    """The faces of ``rgb`` (boxes x, y, w, h in its pixels) as smooth skin and drawn features."""
+def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], line_scale: float = 1.0,
+             person: np.ndarray | None = None) -> FaceArt:
+    """The faces of ``rgb`` (boxes x, y, w, h in its pixels) as smooth skin and drawn features, their dark hair and
+    beards in clean tones (hair only where ``person``, the people's matte in ``rgb``'s frame (0..1 or 0..255), is:
+    a dark background beside a head is no hair)."""
     h, w = rgb.shape[:2]
     skin = np.zeros((h, w), np.float32)
+    hair = np.zeros((h, w), np.float32)
     flat = np.zeros((h, w, 3), np.uint8)
     lines = np.zeros((h, w), np.float32)
     holes = np.zeros((h, w), np.float32)
@@ -68,32 +73,41 @@ def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], li
         points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
         if points is None:
             continue
-        drawn = _draw_face(part, points[:, :2], line_scale)
+        on = None if person is None else np.ascontiguousarray(person[y0:y1, x0:x1]) > (0.5 if person.dtype.kind == "f"
+                                                                                         else 127)
+        drawn = _draw_face(part, points[:, :2], line_scale, on)
         if drawn is None:
             continue
-        s, f, ln, hole, light = drawn
+        s, f, ln, hole, light, hr = drawn
         region = (slice(y0, y1), slice(x0, x1))
-        keep = s > skin[region]
+        keep = np.maximum(s, hr) > np.maximum(skin[region], hair[region])
         flat[region][keep] = f[keep]
         skin[region] = np.maximum(skin[region], s)
+        hair[region] = np.maximum(hair[region], hr)
         lines[region] = np.maximum(lines[region], ln)
         holes[region] = np.maximum(holes[region], hole)
         features[region] |= _fill(part.shape[:2], points[:, :2], *EYES, *BROWS, LIPS_OUTER) > 100
         lightness.append(light)
-    return FaceArt(skin, flat, lines, holes, features, tuple(lightness))
+    return FaceArt(skin, flat, hair, lines, holes, features, tuple(lightness))
 
 
 def smoothed(rgb: np.ndarray, art: FaceArt) -> np.ndarray:
-    """``rgb`` with its faces' skin smoothed (the photo to stylise: its flat colours come out clean on the skin)."""
-    return rgb if not art.found else cv2.blendLinear(rgb, art.rgb, 1 - art.skin, art.skin)
+    """``rgb`` with its faces' skin smoothed and their hair and beards in a few clean tones (the photo to stylise:
+    its flat colours come out clean there, not as a camouflage of dark blotches)."""
+    if not art.found:
+        return rgb
+    cover = np.maximum(art.skin, art.hair)
+    return cv2.blendLinear(rgb, art.rgb, 1 - cover, cover)
 
 
 def inked(lines: np.ndarray, art: FaceArt, strength: float = 1.0) -> np.ndarray:
-    """A look's ink (float32 0..1) with the drawn features put in and its own ink (texture, wrinkles) taken off
-    the skin."""
+    """A look's ink (float32 0..1) with the drawn features put in and its own ink (texture, wrinkles, strands of
+    hair) taken off the skin and the inside of the hair (its outline stays)."""
     if not art.found:
         return lines
     keep = 1 - np.clip(art.skin * 0.6 * strength, 0, 1) * (1 - art.eyes)  # (half: the likeness is in it too)
+    inner = cv2.erode(art.hair, np.ones((7, 7), np.uint8))
+    keep = keep * (1 - np.clip(inner * 0.9 * strength, 0, 1))
     return np.maximum(lines * keep, art.lines * strength)
 
 
@@ -110,8 +124,9 @@ def _poly(points: np.ndarray, ids: tuple[int, ...], k: int = 4) -> np.ndarray:
 SKIN_SPAN = 120  # px: the skin's smooth tones are worked out with the face about this wide (and drawn back up)
 
 
-def _draw_face(part: np.ndarray, pts: np.ndarray, line_scale: float):
-    """One face drawn in the crop ``part``: (skin, flat skin colours, feature ink, eye/mouth holes, skin L)."""
+def _draw_face(part: np.ndarray, pts: np.ndarray, line_scale: float, person: np.ndarray | None):
+    """One face drawn in the crop ``part``: (skin, flat skin and hair colours, feature ink, eye/mouth holes, skin L,
+    hair); hair only where ``person`` (bool, the crop's size) is, if given."""
     h, w = part.shape[:2]
     span = float(np.ptp(pts[list(OVAL), 0]))
     if span < MIN_FACE * 0.6:
@@ -119,15 +134,18 @@ def _draw_face(part: np.ndarray, pts: np.ndarray, line_scale: float):
     k = min(1.0, SKIN_SPAN / span)
     small = cv2.resize(part, (max(8, round(w * k)), max(8, round(h * k))), interpolation=cv2.INTER_AREA) \
         if k < 1 else part
-    tones_out = _skin_tones(small, pts * k, span * k)
+    if person is not None and k < 1:
+        person = cv2.resize(person.astype(np.uint8), small.shape[1::-1], interpolation=cv2.INTER_NEAREST) > 0
+    tones_out = _skin_tones(small, pts * k, span * k, person)
     if tones_out is None:
         return None
-    skin, flat, holes, median = tones_out
+    skin, flat, holes, median, hair = tones_out
     if k < 1:
         skin = cv2.resize(skin, (w, h), interpolation=cv2.INTER_LINEAR)
         flat = cv2.resize(flat, (w, h), interpolation=cv2.INTER_LINEAR)
         holes = cv2.resize(holes, (w, h), interpolation=cv2.INTER_LINEAR)
-    return skin, flat, _features(part, pts, span, median, line_scale), holes, float(median[0])
+        hair = cv2.resize(hair, (w, h), interpolation=cv2.INTER_LINEAR)
+    return skin, flat, _features(part, pts, span, median, line_scale, hair), holes, float(median[0]), hair
 
 
 def _fill(shape: tuple[int, int], pts: np.ndarray, *contours: tuple[int, ...]) -> np.ndarray:
@@ -137,7 +155,7 @@ def _fill(shape: tuple[int, int], pts: np.ndarray, *contours: tuple[int, ...]) -
     return out
 
 
-def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float):
+def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float, person: np.ndarray | None):
     """The skin of one face (at a working size): its area, its smooth tones, the eyes and mouth left open, and the
     median skin colour (Lab)."""
     h, w = part.shape[:2]
@@ -175,11 +193,110 @@ def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float):
         & (np.abs(light - median[0]) < 40)
     area = np.maximum(oval, like.astype(np.uint8) * 255).astype(np.float32) / 255
     skin = np.clip(cv2.GaussianBlur(area, (0, 0), max(0.8, span / 60)) * 1.3 - 0.15, 0, 1) * (1 - holes)
-    return skin.astype(np.float32), flat, holes * (oval > 0), median
+    hair, hair_rgb = _hair(part, lab, pts, span, oval, lips, texture, cheeks, person)
+    skin = skin * (1 - hair)
+    flat = np.where(hair[..., None] > 0, hair_rgb, flat)
+    return skin.astype(np.float32), flat, holes * (oval > 0), median, hair
 
 
-def _features(part: np.ndarray, pts: np.ndarray, span: float, median: np.ndarray, line_scale: float) -> np.ndarray:
-    """The eyes, brows, nose, lips, jaw and glasses of one face as ink (float32 0..1), at the crop's full size."""
+HAIR_TONES = (55,)  # percentiles of the hair's lightness where its tones change (shadow, light)
+HAIR_CONTRAST = 26  # Lab L: the most its light tone is lighter than its shadow
+BEARD, GREY_BEARD = 0.85, 0.3  # the share of the chin a beard darkens (or, grey, roughens)
+HAIR_COLOURS = 20  # Lab a/b distance from the hair's median colour within which a pixel may be hair
+DARK_HAIR = 25  # Lab L: how much darker than the skin most of the hair (3 in 4 of its pixels) must be to be drawn
+DARKEST_HAIR = 45  # Lab L (0..255): the darkest tone drawn for hair (black hair is a deep tone, not a hole)
+
+
+def _hair(part: np.ndarray, lab: np.ndarray, pts: np.ndarray, span: float, oval: np.ndarray, lips: np.ndarray,
+          texture: np.ndarray, cheeks: np.ndarray, person: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The hair around one face and its beard (at the working size): where it is (float32 0..1) and its colours in
+    three clean tones (uint8 RGB): its shadow, its middle and its light, each in the hair's own colour, as shapes
+    smoothed out of its strands. Hair is what is darker than the skin or textured and greyer than it, around the
+    head (outside the face's oval) and on the lower face and below the chin (a beard)."""
+    h, w = part.shape[:2]
+    centre = pts[list(OVAL)].mean(axis=0)
+    top, chin = float(pts[10, 1]), float(pts[152, 1])
+    face_h = max(1.0, chin - top)
+    mouth_y = float(pts[13, 1])
+    head = np.zeros((h, w), np.uint8)  # around the head, outside the face; below the mouth only beside the neck
+    cv2.ellipse(head, (int(centre[0]), int(centre[1] - 0.12 * face_h)), (int(span * 0.8), int(face_h * 0.95)), 0, 0,
+                360, 255, -1)
+    head[oval > 128] = 0
+    head[int(mouth_y):, max(0, int(centre[0] - span * 0.4)):max(0, int(centre[0] + span * 0.4))] = 0
+    lower = np.zeros((h, w), np.uint8)  # the lower face and below the chin: moustache and beard
+    cv2.ellipse(lower, (int(centre[0]), int(mouth_y)), (int(span * 0.52), int(face_h * 0.75)), 0, 0, 360, 255, -1)
+    lower[:int(pts[2, 1] - 0.04 * face_h)] = 0  # from the nose's tip down (where the beard ends on the cheeks is
+    lower[lips > 100] = 0  # where the skin shows)
+    head[lower > 0] = 0
+    upper = cheeks.copy()
+    upper[int(pts[2, 1]):] = False  # the skin above the nose's tip (a beard pulls the cheeks' median down)
+    skin_lab = np.median(lab[upper if upper.sum() > 30 else cheeks], axis=0)
+    light = lab[..., 0]
+    chroma = np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)
+    skin_chroma = float(np.hypot(skin_lab[1] - 128, skin_lab[2] - 128))
+    skin_texture = float(np.median(texture[cheeks]))
+    dark, grey = light < skin_lab[0] - 18, chroma < 0.6 * skin_chroma
+    rough = texture > 1.6 * skin_texture
+    # Hair has strands: smooth dark areas beside the head are the blurred background.
+    found = (head > 0) & ((dark & (texture > 0.8 * skin_texture)) | (rough & grey))
+    # A beard darkens (or greys) the whole chin; the shadow under a chin, stubble or a dimple only part of it.
+    chin_zone = oval > 128
+    chin_zone[:int(pts[17, 1] + 0.02 * face_h)] = False
+    chin_zone[lips > 100] = False
+    chin = max(1, int(chin_zone.sum()))
+    bearded = bool((chin_zone & (light < skin_lab[0] - 25)).sum() > BEARD * chin
+                   or (chin_zone & grey & (texture > 1.3 * skin_texture)).sum() > GREY_BEARD * chin)
+    if bearded:
+        found |= (lower > 0) & (dark | (rough & grey))
+    if person is not None:
+        found &= person
+    if found.sum() >= 0.01 * span * span:  # one colour of hair: a collar or a shirt beside it is not hair
+        ab = np.median(lab[found][:, 1:], axis=0)
+        found &= np.hypot(lab[..., 1] - ab[0], lab[..., 2] - ab[1]) < HAIR_COLOURS
+    # Only dark hair is drawn (it is what a look's darkest colour step breaks into black blotches); fair, grey and
+    # white hair keep the look's own rendering.
+    if found.sum() < 0.01 * span * span or np.percentile(light[found], 75) > skin_lab[0] - DARK_HAIR:
+        return np.zeros((h, w), np.float32), np.zeros((h, w, 3), np.uint8)
+    # Hair in shadow (too dark to show its strands) right next to the hair found is hair too (not a lighter
+    # background); in a beard, its dark gaps.
+    shade = ((light < np.median(light[found]) + 8) & ((head > 0) | ((lower > 0) & bearded))).astype(np.uint8)
+    reach = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (max(3, int(span / 14) | 1),) * 2)
+    found = found.astype(np.uint8)
+    for _ in range(2):
+        found = np.maximum(found, cv2.dilate(found, reach) & shade)
+    found = cv2.morphologyEx(found, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    found = cv2.morphologyEx(found, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    # Its tones: the hair's own lightness smoothed into masses (only hair counts: no lighter rim where it meets the
+    # skin or the background), split at the hair's own percentiles, each tone's shape smoothed, in its own colour.
+    inside = cv2.erode(found, np.ones((3, 3), np.uint8)).astype(np.float32)  # (its edge is mixed with what is beside)
+    if inside.sum() < 10:
+        inside = found.astype(np.float32)
+    sigma = max(1.0, span / 30)
+    level = cv2.GaussianBlur(light * inside, (0, 0), sigma) / np.maximum(cv2.GaussianBlur(inside, (0, 0), sigma), 1e-3)
+    values = level[found > 0]
+    cuts = np.percentile(values, HAIR_TONES)
+    tone = np.digitize(level, cuts).astype(np.uint8)
+    tones = len(HAIR_TONES) + 1
+    votes = np.stack([cv2.GaussianBlur(((tone == t) & (found > 0)).astype(np.float32), (0, 0), max(1.0, span / 40))
+                      for t in range(tones)])
+    tone = np.argmax(votes, axis=0)
+    colours = np.zeros((tones, 3), np.float32)
+    whole = np.median(lab[found > 0], axis=0)
+    for t in range(tones):  # each tone its own lightness, in the hair's colour
+        members = (tone == t) & (found > 0)
+        colours[t] = (np.median(lab[members], axis=0) if members.sum() > 3 else whole) * (1, 0.4, 0.4) \
+            + whole * (0, 0.6, 0.6)
+    colours[:, 0] = np.maximum(colours[:, 0], DARKEST_HAIR + np.arange(tones) * 16)
+    colours[1:, 0] = np.minimum(colours[1:, 0], colours[0, 0] + HAIR_CONTRAST)  # one head of hair, lit and in shade
+    hair_rgb = cv2.cvtColor(np.clip(colours, 0, 255).astype(np.uint8)[None], cv2.COLOR_LAB2RGB)[0][tone]
+    area = cv2.GaussianBlur(found.astype(np.float32), (0, 0), max(0.7, span / 90))
+    return np.clip(area * 1.2 - 0.1, 0, 1).astype(np.float32), hair_rgb.astype(np.uint8)
+
+
+def _features(part: np.ndarray, pts: np.ndarray, span: float, median: np.ndarray, line_scale: float,
+              hair: np.ndarray) -> np.ndarray:
+    """The eyes, brows, nose, lips, jaw (not across a beard: ``hair``) and glasses of one face as ink (float32
+    0..1), at the crop's full size."""
     h, w = part.shape[:2]
     # Only the box of the face's features is looked at: the rest of the crop gets no ink.
     x0, y0 = (max(0, int(v)) for v in pts[:, :2].min(axis=0) - 4)
@@ -208,7 +325,9 @@ def _features(part: np.ndarray, pts: np.ndarray, span: float, median: np.ndarray
     open_mouth = cv2.contourArea(box_pts[list(LIPS_INNER)].astype(np.float32)) > 30
     cv2.polylines(ink, [_poly(box_pts, LIPS_INNER)], True, 230, t + int(open_mouth), cv2.LINE_AA, shift=4)
     cv2.polylines(ink, [_poly(box_pts, LIPS_OUTER)], True, 90, t, cv2.LINE_AA, shift=4)
-    cv2.polylines(ink, [_poly(box_pts, JAW)], False, 110, t, cv2.LINE_AA, shift=4)
+    jaw = np.zeros_like(ink)
+    cv2.polylines(jaw, [_poly(box_pts, JAW)], False, 110, t, cv2.LINE_AA, shift=4)
+    ink = np.maximum(ink, (jaw * (1 - hair[y0:y1, x0:x1])).astype(np.uint8))
     band = (int(box_pts[list(BROWS[0] + BROWS[1]), 1].min() - span * 0.08), int(box_pts[2, 1]))
     ink = np.maximum(ink, _glasses(gray, _fill(shape, box_pts, OVAL), eyes, brows, span, band))
     out = np.zeros((h, w), np.float32)
@@ -239,10 +358,10 @@ def _glasses(gray: np.ndarray, oval: np.ndarray, eyes: np.ndarray, brows: np.nda
     return cv2.GaussianBlur(lines, (0, 0), 0.6)
 
 
-def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels: int = 5, thickness: float = 1.0
-         ) -> tuple[np.ndarray, np.ndarray]:
+def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels: int = 5, thickness: float = 1.0,
+         person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """A picture's cel-shaded flat colours (uint8) and ink (float32 0..1), the faces' skin smooth and their
-    features drawn."""
-    art = face_art(rgb, faces, line_scale=thickness)
+    features drawn, their dark hair in clean tones (on ``person``, see :func:`face_art`)."""
+    art = face_art(rgb, faces, line_scale=thickness, person=person)
     clean = smoothed(rgb, art)
     return cel_shade(clean, levels=levels), inked(ink_lines(clean, thickness=thickness), art)

@@ -121,7 +121,7 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     mask = look.frame(work, (look.subject.mask * 255).astype(np.uint8), band=True) if sculpt else \
         np.full(work[::-1], 255, np.uint8)
     faces = _faces_in_frame(look, work)
-    drawn = face_art(rgb, faces, line_scale=0.8)  # the faces' skin smooth, their features drawn (faceart.py)
+    drawn = face_art(rgb, faces, line_scale=0.8, person=mask)  # the faces' skin smooth, features drawn (faceart.py)
     smooth = cv2.bilateralFilter(cv2.bilateralFilter(rgb, 7, 50, 7), 7, 40, 7)
     # (the regions come from the photo smoothed by the drawn faces; the faces' relief from the photo's own light)
     own_lum = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
@@ -198,6 +198,9 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
         if x1 - x0 < 2 or y1 - y0 < 2:
             continue
         patch = lab[y0:y1, x0:x1].reshape(-1, 3).astype(np.float32)
+        bare = drawn_skin[y0:y1, x0:x1].reshape(-1)  # (not a moustache: the skin ink is the skin's own colour)
+        if bare.sum() > 0.3 * bare.size:
+            patch = patch[bare]
         mean_ab = np.median(patch[:, 1:], axis=0)
         mean_l = float(np.median(patch[:, 0]))
         skin_ls.append(mean_l)

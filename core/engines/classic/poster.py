@@ -32,43 +32,43 @@ COMIC_COLOURS = (None, ((77, 214, 255), (255, 60, 140)), ((255, 120, 190), (255,
                  ((150, 235, 90), (255, 90, 40)))  # (speed-line background, sound-effect burst) per edition
 
 
-SKIES = (None, ((10, 30, 80), (255, 170, 60)), ((60, 10, 20), (255, 90, 60)))  # (top, bottom) per edition
+SKIES = (None, "photo", ((60, 10, 20), (255, 150, 60)))  # per edition: the palette's sky, the photo's own, a red one
+HERO_FACE = 420  # px: the largest the star's face is painted (a close-up photo would make it fill the poster)
+HEAD_TOP = 90  # px: where the star's hair reaches at most (a short cut-out rises to it and fades out below)
+BAND = 960  # where the dark credits band starts; the people fade into it above (FADE px at least)
+FADE = 150
+BAND_COLOUR = (20, 8, 16)
 
 
 def film_poster(look: Look) -> Image.Image:
-    """A painted 90s film poster: dramatic sky, the hero's face large in the sky beside them, the hero whole below,
-    a golden title."""
+    """A painted 90s film poster: the star large against a dramatic painted sky (light rays bursting from behind
+    the head, in the photo's own colours or the theme's), lit from behind, rising out of the dark credits band under
+    a golden title. A group stands together as the cast, every face whole."""
     name, things = name_and_things(look, look.theme.package.get("default_name", "MINI ME"))
     seed = look.params.seed
-    sky = SKIES[seed % len(SKIES)]
-    top, bottom = sky or (hex_color(look.palette.get(k, d)) for k, d in (("sky_top", "#3a0a4a"),
-                                                                          ("sky_bottom", "#ff7b2e")))
-    side = 1 if seed // len(SKIES) % 2 else -1  # the edition: the big face on the left (-1) or the right
-    canvas = Image.fromarray(_sky(top, bottom, side)).convert("RGBA")
+    top, bottom = _sky_colours(look, SKIES[seed % len(SKIES)])
+    lean = (seed // len(SKIES) % 3 - 1) * 0.12  # the edition also places the star left of centre, centred or right
     look.progress(0.2)
+    fade_from = BAND - FADE
     if look.person_found:
-        group = len(look.faces) > 1
-        # The face large in the sky, painted in the sky's own colours (a poster's montage, not a copy of the hero),
-        # on one side; the hero whole below on the other (a group stands as a wide row, the faces above it).
-        cut, faces = person_and_faces(look, 340 if not group else 490, 310, box=look.people_box(below=0.4, side=0.5,
-                                                                                                above=0.6))
-        face = _sky_tinted(_painted(cut, faces), top, bottom)
-        face = resize(face, (int(face.width * 1.7), int(face.height * 1.7)))
-        fade = np.clip(np.linspace(1.3, 0.0, face.height, dtype=np.float32), 0, 0.92)[:, None]
-        face.putalpha(Image.fromarray((np.asarray(face.getchannel("A")) * fade).astype(np.uint8)))
-        fx = (W - face.width) // 2 if group else int(W / 2 + side * W * 0.22 - face.width / 2)
-        canvas.alpha_composite(face, (min(max(0, fx), W - face.width), 30))
-        cut, faces = person_and_faces(look, 980 if group else 700, 800 if group else 760,
-                                      box=look.people_box(below=3.2, side=1.8, above=0.6), fade_bottom=False)
-        hero = _painted(cut, faces)
-        hx = (W - hero.width) // 2 if group else int(W / 2 - side * W * 0.12 - hero.width / 2)
-        canvas.alpha_composite(hero, (min(max(0, hx), W - hero.width), 1010 - hero.height))
+        hero, (hx, hy), centre = _star(look, lean)
+        fade_from = int(np.clip(hy + hero.height * 0.75, BAND - 3 * FADE, BAND - FADE))  # a bust fades into the dark
+        canvas = Image.fromarray(_sky(top, bottom, centre, seed % 5))
+        _glow_behind(canvas, hero, (hx, hy), mix(bottom, (255, 255, 255), 0.6))
+        canvas = canvas.convert("RGBA")
+        canvas.alpha_composite(hero, (hx, hy))
     else:
+        canvas = Image.fromarray(_sky(top, bottom, (0.5, 0.35), seed % 5)).convert("RGBA")
         scene = _painted(Image.fromarray(crop_cover_array(look.source, (860, 700))).convert("RGBA"), [])
         canvas.alpha_composite(scene, (82, 200))
     look.progress(0.6)
-    d = ImageDraw.Draw(canvas)
-    d.rectangle((0, 960, W, H), fill=(20, 8, 16, 255))
+    arr = np.array(canvas.convert("RGB"))
+    fade = (np.arange(BAND - fade_from, dtype=np.float32) / (BAND - fade_from)) ** 0.8
+    arr[fade_from:BAND] = cv2.blendLinear(arr[fade_from:BAND], np.full_like(arr[fade_from:BAND], BAND_COLOUR),
+                                          np.ascontiguousarray(np.broadcast_to(1 - fade[:, None], (len(fade), W))),
+                                          np.ascontiguousarray(np.broadcast_to(fade[:, None], (len(fade), W))))
+    arr[BAND:] = BAND_COLOUR
+    canvas = Image.fromarray(arr).convert("RGBA")
     gold = (255, 206, 60)
     title = display_caps(name)
     title_h = int(min(190, 150 * look.params.name_scale))
@@ -90,44 +90,124 @@ def film_poster(look: Look) -> Image.Image:
     return Image.fromarray(cv2.subtract(cv2.add(out, lighter), darker))
 
 
+def _star(look: Look, lean: float) -> tuple[Image.Image, tuple[int, int], tuple[float, float]]:
+    """The painted star (or the cast) cut out, where it stands on the poster, and where the light bursts from (the
+    main head's centre, as fractions of the poster)."""
+    group = len(look.faces) > 1
+    tall = BAND + 40 - HEAD_TOP
+    box = look.people_box(below=2.2 if group else 2.0, side=1.7 if group else 2.6, above=0.6)
+    if group:  # the whole cast, as large as the poster's width and height allow
+        cut, faces = person_and_faces(look, W - 24, tall, fade_bottom=True, box=box)
+    else:  # as tall as from HEAD_TOP into the band, the face no larger than a star's; only what the poster shows
+        x0, y0, x1, y1 = box
+        bx0, by0, bx1, by1 = look.subject.bbox(0.35)
+        fx, _, fw, _ = look.face or look.faces[0]
+        scale = min(tall / max(1, min(y1, by1) - max(y0, by0)), HERO_FACE / max(1, fw))
+        middle = fx + fw / 2 - lean * W / scale
+        box = (int(max(x0, middle - W / scale / 2)), y0, int(min(x1, middle + W / scale / 2)), y1)
+        cut, faces = person_and_faces(look, W, round(scale * (min(y1, by1) - max(y0, by0))) + 1, fade_bottom=True,
+                                      box=box)
+    largest = HERO_FACE * (0.7 if group else 1.0)
+    widest = max(f[2] for f in faces)
+    if widest > largest * 1.05:  # a close-up: the face no larger than a star's on a poster
+        k = largest / widest
+        cut = resize(cut, (max(8, round(cut.width * k)), max(8, round(cut.height * k))))
+        faces = [(x * k, y * k, w * k, h * k) for x, y, w, h in faces]
+    main = max(faces, key=lambda f: f[2] * f[3])
+    head_top = min(y - 0.6 * h for _, y, _, h in faces)
+    # Standing on the band, the body's foot hidden in it; a short cut-out (a close-up) rises to HEAD_TOP instead and
+    # fades out below (a cast, to a third of the way down: the light bursts above their heads).
+    hy = int(min(BAND + 40 - cut.height, (H // 3 if group else HEAD_TOP) - head_top))
+    hx = (W - cut.width) // 2 if group else int(W / 2 + lean * W - (main[0] + main[2] / 2))
+    hx = int(np.clip(hx, min(0, W - cut.width), max(0, W - cut.width)))  # no gap at a side, the face in
+    centre = ((hx + main[0] + main[2] / 2) / W, (hy + main[1] + main[3] * 0.45) / H)
+    return _painted(cut, faces), (hx, hy), centre
+
+
+def _sky_colours(look: Look, sky: object) -> tuple[Color, Color]:
+    """The sky's (top, bottom) colours: an edition's own, the palette's (None), or the photo's ("photo"): its
+    strongest colour (the clothes, the place; the faces left out), deep at the top and glowing at the horizon."""
+    if isinstance(sky, tuple):
+        return sky
+    palette = tuple(hex_color(look.palette.get(k, d)) for k, d in (("sky_top", "#3a0a4a"), ("sky_bottom", "#ff7b2e")))
+    if sky is None:
+        return palette  # type: ignore[return-value]
+    small = np.asarray(look.source.resize((64, 64), Image.Resampling.BOX))
+    weight = np.ones((64, 64), np.float32)
+    sx, sy = 64 / look.source.width, 64 / look.source.height
+    for x, y, w, h in look.faces:
+        weight[int(y * sy):int((y + h) * sy) + 1, int(x * sx):int((x + w) * sx) + 1] = 0
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV).astype(np.float32)
+    weight *= hsv[..., 1] / 255 * np.clip(hsv[..., 2] / 255 * 2, 0, 1)  # vivid, not dark
+    if weight.sum() < 0.12 * weight.size * 0.5:  # a grey photo: the palette's sky
+        return palette  # type: ignore[return-value]
+    votes = np.bincount((hsv[..., 0].astype(np.int32) // 10).ravel(), weight.ravel(), minlength=18)
+    hue = int(np.argmax(votes)) * 10 + 5
+    deep = cv2.cvtColor(np.array([[[hue, 220, 70]]], np.uint8), cv2.COLOR_HSV2RGB)[0, 0]
+    glow = cv2.cvtColor(np.array([[[(hue + 12) % 180, 170, 255]]], np.uint8), cv2.COLOR_HSV2RGB)[0, 0]
+    return tuple(int(v) for v in deep), tuple(int(v) for v in glow)  # type: ignore[return-value]
+
+
+def _glow_behind(canvas: Image.Image, hero: Image.Image, xy: tuple[int, int], color: Color) -> None:
+    """The light behind the star: a bright halo around the silhouette (worked at a quarter size), in place."""
+    alpha = np.asarray(hero.getchannel("A"))
+    small = cv2.resize(alpha, (max(1, hero.width // 4), max(1, hero.height // 4)), interpolation=cv2.INTER_AREA)
+    pad = 12
+    small = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
+    halo = cv2.GaussianBlur(small.astype(np.float32) / 255, (0, 0), 5) * 1.3
+    halo = cv2.resize(np.clip(halo, 0, 0.85), ((small.shape[1]) * 4, small.shape[0] * 4),
+                      interpolation=cv2.INTER_LINEAR)
+    layer = Image.new("RGB", (halo.shape[1], halo.shape[0]), color)
+    canvas.paste(layer, (xy[0] - pad * 4, xy[1] - pad * 4), Image.fromarray((halo * 255).astype(np.uint8)))
+
+
 def _painted(art: Image.Image, faces: list[tuple[float, float, float, float]]) -> Image.Image:
     """Hand-painted: flat strokes, warm saturated skin, smooth painted faces with their features drawn in soft
     brown (faceart.py), painted highlights."""
     arr = np.asarray(art).copy()
     rgb = np.ascontiguousarray(arr[..., :3])
-    drawn = face_art(rgb, faces)
+    drawn = face_art(rgb, faces, person=arr[..., 3])
     clean = smoothed(rgb, drawn)
     painted = cv2.addWeighted(cel_shade(clean, levels=8), 0.7, clean, 0.3, 0)
-    if drawn.found:
-        ink = drawn.lines * 0.7
-        painted = cv2.blendLinear(painted, np.full_like(painted, (70, 30, 25)), 1 - ink, ink)
+    if drawn.found:  # (blended where the faces are only)
+        x, y, w, h = cv2.boundingRect((drawn.lines > 0).astype(np.uint8))
+        ink = np.ascontiguousarray(drawn.lines[y:y + h, x:x + w]) * 0.7
+        part = np.ascontiguousarray(painted[y:y + h, x:x + w])
+        painted[y:y + h, x:x + w] = cv2.blendLinear(part, np.full_like(part, (70, 30, 25)), 1 - ink, ink)
     arr[..., :3] = cv2.LUT(painted, _WARM)
     return Image.fromarray(arr, "RGBA")
 
 
-def _sky_tinted(art: Image.Image, top: Color, bottom: Color) -> Image.Image:
-    """The painting turned towards the sky's two colours (its shadows to the top colour, its lights to a pale bottom
-    colour), a little of its own colour kept."""
-    arr = np.asarray(art).copy()
-    luma = cv2.cvtColor(np.ascontiguousarray(arr[..., :3]), cv2.COLOR_RGB2GRAY).astype(np.float32)[..., None] / 255
-    dark, light = np.array(mix(top, (0, 0, 0), 0.3), np.float32), np.array(mix(bottom, (255, 255, 255), 0.45),
-                                                                           np.float32)
-    tinted = dark * (1 - luma) + light * luma
-    arr[..., :3] = np.clip(tinted * 0.4 + arr[..., :3].astype(np.float32) * 0.6, 0, 255).astype(np.uint8)
-    return Image.fromarray(arr, "RGBA")
-
-
-@budget_cache(maxsize=8)
-def _sky(top: Color, bottom: Color, side: int = 0) -> np.ndarray:
-    """The sky: a gradient and sun rays from behind the hero (``side``: -1 left of centre, 1 right)."""
-    t = np.linspace(0, 1, H, dtype=np.float32)[:, None, None] ** 0.8
+def _sky(top: Color, bottom: Color, centre: tuple[float, float], variant: int) -> np.ndarray:
+    """The painted sky: deep at the top, glowing towards the horizon and around the star's head (``centre``, as
+    fractions), light rays bursting from behind the head, brushy clouds (``variant`` moves them). Worked at a quarter
+    size (it is all soft) and drawn up."""
+    w, h = W // 4, H // 4
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    cx, cy = centre[0] * w, centre[1] * h
+    r = np.sqrt((xx - cx) ** 2 + (yy - cy) ** 2) / h
+    t = np.maximum((yy / h) ** 1.2 * 0.8, np.exp(-(r / 0.35) ** 2))
+    clouds = _clouds(variant, (w, h))
+    t = np.clip(t + clouds * 0.25, 0, 1)[..., None]
     arr = np.array(top, np.float32) * (1 - t) + np.array(bottom, np.float32) * t
-    arr = np.broadcast_to(arr, (H, W, 3)).copy()
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    angle = np.arctan2(yy - H * 0.75, xx - W * (0.5 - 0.12 * side))
-    rays = (np.sin(angle * 28) > 0.3).astype(np.float32) * np.clip(1 - np.abs(yy - H * 0.75) / H, 0, 1)
-    arr = arr + cv2.GaussianBlur(rays, (0, 0), 3)[..., None] * 40
-    return np.clip(arr, 0, 255).astype(np.uint8)
+    angle = np.arctan2(yy - cy, xx - cx)
+    rays = np.clip((np.sin(angle * 16 + variant) - 0.2) * 2.5, 0, 1) * np.clip(1.3 - r, 0, 1) * (0.6 + 0.4 * clouds)
+    light = np.array(mix(bottom, (255, 255, 255), 0.5), np.float32)
+    arr = arr + (light - arr) * (rays * 0.35)[..., None]
+    return cv2.resize(np.clip(arr, 0, 255).astype(np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+@budget_cache(maxsize=5)
+def _clouds(variant: int, size: tuple[int, int]) -> np.ndarray:
+    """Soft painted clouds: a few octaves of smoothed noise in 0..1, stretched sideways like brush strokes."""
+    rng = np.random.default_rng(variant + 11)
+    w, h = size
+    out = np.zeros((h, w), np.float32)
+    for cells, weight in ((6, 0.6), (14, 0.3), (32, 0.1)):
+        noise = rng.random((cells, max(2, cells // 2)), dtype=np.float32).T
+        out += cv2.resize(noise, (w, h), interpolation=cv2.INTER_CUBIC) * weight
+    out = cv2.GaussianBlur(out, (0, 0), sigmaX=6, sigmaY=2)
+    return np.clip((out - out.min()) / max(1e-6, out.max() - out.min()), 0, 1)
 
 
 _WARM = np.clip(np.arange(256, dtype=np.float32)[:, None] * np.array([1.08, 1.0, 0.9], np.float32) + 6, 0, 255
@@ -167,7 +247,9 @@ def comic_panel(look: Look) -> Image.Image:
     # (``frame``: the edition also picks a closer or wider shot, framed further left or right.)
     photo = group.rgb if group else look.frame((W, H))
     faces = group.faces if group else look.faces_in((W, H), look.frame_window((W, H)))
-    drawn = face_art(photo, faces, line_scale=1.6)
+    mask8 = (look.subject.mask * 255).astype(np.uint8) if look.person_found else None
+    m = (group.alpha if group else look.frame((W, H), mask8).astype(np.float32) / 255) if mask8 is not None else None
+    drawn = face_art(photo, faces, line_scale=1.6, person=m)
     clean = smoothed(photo, drawn)
     flat, lines = cel_shade(clean, levels=4), inked(ink_lines(clean, thickness=2), drawn)
     look.progress(0.35)
@@ -181,9 +263,7 @@ def comic_panel(look: Look) -> Image.Image:
         dots &= ovals < 0.5
         lines = np.maximum(lines * (1 - 0.6 * ovals), drawn.lines)
     art = cv2.multiply(flat, cv2.merge([np.where(dots, 166, 255).astype(np.uint8)] * 3), scale=1 / 255)
-    if look.person_found:
-        mask8 = (look.subject.mask * 255).astype(np.uint8)
-        m = group.alpha if group else look.frame((W, H), mask8).astype(np.float32) / 255
+    if m is not None:
         art = cv2.blendLinear(_speed_lines(accent), art, 1 - m, m)
         outline = np.clip(cv2.dilate(m, np.ones((9, 9), np.uint8)) - m, 0, 1)
         lines = np.maximum(lines, outline)

@@ -163,7 +163,23 @@ def find_faces(rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
     faces = _suppress(found)
     if len(faces) >= 2:  # a group: a second detector finds the people looking down or aside
         faces = _suppress(found + _hog_faces(rgb, faces, scale, m))
-    return sorted((tuple(int(round(v / scale)) for v in f) for f in faces), key=lambda f: f[0])  # type: ignore
+    faces = sorted((tuple(int(round(v / scale)) for v in f) for f in faces), key=lambda f: f[0])  # type: ignore
+    return _in_focus(rgb, faces)  # type: ignore[arg-type]
+
+
+def _in_focus(rgb: np.ndarray, faces: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The faces without the people behind: a face far smaller than the largest one and out of focus (a blurred
+    crowd behind the person) is not one of the people in the photo."""
+    if len(faces) < 2:
+        return faces
+    focus = _focus(rgb)
+    blur = [focus.face_blur(f) for f in faces]
+    known = [b for b in blur if b is not None]
+    if not known:
+        return faces
+    limit = _blurry(min(known))
+    widest = max(f[2] for f in faces)
+    return [f for f, b in zip(faces, blur) if not (f[2] < BEHIND_FACE * widest and b is not None and b > limit)]
 
 
 HOG_FACE_PX = 90  # dlib's HOG window is 80 px: the group's faces are brought to about this size
@@ -253,12 +269,117 @@ def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] |
     found = (face_small is not None and float((mask_small > 0.5).mean()) > 0.03
              and _covers(mask_small, face_small))
     found = found or any(_covers(mask_small, f) for f in faces_small)
+    if faces_small:
+        mask_small = _without_people_behind(small, mask_small, faces_small, _focus(small))
     mask_small = _refine_edges(small, _with_faces(_largest_blob(mask_small, faces_small), faces_small))
     mask = cv2.resize(mask_small, (w, h), interpolation=cv2.INTER_LINEAR)
     if m.has_models and faces_full:
         _closer_look(rgb, mask, mask_small, scale, faces_full, m)
     face_full = tuple(int(v / scale) for v in face_small) if face_small else None
     return Subject(mask, face_full, found, tuple(faces_full))
+
+
+BEHIND_FACE = 0.5  # a face narrower than this share of the largest one, and out of focus, is someone behind
+BLUR_RATIO, BLUR_MARGIN = 2.0, 1.0  # out of focus: this many times blurrier than the sharpest face, and by this many
+# pixels (the edges' blur σ, at the analysis size)
+
+
+def _blurry(face_blur: float) -> float:
+    """The edge blur (σ, px) beyond which something is out of focus, beside faces of ``face_blur``."""
+    return max(BLUR_RATIO * face_blur, face_blur + BLUR_MARGIN)
+
+
+@dataclass(frozen=True)
+class _Focus:
+    """How blurred the photo's edges are: the defocus estimate of Zhuo and Sim ("Defocus map estimation from a
+    single image", 2011): an edge blurred again by a known Gaussian loses gradient in proportion to how sharp it
+    was. OpenCV has no defocus estimator; it is a few filters."""
+
+    blur: np.ndarray  # float32: each edge pixel's blur σ (px at this map's size), 0 off the edges
+    edges: np.ndarray  # float32: 1 on the edges
+    scale: float  # this map's size / the photo's
+
+    def face_blur(self, face: tuple[int, int, int, int]) -> float | None:
+        """The median blur of the edges inside a face (eyes, brows, mouth), or None when it has too few."""
+        x, y, w, h = (int(round(v * self.scale)) for v in face)
+        inner = (slice(max(0, y + h // 5), max(0, y + h - h // 5)), slice(max(0, x + w // 5), max(0, x + w - w // 5)))
+        on = self.edges[inner] > 0
+        return float(np.median(self.blur[inner][on])) if int(on.sum()) >= 20 else None
+
+    def regional(self, size: tuple[int, int], sigma: float) -> tuple[np.ndarray, np.ndarray]:
+        """The blur spread from the edges over the regions between them (at ``size``, w × h): the blur and how much
+        edge it rests on (0 where no edge is near)."""
+        weight = cv2.GaussianBlur(cv2.resize(self.edges, size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+        total = cv2.GaussianBlur(cv2.resize(self.blur, size, interpolation=cv2.INTER_AREA), (0, 0), sigma)
+        return total / np.maximum(weight, 1e-6), weight
+
+
+FOCUS_SIDE = 512
+REBLUR = 1.0  # σ of the second blur
+
+
+def _focus(rgb: np.ndarray) -> _Focus:
+    """The photo's edge blur map (at up to FOCUS_SIDE px)."""
+    h, w = rgb.shape[:2]
+    k = min(1.0, FOCUS_SIDE / max(h, w))
+    small = cv2.resize(rgb, (max(1, round(w * k)), max(1, round(h * k))), interpolation=cv2.INTER_AREA) \
+        if k < 1 else rgb
+    gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    level = gray.astype(np.float32) / 255
+    sharp, soft = _gradient(level), _gradient(cv2.GaussianBlur(level, (0, 0), REBLUR))
+    ratio = sharp / np.maximum(soft, 1e-6)
+    sigma = np.clip(REBLUR / np.sqrt(np.maximum(ratio * ratio - 1, 1e-3)), 0, 6)
+    edges = (cv2.Canny(cv2.GaussianBlur(gray, (0, 0), 0.8), 10, 30) > 0).astype(np.float32)
+    return _Focus((sigma * edges).astype(np.float32), edges, k)
+
+
+def _gradient(level: np.ndarray) -> np.ndarray:
+    return cv2.magnitude(cv2.Sobel(level, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(level, cv2.CV_32F, 0, 1, ksize=3))
+
+
+def _without_people_behind(small: np.ndarray, mask: np.ndarray, faces: list[tuple[int, int, int, int]],
+                           focus: _Focus) -> np.ndarray:
+    """The matte without the people behind the found ones: the segmentation model takes a blurred crowd behind a
+    person for more of them. Out-of-focus parts of the matte away from every face's head and body are seeds of
+    "someone behind", the heads, the bodies right below them and the sharp parts (an arm, what they hold) seeds of
+    "the people"; a watershed over the photo's colours draws the line between the two (along the shoulder in front
+    of a blurred head) and what fell to the people behind leaves the matte."""
+    h, w = mask.shape
+    blurs = [b for b in map(focus.face_blur, faces) if b is not None]  # (``focus`` is of ``small``)
+    if not blurs:
+        return mask
+    sharpest = min(blurs)
+    median_w = float(np.median([f[2] for f in faces]))
+    blur, weight = focus.regional((w, h), max(1.5, 0.1 * median_w))
+    known = weight > 0.05
+    inside = mask > 0.5
+    behind = inside & known & (blur > _blurry(sharpest))
+    sharp = inside & known & (blur < (sharpest + _blurry(sharpest)) / 2)
+    own, body = np.zeros((h, w), np.uint8), np.zeros((h, w), np.uint8)
+    for x, y, fw, fh in faces:
+        cx = int(x + fw / 2)
+        cv2.ellipse(own, (cx, int(y + fh * 0.45)), (max(1, int(fw * 0.45)), max(1, int(fh * 0.6))), 0, 0, 360, 1, -1)
+        cv2.rectangle(own, (int(x + fw * 0.3), int(y + fh)), (int(x + fw * 0.7), h), 1, -1)
+        cv2.ellipse(body, (cx, int(y + fh * 0.4)), (max(1, int(fw * 0.8)), max(1, int(fh * 1.05))), 0, 0, 360, 1, -1)
+        chin = int(y + fh)
+        shoulders = np.array([[cx - fw * 0.5, chin], [cx + fw * 0.5, chin], [cx + fw * 1.25, chin + fh * 0.7],
+                              [cx + fw * 1.4, h], [cx - fw * 1.4, h], [cx - fw * 1.25, chin + fh * 0.7]], np.int32)
+        cv2.fillPoly(body, [shoulders], 1)
+    # Someone behind is a large blurred area, not a few specks of a dark suit's noise.
+    side = max(3, int(0.12 * median_w)) | 1
+    behind = cv2.morphologyEx(((behind & (body == 0)) * 255).astype(np.uint8), cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(behind, connectivity=8)
+    large = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.2 * median_w ** 2) + 1
+    if not len(large):
+        return mask
+    behind = np.isin(labels, large)
+    markers = np.zeros((h, w), np.int32)
+    markers[behind] = 2
+    markers[(sharp | (own > 0)) & inside] = 1
+    cv2.watershed(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), markers)
+    others = cv2.GaussianBlur((markers == 2).astype(np.float32), (0, 0), 1.0)
+    return (mask * (1 - others)).astype(np.float32)
 
 
 CLOSER_AREA = 0.4  # people covering less of the photo than this are segmented again, closer
