@@ -241,17 +241,17 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     line = np.where(edge <= 1, (1 - edge) * front + edge * ear_top, (2 - edge) * ear_top + (edge - 1) * nape)
     line = cv2.GaussianBlur(line[None].astype(np.float32), (0, 0), 3)[0]
     mask = _smoothstep(-0.015, 0.015, gel - line[None])
-    # Thin at the hairline (a sculpted lip), fuller above it; every term that depends on the azimuth fades out at
-    # the crown, where all azimuths meet.
+    # Tapered to nothing at the hairline (no cap's rim), fuller above it; every term that depends on the azimuth
+    # fades out at the crown, where all azimuths meet.
     lift = _smoothstep(line[None], line[None] + 0.35, gel)
     crown = _smoothstep(0.25, 1.4, gel)
     pole = 1 - _smoothstep(0.9, 1.45, gel)
     sides = np.exp(-((abs_az[None] - 1.5) / 0.7) ** 2) * pole
-    thick = 0.03 + lift * (0.025 + 0.7 * style.side * sides) + style.top * crown
+    thick = 0.006 + lift * (0.05 + 0.7 * style.side * sides) + style.top * crown
     # Sculpted locks: grooves running from the crown down, a little swept by the variation.
     sweep = 0.35 * ((variation % 3) - 1)
     grooves = 0.5 + 0.5 * np.cos(gaz * 22 + sweep * gel * 6)
-    depth = 0.16 if style.top > 0.08 or style.long > 0 else 0.07  # short hair: finer, shallower locks
+    depth = 0.16 if style.top > 0.08 or style.long > 0 else 0.11  # short hair: finer, shallower locks
     thick = thick * (1 - depth * grooves * np.cos(gel) ** 2)
     grid = shape.radius + mask * thick - (1 - mask) * 0.06
     dirs, faces = unit_sphere(HAIR_SUBDIVISIONS)
