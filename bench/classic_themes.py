@@ -2,8 +2,10 @@
 
 Each theme's median (engine render + the shared post-processing) is printed next to the median of the pilgram
 (Instagram-filter library) filter closest to it, measured on the same image in the same process, and their ratio.
-Goals: retro themes <= 60 ms; the toy looks, miniature, polaroid and pop-art <= 250 ms for the engine's render (issue
-15); every other classic look <= 300 ms and the desk figurine <= 400 ms per 1024² on one core. The engine-only time
+Goals: retro themes <= 60 ms; the five looks with a 3D figure (figurine, action figure, desk figure, caricature,
+miniature) <= 1.5 s for a toy still (issue 24: the figure is real geometry, built and ray-traced); every other
+classic look <= 300 ms per 1024² on one core (issue 26). The figurine's ratio to the 70s look is printed at the end
+(issue 24 asks <= 2x end to end). The engine-only time
 (no shared post-processing) is printed too. The machine this runs on may be shared: compare the ratios (measured in
 the same run) rather than the absolute times.
 
@@ -43,8 +45,8 @@ PEERS = {  # the pilgram filter that does the most comparable job
     "desk-figure": "brannan", "anime": "clarendon", "caricature": "brannan", "yearbook": "valencia",
     "sticker-sheet": "brannan", "film-poster": "kelvin", "comic-panel": "toaster", "magazine-cover": "clarendon",
 }
-GOALS_MS = {"retro-70s": 60, "retro-80s": 60, "retro-90s": 60, "figurine": 250, "action-figure": 250,
-            "miniature": 250, "polaroid": 250, "pop-art": 250, "desk-figure": 400}
+GOALS_MS = {"retro-70s": 60, "retro-80s": 60, "retro-90s": 60, "figurine": 1500, "action-figure": 1500,
+            "miniature": 1500, "desk-figure": 1500, "caricature": 1500}
 DEFAULT_GOAL_MS = 300
 
 
@@ -64,6 +66,7 @@ def main(repeats: int) -> None:
     catalog = ThemeCatalog.from_dir(THEMES_DIR, engine="classic")
     print(f"1024×1024 selfie, one core, median of {repeats}")
     print(f"{'theme':<15}{'engine ms':>10}{'+finish':>9}{'goal':>7}   {'pilgram peer':<14}{'peer ms':>8}{'ratio':>8}")
+    totals: dict[str, float] = {}
     for theme in catalog:
         params = RenderParams(name="Eileen", variant=theme.default_variant, seed=5)
 
@@ -79,6 +82,9 @@ def main(repeats: int) -> None:
         goal = GOALS_MS.get(theme.id, DEFAULT_GOAL_MS)
         print(f"{theme.id:<15}{engine_only:>10.1f}{ours:>9.1f}{goal:>7}   {peer_name:<14}{theirs:>8.1f}"
               f"{ours / theirs:>7.2f}x")
+        totals[theme.id] = ours
+    if "figurine" in totals and "retro-70s" in totals:
+        print(f"figurine / retro-70s (engine + finish): {totals['figurine'] / totals['retro-70s']:.1f}x")
 
 
 if __name__ == "__main__":
