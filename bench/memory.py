@@ -44,12 +44,12 @@ def rss_mb() -> float:
 
 def photos() -> list[bytes]:
     """Real portraits as JPEG: scikit-image's astronaut, matplotlib's Grace Hopper, the repo's Obama, and the
-    machine's extra photos where present (read only, never committed)."""
+    JPEGs of the folder MINIME_BENCH_PHOTOS names, where set (read only, never committed)."""
     images = [Image.fromarray(data.astronaut()), Image.open(cbook.get_sample_data("grace_hopper.jpg")),
               Image.open(ROOT / "tests" / "data" / "obama.jpg")]
-    extra = Path("/work/photos")
-    if extra.is_dir():
-        images += [Image.open(p) for p in sorted(extra.glob("deepface_img*.jpg"))[:9]]
+    extra = Path(os.environ.get("MINIME_BENCH_PHOTOS", ""))
+    if os.environ.get("MINIME_BENCH_PHOTOS") and extra.is_dir():
+        images += [Image.open(p) for p in sorted(extra.glob("*.jpg"))[:9]]
     out = []
     for image in images:
         buffer = io.BytesIO()

@@ -111,6 +111,8 @@ class FigureFiles:
                 pass
             data = await self._make(result, theme, fmt)
             await self.blobs.put_at(key, data)
+            if await self.store.get_result(result.id) is None:  # forgotten or expired while it was being made
+                await self.blobs.delete(key)
         log.info("figure file made", result=result.id, kind=kind, fmt=fmt, bytes=len(data))
         return FigureFile(name, data, MIME_TYPES[fmt], kind, caption)
 

@@ -20,8 +20,11 @@ from minime.core.errors import MinimeError, NotYourJob
 from minime.core.i18n import N_
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
+from minime.core.logs import get_logger
 from minime.core.outcomes import Undone
 from minime.core.texts import FORGET_NO, FORGET_YES
+
+log = get_logger("minime.discord")
 
 NOT_YOURS = N_("These buttons belong to someone else's image — make your own with /figurine!")
 
@@ -243,6 +246,10 @@ async def send_figure(interaction: discord.Interaction, result_id: str, kind: st
         figure = await studio_of(interaction).figure_file(user_of(interaction.user), result_id, kind)
     except MinimeError as exc:
         await fail(interaction, exc.user_message)
+        return
+    except Exception as exc:  # a mesh or video library failing: never leave "thinking…" up for good
+        log.error("figure file failed", kind=kind, error_type=type(exc).__name__)
+        await fail(interaction, _(texts.SORRY))
         return
     if len(figure.data) > (interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT):
         await fail(interaction, _(texts.FIGURE_FILE_TOO_LARGE))

@@ -104,11 +104,14 @@ async def send_figure_file(bot: Bot, chat_id: int, figure: FigureFile, reply_to:
         return
     upload = InputFile(figure.data, filename=figure.filename)
     if figure.kind == TURNTABLE:
-        await with_retries(bot.send_animation, chat_id, upload, caption=figure.caption[:CAPTION_MAX],
-                           reply_parameters=reply)
+        send, extra = bot.send_animation, {}
     else:
-        await with_retries(bot.send_document, chat_id, upload, caption=figure.caption[:CAPTION_MAX],
-                           reply_parameters=reply, disable_content_type_detection=True)
+        send, extra = bot.send_document, {"disable_content_type_detection": True}
+    try:  # a post: after a lost answer it is most likely there already, and a second copy would be worse than none
+        await with_retries(send, chat_id, upload, caption=figure.caption[:CAPTION_MAX], reply_parameters=reply,
+                           read_timeout=UPLOAD_READ_TIMEOUT_S, sends=True, **extra)
+    except MaybeSent:
+        log.warning("figure file upload answer lost; not sent again", kind=figure.kind)
 
 
 class TelegramDelivery:

@@ -63,10 +63,10 @@ class PrivateReplies:
         try:
             sent = await self.bot.send_message(chat_id, text, disable_notification=True,
                                                api_kwargs={EPHEMERAL: parameters})
-        except BadRequest as exc:  # not this server's API yet, or not allowed in this group
+        except BadRequest as exc:  # not allowed in this group (or this server): this answer goes as a quiet reply
+            # Only this answer: a refusal may be one chat's (its settings), and turning ephemeral messages off for
+            # every group would post other groups' private answers for all to read.
             log.info("ephemeral message refused; replying quietly instead", reason=str(exc)[:120])
-            if "not found" in str(exc).lower() or "unknown" in str(exc).lower():
-                self.ephemeral = False
             return False
         if not sent.api_kwargs.get("ephemeral_message_id"):
             log.warning("the Bot API server ignored ephemeral_message_parameters (older than 10.2): answers in "
