@@ -123,10 +123,13 @@ async def _stop(process: asyncio.subprocess.Process, timeout: float = 60) -> tup
     return process.returncode, stderr.decode(), time.monotonic() - started
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(420)
 async def test_sigterm_finishes_the_running_picture_and_keeps_the_queued_one_for_the_restart(
         fake: FakeTelegram, tmp_path: Path, astronaut_jpeg: bytes) -> None:
-    process = await _minime_telegram(fake, tmp_path / "data", MINIME_MAX_CONCURRENT_JOBS="1")
+    # The grace is generous: a fresh process's first 3D figurine on a busy two-core CI machine (other test files
+    # render beside it) can take longer than the default 20 s; what is checked is that it is finished, not how fast.
+    process = await _minime_telegram(fake, tmp_path / "data", MINIME_MAX_CONCURRENT_JOBS="1",
+                                     MINIME_SHUTDOWN_GRACE_S="90")
     try:
         await fake.wait_for(lambda: fake.sent("setMyCommands"), timeout=90)
         await selfie(fake, astronaut_jpeg)
@@ -142,9 +145,9 @@ async def test_sigterm_finishes_the_running_picture_and_keeps_the_queued_one_for
                                         and ("queue" in c.params["text"] or "next" in c.params["text"])
                                         for c in fake.calls[mark:]), timeout=60)
     finally:
-        code, log, _ = await _stop(process)
+        code, log, _ = await _stop(process, timeout=150)
     assert code == 0, log[-3000:]
-    assert _delivered(fake, ALICE, mark), "the picture being rendered at SIGTERM was finished and sent"
+    assert _delivered(fake, ALICE, mark), f"the picture being rendered at SIGTERM was finished and sent: {log[-3000:]}"
     assert not _delivered(fake, BOB, mark), "the queued one waits for the next start"
     assert TOKEN not in log
 
