@@ -161,21 +161,7 @@ async def test_a_cancelled_jobs_progress_callback_stops_its_thread(settings: Set
 
     store = Store(settings.resolved_database_url)
     await store.migrate()
-    reports: list[float] = []
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def render(progress) -> None:
-        try:
-            for step in range(200):
-                progress(step / 200)
-                reports.append(step)
-                time.sleep(0.01)
-        except JobCancelled:
-            loop.call_soon_threadsafe(stopped.set)
-
-    async def execute(job, progress):
-        await asyncio.to_thread(render, progress)
+    execute, reports, stopped = _slow_render(200)
 
     runner = JobRunner(store, execute, lambda event: None, settings, owner="test")
     await runner.start()
@@ -204,21 +190,7 @@ async def test_a_job_cancelled_through_another_front_end_stops_here_at_the_next_
 
     here, there = Store(settings.resolved_database_url), Store(settings.resolved_database_url)
     await here.migrate()
-    reports: list[int] = []
-    stopped = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def render(progress) -> None:
-        try:
-            for step in range(1000):
-                progress(step / 1000)
-                reports.append(step)
-                time.sleep(0.01)
-        except JobCancelled:
-            loop.call_soon_threadsafe(stopped.set)
-
-    async def execute(job, progress):
-        await asyncio.to_thread(render, progress)
+    execute, reports, stopped = _slow_render(1000)
 
     runner = JobRunner(here, execute, lambda event: None, settings, owner="front-end-1")
     await runner.start()
@@ -234,6 +206,28 @@ async def test_a_job_cancelled_through_another_front_end_stops_here_at_the_next_
         await runner.stop()
         await here.close()
         await there.close()
+
+
+def _slow_render(steps: int):
+    """A job executor whose render reports progress ``steps`` times in a worker thread (10 ms apart) and sets the
+    returned event when its progress callback stops it (JobCancelled). Returns (execute, reports, stopped)."""
+    reports: list[int] = []
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def render(progress) -> None:
+        try:
+            for step in range(steps):
+                progress(step / steps)
+                reports.append(step)
+                time.sleep(0.01)
+        except JobCancelled:
+            loop.call_soon_threadsafe(stopped.set)
+
+    async def execute(job, progress):
+        await asyncio.to_thread(render, progress)
+
+    return execute, reports, stopped
 
 
 async def _until(predicate) -> None:
