@@ -328,12 +328,18 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
             options: FigureOptions, hair: tuple[float, float, float] | None = None) -> Outfit:
     v = options.variation
     chin_x, chin_y = points[headmod.CHIN, :2]
-    pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width, chin_y + 0.5 * width,
-                                 chin_y + 1.8 * width)
-    keep = (matte > 0.6) & _not_skin(pix, skin)
-    if hair is not None:  # long hair falls over the chest's sides: not the clothes
-        keep &= np.linalg.norm(pix / 255.0 - np.float32(hair) / 0.9, axis=1) > 0.18
-    top = _dominant(pix[keep]) if inside > 0.12 and keep.mean() > 0.2 else None
+    top = None
+    # The chest; a close-up that ends just under the chin still shows the clothes' colour in its last rows.
+    for start, enough in ((0.5, lambda keep, inside: inside > 0.12 and keep.mean() > 0.2),
+                          (0.3, lambda keep, inside: keep.sum() > 0.04 * width * width)):
+        pix, matte, inside = _window(rgb, mask, chin_x - 1.0 * width, chin_x + 1.0 * width,
+                                     chin_y + start * width, chin_y + 1.8 * width)
+        keep = (matte > 0.6) & _not_skin(pix, skin)
+        if hair is not None:  # long hair falls over the chest's sides: not the clothes
+            keep &= np.linalg.norm(pix / 255.0 - np.float32(hair) / 0.9, axis=1) > 0.18
+        top = _dominant(pix[keep]) if enough(keep, inside) else None
+        if top:
+            break
     # A jacket over a shirt: the middle of the chest (under the chin) another colour than the sides.
     shirt = _shirt(rgb, mask, chin_x, chin_y, width, skin, top) if top else None
     open_collar = shirt is not None and float(np.linalg.norm(np.float32(shirt) / (sum(shirt) + 1e-6)
