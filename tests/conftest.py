@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import os
+import random
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -177,10 +178,23 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def free_port() -> int:
-    """A port of 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port of 127.0.0.1 that nothing listens on now, below the kernel's ephemeral range (32768-60999 on Linux).
+
+    A port the kernel hands out for ``bind(0)`` lies in that range, which is also where every outgoing connection of
+    the other test processes takes its local port: between this call and the server's bind, one of them could take
+    it (seen in CI as "address already in use"). A random port under the range, checked free, has no such race
+    but with another test's server.
+    """
+    rng = random.SystemRandom()
+    for _ in range(200):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
 
 
 def browser_client() -> aiohttp.ClientSession:
