@@ -104,3 +104,15 @@ def test_a_name_in_any_script_is_drawn_not_boxes(theme_id: str, names: tuple[str
     first, second = (_render(theme_id, PHOTOS["hopper"], name=n) for n in names)
     drawn = np.abs(np.asarray(first, np.float32) - np.asarray(second, np.float32)).max(axis=2) > 60
     assert drawn.sum() > 150, f"{theme_id}: {names} look the same (boxes?)"
+
+
+@pytest.mark.parametrize("photo", sorted(PHOTOS))
+def test_the_magazine_cover_star_fills_the_cover_under_the_masthead(photo: str) -> None:
+    """A cover's framing: the head large, its hair just under (or behind the foot of) the masthead, not a small
+    face at the bottom with an empty page above it."""
+    image = _render("magazine-cover", PHOTOS[photo], seed=0)
+    faces = find_faces(np.asarray(image))
+    assert faces, f"no face on the cover of {photo}"
+    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
+    assert w >= 0.25 * image.width, f"{photo}: the face is {w / image.width:.0%} of the cover's width"
+    assert 130 <= y - 0.5 * h <= 360, f"{photo}: the head starts at {y - 0.5 * h:.0f} px"
