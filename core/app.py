@@ -17,7 +17,7 @@ from minime.core.energy import EnergyMeter
 from minime.core.engines import Engine, create_engine, theme_catalog
 from minime.core.engines.classic import ClassicEngine
 from minime.core.events import EventHub
-from minime.core.figures import FigureFiles, TurntableShape
+from minime.core.figures import FigureFiles
 from minime.core.gallery import PreviewCache
 from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner, worker_id
@@ -63,10 +63,7 @@ def build_studio(settings: Settings, *, engine: Engine | None = None,
     )
     runner, access = JobRunner(store, pipeline, events.emit, settings, owner=owner), Access(store, settings)
     queries = UserQueries(store, blobs)
-    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access, queries,
-                          turntable=TurntableShape(settings.turntable_size, settings.turntable_frames,
-                                                   settings.turntable_seconds),
-                          concurrency=settings.figure_concurrency)
+    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access, queries, settings)
     return Studio(
         store, blobs, engine, catalog, settings,
         events=events,

@@ -623,6 +623,40 @@ class Store:
             return done is not None
         return await self._write(work)
 
+    async def count_figure_work(self, work_id: str, user: UserKey, theme_id: str, *, rate_limit: int,
+                                rate_window_s: float, quotas: tuple[Quota, ...] = (), chat: str | None = None
+                                ) -> None:
+        """Count a figure file about to be made (a turntable or a mesh: seconds of CPU work) as a render is
+        counted, in one transaction: against the user's rate limit (it is a job of the window) and one image from
+        each of ``quotas``. Its row is written finished: it never enters the render queue, nor stops the user's
+        next render; ``figure_work_failed`` gives its images back. Raises QuotaExceeded as ``enqueue`` does."""
+        now = self.clock()
+
+        def work(conn: Connection) -> None:
+            recent, oldest = conn.execute(_RECENT_JOBS, {"user": str(user), "since": now - rate_window_s}).one()
+            if recent >= rate_limit:
+                raise QuotaExceeded(retry_after_s=oldest + rate_window_s - now)
+            for quota in quotas:
+                self._take(conn, quota, now)
+            conn.execute(insert(jobs), {
+                "id": work_id, "user": str(user), "platform": user.platform, "kind": JobKind.FIGURE.value,
+                "theme_id": theme_id, "params": {}, "state": JobState.DONE.value, "chat": chat, "rerender": True,
+                "attempts": 1, "created_at": now, "started_at": now, "finished_at": None})
+        await self._write(work)
+
+    async def figure_work_failed(self, work_id: str, error: str) -> None:
+        """A counted figure file could not be made: its row says so and its images go back (as a failed render's)."""
+        stmt = update(jobs).where(and_(jobs.c.id == work_id, jobs.c.kind == JobKind.FIGURE.value,
+                                       jobs.c.state == JobState.DONE.value)).values(
+            state=JobState.FAILED.value, error=error, finished_at=self.clock()).returning(
+            jobs.c.user, jobs.c.chat, jobs.c.rerender, jobs.c.created_at)
+
+        def work(conn: Connection) -> None:
+            failed = conn.execute(stmt).first()
+            if failed is not None:
+                self._give_back(conn, failed)
+        await self._write(work)
+
     async def requeue(self, job_id: str, owner: str) -> bool:
         """Put a running job this process owns back in the queue (its render was lost); False if not ours."""
         stmt = update(jobs).where(and_(jobs.c.id == job_id, jobs.c.owner == owner,
