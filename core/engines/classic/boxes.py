@@ -210,7 +210,8 @@ def figurine(look: Look) -> Image.Image:
         # of the height asked, so this asks a little more than the window.
         shown = figure.shot(toy, ww, int(wh * 1.04), yaw=yaw, light=light)
         look.progress(0.7)
-        fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.975) - shown.height
+        # A set (as wide as the window, so less tall) stands a little above the window's middle, not at its foot.
+        fig_x, fig_y = (ww - shown.width) // 2, min(int(wh * 0.975) - shown.height, int((wh - shown.height) * 0.62))
         paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
         inside.alpha_composite(shown, (fig_x, fig_y))
         left, right = figure.width_of(shown)
