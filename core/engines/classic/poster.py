@@ -254,8 +254,8 @@ def comic_panel(look: Look) -> Image.Image:
     flat, lines = cel_shade(clean, levels=4), inked(ink_lines(clean, thickness=2), drawn)
     look.progress(0.35)
     # (Composited in 8 bits with OpenCV's per-pixel blends, not float passes over the whole panel.)
-    if group:  # ink on the people only, not along the cut photo's edges
-        lines = lines * cv2.dilate((group.alpha > 0.3).astype(np.float32), np.ones((9, 9), np.uint8))
+    if m is not None:  # ink on the people only (their contours and features), not the background's texture that
+        lines = lines * cv2.dilate((m > 0.3).astype(np.float32), np.ones((9, 9), np.uint8))  # speed lines replace
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     dots = (_dots() < np.clip((0.55 - luma) * 1.6, 0, 1)) & (drawn.skin < 0.3)  # drawn skin stays clean
     if len(look.faces) > 1:  # the small faces of a group keep their features: lighter ink, no dots on them
