@@ -140,3 +140,15 @@ def test_pop_art_inks_each_face_of_a_group_in_its_own_skin_tone() -> None:
         inks = _cheeks(np.asarray(sheet.crop((0, y, sheet.width, y + half))))
         assert len(inks) == 2, f"both faces found in the panel at {y}"
         assert inks[1] - inks[0] >= 0.85 * (own[1] - own[0]), f"skin inks {inks} for skins {own}"
+
+
+@pytest.mark.parametrize("photo", sorted(PHOTOS))
+def test_the_eighties_name_is_written_above_the_person_not_over_them(photo: str) -> None:
+    first, second = (np.asarray(_render("retro-80s", PHOTOS[photo], name=n)).astype(np.int16) for n in ("ADA", "BOB"))
+    ys, _ = np.nonzero(np.abs(first - second).max(axis=2) > 60)  # where the two names differ: the name's rows
+    assert len(ys), "a name is drawn"
+    faces = find_faces(first.astype(np.uint8))
+    assert faces, f"the person's face on {photo}"
+    head_top = min(y - 0.35 * h for _, y, _, h in faces)
+    reach = float(np.percentile(ys, 99))
+    assert reach < head_top, f"the name reaches row {reach:.0f}, the head {head_top:.0f}"

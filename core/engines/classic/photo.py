@@ -18,51 +18,77 @@ from minime.core.memo import budget_cache
 
 def miniature(look: Look) -> Image.Image:
     """A tilt-shift diorama. With a person: their little figure (everyone's, in a group photo) standing in a model
-    park, town square or beach, shot with a tilt-shift lens. Without one (a landscape, a street, a face too small to
-    become a figure): the photo itself with the tilt-shift treatment, sharp across the people."""
+    park, town square, boardwalk or snowy village, shot with a tilt-shift lens. Without one (a landscape, a street, a
+    face too small to become a figure): the photo itself with the tilt-shift treatment, sharp across the people, and
+    a note saying why there is no figure."""
     toy = figure.model(look)
     if toy is not None:
         return _diorama(look, toy)
+    if look.person_found and look.low_resolution and figure3d.NoFigureError.SMALL not in look.notes:
+        look.notes.append(figure3d.NoFigureError.SMALL)  # (figure.py leaves it to the engine's softer note)
+    return tilt_shift_photo(look)
+
+
+def tilt_shift_photo(look: Look) -> Image.Image:
+    """The classic miniature effect on the photo itself: a sharp band through the people (or a little below the
+    middle, where a street or a square usually is), blur growing above and below it, toy-bright colour and
+    contrast, a desk lamp's gentle top light and a vignette."""
     src = look.source
     scale = 1024 / max(src.size)
     size = (round(src.width * scale), round(src.height * scale))
     x = cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.24), (0.75, 0.84), (1, 1)]}), 1.5)
+    x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.2), (0.75, 0.85), (1, 1)]}), 1.55)
     h, w = x.shape[:2]
     look.progress(0.5)
     heads = look.heads()
-    if heads:
-        band = (heads[1] / src.height - 0.03, heads[3] / src.height + 0.05)
-    else:  # a scene: sharp a little below the middle, where a street or a table usually is
-        band = (0.5, 0.62)
+    if heads:  # sharp from the top of the heads to the shoulders and chests below them
+        top, bottom = heads[1] / src.height, heads[3] / src.height
+        band = (top - 0.02, min(0.95, bottom + 0.45 * (bottom - top) + 0.03))
+    else:
+        band = (0.46, 0.62)
     out = tilt_shift(x, *band)
-    # Toy-scale light: a gentle top-down brightening, as if lit by a desk lamp.
     out = cv2.multiply(out, _lamp(w, h), scale=1 / 200)
-    return Image.fromarray(vignette(out, 0.3), "RGB")
+    return Image.fromarray(vignette(out, 0.35), "RGB")
 
 
 def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
-    """The little figures standing on the diorama's path (no plinth: little people in the scene), the sun (upper
-    left) casting their shadows to the right, the lens sharp across them."""
+    """The little figures standing in the edition's diorama (no plinth: little people on the table), shot from the
+    camera's angle and lit by the scene's sun, their cast shadows falling with the props'; then the tilt-shift lens
+    sharp across them, toy-bright colour and a warm vignette."""
     seed = look.params.seed
-    canvas = diorama.scene(seed % 6).convert("RGBA")
-    look.progress(0.4)
     people = max(1, toy.people)
-    yaw, _ = figure.camera(seed)
-    # Seen from above, like a model railway, in the scene's sun (high on the upper left: the trees' shadows fall to
-    # the right), the figures' shadows cast the same way.
-    shown = figure.shot(figure.without_base(toy), int(diorama.SIZE * min(0.9, 0.3 * people + 0.1)),
-                        int(diorama.SIZE * 0.34), yaw=yaw, elevation=22.0, light=figure.sun_on_the_left(toy),
-                        floor_shadow=0.6)
+    stage = diorama.stage(seed, people)
+    look.progress(0.4)
+    yaw = (-8.0, 0.0, 8.0)[(seed // 3) % 3]
+    # figure3d's light sets 0 and 2 key from the left, 1 from the right; it turns them by the figure's variation
+    light = (-toy.options.variation % 3) if stage.sun_left else ((1 - toy.options.variation) % 3)
+    shown = figure.shot(figure.without_base(toy), diorama.SIZE, int(stage.unit / 0.88), yaw=yaw,
+                        elevation=stage.pitch, light=light, floor_shadow=0.4)
     look.progress(0.65)
-    feet = int(diorama.SIZE * 0.86)
-    fx, fy = (diorama.SIZE - shown.width) // 2, feet - shown.height
-    canvas.alpha_composite(shown, (fx, fy))
+    feet = figure.feet(shown)
+    left, right = figure.width_of(shown)
+    fx, fy = stage.feet[0] - (left + right) // 2, stage.feet[1] - feet
+    solid = np.asarray(shown.getchannel("A")).astype(np.float32) / 255
+    solid[solid < 0.9] = 0  # the figures themselves, not the soft shadow figure3d drew round their feet
+    rows = np.nonzero(solid.any(axis=1))[0]
+    top = fy + (int(rows[0]) if len(rows) else 0)
+    canvas = Image.fromarray(diorama.cast_shadow(stage, solid, (fx, fy), max(1.0, stage.feet[1] - top))).convert(
+        "RGBA")
+    canvas.alpha_composite(_tinted(shown, stage.grade), (int(fx), int(fy)))
+    canvas.alpha_composite(Image.fromarray(stage.front, "RGBA"))
     arr = np.asarray(canvas.convert("RGB"))
-    arr = saturate(curves(arr, {"all": [(0, 0.02), (0.25, 0.22), (0.75, 0.84), (1, 1)]}), 1.3)
-    out = diorama.tilt_shift(arr, fy / diorama.SIZE + 0.03, feet / diorama.SIZE)
-    out = cv2.multiply(out, _lamp(diorama.SIZE, diorama.SIZE), scale=1 / 200)
-    return Image.fromarray(vignette(out, 0.35), "RGB")
+    arr = saturate(curves(arr, {"all": [(0, 0.0), (0.25, 0.19), (0.75, 0.84), (1, 1)]}), 1.4)
+    out = diorama.tilt_shift(arr, top / diorama.SIZE - 0.02, stage.feet[1] / diorama.SIZE + 0.03)
+    return Image.fromarray(vignette(out, 0.38), "RGB")
+
+
+def _tinted(shot: Image.Image, grade: tuple[float, float, float]) -> Image.Image:
+    """The figure in the scene's light (the golden hour's warmth on it too)."""
+    if grade == (1.0, 1.0, 1.0):
+        return shot
+    arr = np.asarray(shot).copy()
+    arr[..., :3] = np.clip(arr[..., :3] * np.float32(grade), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "RGBA")
 
 
 @budget_cache(maxsize=4)
