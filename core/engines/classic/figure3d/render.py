@@ -144,7 +144,7 @@ def _build_scene(model) -> Scene:
             base = (float(np.abs(x).max()), float(np.abs(z).max()), 2.0 if model.people == 1 else 4.0)
     v = np.concatenate(verts).astype(np.float32)
     f = np.concatenate(faces).astype(np.int32)
-    embree = ray_scene(v, f)  # Embree, or trimesh's NumPy ray caster where embreex has no wheel (raycast.py)
+    embree = ray_scene(v, f)  # Embree, or a NumPy ray caster where embreex has no wheel (raycast.py)
     nrm = np.concatenate(normals)
     texture = _srgb_to_linear(model.texture.astype(np.float32) / 255)
     scene = Scene(embree, v, f, nrm, np.concatenate(color), np.concatenate(uv).astype(np.float32),
