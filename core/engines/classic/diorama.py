@@ -258,7 +258,7 @@ def _gravel(x: np.ndarray, z: np.ndarray, base: tuple) -> np.ndarray:
     return col * (1 - 0.35 * dots)
 
 
-def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np.ndarray:
+def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.24) -> np.ndarray:
     """Setts in a running bond: each stone domed (lit on its sunny side), its own tone, sandy joints between."""
     jitter = 0.08 * _sample(_tile(2, 256, 0.08), x * 9, z * 9)
     row = np.floor(z / (size * 0.7) + jitter)
@@ -266,9 +266,13 @@ def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np
     col_i = np.floor(u)
     fu, fv = u - col_i, z / (size * 0.7) + jitter - row
     edge = np.minimum(np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7)
-    stone = _smooth(edge, 0.004, 0.022)
     h = np.sin(col_i * 12.9898 + row * 78.233) * 43758.5453
     tone = (h - np.floor(h)) - 0.5
+    # rounded corners: near a corner the edge distance is taken to the corner's arc
+    cu, cv_ = np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7
+    corner = 0.035 - np.sqrt(np.maximum(0.035 - cu, 0) ** 2 + np.maximum(0.035 - cv_, 0) ** 2)
+    edge = np.minimum(edge, np.where((cu < 0.035) & (cv_ < 0.035), corner, edge))
+    stone = _smooth(edge, 0.004, 0.024)
     fine = _sample(_tile(4, 256, 0.45), x * 200, z * 200)
     col = np.asarray(base, np.float32)[None, None] * (1 + 0.3 * tone[..., None] + 0.07 * fine[..., None])
     dome = 0.88 + 0.24 * np.sqrt(np.clip(edge / (size * 0.3), 0, 1))[..., None] + 0.08 * (0.5 - fv)[..., None]
@@ -581,7 +585,7 @@ AIR = {  # (haze at the horizon, sky at the top) by day; the golden hour warms b
     "beach": ((210, 230, 242), (90, 160, 230)),
     "snow": ((226, 232, 242), (150, 180, 220)),
 }
-GOLDEN = ((250, 212, 168), (236, 170, 130))
+GOLDEN = ((252, 214, 170), (150, 164, 204))  # a low sun: peach at the horizon, the sky above still blue
 
 
 @dataclass
@@ -765,7 +769,8 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
                     (x, float(zz), 0.35, 0.04))
             add(fz + 7.3, lambda c, x=x: c.box((x, 0.3, fz + 2.75), (0.04, 0.04, 9.5), (130, 96, 64)))
         for x, z in plan.spots(5, fz + 1, fz + 7, 0.5, 1.15):
-            add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
+            if abs(x - fx) > plan.half_width + 0.9:  # dune grass beside the boardwalk, never on it
+                add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
     return items
 
 
