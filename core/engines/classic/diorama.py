@@ -76,6 +76,7 @@ class Stage:
     sun_left: bool  # the sun (and the figures' key light) on the left
     scene: str
     grade: tuple[float, float, float]  # the light's colour (multipliers), warm at golden hour
+    shadow_step: tuple[float, float]  # on screen, where the sun throws the shadow of a point one unit up (px)
 
 
 # ---- noise ----------------------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def _gravel(x: np.ndarray, z: np.ndarray, base: tuple) -> np.ndarray:
     return col * (1 - 0.35 * dots)
 
 
-def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np.ndarray:
+def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.24) -> np.ndarray:
     """Setts in a running bond: each stone domed (lit on its sunny side), its own tone, sandy joints between."""
     jitter = 0.08 * _sample(_tile(2, 256, 0.08), x * 9, z * 9)
     row = np.floor(z / (size * 0.7) + jitter)
@@ -265,9 +266,13 @@ def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np
     col_i = np.floor(u)
     fu, fv = u - col_i, z / (size * 0.7) + jitter - row
     edge = np.minimum(np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7)
-    stone = _smooth(edge, 0.004, 0.022)
     h = np.sin(col_i * 12.9898 + row * 78.233) * 43758.5453
     tone = (h - np.floor(h)) - 0.5
+    # rounded corners: near a corner the edge distance is taken to the corner's arc
+    cu, cv_ = np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7
+    corner = 0.035 - np.sqrt(np.maximum(0.035 - cu, 0) ** 2 + np.maximum(0.035 - cv_, 0) ** 2)
+    edge = np.minimum(edge, np.where((cu < 0.035) & (cv_ < 0.035), corner, edge))
+    stone = _smooth(edge, 0.004, 0.024)
     fine = _sample(_tile(4, 256, 0.45), x * 200, z * 200)
     col = np.asarray(base, np.float32)[None, None] * (1 + 0.3 * tone[..., None] + 0.07 * fine[..., None])
     dome = 0.88 + 0.24 * np.sqrt(np.clip(edge / (size * 0.3), 0, 1))[..., None] + 0.08 * (0.5 - fv)[..., None]
@@ -364,6 +369,82 @@ def _pine(cv: Canvas, x: float, z: float, s: float, green: tuple, snow: bool) ->
         if snow:
             cv.spheres(centers + np.float32([0, s * 0.045, 0]), radii * 0.62,
                        np.tile(np.float32([236, 240, 248]), (k, 1)), fuzz=0.6)
+
+
+SPRITE_PPU = 400.0  # a prop sprite's pixels per unit (a tree one unit tall is ~400 px)
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """A prop drawn once in the sun from the left (every scene pastes it, scaled, tinted, mirrored for the sun
+    on the right): straight colour, coverage, and where it meets the table."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    foot: tuple[float, float]
+
+
+def _sprite(draw: Callable[[Canvas], None], height: float) -> Sprite:
+    """Draws a prop of size 1 standing at the origin's depth, as a model-railway camera sees it (pitch 14°)."""
+    pitch = 14.0
+    z = FOCAL / SPRITE_PPU / np.cos(np.radians(pitch))
+    view = View(pitch, height / 2 + z * float(np.tan(np.radians(pitch))))
+    sun = view.to_world(KEYS[0])
+    sun[1] = max(float(sun[1]), 0.55)
+    cv = Canvas(view, sun / np.linalg.norm(sun), np.random.default_rng(0), (0, 0, 0))
+    draw(cv)
+    ys, xs = np.nonzero(cv.alpha > 0.01)
+    (fx, fy), = view.project(np.float32([[0, 0, z]]))[0]
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    alpha = cv.alpha[y0:y1, x0:x1].copy()
+    rgb = cv.rgb[y0:y1, x0:x1] / np.maximum(alpha, 1e-3)[..., None]
+    return Sprite(np.clip(rgb, 0, 255).astype(np.float32), alpha, (float(fx - x0), float(fy - y0)))
+
+
+TREE_GREEN = (80, 120, 50)
+
+
+@budget_cache(maxsize=1)
+def _sprites() -> dict[str, tuple[Sprite, ...]]:
+    """The model trees and firs every scene plants (drawn once per process: ~1 s, then each tree is a resize)."""
+    z = FOCAL / SPRITE_PPU / np.cos(np.radians(14.0))
+
+    def tree(seed: int) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _tree(cv, 0.0, z, 1.0, TREE_GREEN)
+        return draw
+
+    def fir(seed: int) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _pine(cv, 0.0, z, 1.0, (44, 84, 60), True)
+        return draw
+
+    return {"tree": tuple(_sprite(tree(k), 1.15) for k in range(4)),
+            "fir": tuple(_sprite(fir(k), 1.05) for k in range(3))}
+
+
+def _plant(cv: Canvas, kind: str, x: float, z: float, s: float, tint: tuple = TREE_GREEN) -> None:
+    """One of the sprites ``kind`` (picked by the place), ``s`` units tall, standing at (x, z), in the haze."""
+    options = _sprites()[kind]
+    sprite = options[int(abs(x * 7.3 + z * 3.1)) % len(options)]
+    pts, depth = cv.view.project(np.float32([[x, 0, z]]))
+    u, v = pts[0]
+    scale = s * FOCAL / float(depth[0]) / SPRITE_PPU
+    h, w = sprite.alpha.shape
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if nh < 3:
+        return
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    rgb = cv2.resize(sprite.rgb, (nw, nh), interpolation=interp)
+    alpha = cv2.resize(sprite.alpha, (nw, nh), interpolation=interp)
+    fx, fy = sprite.foot[0] * nw / w, sprite.foot[1] * nh / h
+    if cv.sun_cam[0] > 0:  # the sun on the right: the same tree, mirrored
+        rgb, alpha, fx = rgb[:, ::-1], alpha[:, ::-1], nw - fx
+    rgb = rgb * (np.float32(tint) / np.float32(TREE_GREEN))
+    cv._put(int(round(u - fx)), int(round(v - fy)), np.ascontiguousarray(alpha),
+            cv.fog(np.ascontiguousarray(rgb), float(depth[0])))
 
 
 def _bush(cv: Canvas, x: float, z: float, s: float, green: tuple, flowers: tuple | None = None) -> None:
@@ -504,7 +585,7 @@ AIR = {  # (haze at the horizon, sky at the top) by day; the golden hour warms b
     "beach": ((210, 230, 242), (90, 160, 230)),
     "snow": ((226, 232, 242), (150, 180, 220)),
 }
-GOLDEN = ((250, 212, 168), (236, 170, 130))
+GOLDEN = ((252, 214, 170), (150, 164, 204))  # a low sun: peach at the horizon, the sky above still blue
 
 
 @dataclass
@@ -610,9 +691,9 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
             s = rng.uniform(1.5, 2.4) * (1 + max(0.0, z - fz - 4) * 0.08)
             if kind == "park":
                 g = greens[int(rng.integers(0, len(greens)))]
-                add(z, lambda c, x=x, z=z, s=s, g=g: _tree(c, x, z, s, g), (x, z, s * 0.75, s * 0.36))
+                add(z, lambda c, x=x, z=z, s=s, g=g: _plant(c, "tree", x, z, s, g), (x, z, s * 0.75, s * 0.36))
             else:
-                add(z, lambda c, x=x, z=z, s=s: _pine(c, x, z, s, (44, 84, 60), True), (x, z, s * 0.45, s * 0.25))
+                add(z, lambda c, x=x, z=z, s=s: _plant(c, "fir", x, z, s), (x, z, s * 0.45, s * 0.25))
         for x, z in plan.spots(16, fz - 1.8, fz + 10, 0.3, 1.15):
             if abs(x - path(z)) < plan.half_width + 0.8:
                 continue
@@ -621,7 +702,7 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
                 g = greens[int(rng.integers(0, len(greens)))]
                 add(z, lambda c, x=x, z=z, g=g, fl=fl: _bush(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
             else:
-                add(z, lambda c, x=x, z=z: _pine(c, x, z, 1.0, (50, 90, 64), True), (x, z, 0.45, 0.25))
+                add(z, lambda c, x=x, z=z: _plant(c, "fir", x, z, 1.0), (x, z, 0.45, 0.25))
         fence_z = fz + 6.5
         fence_color = (236, 236, 228) if kind == "park" else (110, 80, 60)
         add(fence_z, lambda c: _fence(c, fx - 9, path(fence_z) - plan.half_width - 1.0, fence_z, fence_color))
@@ -668,7 +749,7 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
         for x, z in plan.spots(3, fz + 3, fz + 8, 1.0, 1.15):
             s = rng.uniform(1.8, 2.6)
             g = greens[int(rng.integers(0, len(greens)))]
-            add(z, lambda c, x=x, z=z, s=s, g=g: _tree(c, x, z, s, g), (x, z, s * 0.75, s * 0.36))
+            add(z, lambda c, x=x, z=z, s=s, g=g: _plant(c, "tree", x, z, s, g), (x, z, s * 0.75, s * 0.36))
     else:  # beach
         colors = [(220, 60, 60), (40, 120, 200), (250, 190, 40), (60, 170, 120), (240, 120, 160)]
         for x, z in plan.spots(9, fz - 0.8, fz + 7.5, 0.7, 1.15):
@@ -688,7 +769,8 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
                     (x, float(zz), 0.35, 0.04))
             add(fz + 7.3, lambda c, x=x: c.box((x, 0.3, fz + 2.75), (0.04, 0.04, 9.5), (130, 96, 64)))
         for x, z in plan.spots(5, fz + 1, fz + 7, 0.5, 1.15):
-            add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
+            if abs(x - fx) > plan.half_width + 0.9:  # dune grass beside the boardwalk, never on it
+                add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
     return items
 
 
@@ -778,8 +860,34 @@ def stage(seed: int, people: int) -> Stage:
     grade = (1.08, 0.98, 0.84) if golden else (1.02, 1.0, 0.96)
     rgb = np.clip(back.rgb * np.float32(grade), 0, 255).astype(np.uint8)
     fr = np.clip(front.rgb * np.float32(grade) / np.maximum(front.alpha, 1e-3)[..., None], 0, 255)
+    ends, _ = view.project(np.float32([[feet[0], 0, feet[1]],
+                                       [feet[0] - sun[0] / sun[1], 0, feet[1] - sun[2] / sun[1]]]))
+    step = ends[1] - ends[0]
     return Stage(rgb, np.dstack([fr, front.alpha * 255]).astype(np.uint8), (int(sx), int(sy)), float(unit), pitch,
-                 sun_left, kind, grade)
+                 sun_left, kind, grade, (float(step[0]), float(step[1])))
+
+
+def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_px: float) -> np.ndarray:
+    """The stage's table with the shadow the figures cast in its sun: their silhouette (coverage, placed at ``at``
+    on the stage, ``height_px`` tall for one unit) laid down on the table along the sun from their feet, softer the
+    further it falls."""
+    mask = np.zeros((SIZE, SIZE), np.float32)
+    x0, y0 = at
+    h, w = figures.shape
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(SIZE, x0 + w), min(SIZE, y0 + h)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return stage.back
+    mask[sy0:sy1, sx0:sx1] = figures[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
+    feet = float(stage.feet[1])
+    kx, ky = stage.shadow_step[0] / height_px, stage.shadow_step[1] / height_px
+    # a point (x, y) of the figure, (feet - y) px up, falls at (x + kx (feet - y), feet + ky (feet - y))
+    m = np.float32([[1, -kx, kx * feet], [0, -ky, feet + ky * feet]])
+    shadow = cv2.warpAffine(mask, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
+    shadow = 0.5 * cv2.GaussianBlur(shadow, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(shadow, (0, 0), 7.0)
+    dark = (0.5 * np.clip(shadow, 0, 1))[..., None]
+    return (stage.back * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+
 
 
 def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: float = 1.0) -> np.ndarray:

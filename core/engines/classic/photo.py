@@ -62,21 +62,22 @@ def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
     yaw = (-8.0, 0.0, 8.0)[(seed // 3) % 3]
     # figure3d's light sets 0 and 2 key from the left, 1 from the right; it turns them by the figure's variation
     light = (-toy.options.variation % 3) if stage.sun_left else ((1 - toy.options.variation) % 3)
-    tall = stage.unit * toy.height / max(toy.height, 1e-6)
-    shown = figure.shot(figure.without_base(toy), diorama.SIZE, int(tall / 0.88), yaw=yaw, elevation=stage.pitch,
-                        light=light, floor_shadow=0.55)
+    shown = figure.shot(figure.without_base(toy), diorama.SIZE, int(stage.unit / 0.88), yaw=yaw,
+                        elevation=stage.pitch, light=light, floor_shadow=0.4)
     look.progress(0.65)
     feet = figure.feet(shown)
     left, right = figure.width_of(shown)
-    fx = stage.feet[0] - (left + right) // 2
-    fy = stage.feet[1] - feet
-    canvas = Image.fromarray(stage.back).convert("RGBA")
+    fx, fy = stage.feet[0] - (left + right) // 2, stage.feet[1] - feet
+    solid = np.asarray(shown.getchannel("A")).astype(np.float32) / 255
+    solid[solid < 0.9] = 0  # the figures themselves, not the soft shadow figure3d drew round their feet
+    rows = np.nonzero(solid.any(axis=1))[0]
+    top = fy + (int(rows[0]) if len(rows) else 0)
+    canvas = Image.fromarray(diorama.cast_shadow(stage, solid, (fx, fy), max(1.0, stage.feet[1] - top))).convert(
+        "RGBA")
     canvas.alpha_composite(_tinted(shown, stage.grade), (int(fx), int(fy)))
     canvas.alpha_composite(Image.fromarray(stage.front, "RGBA"))
     arr = np.asarray(canvas.convert("RGB"))
     arr = saturate(curves(arr, {"all": [(0, 0.0), (0.25, 0.19), (0.75, 0.84), (1, 1)]}), 1.4)
-    rows = np.nonzero((np.asarray(shown.getchannel("A")) > 240).any(axis=1))[0]
-    top = fy + (int(rows[0]) if len(rows) else 0)
     out = diorama.tilt_shift(arr, top / diorama.SIZE - 0.02, stage.feet[1] / diorama.SIZE + 0.03)
     return Image.fromarray(vignette(out, 0.38), "RGB")
 

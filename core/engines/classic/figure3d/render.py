@@ -13,18 +13,17 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from embreex import rtcore_scene
-from embreex.mesh_construction import TriangleMesh
 from PIL import Image
 
 from minime.core.engines.classic.figure3d.body import tie_half
 from minime.core.engines.classic.figure3d.head import remap_points
+from minime.core.engines.classic.figure3d.raycast import ray_scene
 
 MATERIALS = ("skin", "hair", "cloth", "shoe", "base")
 # per material: specular strength, shininess, wrap, subsurface tint strength, rim strength
 _MAT = np.float32([
     [0.10, 24, 0.45, 0.28, 0.55],  # skin: soft sheen, light wrapping round the forms
-    [0.35, 40, 0.15, 0.00, 0.65],  # hair: glossy sculpted PVC
+    [0.32, 56, 0.15, 0.00, 0.25],  # hair: glossy sculpted PVC (a tight highlight; a soft rim keeps dark hair dark)
     [0.16, 18, 0.20, 0.00, 0.50],  # cloth: satin PVC
     [0.40, 60, 0.10, 0.00, 0.50],  # shoes: glossy
     [0.55, 90, 0.05, 0.00, 0.35],  # base: lacquered
@@ -145,8 +144,7 @@ def _build_scene(model) -> Scene:
             base = (float(np.abs(x).max()), float(np.abs(z).max()), 2.0 if model.people == 1 else 4.0)
     v = np.concatenate(verts).astype(np.float32)
     f = np.concatenate(faces).astype(np.int32)
-    embree = rtcore_scene.EmbreeScene()
-    TriangleMesh(embree, v, f)
+    embree = ray_scene(v, f)  # Embree, or a NumPy ray caster where embreex has no wheel (raycast.py)
     nrm = np.concatenate(normals)
     texture = _srgb_to_linear(model.texture.astype(np.float32) / 255)
     scene = Scene(embree, v, f, nrm, np.concatenate(color), np.concatenate(uv).astype(np.float32),
