@@ -40,15 +40,29 @@ def tilt_shift_photo(look: Look) -> Image.Image:
     x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.2), (0.75, 0.85), (1, 1)]}), 1.55)
     h, w = x.shape[:2]
     look.progress(0.5)
-    heads = look.heads()
-    if heads:  # sharp from the top of the heads to the shoulders and chests below them
-        top, bottom = heads[1] / src.height, heads[3] / src.height
-        band = (top - 0.02, min(0.95, bottom + 0.45 * (bottom - top) + 0.03))
-    else:
-        band = (0.46, 0.62)
+    band = _focus_band(look)
     out = tilt_shift(x, *band)
     out = cv2.multiply(out, _lamp(w, h), scale=1 / 200)
     return Image.fromarray(vignette(out, 0.35), "RGB")
+
+
+MIN_BAND = 0.14  # the sharp band's least height, as a share of the photo's
+
+
+def _focus_band(look: Look) -> tuple[float, float]:
+    """Where the lens is sharp (top and bottom, fractions of the height): across every face, from the hair to just
+    under the chin (nobody of a group is blurred away; their bodies, the floor and the ceiling are), or a little
+    below the middle where there are no faces."""
+    faces = look.faces
+    if not faces:
+        return 0.46, 0.62
+    h = look.source.height
+    top = min((y - 0.35 * fh) / h for _, y, _, fh in faces)
+    bottom = max((y + 1.25 * fh) / h for _, y, _, fh in faces)
+    if bottom - top < MIN_BAND:
+        grow = (MIN_BAND - (bottom - top)) / 2
+        top, bottom = top - grow, bottom + grow
+    return top, bottom
 
 
 def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
