@@ -192,8 +192,12 @@ def _hair_paint(color: tuple[float, float, float], floor: float = DARK_HAIR) -> 
     level = float(c.max())
     mean = float(c.mean())
     chroma = (level - float(c.min())) / max(level, 1e-3)
-    if level > 0.42 and chroma < 0.2:  # grey or white hair: a cool silver, not the skin-warmed beige it reads as
-        c = np.float32([0.93, 0.96, 1.0]) * min(0.92, mean * 1.05)
+    lo = float(c.min())
+    hue = 60 * (float(c[1]) - float(c[2])) / max(level - lo, 1e-3) if level == float(c[0]) else 60.0
+    # Grey or white hair: a cool silver, not the skin-warmed beige it reads as. Grey lit warm is pinkish (the
+    # skin's hue, under 22°) where blond hair is yellower.
+    if level > 0.42 and (chroma < 0.2 or (chroma < 0.3 and hue < 22)):
+        c = np.float32([0.93, 0.96, 1.0]) * min(0.92, mean * 1.2)
         return tuple(float(v) for v in c)  # type: ignore[return-value]
     # The photo's hair is greyed by the light it catches: its paint more saturated (dark brown stays brown,
     # blond stays warm).
