@@ -228,6 +228,12 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
         return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
     seen = _hair_color(rgb, mask, points, skin, width) or dark_default.color
+    s_rgb = np.float32(seen)
+    ratio = float(s_rgb.sum() / (skin.sum() + 1e-6))
+    if 0.55 < ratio < 1.3 and np.linalg.norm(s_rgb / (s_rgb.sum() + 1e-6) - skin / (skin.sum() + 1e-6)) < 0.06:
+        # the skin's own hue and light: a shaded forehead taken for the hairline; the darkest big cluster of what
+        # is not skin above the forehead instead
+        seen = _dominant(pix[hairy], darkest=True) or seen
     color = _hair_paint(seen, dark_floor)
     h, w = mask.shape
     # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.
@@ -296,6 +302,12 @@ def _hair_length(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, color: t
         band = rgb[y0:y1, xa:xb].astype(np.float32) / 255
         flat = band.reshape(-1, 3)
         near = (np.linalg.norm(flat - ref, axis=1) < reach) & _not_skin(flat * 255, skin)
+        if max(color) >= 0.45:  # blond or light brown hair has the skin's hue: told from skin by its strands
+            gray = band.mean(axis=2)
+            k = max(3, int(0.04 * width)) | 1
+            mean = cv2.blur(gray, (k, k))
+            texture = np.sqrt(np.maximum(cv2.blur(gray * gray, (k, k)) - mean * mean, 0)).reshape(-1)
+            near |= (np.linalg.norm(flat - ref, axis=1) < 0.45) & (texture > 0.045)
         if clothes is not None and np.linalg.norm(np.subtract(clothes, color)) > 0.15:
             near &= np.linalg.norm(flat - np.float32(clothes), axis=1) > 0.15
         hairy_rows |= (near.reshape(band.shape[:2]) & (mask[y0:y1, xa:xb] > 0.5)).mean(axis=1) > 0.35
