@@ -397,6 +397,8 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
         keep = (matte > 0.6) & _not_skin(pix, skin)
         if hair is not None:  # long hair falls over the chest's sides: not the clothes
             keep &= np.linalg.norm(pix / 255.0 - np.float32(hair), axis=1) > 0.18
+            if max(hair) < 0.4:  # dark hair runs from black to its lit strands: all of it
+                keep &= pix.max(axis=1) / 255.0 > 1.5 * max(hair)
         top = _dominant(pix[keep]) if enough(keep, inside) else None
         if top:
             break
@@ -489,7 +491,9 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         outfit = dressed(outfit, costume)
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
-    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style),
+    front = headmod.front_locks_part(shape, style) if options.head_scale <= 1.2 else None  # a bobblehead's big
+    # head would push them into its small body
+    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style), front,
                   hat_part(shape, costume) if costume else None):
         if extra is not None:
             head.append(extra)

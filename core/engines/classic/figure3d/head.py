@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from minime.core.engines.classic.figure3d.shapes import Part, loft, unit_sphere
+from minime.core.engines.classic.figure3d.shapes import Part, limb, loft, unit_sphere
 
+TOY_LENGTH = 0.65  # the toy's torso is ~half a person's in face widths: long hair falls that much less far
 GRID_H, GRID_W = 128, 256  # elevation rows (+90° at the top) by azimuth columns (-180°..180°, 0 = the face)
 HEAD_SUBDIVISIONS = 6
 HAIR_SUBDIVISIONS = 5  # 6 smooths the edge a little more but costs ~150 ms of occlusion baking
@@ -326,13 +327,43 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     return Part("hair", verts, faces, color.astype(np.float32), "hair")
 
 
+def front_locks_part(shape: HeadShape, style: HairStyle) -> Part | None:
+    """Long hair falling over the shoulders in front (a frontal photo shows long hair beside the face and neck in
+    front of the shoulders): on each side two broad, flat lock clumps from the temple down past the ear, over the
+    shoulder's front and down the chest to ``style.long`` below the chin, thinning to rounded tips (None for hair
+    that ends above the shoulders). Head space: the shoulders' top lies ~0.2 below the chin."""
+    if style.bald or style.long < 0.35:
+        return None
+    cz = float(shape.center[2])
+    end = shape.chin - TOY_LENGTH * style.long
+    meshes = []
+    for side in (-1, 1):
+        for k, (dx, dz, r) in enumerate(((0.02, 0.0, 0.16), (0.12, -0.07, 0.13))):
+            x = side * (0.47 + dx)
+            path = np.float32([[x * 0.95, shape.eye_y, cz + 0.32 + dz],
+                               [x * 1.0, shape.chin + 0.05, cz + 0.36 + dz],
+                               [x * 1.05, shape.chin - 0.25, cz + 0.46 + dz],
+                               [x * 0.98, end + 0.07 * k, cz + 0.5 + dz]])
+            radii = (r * 0.9, r, r * 0.95, r * 0.4)
+            for a in range(3):
+                meshes.append(limb(path[a], path[a + 1], radii[a], radii[a + 1], seg=20, rings=4, depth=0.45,
+                                   side=(0.0, 0.0, 1.0)))
+    verts = np.concatenate([m[0] for m in meshes])
+    faces, n = [], 0
+    for v, f in meshes:
+        faces.append(f + n)
+        n += len(v)
+    color = np.broadcast_to(np.float32(style.color), verts.shape).copy()
+    return Part("hairfront", verts, np.concatenate(faces).astype(np.int32), color, "hair")
+
+
 def long_hair_part(shape: HeadShape, style: HairStyle) -> Part | None:
     """Long hair falling behind the shoulders: a rounded slab from the back of the head down to ``style.long``
     below the chin, as wide as the head (None for short hair)."""
     if style.bald or style.long <= 0:
         return None
     top = shape.eye_y + 0.15
-    bottom = shape.chin - style.long
+    bottom = shape.chin - TOY_LENGTH * style.long
     rows = np.float32([[0.0, 0, 0], [0.05, 0.46, 0.26], [0.3, 0.56, 0.3], [0.7, 0.58, 0.3], [0.95, 0.5, 0.26],
                        [1.0, 0.4, 0.18], [1.03, 0, 0]])
     rows[:, 0] *= top - bottom
