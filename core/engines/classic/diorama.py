@@ -76,6 +76,7 @@ class Stage:
     sun_left: bool  # the sun (and the figures' key light) on the left
     scene: str
     grade: tuple[float, float, float]  # the light's colour (multipliers), warm at golden hour
+    shadow_step: tuple[float, float]  # on screen, where the sun throws the shadow of a point one unit up (px)
 
 
 # ---- noise ----------------------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def _gravel(x: np.ndarray, z: np.ndarray, base: tuple) -> np.ndarray:
     return col * (1 - 0.35 * dots)
 
 
-def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np.ndarray:
+def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.24) -> np.ndarray:
     """Setts in a running bond: each stone domed (lit on its sunny side), its own tone, sandy joints between."""
     jitter = 0.08 * _sample(_tile(2, 256, 0.08), x * 9, z * 9)
     row = np.floor(z / (size * 0.7) + jitter)
@@ -265,9 +266,13 @@ def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np
     col_i = np.floor(u)
     fu, fv = u - col_i, z / (size * 0.7) + jitter - row
     edge = np.minimum(np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7)
-    stone = _smooth(edge, 0.004, 0.022)
     h = np.sin(col_i * 12.9898 + row * 78.233) * 43758.5453
     tone = (h - np.floor(h)) - 0.5
+    # rounded corners: near a corner the edge distance is taken to the corner's arc
+    cu, cv_ = np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7
+    corner = 0.035 - np.sqrt(np.maximum(0.035 - cu, 0) ** 2 + np.maximum(0.035 - cv_, 0) ** 2)
+    edge = np.minimum(edge, np.where((cu < 0.035) & (cv_ < 0.035), corner, edge))
+    stone = _smooth(edge, 0.004, 0.024)
     fine = _sample(_tile(4, 256, 0.45), x * 200, z * 200)
     col = np.asarray(base, np.float32)[None, None] * (1 + 0.3 * tone[..., None] + 0.07 * fine[..., None])
     dome = 0.88 + 0.24 * np.sqrt(np.clip(edge / (size * 0.3), 0, 1))[..., None] + 0.08 * (0.5 - fv)[..., None]
@@ -322,6 +327,15 @@ def _front(x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
     return np.float32([[x0, y0, z], [x0, y1, z], [x1, y1, z], [x1, y0, z]])
 
 
+def _glass(wall: tuple, pane: tuple = (110, 140, 170), depth: float = 0.86) -> tuple:
+    """A window (or door) in a wall: the pane's hue at nearly the wall's brightness. Model windows catch the sky;
+    dark holes in a bright wall blur, far behind the lens's sharp band, into eyes and a mouth a face detector
+    trusts (the window grid differs from the wall in colour, not in lightness)."""
+    luma = lambda c: 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]  # noqa: E731
+    k = depth * luma(wall) / max(luma(pane), 1.0)
+    return tuple(min(255.0, v * k) for v in pane)
+
+
 def _shade(c: tuple, k: float) -> tuple:
     return tuple(float(v) * k for v in c)
 
@@ -364,6 +378,100 @@ def _pine(cv: Canvas, x: float, z: float, s: float, green: tuple, snow: bool) ->
         if snow:
             cv.spheres(centers + np.float32([0, s * 0.045, 0]), radii * 0.62,
                        np.tile(np.float32([236, 240, 248]), (k, 1)), fuzz=0.6)
+
+
+SPRITE_PPU = 400.0  # a prop sprite's pixels per unit (a tree one unit tall is ~400 px)
+
+
+@dataclass(frozen=True)
+class Sprite:
+    """A prop drawn once in the sun from the left (every scene pastes it, scaled, tinted, mirrored for the sun
+    on the right): straight colour, coverage, and where it meets the table."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray
+    foot: tuple[float, float]
+
+
+def _sprite(draw: Callable[[Canvas], None], height: float) -> Sprite:
+    """Draws a prop of size 1 standing at the origin's depth, as a model-railway camera sees it (pitch 14°)."""
+    pitch = 14.0
+    z = FOCAL / SPRITE_PPU / np.cos(np.radians(pitch))
+    view = View(pitch, height / 2 + z * float(np.tan(np.radians(pitch))))
+    sun = view.to_world(KEYS[0])
+    sun[1] = max(float(sun[1]), 0.55)
+    cv = Canvas(view, sun / np.linalg.norm(sun), np.random.default_rng(0), (0, 0, 0))
+    draw(cv)
+    ys, xs = np.nonzero(cv.alpha > 0.01)
+    (fx, fy), = view.project(np.float32([[0, 0, z]]))[0]
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    alpha = cv.alpha[y0:y1, x0:x1].copy()
+    rgb = cv.rgb[y0:y1, x0:x1] / np.maximum(alpha, 1e-3)[..., None]
+    return Sprite(np.clip(rgb, 0, 255).astype(np.float32), alpha, (float(fx - x0), float(fy - y0)))
+
+
+TREE_GREEN = (80, 120, 50)
+
+
+@budget_cache(maxsize=1)
+def _sprites() -> dict[str, tuple[Sprite, ...]]:
+    """The model trees and firs every scene plants (drawn once per process: ~1 s, then each tree is a resize)."""
+    z = FOCAL / SPRITE_PPU / np.cos(np.radians(14.0))
+
+    def tree(seed: int) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _tree(cv, 0.0, z, 1.0, TREE_GREEN)
+        return draw
+
+    def fir(seed: int) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _pine(cv, 0.0, z, 1.0, (44, 84, 60), True)
+        return draw
+
+    def bush(seed: int, flowers: tuple | None) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _bush(cv, 0.0, z, 1.0, TREE_GREEN, flowers)
+        return draw
+
+    sprites = {"tree": tuple(_sprite(tree(k), 1.15) for k in range(4)),
+               "fir": tuple(_sprite(fir(k), 1.05) for k in range(3)),
+               "bush": tuple(_sprite(bush(k, None), 0.6) for k in range(3))}
+    for i, color in enumerate(FLOWERS):
+        sprites[f"bush{i}"] = tuple(_sprite(bush(10 + k, color), 0.6) for k in range(2))
+    return sprites
+
+
+FLOWERS = ((230, 70, 80), (250, 210, 60), (240, 240, 245), (170, 90, 200))
+
+
+def _shrub(cv: Canvas, x: float, z: float, s: float, green: tuple, flowers: int | None = None) -> None:
+    """A bush ``s`` units across, in flower (one of FLOWERS) or not."""
+    _plant(cv, "bush" if flowers is None else f"bush{flowers}", x, z, s, green)
+
+
+def _plant(cv: Canvas, kind: str, x: float, z: float, s: float, tint: tuple = TREE_GREEN) -> None:
+    """One of the sprites ``kind`` (picked by the place), ``s`` units tall, standing at (x, z), in the haze."""
+    options = _sprites()[kind]
+    sprite = options[int(abs(x * 7.3 + z * 3.1)) % len(options)]
+    pts, depth = cv.view.project(np.float32([[x, 0, z]]))
+    u, v = pts[0]
+    scale = s * FOCAL / float(depth[0]) / SPRITE_PPU
+    h, w = sprite.alpha.shape
+    nw, nh = max(1, round(w * scale)), max(1, round(h * scale))
+    if nh < 3:
+        return
+    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    rgb = cv2.resize(sprite.rgb, (nw, nh), interpolation=interp)
+    alpha = cv2.resize(sprite.alpha, (nw, nh), interpolation=interp)
+    fx, fy = sprite.foot[0] * nw / w, sprite.foot[1] * nh / h
+    if cv.sun_cam[0] > 0:  # the sun on the right: the same tree, mirrored
+        rgb, alpha, fx = rgb[:, ::-1], alpha[:, ::-1], nw - fx
+    rgb = rgb * (np.float32(tint) / np.float32(TREE_GREEN))
+    cv._put(int(round(u - fx)), int(round(v - fy)), np.ascontiguousarray(alpha),
+            cv.fog(np.ascontiguousarray(rgb), float(depth[0])))
 
 
 def _bush(cv: Canvas, x: float, z: float, s: float, green: tuple, flowers: tuple | None = None) -> None:
@@ -413,7 +521,7 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
     """A little house: walls with windows and a door, a gable roof."""
     cv.box((x, 0, z), (w, h, d), wall)
     eye = np.float32([0, cv.view.height, 0])
-    win = (70, 96, 120)
+    win = _glass(wall)
     # windows on the front (facing the camera, -Z) and on the side the camera sees
     rows = max(1, int(h / 0.9))
     for r in range(rows):
@@ -422,7 +530,7 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
             cols = max(1, int(w / 0.8))
             wx = x - w / 2 + (k + 0.5) * w / cols
             if r == 0 and k == cols // 2:
-                cv.face(_front(wx - 0.14, wx + 0.14, 0, 0.55, z - d / 2 - 0.005), (110, 70, 50))
+                cv.face(_front(wx - 0.14, wx + 0.14, 0, 0.55, z - d / 2 - 0.005), _glass(wall, (130, 84, 60), 0.72))
                 continue
             cv.face(_front(wx - 0.13, wx + 0.13, y0, y0 + 0.3, z - d / 2 - 0.005), win)
     side = 1 if x < 0 else -1  # the side facing the middle (the camera sees it)
@@ -451,17 +559,27 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
                             [b - 0.05, h + 0.06, z0]])[::-1], white)
 
 
-def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple) -> None:
-    """A town house seen from the plaza: a tall front with rows of windows, a flat cornice."""
+def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple, awning: tuple) -> None:
+    """A town house on the plaza: a shop front under a striped awning, then floors of narrow framed windows between
+    light string courses, a cornice on top."""
+    front = z - 0.605
     cv.box((x, 0, z), (w, h, 1.2), wall)
-    rows, cols = max(2, int(h / 0.85)), max(2, int(w / 0.7))
-    for r in range(rows):
-        y0 = 0.25 + r * (h - 0.3) / rows
+    cv.face(_front(x - w / 2 + 0.08, x + w / 2 - 0.08, 0.04, 0.58, front), _glass(wall, (120, 130, 140), 0.8))
+    for i in range(max(2, int(w / 0.3))):  # the awning, in stripes
+        a0 = x - w / 2 + 0.05 + i * (w - 0.1) / max(2, int(w / 0.3))
+        a1 = a0 + (w - 0.1) / max(2, int(w / 0.3))
+        cv.face(np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
+                            [a1, 0.6, front - 0.35]]), awning if i % 2 else (240, 238, 230))
+    light = tuple(min(255.0, 1.12 * v + 12) for v in wall)
+    floors = max(2, int((h - 0.9) / 0.6))
+    cols = max(3, int(w / 0.42))
+    for r in range(floors):
+        y0 = 0.95 + r * (h - 1.05) / floors
+        cv.face(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002), light)  # string course
         for k in range(cols):
             wx = x - w / 2 + (k + 0.5) * w / cols
-            tall = 0.5 if r == 0 else 0.42
-            color = (60, 52, 48) if r == 0 else (72, 96, 118)
-            cv.face(_front(wx - 0.16, wx + 0.16, y0, y0 + tall, z - 0.605), color)
+            cv.face(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003), light)  # frame
+            cv.face(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005), _glass(wall))
     cv.box((x, h, z - 0.02), (w + 0.1, 0.12, 1.3), _shade(wall, 0.8))
 
 
@@ -504,7 +622,7 @@ AIR = {  # (haze at the horizon, sky at the top) by day; the golden hour warms b
     "beach": ((210, 230, 242), (90, 160, 230)),
     "snow": ((226, 232, 242), (150, 180, 220)),
 }
-GOLDEN = ((250, 212, 168), (236, 170, 130))
+GOLDEN = ((252, 214, 170), (150, 164, 204))  # a low sun: peach at the horizon, the sky above still blue
 
 
 @dataclass
@@ -518,8 +636,8 @@ class _Plan:
     def free(self, x: float, z: float, r: float) -> bool:
         """Whether a prop of radius r at (x, z) leaves the figures' spot (and the view of them) clear."""
         fx, fz = self.feet
-        if abs(x - fx) < self.half_width + r + 0.35 and fz - 1.2 - r < z < fz + 0.7 + r:
-            return False
+        if abs(x - fx) < self.half_width + r + 0.35 and fz - 1.2 - r < z < fz + 2.5 + r:
+            return False  # the figures' spot, and the ground just behind their heads (a bench there is clutter)
         if z < fz and abs(x - fx) < self.half_width + r + 0.6:
             return False  # nothing between the camera and the figures
         return True
@@ -610,18 +728,18 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
             s = rng.uniform(1.5, 2.4) * (1 + max(0.0, z - fz - 4) * 0.08)
             if kind == "park":
                 g = greens[int(rng.integers(0, len(greens)))]
-                add(z, lambda c, x=x, z=z, s=s, g=g: _tree(c, x, z, s, g), (x, z, s * 0.75, s * 0.36))
+                add(z, lambda c, x=x, z=z, s=s, g=g: _plant(c, "tree", x, z, s, g), (x, z, s * 0.75, s * 0.36))
             else:
-                add(z, lambda c, x=x, z=z, s=s: _pine(c, x, z, s, (44, 84, 60), True), (x, z, s * 0.45, s * 0.25))
+                add(z, lambda c, x=x, z=z, s=s: _plant(c, "fir", x, z, s), (x, z, s * 0.45, s * 0.25))
         for x, z in plan.spots(16, fz - 1.8, fz + 10, 0.3, 1.15):
             if abs(x - path(z)) < plan.half_width + 0.8:
                 continue
             if kind == "park":
-                fl = [(230, 70, 80), (250, 210, 60), (240, 240, 245), (170, 90, 200), None][int(rng.integers(0, 5))]
+                fl = [0, 1, 2, 3, None][int(rng.integers(0, 5))]
                 g = greens[int(rng.integers(0, len(greens)))]
-                add(z, lambda c, x=x, z=z, g=g, fl=fl: _bush(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
+                add(z, lambda c, x=x, z=z, g=g, fl=fl: _shrub(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
             else:
-                add(z, lambda c, x=x, z=z: _pine(c, x, z, 1.0, (50, 90, 64), True), (x, z, 0.45, 0.25))
+                add(z, lambda c, x=x, z=z: _plant(c, "fir", x, z, 1.0), (x, z, 0.45, 0.25))
         fence_z = fz + 6.5
         fence_color = (236, 236, 228) if kind == "park" else (110, 80, 60)
         add(fence_z, lambda c: _fence(c, fx - 9, path(fence_z) - plan.half_width - 1.0, fence_z, fence_color))
@@ -642,15 +760,16 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
         while x < fx + 8.5:
             w, h = rng.uniform(1.6, 2.6), rng.uniform(2.6, 4.2)
             col = walls[int(rng.integers(0, len(walls)))]
-            add(fz + 8.5, lambda c, x=x, w=w, h=h, col=col: _facade(c, x + w / 2, fz + 8.5, w, h, col))
+            awning = [(200, 60, 60), (40, 110, 170), (40, 130, 90), (230, 170, 40)][int(rng.integers(0, 4))]
+            add(fz + 8.5, lambda c, x=x, w=w, h=h, col=col, aw=awning: _facade(c, x + w / 2, fz + 8.5, w, h, col, aw))
             x += w
         for x, z in plan.spots(6, fz - 0.8, fz + 6, 0.5, 1.15):
             g = greens[int(rng.integers(0, len(greens)))]
-            fl = [(230, 70, 80), (250, 210, 60), None][int(rng.integers(0, 3))]
+            fl = [0, 1, None][int(rng.integers(0, 3))]
 
-            def planter(c: Canvas, x: float = x, z: float = z, g: tuple = g, fl: tuple | None = fl) -> None:
+            def planter(c: Canvas, x: float = x, z: float = z, g: tuple = g, fl: int | None = fl) -> None:
                 c.box((x, 0, z), (0.6, 0.35, 0.6), (120, 116, 110))
-                _bush(c, x, z + 0.0, 0.6, g, fl)
+                _shrub(c, x, z, 0.6, g, fl)
             add(z, planter, (x, z, 0.5, 0.35))
         for x, z in plan.spots(4, fz + 1.0, fz + 7, 0.7, 1.15):
             if rng.uniform() < 0.5:
@@ -668,7 +787,7 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
         for x, z in plan.spots(3, fz + 3, fz + 8, 1.0, 1.15):
             s = rng.uniform(1.8, 2.6)
             g = greens[int(rng.integers(0, len(greens)))]
-            add(z, lambda c, x=x, z=z, s=s, g=g: _tree(c, x, z, s, g), (x, z, s * 0.75, s * 0.36))
+            add(z, lambda c, x=x, z=z, s=s, g=g: _plant(c, "tree", x, z, s, g), (x, z, s * 0.75, s * 0.36))
     else:  # beach
         colors = [(220, 60, 60), (40, 120, 200), (250, 190, 40), (60, 170, 120), (240, 120, 160)]
         for x, z in plan.spots(9, fz - 0.8, fz + 7.5, 0.7, 1.15):
@@ -688,7 +807,8 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
                     (x, float(zz), 0.35, 0.04))
             add(fz + 7.3, lambda c, x=x: c.box((x, 0.3, fz + 2.75), (0.04, 0.04, 9.5), (130, 96, 64)))
         for x, z in plan.spots(5, fz + 1, fz + 7, 0.5, 1.15):
-            add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
+            if abs(x - fx) > plan.half_width + 0.9:  # dune grass beside the boardwalk, never on it
+                add(z, lambda c, x=x, z=z: _shrub(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
     return items
 
 
@@ -761,8 +881,7 @@ def stage(seed: int, people: int) -> Stage:
     near = 1 - haze_of(FOCAL / ppu)
     table = table * near[..., None] + np.float32(haze) * (1 - near[..., None])  # far off, the table fades
     table = cv2.resize(table, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR)
-    ys, xs = np.mgrid[top:SIZE, 0:SIZE].astype(np.float32)
-    x, z, _ = view.ground(xs, ys)
+    x, z = (cv2.resize(a, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR) for a in (x, z))
     fine = _sample(_tile(4, 256, 0.45), x * 170, z * 170)
     table *= (1 + 0.07 * fine * cv2.resize(near, (SIZE, SIZE - top)))[..., None]
     up = np.clip((horizon - np.arange(SIZE, dtype=np.float32)) / (0.5 * SIZE), 0, 1) ** 0.7
@@ -778,8 +897,34 @@ def stage(seed: int, people: int) -> Stage:
     grade = (1.08, 0.98, 0.84) if golden else (1.02, 1.0, 0.96)
     rgb = np.clip(back.rgb * np.float32(grade), 0, 255).astype(np.uint8)
     fr = np.clip(front.rgb * np.float32(grade) / np.maximum(front.alpha, 1e-3)[..., None], 0, 255)
+    ends, _ = view.project(np.float32([[feet[0], 0, feet[1]],
+                                       [feet[0] - sun[0] / sun[1], 0, feet[1] - sun[2] / sun[1]]]))
+    step = ends[1] - ends[0]
     return Stage(rgb, np.dstack([fr, front.alpha * 255]).astype(np.uint8), (int(sx), int(sy)), float(unit), pitch,
-                 sun_left, kind, grade)
+                 sun_left, kind, grade, (float(step[0]), float(step[1])))
+
+
+def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_px: float) -> np.ndarray:
+    """The stage's table with the shadow the figures cast in its sun: their silhouette (coverage, placed at ``at``
+    on the stage, ``height_px`` tall for one unit) laid down on the table along the sun from their feet, softer the
+    further it falls."""
+    mask = np.zeros((SIZE, SIZE), np.float32)
+    x0, y0 = at
+    h, w = figures.shape
+    sx0, sy0 = max(0, x0), max(0, y0)
+    sx1, sy1 = min(SIZE, x0 + w), min(SIZE, y0 + h)
+    if sx1 <= sx0 or sy1 <= sy0:
+        return stage.back
+    mask[sy0:sy1, sx0:sx1] = figures[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0]
+    feet = float(stage.feet[1])
+    kx, ky = stage.shadow_step[0] / height_px, stage.shadow_step[1] / height_px
+    # a point (x, y) of the figure, (feet - y) px up, falls at (x + kx (feet - y), feet + ky (feet - y))
+    m = np.float32([[1, -kx, kx * feet], [0, -ky, feet + ky * feet]])
+    shadow = cv2.warpAffine(mask, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
+    shadow = 0.5 * cv2.GaussianBlur(shadow, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(shadow, (0, 0), 7.0)
+    dark = (0.5 * np.clip(shadow, 0, 1))[..., None]
+    return (stage.back * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+
 
 
 def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: float = 1.0) -> np.ndarray:

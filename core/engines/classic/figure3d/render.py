@@ -13,12 +13,11 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from embreex import rtcore_scene
-from embreex.mesh_construction import TriangleMesh
 from PIL import Image
 
 from minime.core.engines.classic.figure3d.body import tie_half
 from minime.core.engines.classic.figure3d.head import remap_points
+from minime.core.engines.classic.figure3d.raycast import ray_scene
 
 MATERIALS = ("skin", "hair", "cloth", "shoe", "base")
 # per material: specular strength, shininess, wrap, subsurface tint strength, rim strength
@@ -145,8 +144,7 @@ def _build_scene(model) -> Scene:
             base = (float(np.abs(x).max()), float(np.abs(z).max()), 2.0 if model.people == 1 else 4.0)
     v = np.concatenate(verts).astype(np.float32)
     f = np.concatenate(faces).astype(np.int32)
-    embree = rtcore_scene.EmbreeScene()
-    TriangleMesh(embree, v, f)
+    embree = ray_scene(v, f)  # Embree, or a NumPy ray caster where embreex has no wheel (raycast.py)
     nrm = np.concatenate(normals)
     texture = _srgb_to_linear(model.texture.astype(np.float32) / 255)
     scene = Scene(embree, v, f, nrm, np.concatenate(color), np.concatenate(uv).astype(np.float32),
