@@ -31,9 +31,9 @@ def _render(photo: Image.Image, seed: int = 5):
 
 
 def _figure_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """The faces found in the lower two thirds, where the figures stand (above them, a blurred house front with two
-    windows and a door can pass for a face to the detector)."""
-    return [f for f in find_faces(image) if f[1] + f[3] / 2 > image.shape[0] / 3]
+    """The little figures' faces: found below the top third and smaller than an eighth of the picture (a blurred
+    house front far behind them, two windows over a door, can pass for a big face to the detector)."""
+    return [f for f in find_faces(image) if f[1] + f[3] / 2 > image.shape[0] / 3 and f[2] < image.shape[1] / 8]
 
 
 def _sharpness(image: np.ndarray, top: float, bottom: float) -> float:
@@ -81,7 +81,8 @@ def test_every_person_of_a_group_becomes_a_figure_in_the_scene(astronaut: Image.
 
 def test_variation_changes_the_scene_the_light_or_the_camera(astronaut: Image.Image) -> None:
     shots = [np.asarray(_render(astronaut, seed).image, np.int16) for seed in range(1, 6)]
-    for a, b in zip(shots, shots[1:]):
+    # the next edition (another scene) and one four on (the same scene: another sun, spot, camera and layout)
+    for a, b in [*zip(shots, shots[1:]), (shots[0], shots[4])]:
         changed = (np.abs(a - b).max(axis=2) > 24).mean()
         assert changed >= 0.1, f"only {changed:.0%} of the picture changed"
     assert np.array_equal(shots[0], np.asarray(_render(astronaut, 1).image, np.int16)), "an edition repeats"

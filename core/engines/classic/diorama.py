@@ -140,32 +140,40 @@ class Canvas:
         a = self.alpha[cy0:y1, cx0:x1]
         a += (1 - a) * c[..., 0]
 
-    def polygon(self, pts: np.ndarray, color: np.ndarray, shade: float = 1.0) -> None:
-        """A flat polygon (screen points), antialiased by drawing it at 4× and averaging."""
-        pts = np.asarray(pts, np.float32)
-        x0, y0 = np.floor(pts.min(0)).astype(int) - 1
-        x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
+    def polygon(self, pts: np.ndarray | list[np.ndarray], color: np.ndarray) -> None:
+        """Flat polygons of one colour (screen points, one array each), antialiased by drawing at 4× and averaging."""
+        polys = [np.asarray(p, np.float32) for p in (pts if isinstance(pts, list) else [pts])]
+        every = np.concatenate(polys)
+        x0, y0 = np.floor(every.min(0)).astype(int) - 1
+        x1, y1 = np.ceil(every.max(0)).astype(int) + 1
         if x1 < 0 or y1 < 0 or x0 >= SIZE or y0 >= SIZE or x1 - x0 > 4 * SIZE or y1 - y0 > 4 * SIZE:
             return
         x0, y0 = max(x0, -SIZE), max(y0, -SIZE)
         w, h = min(x1, 2 * SIZE) - x0, min(y1, 2 * SIZE) - y0
         m = np.zeros((h * 4, w * 4), np.uint8)
-        cv2.fillPoly(m, [np.round((pts - (x0, y0)) * 4 * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(m, [np.round((p - (x0, y0)) * 4 * 16).astype(np.int32) for p in polys], 255, cv2.LINE_AA,
+                     shift=4)
         cover = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-        self._put(x0, y0, cover, np.asarray(color, np.float32) * shade)
+        self._put(x0, y0, cover, np.asarray(color, np.float32))
 
-    def face(self, corners: np.ndarray, color: tuple[float, float, float], textured: float = 0.0) -> None:
+    def face(self, corners: np.ndarray, color: tuple[float, float, float]) -> None:
         """A flat face of a prop (world corners, counter-clockwise seen from outside), shaded by the sun, skipped
         when it faces away from the camera."""
-        corners = np.asarray(corners, np.float32)
+        self.faces([corners], color)
+
+    def faces(self, many: list[np.ndarray], color: tuple[float, float, float]) -> None:
+        """Faces of one colour lying in one plane (a facade's windows), drawn at once: shaded like the first."""
+        corners = np.asarray(many[0], np.float32)
         n = np.cross(corners[1] - corners[0], corners[2] - corners[0])
         n /= max(float(np.linalg.norm(n)), 1e-6)
         eye = np.float32([0, self.view.height, 0])
         if float(n @ (eye - corners[0])) <= 0:
             return
         light = 0.5 + 0.75 * max(0.0, float(n @ self.sun)) + 0.12 * max(0.0, float(n[1]))
-        pts, depth = self.view.project(corners)
-        self.polygon(pts, self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
+        pts, depth = self.view.project(np.concatenate([np.asarray(c, np.float32) for c in many]))
+        k = len(corners)
+        self.polygon([pts[i:i + k] for i in range(0, len(pts), k)],
+                     self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
 
     def box(self, c: tuple[float, float, float], size: tuple[float, float, float], color: tuple,
             top: tuple | None = None) -> None:
@@ -327,6 +335,15 @@ def _front(x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
     return np.float32([[x0, y0, z], [x0, y1, z], [x1, y1, z], [x1, y0, z]])
 
 
+def _glass(wall: tuple, pane: tuple = (110, 140, 170), depth: float = 0.86) -> tuple:
+    """A window (or door) in a wall: the pane's hue at nearly the wall's brightness. Model windows catch the sky;
+    dark holes in a bright wall blur, far behind the lens's sharp band, into eyes and a mouth a face detector
+    trusts (the window grid differs from the wall in colour, not in lightness)."""
+    luma = lambda c: 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]  # noqa: E731
+    k = depth * luma(wall) / max(luma(pane), 1.0)
+    return tuple(min(255.0, v * k) for v in pane)
+
+
 def _shade(c: tuple, k: float) -> tuple:
     return tuple(float(v) * k for v in c)
 
@@ -421,8 +438,26 @@ def _sprites() -> dict[str, tuple[Sprite, ...]]:
             _pine(cv, 0.0, z, 1.0, (44, 84, 60), True)
         return draw
 
-    return {"tree": tuple(_sprite(tree(k), 1.15) for k in range(4)),
-            "fir": tuple(_sprite(fir(k), 1.05) for k in range(3))}
+    def bush(seed: int, flowers: tuple | None) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _bush(cv, 0.0, z, 1.0, TREE_GREEN, flowers)
+        return draw
+
+    sprites = {"tree": tuple(_sprite(tree(k), 1.15) for k in range(4)),
+               "fir": tuple(_sprite(fir(k), 1.05) for k in range(3)),
+               "bush": tuple(_sprite(bush(k, None), 0.6) for k in range(3))}
+    for i, color in enumerate(FLOWERS):
+        sprites[f"bush{i}"] = tuple(_sprite(bush(10 + k, color), 0.6) for k in range(2))
+    return sprites
+
+
+FLOWERS = ((230, 70, 80), (250, 210, 60), (240, 240, 245), (170, 90, 200))
+
+
+def _shrub(cv: Canvas, x: float, z: float, s: float, green: tuple, flowers: int | None = None) -> None:
+    """A bush ``s`` units across, in flower (one of FLOWERS) or not."""
+    _plant(cv, "bush" if flowers is None else f"bush{flowers}", x, z, s, green)
 
 
 def _plant(cv: Canvas, kind: str, x: float, z: float, s: float, tint: tuple = TREE_GREEN) -> None:
@@ -494,7 +529,7 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
     """A little house: walls with windows and a door, a gable roof."""
     cv.box((x, 0, z), (w, h, d), wall)
     eye = np.float32([0, cv.view.height, 0])
-    win = (70, 96, 120)
+    win = _glass(wall)
     # windows on the front (facing the camera, -Z) and on the side the camera sees
     rows = max(1, int(h / 0.9))
     for r in range(rows):
@@ -503,7 +538,7 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
             cols = max(1, int(w / 0.8))
             wx = x - w / 2 + (k + 0.5) * w / cols
             if r == 0 and k == cols // 2:
-                cv.face(_front(wx - 0.14, wx + 0.14, 0, 0.55, z - d / 2 - 0.005), (110, 70, 50))
+                cv.face(_front(wx - 0.14, wx + 0.14, 0, 0.55, z - d / 2 - 0.005), _glass(wall, (130, 84, 60), 0.72))
                 continue
             cv.face(_front(wx - 0.13, wx + 0.13, y0, y0 + 0.3, z - d / 2 - 0.005), win)
     side = 1 if x < 0 else -1  # the side facing the middle (the camera sees it)
@@ -532,17 +567,31 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
                             [b - 0.05, h + 0.06, z0]])[::-1], white)
 
 
-def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple) -> None:
-    """A town house seen from the plaza: a tall front with rows of windows, a flat cornice."""
+def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple, awning: tuple) -> None:
+    """A town house on the plaza: a shop front under a striped awning, then floors of narrow framed windows between
+    light string courses, a cornice on top."""
+    front = z - 0.605
     cv.box((x, 0, z), (w, h, 1.2), wall)
-    rows, cols = max(2, int(h / 0.85)), max(2, int(w / 0.7))
-    for r in range(rows):
-        y0 = 0.25 + r * (h - 0.3) / rows
+    cv.face(_front(x - w / 2 + 0.08, x + w / 2 - 0.08, 0.04, 0.58, front), _glass(wall, (120, 130, 140), 0.8))
+    stripes = max(2, int(w / 0.3))
+    edges = x - w / 2 + 0.05 + np.arange(stripes + 1) * (w - 0.1) / stripes
+    awning_at = [np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
+                             [a1, 0.6, front - 0.35]]) for a0, a1 in zip(edges[:-1], edges[1:])]
+    cv.faces(awning_at[1::2], awning)  # the awning, in stripes
+    cv.faces(awning_at[::2], (240, 238, 230))
+    light = tuple(min(255.0, 1.12 * v + 12) for v in wall)
+    floors = max(2, int((h - 0.9) / 0.6))
+    cols = max(3, int(w / 0.42))
+    frames, panes = [], []
+    for r in range(floors):
+        y0 = 0.95 + r * (h - 1.05) / floors
+        frames.append(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002))  # string course
         for k in range(cols):
             wx = x - w / 2 + (k + 0.5) * w / cols
-            tall = 0.5 if r == 0 else 0.42
-            color = (60, 52, 48) if r == 0 else (72, 96, 118)
-            cv.face(_front(wx - 0.16, wx + 0.16, y0, y0 + tall, z - 0.605), color)
+            frames.append(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003))
+            panes.append(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005))
+    cv.faces(frames, light)
+    cv.faces(panes, _glass(wall))
     cv.box((x, h, z - 0.02), (w + 0.1, 0.12, 1.3), _shade(wall, 0.8))
 
 
@@ -599,8 +648,8 @@ class _Plan:
     def free(self, x: float, z: float, r: float) -> bool:
         """Whether a prop of radius r at (x, z) leaves the figures' spot (and the view of them) clear."""
         fx, fz = self.feet
-        if abs(x - fx) < self.half_width + r + 0.35 and fz - 1.2 - r < z < fz + 0.7 + r:
-            return False
+        if abs(x - fx) < self.half_width + r + 0.35 and fz - 1.2 - r < z < fz + 2.5 + r:
+            return False  # the figures' spot, and the ground just behind their heads (a bench there is clutter)
         if z < fz and abs(x - fx) < self.half_width + r + 0.6:
             return False  # nothing between the camera and the figures
         return True
@@ -698,9 +747,9 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
             if abs(x - path(z)) < plan.half_width + 0.8:
                 continue
             if kind == "park":
-                fl = [(230, 70, 80), (250, 210, 60), (240, 240, 245), (170, 90, 200), None][int(rng.integers(0, 5))]
+                fl = [0, 1, 2, 3, None][int(rng.integers(0, 5))]
                 g = greens[int(rng.integers(0, len(greens)))]
-                add(z, lambda c, x=x, z=z, g=g, fl=fl: _bush(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
+                add(z, lambda c, x=x, z=z, g=g, fl=fl: _shrub(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
             else:
                 add(z, lambda c, x=x, z=z: _plant(c, "fir", x, z, 1.0), (x, z, 0.45, 0.25))
         fence_z = fz + 6.5
@@ -723,15 +772,16 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
         while x < fx + 8.5:
             w, h = rng.uniform(1.6, 2.6), rng.uniform(2.6, 4.2)
             col = walls[int(rng.integers(0, len(walls)))]
-            add(fz + 8.5, lambda c, x=x, w=w, h=h, col=col: _facade(c, x + w / 2, fz + 8.5, w, h, col))
+            awning = [(200, 60, 60), (40, 110, 170), (40, 130, 90), (230, 170, 40)][int(rng.integers(0, 4))]
+            add(fz + 8.5, lambda c, x=x, w=w, h=h, col=col, aw=awning: _facade(c, x + w / 2, fz + 8.5, w, h, col, aw))
             x += w
         for x, z in plan.spots(6, fz - 0.8, fz + 6, 0.5, 1.15):
             g = greens[int(rng.integers(0, len(greens)))]
-            fl = [(230, 70, 80), (250, 210, 60), None][int(rng.integers(0, 3))]
+            fl = [0, 1, None][int(rng.integers(0, 3))]
 
-            def planter(c: Canvas, x: float = x, z: float = z, g: tuple = g, fl: tuple | None = fl) -> None:
+            def planter(c: Canvas, x: float = x, z: float = z, g: tuple = g, fl: int | None = fl) -> None:
                 c.box((x, 0, z), (0.6, 0.35, 0.6), (120, 116, 110))
-                _bush(c, x, z + 0.0, 0.6, g, fl)
+                _shrub(c, x, z, 0.6, g, fl)
             add(z, planter, (x, z, 0.5, 0.35))
         for x, z in plan.spots(4, fz + 1.0, fz + 7, 0.7, 1.15):
             if rng.uniform() < 0.5:
@@ -770,7 +820,7 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
             add(fz + 7.3, lambda c, x=x: c.box((x, 0.3, fz + 2.75), (0.04, 0.04, 9.5), (130, 96, 64)))
         for x, z in plan.spots(5, fz + 1, fz + 7, 0.5, 1.15):
             if abs(x - fx) > plan.half_width + 0.9:  # dune grass beside the boardwalk, never on it
-                add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
+                add(z, lambda c, x=x, z=z: _shrub(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
     return items
 
 
@@ -843,8 +893,7 @@ def stage(seed: int, people: int) -> Stage:
     near = 1 - haze_of(FOCAL / ppu)
     table = table * near[..., None] + np.float32(haze) * (1 - near[..., None])  # far off, the table fades
     table = cv2.resize(table, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR)
-    ys, xs = np.mgrid[top:SIZE, 0:SIZE].astype(np.float32)
-    x, z, _ = view.ground(xs, ys)
+    x, z = (cv2.resize(a, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR) for a in (x, z))
     fine = _sample(_tile(4, 256, 0.45), x * 170, z * 170)
     table *= (1 + 0.07 * fine * cv2.resize(near, (SIZE, SIZE - top)))[..., None]
     up = np.clip((horizon - np.arange(SIZE, dtype=np.float32)) / (0.5 * SIZE), 0, 1) ** 0.7
@@ -857,7 +906,7 @@ def stage(seed: int, people: int) -> Stage:
     cut = feet[1] - 0.25
     for zz, draw in sorted(items, key=lambda it: -it[0]):
         draw(back if zz >= cut else front)
-    grade = (1.08, 0.98, 0.84) if golden else (1.02, 1.0, 0.96)
+    grade = (1.06, 0.99, 0.88) if golden else (1.02, 1.0, 0.96)
     rgb = np.clip(back.rgb * np.float32(grade), 0, 255).astype(np.uint8)
     fr = np.clip(front.rgb * np.float32(grade) / np.maximum(front.alpha, 1e-3)[..., None], 0, 255)
     ends, _ = view.project(np.float32([[feet[0], 0, feet[1]],
@@ -884,9 +933,18 @@ def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_p
     # a point (x, y) of the figure, (feet - y) px up, falls at (x + kx (feet - y), feet + ky (feet - y))
     m = np.float32([[1, -kx, kx * feet], [0, -ky, feet + ky * feet]])
     shadow = cv2.warpAffine(mask, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
-    shadow = 0.5 * cv2.GaussianBlur(shadow, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(shadow, (0, 0), 7.0)
-    dark = (0.5 * np.clip(shadow, 0, 1))[..., None]
-    return (stage.back * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+    rows, cols = np.nonzero(shadow.any(axis=1))[0], np.nonzero(shadow.any(axis=0))[0]
+    if not len(rows):
+        return stage.back
+    pad = 24  # the softest blur's reach
+    r0, r1 = max(0, rows[0] - pad), min(SIZE, rows[-1] + pad + 1)
+    c0, c1 = max(0, cols[0] - pad), min(SIZE, cols[-1] + pad + 1)
+    part = shadow[r0:r1, c0:c1]
+    part = 0.5 * cv2.GaussianBlur(part, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(part, (0, 0), 7.0)
+    dark = (0.5 * np.clip(part, 0, 1))[..., None]
+    out = stage.back.copy()
+    out[r0:r1, c0:c1] = (out[r0:r1, c0:c1] * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+    return out
 
 
 
