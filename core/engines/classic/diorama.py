@@ -140,32 +140,40 @@ class Canvas:
         a = self.alpha[cy0:y1, cx0:x1]
         a += (1 - a) * c[..., 0]
 
-    def polygon(self, pts: np.ndarray, color: np.ndarray, shade: float = 1.0) -> None:
-        """A flat polygon (screen points), antialiased by drawing it at 4× and averaging."""
-        pts = np.asarray(pts, np.float32)
-        x0, y0 = np.floor(pts.min(0)).astype(int) - 1
-        x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
+    def polygon(self, pts: np.ndarray | list[np.ndarray], color: np.ndarray) -> None:
+        """Flat polygons of one colour (screen points, one array each), antialiased by drawing at 4× and averaging."""
+        polys = [np.asarray(p, np.float32) for p in (pts if isinstance(pts, list) else [pts])]
+        every = np.concatenate(polys)
+        x0, y0 = np.floor(every.min(0)).astype(int) - 1
+        x1, y1 = np.ceil(every.max(0)).astype(int) + 1
         if x1 < 0 or y1 < 0 or x0 >= SIZE or y0 >= SIZE or x1 - x0 > 4 * SIZE or y1 - y0 > 4 * SIZE:
             return
         x0, y0 = max(x0, -SIZE), max(y0, -SIZE)
         w, h = min(x1, 2 * SIZE) - x0, min(y1, 2 * SIZE) - y0
         m = np.zeros((h * 4, w * 4), np.uint8)
-        cv2.fillPoly(m, [np.round((pts - (x0, y0)) * 4 * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(m, [np.round((p - (x0, y0)) * 4 * 16).astype(np.int32) for p in polys], 255, cv2.LINE_AA,
+                     shift=4)
         cover = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-        self._put(x0, y0, cover, np.asarray(color, np.float32) * shade)
+        self._put(x0, y0, cover, np.asarray(color, np.float32))
 
-    def face(self, corners: np.ndarray, color: tuple[float, float, float], textured: float = 0.0) -> None:
+    def face(self, corners: np.ndarray, color: tuple[float, float, float]) -> None:
         """A flat face of a prop (world corners, counter-clockwise seen from outside), shaded by the sun, skipped
         when it faces away from the camera."""
-        corners = np.asarray(corners, np.float32)
+        self.faces([corners], color)
+
+    def faces(self, many: list[np.ndarray], color: tuple[float, float, float]) -> None:
+        """Faces of one colour lying in one plane (a facade's windows), drawn at once: shaded like the first."""
+        corners = np.asarray(many[0], np.float32)
         n = np.cross(corners[1] - corners[0], corners[2] - corners[0])
         n /= max(float(np.linalg.norm(n)), 1e-6)
         eye = np.float32([0, self.view.height, 0])
         if float(n @ (eye - corners[0])) <= 0:
             return
         light = 0.5 + 0.75 * max(0.0, float(n @ self.sun)) + 0.12 * max(0.0, float(n[1]))
-        pts, depth = self.view.project(corners)
-        self.polygon(pts, self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
+        pts, depth = self.view.project(np.concatenate([np.asarray(c, np.float32) for c in many]))
+        k = len(corners)
+        self.polygon([pts[i:i + k] for i in range(0, len(pts), k)],
+                     self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
 
     def box(self, c: tuple[float, float, float], size: tuple[float, float, float], color: tuple,
             top: tuple | None = None) -> None:
@@ -565,21 +573,25 @@ def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple, awn
     front = z - 0.605
     cv.box((x, 0, z), (w, h, 1.2), wall)
     cv.face(_front(x - w / 2 + 0.08, x + w / 2 - 0.08, 0.04, 0.58, front), _glass(wall, (120, 130, 140), 0.8))
-    for i in range(max(2, int(w / 0.3))):  # the awning, in stripes
-        a0 = x - w / 2 + 0.05 + i * (w - 0.1) / max(2, int(w / 0.3))
-        a1 = a0 + (w - 0.1) / max(2, int(w / 0.3))
-        cv.face(np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
-                            [a1, 0.6, front - 0.35]]), awning if i % 2 else (240, 238, 230))
+    stripes = max(2, int(w / 0.3))
+    edges = x - w / 2 + 0.05 + np.arange(stripes + 1) * (w - 0.1) / stripes
+    awning_at = [np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
+                             [a1, 0.6, front - 0.35]]) for a0, a1 in zip(edges[:-1], edges[1:])]
+    cv.faces(awning_at[1::2], awning)  # the awning, in stripes
+    cv.faces(awning_at[::2], (240, 238, 230))
     light = tuple(min(255.0, 1.12 * v + 12) for v in wall)
     floors = max(2, int((h - 0.9) / 0.6))
     cols = max(3, int(w / 0.42))
+    frames, panes = [], []
     for r in range(floors):
         y0 = 0.95 + r * (h - 1.05) / floors
-        cv.face(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002), light)  # string course
+        frames.append(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002))  # string course
         for k in range(cols):
             wx = x - w / 2 + (k + 0.5) * w / cols
-            cv.face(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003), light)  # frame
-            cv.face(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005), _glass(wall))
+            frames.append(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003))
+            panes.append(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005))
+    cv.faces(frames, light)
+    cv.faces(panes, _glass(wall))
     cv.box((x, h, z - 0.02), (w + 0.1, 0.12, 1.3), _shade(wall, 0.8))
 
 
@@ -894,7 +906,7 @@ def stage(seed: int, people: int) -> Stage:
     cut = feet[1] - 0.25
     for zz, draw in sorted(items, key=lambda it: -it[0]):
         draw(back if zz >= cut else front)
-    grade = (1.08, 0.98, 0.84) if golden else (1.02, 1.0, 0.96)
+    grade = (1.06, 0.99, 0.88) if golden else (1.02, 1.0, 0.96)
     rgb = np.clip(back.rgb * np.float32(grade), 0, 255).astype(np.uint8)
     fr = np.clip(front.rgb * np.float32(grade) / np.maximum(front.alpha, 1e-3)[..., None], 0, 255)
     ends, _ = view.project(np.float32([[feet[0], 0, feet[1]],
@@ -921,9 +933,18 @@ def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_p
     # a point (x, y) of the figure, (feet - y) px up, falls at (x + kx (feet - y), feet + ky (feet - y))
     m = np.float32([[1, -kx, kx * feet], [0, -ky, feet + ky * feet]])
     shadow = cv2.warpAffine(mask, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
-    shadow = 0.5 * cv2.GaussianBlur(shadow, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(shadow, (0, 0), 7.0)
-    dark = (0.5 * np.clip(shadow, 0, 1))[..., None]
-    return (stage.back * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+    rows, cols = np.nonzero(shadow.any(axis=1))[0], np.nonzero(shadow.any(axis=0))[0]
+    if not len(rows):
+        return stage.back
+    pad = 24  # the softest blur's reach
+    r0, r1 = max(0, rows[0] - pad), min(SIZE, rows[-1] + pad + 1)
+    c0, c1 = max(0, cols[0] - pad), min(SIZE, cols[-1] + pad + 1)
+    part = shadow[r0:r1, c0:c1]
+    part = 0.5 * cv2.GaussianBlur(part, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(part, (0, 0), 7.0)
+    dark = (0.5 * np.clip(part, 0, 1))[..., None]
+    out = stage.back.copy()
+    out[r0:r1, c0:c1] = (out[r0:r1, c0:c1] * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+    return out
 
 
 
