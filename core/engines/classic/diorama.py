@@ -24,7 +24,8 @@ from minime.core.memo import budget_cache
 SIZE = 1024
 FOCAL = SIZE * 1.35  # a normal-to-long lens: ~42° across
 FIGURE = 1.0  # a figure's height: the table's unit of length
-KEYS = ((-0.45, 0.8, 0.5), (0.5, 0.75, 0.5))  # figure3d's key lights (camera space) from the left and the right
+KEYS = ((-0.45, 0.8, 0.5), (0.5, 0.75, 0.5))
+FAR = 1e4  # the sky's depth  # figure3d's key lights (camera space) from the left and the right
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Stage:
     scene: str
     grade: tuple[float, float, float]  # the light's colour (multipliers), warm at golden hour
     shadow_step: tuple[float, float]  # on screen, where the sun throws the shadow of a point one unit up (px)
+    depth: np.ndarray  # float16, SIZE²: how far (camera forward, units) what each pixel shows is; in front, the front
 
 
 # ---- noise ----------------------------------------------------------------------------------------------------
@@ -118,6 +120,8 @@ class Canvas:
         self.view, self.sun, self.rng, self.haze = view, sun, rng, np.asarray(haze, np.float32)
         self.rgb = rgb if rgb is not None else np.zeros((SIZE, SIZE, 3), np.float32)
         self.alpha = np.zeros((SIZE, SIZE), np.float32)
+        self.depth = np.full((SIZE, SIZE), np.inf, np.float32)  # how far what covers a pixel is (camera forward)
+        self.at = np.inf  # the depth of what is being drawn
         right, up, forward = view.axes
         self.sun_cam = np.float32([sun @ right, sun @ up, -(sun @ forward)])
         self.grain = _tile(7, 128, 0.25)
@@ -139,6 +143,8 @@ class Canvas:
         part += (col - part) * c
         a = self.alpha[cy0:y1, cx0:x1]
         a += (1 - a) * c[..., 0]
+        d = self.depth[cy0:y1, cx0:x1]
+        d[c[..., 0] > 0.5] = self.at
 
     def polygon(self, pts: np.ndarray | list[np.ndarray], color: np.ndarray) -> None:
         """Flat polygons of one colour (screen points, one array each), antialiased by drawing at 4× and averaging."""
@@ -172,6 +178,7 @@ class Canvas:
         light = 0.5 + 0.75 * max(0.0, float(n @ self.sun)) + 0.12 * max(0.0, float(n[1]))
         pts, depth = self.view.project(np.concatenate([np.asarray(c, np.float32) for c in many]))
         k = len(corners)
+        self.at = float(depth.mean())
         self.polygon([pts[i:i + k] for i in range(0, len(pts), k)],
                      self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
 
@@ -205,6 +212,7 @@ class Canvas:
         nz = np.sqrt(1 - nx * nx)
         lum = 0.45 + 0.8 * np.maximum(0, nx * self.sun_cam[0] + nz * self.sun_cam[2]) * 0.9
         col = self.fog(np.asarray(color, np.float32) * lum[..., None], FOCAL / scale)
+        self.at = FOCAL / scale
         self._put(x0, y0, cover.astype(np.float32), col)
 
     def spheres(self, centers: np.ndarray, radii: np.ndarray, colors: np.ndarray, fuzz: float = 0.0,
@@ -240,6 +248,7 @@ class Canvas:
             if gloss:
                 spec = np.clip(nx * sx + ny * sy + nz * sz, 0, 1) ** 30 * gloss
                 col = col + spec[..., None] * 255
+            self.at = float(depth[i])
             self._put(x0, y0, cover, col)
 
 
@@ -478,6 +487,7 @@ def _plant(cv: Canvas, kind: str, x: float, z: float, s: float, tint: tuple = TR
     if cv.sun_cam[0] > 0:  # the sun on the right: the same tree, mirrored
         rgb, alpha, fx = rgb[:, ::-1], alpha[:, ::-1], nw - fx
     rgb = rgb * (np.float32(tint) / np.float32(TREE_GREEN))
+    cv.at = float(depth[0])
     cv._put(int(round(u - fx)), int(round(v - fy)), np.ascontiguousarray(alpha),
             cv.fog(np.ascontiguousarray(rgb), float(depth[0])))
 
@@ -857,8 +867,8 @@ def stage(seed: int, people: int) -> Stage:
     sun_left = (seed // len(SCENES)) % 2 == 0
     golden = (seed // (2 * len(SCENES))) % 2 == 1
     pitch = float(rng.uniform(11, 17))
-    # The figures stand a third of the way across, their feet low in the frame, one figure ~30 % of the height.
-    unit = SIZE * (0.3 if people <= 2 else 0.28)
+    # The figures stand a third of the way across, their feet low in the frame, one figure about a third as tall.
+    unit = SIZE * (0.34 if people <= 2 else 0.3)
     width = 0.38 * people + 0.1
     if width * unit > 0.8 * SIZE:
         unit = 0.8 * SIZE / width
@@ -902,6 +912,8 @@ def stage(seed: int, people: int) -> Stage:
     below = max(0, int(np.ceil(horizon)))
     ground[below:] = table[below - top:]
     back = Canvas(view, sun, rng, haze, ground)
+    back.depth[:] = FAR
+    back.depth[below:] = cv2.resize(FOCAL / ppu, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR)[below - top:]
     front = Canvas(view, sun, rng, haze)
     cut = feet[1] - 0.25
     for zz, draw in sorted(items, key=lambda it: -it[0]):
@@ -912,8 +924,9 @@ def stage(seed: int, people: int) -> Stage:
     ends, _ = view.project(np.float32([[feet[0], 0, feet[1]],
                                        [feet[0] - sun[0] / sun[1], 0, feet[1] - sun[2] / sun[1]]]))
     step = ends[1] - ends[0]
+    depth = np.where(front.alpha > 0.5, front.depth, np.minimum(back.depth, FAR)).astype(np.float16)
     return Stage(rgb, np.dstack([fr, front.alpha * 255]).astype(np.uint8), (int(sx), int(sy)), float(unit), pitch,
-                 sun_left, kind, grade, (float(step[0]), float(step[1])))
+                 sun_left, kind, grade, (float(step[0]), float(step[1])), depth)
 
 
 def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_px: float) -> np.ndarray:
@@ -948,13 +961,16 @@ def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_p
 
 
 
-def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: float = 1.0) -> np.ndarray:
+def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: float = 1.0,
+               defocus: np.ndarray | None = None) -> np.ndarray:
     """Blur growing above ``sharp_from`` and below ``sharp_to`` (fractions of the height): a tilt-shift lens.
-    The blur's radius grows smoothly with the distance from the sharp band, up to ~14 px (×``strength``) per 1024
-    px at the far edges."""
+    The blur's radius grows smoothly with the distance from the sharp band, up to ~17 px (×``strength``) per 1024
+    px at the far edges. ``defocus`` (optional, px per 1024, per pixel) blurs what lies off the focal plane too:
+    a pixel gets the larger of the two."""
     h, w = img.shape[:2]
     unit = max(h, w) / 1024
-    sigmas = [s * unit * strength for s in (1.8, 4.0, 8.5, 17.0)]
+    base = (1.8, 4.0, 8.5, 17.0)
+    sigmas = [s * unit * strength for s in base]
     src = img.astype(np.float32)
     levels = [src]
     small = cv2.resize(src, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
@@ -966,11 +982,39 @@ def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: fl
     yc = (np.arange(h, dtype=np.float32) + 0.5) / h
     away = np.maximum(0.0, np.maximum(sharp_from - yc, yc - sharp_to))
     reach = np.where(yc > sharp_to, 0.22, 0.3)  # the near side goes soft sooner, like a lens tilted towards it
-    t = np.clip(away / reach, 0, 1) ** 0.85 * (len(levels) - 1)
+    t = (np.clip(away / reach, 0, 1) ** 0.85 * (len(levels) - 1)).astype(np.float32)
     out = np.zeros_like(src)
-    for k, level in enumerate(levels):
-        wk = np.clip(1 - np.abs(t - k), 0, 1)
-        rows = np.nonzero(wk > 0)[0]
+    if defocus is None:
+        for k, level in enumerate(levels):
+            wk = np.clip(1 - np.abs(t - k), 0, 1)
+            rows = np.nonzero(wk > 0)[0]
+            if len(rows):
+                out[rows] += level[rows] * wk[rows, None, None]
+        return np.clip(out, 0, 255).astype(np.uint8)
+    index = np.interp(defocus.astype(np.float32) / strength, (0.0, *base), np.arange(len(levels))).astype(np.float32)
+    t = np.maximum(t[:, None], index)
+    for k, level in enumerate(levels):  # each level weighs in where t is within one of k (OpenCV: a few ms each)
+        wk = 1 - cv2.absdiff(t, (float(k), 0.0, 0.0, 0.0))
+        np.maximum(wk, 0, out=wk)
+        rows = np.nonzero(wk.max(axis=1) > 0)[0]
         if len(rows):
-            out[rows] += level[rows] * wk[rows, None, None]
+            r0, r1 = int(rows[0]), int(rows[-1]) + 1
+            cv2.accumulateProduct(level[r0:r1], cv2.merge([wk[r0:r1]] * 3), out[r0:r1])
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def defocus(stage: Stage, figures: np.ndarray, at: tuple[int, int], aperture: float = 14.0) -> np.ndarray:
+    """How out of focus each pixel of the stage is (blur px per 1024) with the lens focused on the figures: a thin
+    lens's circle of confusion, ``aperture`` × |1 − focus / depth|, softened at the edges between depths and nil on
+    the figures themselves (``figures``: their coverage, placed at ``at``)."""
+    focus = FOCAL / stage.unit
+    depth = stage.depth.astype(np.float32)
+    coc = aperture * np.abs(1 - focus / np.maximum(depth, 1e-3))
+    coc = cv2.GaussianBlur(coc, (0, 0), 2.5)
+    x0, y0 = at
+    h, w = figures.shape
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(SIZE, x0 + w), min(SIZE, y0 + h)
+    if sx1 > sx0 and sy1 > sy0:
+        part = coc[sy0:sy1, sx0:sx1]
+        part *= 1 - np.clip(figures[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] * 2, 0, 1)
+    return coc
