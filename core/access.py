@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from minime.core import texts
 from minime.core.admin import parse_admin
 from minime.core.domain import JobState, UserKey
@@ -61,7 +59,7 @@ class Access:
 
     async def allowance(self, user: UserKey, chat: str | None = None, now: float | None = None) -> Allowance:
         """Images the user (and the group chat ``chat``) may still get today; None where unlimited."""
-        now = now or time.time()
+        now = now or self.store.clock()
         own = 0 if self.is_admin(user) else self.settings.daily_quota
         images_left = left(own, *await self.store.usage_of(user_subject(user), now))
         chat_left = left(self.settings.chat_daily_quota, *await self.store.usage_of(chat_subject(chat), now)) \

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
@@ -16,7 +17,7 @@ from minime.core.energy import EnergyMeter
 from minime.core.engines import Engine, create_engine, theme_catalog
 from minime.core.engines.classic import ClassicEngine
 from minime.core.events import EventHub
-from minime.core.figures import FigureFiles, TurntableShape
+from minime.core.figures import FigureFiles
 from minime.core.gallery import PreviewCache
 from minime.core.job_writer import JobWriter
 from minime.core.jobs import JobRunner, worker_id
@@ -33,17 +34,20 @@ from minime.core.verify import Verifier
 log = get_logger("minime.app")
 
 
-def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
+def build_studio(settings: Settings, *, engine: Engine | None = None,
+                 clock: Callable[[], float] = time.time) -> Studio:
     """Build every collaborator from the settings and wire them into a Studio (not started yet).
 
     Args:
         settings: the configuration.
         engine: the engine to render with (default: the one ``MINIME_ENGINE`` names); a benchmark's timed wrapper or a
             test's failing engine goes here.
+        clock: "now" as a UNIX timestamp, for everything dated (expiry, leases, rate limits, the quota's UTC day);
+            tests pin it away from midnight.
     """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     malloc.limit_arenas()  # before the render threads exist: freed memory gathers in fewer places
-    store, blobs = Store(settings.resolved_database_url), BlobStore(settings.blob_dir)
+    store, blobs = Store(settings.resolved_database_url, clock=clock), BlobStore(settings.blob_dir)
     engine = engine or create_engine(settings)
     catalog = theme_catalog(settings)
     events, owner = EventHub(), worker_id()
@@ -59,10 +63,7 @@ def build_studio(settings: Settings, *, engine: Engine | None = None) -> Studio:
     )
     runner, access = JobRunner(store, pipeline, events.emit, settings, owner=owner), Access(store, settings)
     queries = UserQueries(store, blobs)
-    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access, queries,
-                          turntable=TurntableShape(settings.turntable_size, settings.turntable_frames,
-                                                   settings.turntable_seconds),
-                          concurrency=settings.figure_concurrency)
+    figures = FigureFiles(store, blobs, catalog, ClassicEngine(settings.work_size), access, queries, settings)
     return Studio(
         store, blobs, engine, catalog, settings,
         events=events,

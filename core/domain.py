@@ -125,6 +125,7 @@ class JobKind(str, enum.Enum):
 
     THEME = "theme"
     REFINE = "refine"
+    FIGURE = "figure"  # a figure file (turntable, mesh): counted like a render, never queued (core/figures.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -237,6 +237,19 @@ class NotYourJob(MinimeError):
     user_message = N_("Only the person who asked for this image can cancel it — but you can ask for your own!")
 
 
+class FigureBusy(Busy):
+    """A figure file (turntable, mesh) of the user is being made: one at a time per user."""
+
+    user_message = N_("🔄 Your figure's file is already on its way — it comes in a few seconds. One at a time, "
+                      "please!")
+
+
+class FigureTooLarge(MinimeError):
+    """A figure file is larger than the platform takes, even made smaller."""
+
+    user_message = N_("Sorry, that file came out too large to send here.")
+
+
 class NoFigure(MinimeError):
     """A turntable or 3D file asked of a look without a 3D figure (a retro look), or of a photo that cannot give
     one (no face to build it from)."""

@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 THEMES_DIR = Path(__file__).resolve().parent.parent / "themes"
+TURNTABLE_MAX_PIXELS = 1024 * 1024 * 48  # side² × frames of the largest loop (≈ 50 MB as a GIF at a byte a pixel)
+TURNTABLE_MAX_FPS = 50
 
 
 class Settings(BaseSettings):
@@ -134,13 +136,32 @@ class Settings(BaseSettings):
     max_image_pixels: int = 40_000_000
     work_size: int = Field(1024, ge=256, le=4096, description="longest side the engines work at")
 
-    turntable_size: int = Field(512, ge=64, le=2048, description="side in pixels of the figure's turning loop")
-    turntable_frames: int = Field(48, ge=8, le=240, description="frames in one turn of the figure")
+    # The loop is sent as an animation: Telegram takes 50 MB, Discord 10 MiB by default (DESIGN.md). Bounded so that
+    # even a GIF of the largest loop (size² × frames pixels, at most about a byte each) stays near 50 MB; a file
+    # over a platform's own limit is made again smaller before it is sent (core/figures.py).
+    turntable_size: int = Field(512, ge=128, le=1024, description="side in pixels of the figure's turning loop")
+    turntable_frames: int = Field(48, ge=8, le=120, description="frames in one turn of the figure")
     turntable_seconds: float = Field(4.0, ge=1.0, le=12.0, description="seconds one turn of the figure takes")
     figure_concurrency: int = Field(1, ge=1, description="figure files (turntables, meshes) made at once: CPU work")
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _turntable_fits_the_platforms(self) -> Settings:
+        """A loop that no platform would take, or that plays wrong, stops start-up with what to change."""
+        pixels = self.turntable_size ** 2 * self.turntable_frames
+        if pixels > TURNTABLE_MAX_PIXELS:
+            raise ValueError(
+                f"MINIME_TURNTABLE_SIZE={self.turntable_size} with MINIME_TURNTABLE_FRAMES={self.turntable_frames} "
+                f"makes a loop of {pixels:,} pixels; at most {TURNTABLE_MAX_PIXELS:,} (e.g. 1024 px × 48 frames or "
+                f"512 px × 120 frames) keeps it under the 50 MB Telegram takes for an animation, even as a GIF")
+        if self.turntable_frames / self.turntable_seconds > TURNTABLE_MAX_FPS:
+            raise ValueError(
+                f"MINIME_TURNTABLE_FRAMES={self.turntable_frames} in MINIME_TURNTABLE_SECONDS="
+                f"{self.turntable_seconds:g} is over {TURNTABLE_MAX_FPS} frames a second: a GIF frame lasts at least "
+                f"20 ms (browsers play shorter ones at 10 a second); use fewer frames or more seconds")
+        return self
 
     @model_validator(mode="after")
     def _hosted_defaults(self) -> Settings:

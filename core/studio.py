@@ -35,7 +35,7 @@ from minime.core.errors import (
     UnknownRefinement,
 )
 from minime.core.events import EventHub, Sink
-from minime.core.figures import FigureFile, FigureFiles
+from minime.core.figures import MAX_FILE_BYTES, FigureFile, FigureFiles
 from minime.core.gallery import PreviewCache
 from minime.core.i18n import gettext as _
 from minime.core.job_writer import JobWriter
@@ -165,10 +165,16 @@ class Studio:
         """A result of this user (the current one by default) and its image bytes; anyone else's is ResultNotFound."""
         return await self.queries.result_image(user, result_id)
 
-    async def figure_file(self, user: UserKey, result_id: str | None, kind: str, fmt: str | None = None
-                          ) -> FigureFile:
-        """The turning loop (``"turntable"``) or printable mesh (``"mesh"``) of a result's figure (core/figures.py)."""
-        return await self.figures.file(user, result_id, kind, fmt)
+    async def figure_file(self, user: UserKey, result_id: str | None, kind: str, fmt: str | None = None, *,
+                          chat: str | None = None, max_bytes: int = MAX_FILE_BYTES) -> FigureFile:
+        """The turning loop (``"turntable"``) or printable mesh (``"mesh"``) of a result's figure (core/figures.py):
+        one in the making per user (FigureBusy), counted like a render against the user's and ``chat``'s quotas,
+        and no larger than ``max_bytes`` (the platform's upload limit)."""
+        return await self.figures.file(user, result_id, kind, fmt, chat=chat, max_bytes=max_bytes)
+
+    def figure_busy(self, user: UserKey) -> bool:
+        """Whether a figure file of the user is being made now (a press now would be told it is on its way)."""
+        return self.figures.busy(user)
 
     async def has_selfie(self, user: UserKey) -> bool:
         """Whether a current, unexpired selfie is stored."""

@@ -4,7 +4,6 @@ selfie's file as soon as a new selfie replaces it."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 
 from minime.core.domain import UserKey
@@ -57,7 +56,7 @@ class Sweeper:
         files), and it goes on time."""
         for key in await self.store.retire_selfies(user, selfie_id):
             await self.blobs.delete(key)
-        self.expires_at(time.time() + ttl_s)
+        self.expires_at(self.store.clock() + ttl_s)
 
     def expires_at(self, when: float) -> None:
         """Something stored expires at ``when``: sweep then, if that is before the next sweep planned."""
@@ -74,7 +73,7 @@ class Sweeper:
             except Exception:
                 log.exception("expiry sweep failed")
                 upcoming = None
-            now = time.time()
+            now = self.store.clock()  # the store's time: expiry dates are written in it
             self._next_sweep = min(now + self.interval_s, upcoming + 0.05 if upcoming is not None else float("inf"))
             self._sooner.clear()
             try:

@@ -7,7 +7,9 @@ import io
 import os
 import random
 import socket
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -21,6 +23,18 @@ from minime.core.app import build_studio
 from minime.core.domain import Done, Event, Failed, UserKey
 from minime.core.settings import Settings
 from minime.core.studio import Studio
+
+MIDDAY = datetime(2026, 6, 15, 12, 0, tzinfo=UTC).timestamp()
+_BEGAN = time.monotonic()
+
+
+def midday_clock() -> float:
+    """A pinned "now" for tests that count daily quotas (``build_studio(clock=midday_clock)``,
+    ``Store(url, clock=midday_clock)``): noon UTC of a fixed day when the test process started, running at real
+    speed, so leases and expiry work as usual (a restarted Studio in the same test reads the same time) and no UTC
+    midnight, when every quota starts again, falls inside a test."""
+    return MIDDAY + (time.monotonic() - _BEGAN)
+
 
 POSTGRES_URL = os.environ.get("MINIME_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -91,13 +105,14 @@ class Recorder:
 class RunningBot:
     """A running minime (a Studio and one chat adapter) that a test can stop and start again."""
 
-    def __init__(self, settings: Settings, make_runner) -> None:
+    def __init__(self, settings: Settings, make_runner, clock: Callable[[], float] | None = None) -> None:
         self.settings, self.make_runner = settings, make_runner
+        self.clock = clock or time.time  # "now" of the Studio; tests that count quotas pin it (midday_clock)
         self.studio: Studio | None = None
         self.runner = None
 
     async def start(self) -> RunningBot:
-        self.studio = build_studio(self.settings)
+        self.studio = build_studio(self.settings, clock=self.clock)
         await self.studio.start()
         self.runner = self.make_runner(self.studio, self.settings)
         await self.runner.start()
@@ -112,7 +127,7 @@ class RunningBot:
 
 @pytest.fixture()
 async def studio(settings: Settings) -> AsyncIterator[Studio]:
-    s = build_studio(settings)
+    s = build_studio(settings, clock=midday_clock)  # /status and /admin count quotas by the UTC day
     await s.start()
     yield s
     await s.stop()

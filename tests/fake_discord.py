@@ -80,6 +80,7 @@ class FakeDiscord(FakeServer):
         self._sockets: list[web.WebSocketResponse] = []
         self._identified = asyncio.Event()
         self.guild_channels: dict[int, int] = {}  # channel id -> guild id
+        self.attachment_size_limit = 10 * 1024 * 1024  # what interactions say the bot may upload (a server's boost)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_get("/gateway/", self._gateway)
@@ -212,7 +213,7 @@ class FakeDiscord(FakeServer):
         interaction = {"id": str(self.snowflake()), "application_id": str(APP_ID), "type": kind, "data": data,
                        "channel_id": str(user_id + 1), "channel": {"id": str(user_id + 1), "type": 1},
                        "user": self.user(user_id), "token": f"tok-{self.snowflake()}", "version": 1,
-                       "locale": "en-US", "attachment_size_limit": 10 * 1024 * 1024, "app_permissions": "0",
+                       "locale": "en-US", "attachment_size_limit": self.attachment_size_limit, "app_permissions": "0",
                        "entitlements": [], "authorizing_integration_owners": {}, "context": 1, **extra}
         if "member" in extra:  # in a server Discord sends the member (with its user), not a user
             del interaction["user"]

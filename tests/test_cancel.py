@@ -20,7 +20,7 @@ from minime.core.errors import NothingToCancel, NotYourJob
 from minime.core.jobs import JobCancelled, JobRunner
 from minime.core.quotas import chat_subject, user_subject
 from minime.core.settings import Settings
-from tests.conftest import Recorder, RunningBot
+from tests.conftest import Recorder, RunningBot, midday_clock
 from tests.fake_hosted import FakeOpenAI
 from tests.fake_telegram import FakeTelegram
 
@@ -77,7 +77,7 @@ async def test_cancel_a_waiting_and_a_running_job_nothing_delivered_nothing_coun
         tmp_path: Path, fakes, astronaut_jpeg: bytes) -> None:
     telegram, model, root = fakes
     model.delay_s = 6.0  # the hosted model takes its time: Ada's job holds the only render slot
-    bot = await RunningBot(_settings(tmp_path, telegram, root), TelegramRunner).start()
+    bot = await RunningBot(_settings(tmp_path, telegram, root), TelegramRunner, clock=midday_clock).start()
     store, ada, bo = bot.studio.store, UserKey("telegram", str(ADA)), UserKey("telegram", str(BO))
     try:
         mark = len(telegram.calls)
@@ -254,7 +254,8 @@ async def test_discord_a_waiting_job_shows_a_persistent_cancel_button_only_its_o
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", discord_token=SecretStr("fake.discord.token"),
                         engine="hosted", hosted_provider="openai", hosted_api_key=KEY, hosted_base_url=root + "/v1",
                         max_concurrent_jobs=1, job_lease_s=30.0, daily_quota=1)
-    bot = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1)).start()
+    bot = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1),
+                           clock=midday_clock).start()
     await discord_fake.add_guild(GUILD, CHANNEL)
     store, ada, bo = bot.studio.store, UserKey("discord", str(DADA)), UserKey("discord", str(DBO))
 
@@ -313,7 +314,7 @@ async def test_a_cancelled_diffusion_render_stops_at_its_next_step(tmp_path: Pat
     model = tiny_diffusion.save_sd(tmp_path / "tiny-sd")
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", engine="diffusion", diffusion_model=str(model),
                         diffusion_resolution=64, diffusion_steps=100, render_timeout_s=600, job_lease_s=60.0)
-    studio = build_studio(settings)
+    studio = build_studio(settings, clock=midday_clock)
     await studio.start()
     recorder = Recorder()
     studio.subscribe("test", recorder)
@@ -358,7 +359,7 @@ async def test_playground_cancel_button_and_command_call_off_only_the_sessions_o
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", engine="hosted", hosted_provider="openai",
                         hosted_api_key=KEY, hosted_base_url=root + "/v1", max_concurrent_jobs=1, job_lease_s=30.0,
                         daily_quota=1, web_port=free_port())
-    studio = build_studio(settings)
+    studio = build_studio(settings, clock=midday_clock)
     await studio.start()
     runner = await start_web(studio, settings)
     web = f"http://127.0.0.1:{settings.web_port}"
@@ -432,7 +433,7 @@ async def test_playground_page_shows_cancel_on_the_status_line_and_it_works(tmp_
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", engine="hosted", hosted_provider="openai",
                         hosted_api_key=KEY, hosted_base_url=root + "/v1", job_lease_s=30.0, daily_quota=1,
                         web_port=free_port())
-    studio = build_studio(settings)
+    studio = build_studio(settings, clock=midday_clock)
     await studio.start()
     runner = await start_web(studio, settings)
     selfie = tmp_path / "astronaut.png"

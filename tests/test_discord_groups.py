@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from minime.bots.discord_bot.bot import DiscordRunner
 from minime.core.domain import UserKey
 from minime.core.settings import Settings
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, midday_clock
 from tests.fake_discord import APP_ID, COMPONENTS_V2, FakeDiscord, buttons, gallery_of, patch_discord
 
 GUILD, CHANNEL = 880000000000000001, 880000000000000002
@@ -34,7 +34,8 @@ async def fake():
 async def bot(tmp_path: Path, fake: FakeDiscord):
     settings = Settings(data_dir=tmp_path / "data", discord_token=SecretStr("fake.discord.token"), job_lease_s=2.0,
                         chat_daily_quota=2, _env_file=None)
-    running = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1)).start()
+    running = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1),
+                               clock=midday_clock).start()
     await fake.add_guild(GUILD, CHANNEL)
     yield running
     await running.stop()

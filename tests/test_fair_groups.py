@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from minime.bots.telegram_bot.app import TelegramRunner
 from minime.core.quotas import chat_subject, member_subject
 from minime.core.settings import Settings
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, midday_clock
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
@@ -62,7 +62,7 @@ async def _ask(fake: FakeTelegram, user: int, command: str, selfie: bytes | None
 
 async def test_a_member_gets_half_of_the_groups_day_the_others_keep_theirs_and_a_grant_adds_one(
         tmp_path: Path, fake: FakeTelegram, astronaut_jpeg: bytes) -> None:
-    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner).start()
+    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner, clock=midday_clock).start()
     store = bot.studio.store
     try:
         assert await _ask(fake, ADA, "/popart", astronaut_jpeg) == "picture"
@@ -99,7 +99,7 @@ async def test_a_member_gets_half_of_the_groups_day_the_others_keep_theirs_and_a
 async def test_where_the_server_refuses_ephemeral_messages_the_answer_is_a_quiet_reply(
         tmp_path: Path, fake: FakeTelegram) -> None:
     fake.ephemeral_refused = True
-    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner).start()
+    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner, clock=midday_clock).start()
     try:
         mark = len(fake.calls)
         asked = await fake.send_text(ADA, "/status", chat=GROUP)
@@ -126,7 +126,7 @@ async def test_a_render_that_fails_in_a_group_is_told_to_its_asker_alone(
     settings = _settings(tmp_path, fake).model_copy(update={
         "engine": "hosted", "hosted_provider": "openai", "hosted_api_key": SecretStr(model.key),
         "hosted_base_url": root + "/v1"})
-    bot = await RunningBot(settings, TelegramRunner).start()
+    bot = await RunningBot(settings, TelegramRunner, clock=midday_clock).start()
     try:
         mark = len(fake.calls)
         told = await _ask(fake, ADA, "/popart", astronaut_jpeg)

@@ -138,7 +138,7 @@ async def test_figure_files_are_the_owners_made_once_and_deleted_with_the_result
         result = await studio.store.get_result(result_id)
         kept = [k for k in studio.figures.cache_keys(result.base_key) if studio.blobs.exists(k)]
         assert len(kept) == 2
-        await studio.sweep(now=time.time() + small_settings.result_ttl_hours * 3600 + 60)
+        await studio.sweep(now=studio.store.clock() + small_settings.result_ttl_hours * 3600 + 60)
         assert not any(studio.blobs.exists(k) for k in kept), "the figure files expire with the result"
 
         retro = await _result_of(studio, alice, astronaut_jpeg, "retro", "80s")
@@ -237,7 +237,7 @@ async def test_telegram_turn_sends_an_animation_and_3d_file_a_glb(tmp_path: Path
 
         # A day later the selfie is gone: a file made already still comes (kept with the result), one never made
         # can't be, and the presser alone is told why.
-        await bot.studio.sweep(now=time.time() + settings.selfie_ttl_hours * 3600 + 60)
+        await bot.studio.sweep(now=bot.studio.store.clock() + settings.selfie_ttl_hours * 3600 + 60)
         mark = len(telegram.calls)
         await telegram.press(ALICE, result, turn)
         again = await telegram.wait_for_call("sendAnimation", group["id"], mark)

@@ -104,3 +104,51 @@ def test_a_name_in_any_script_is_drawn_not_boxes(theme_id: str, names: tuple[str
     first, second = (_render(theme_id, PHOTOS["hopper"], name=n) for n in names)
     drawn = np.abs(np.asarray(first, np.float32) - np.asarray(second, np.float32)).max(axis=2) > 60
     assert drawn.sum() > 150, f"{theme_id}: {names} look the same (boxes?)"
+
+
+@pytest.mark.parametrize("photo", sorted(PHOTOS))
+def test_the_magazine_cover_star_fills_the_cover_under_the_masthead(photo: str) -> None:
+    """A cover's framing: the head large, its hair just under (or behind the foot of) the masthead, not a small
+    face at the bottom with an empty page above it."""
+    image = _render("magazine-cover", PHOTOS[photo], seed=0)
+    faces = find_faces(np.asarray(image))
+    assert faces, f"no face on the cover of {photo}"
+    x, y, w, h = max(faces, key=lambda f: f[2] * f[3])
+    assert w >= 0.25 * image.width, f"{photo}: the face is {w / image.width:.0%} of the cover's width"
+    assert 130 <= y - 0.5 * h <= 360, f"{photo}: the head starts at {y - 0.5 * h:.0f} px"
+
+
+def _cheeks(arr: np.ndarray) -> list[float]:
+    """Each face's cheek lightness (Lab L), faces left to right."""
+    lab = cv2.cvtColor(arr, cv2.COLOR_RGB2LAB)
+    return [float(np.median(lab[y + int(h * 0.55):y + int(h * 0.7), x + int(w * 0.2):x + int(w * 0.35), 0]))
+            for x, y, w, h in sorted(find_faces(arr))]
+
+
+def test_pop_art_inks_each_face_of_a_group_in_its_own_skin_tone() -> None:
+    """A dark-skinned and a light-skinned person side by side: in every panel each face's skin ink keeps its own
+    tone (the two inks at least 85% as far apart as the two skins in the photo), not the group's one median."""
+    dark, pale = (PHOTOS[p].resize((400, 400), Image.Resampling.LANCZOS) for p in ("obama", "astronaut"))
+    pair = Image.new("RGB", (800, 400))
+    pair.paste(dark, (0, 0))
+    pair.paste(pale, (400, 0))
+    own = _cheeks(np.asarray(pair))
+    assert len(own) == 2 and own[0] < own[1]
+    sheet = _render("pop-art", pair)
+    half = sheet.height // 2
+    for y in (0, half):  # the two wide panels
+        inks = _cheeks(np.asarray(sheet.crop((0, y, sheet.width, y + half))))
+        assert len(inks) == 2, f"both faces found in the panel at {y}"
+        assert inks[1] - inks[0] >= 0.85 * (own[1] - own[0]), f"skin inks {inks} for skins {own}"
+
+
+@pytest.mark.parametrize("photo", sorted(PHOTOS))
+def test_the_eighties_name_is_written_above_the_person_not_over_them(photo: str) -> None:
+    first, second = (np.asarray(_render("retro-80s", PHOTOS[photo], name=n)).astype(np.int16) for n in ("ADA", "BOB"))
+    ys, _ = np.nonzero(np.abs(first - second).max(axis=2) > 60)  # where the two names differ: the name's rows
+    assert len(ys), "a name is drawn"
+    faces = find_faces(first.astype(np.uint8))
+    assert faces, f"the person's face on {photo}"
+    head_top = min(y - 0.35 * h for _, y, _, h in faces)
+    reach = float(np.percentile(ys, 99))
+    assert reach < head_top, f"the name reaches row {reach:.0f}, the head {head_top:.0f}"

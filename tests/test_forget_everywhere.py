@@ -13,7 +13,7 @@ from minime.bots.telegram_bot.app import TelegramRunner
 from minime.core.domain import UserKey
 from minime.core.quotas import member_subject
 from minime.core.settings import Settings
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, midday_clock
 from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
@@ -44,7 +44,7 @@ async def test_after_forget_no_table_holds_a_row_of_the_user(tmp_path: Path, ast
     await fake.start()
     settings = Settings(data_dir=tmp_path / "data", telegram_token=SecretStr(TOKEN), telegram_api_root=fake.root,
                         daily_quota=20, job_lease_s=2.0, _env_file=None)
-    bot = await RunningBot(settings, TelegramRunner).start()
+    bot = await RunningBot(settings, TelegramRunner, clock=midday_clock).start()
     try:
         for user in (USER, OTHER):
             mark = len(fake.calls)

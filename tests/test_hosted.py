@@ -27,7 +27,7 @@ from minime.core.engines.hosted import KEEP_FACE, costs
 from minime.core.logs import configure_logging
 from minime.core.settings import Settings
 from minime.core.studio import Studio
-from tests.conftest import Recorder
+from tests.conftest import Recorder, midday_clock
 from tests.fake_hosted import Failure, FakeGemini, FakeImageAPI, FakeOpenAI, dump, served
 from tests.test_classic_engine import _ocr_variants
 
@@ -106,7 +106,7 @@ async def hosted(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
 
 
 async def running(settings: Settings) -> tuple[Studio, Recorder]:
-    studio = build_studio(settings)
+    studio = build_studio(settings, clock=midday_clock)
     await studio.start()
     recorder = Recorder()
     studio.subscribe("test", recorder)

@@ -143,3 +143,36 @@ def test_a_blurred_person_behind_leaves_the_matte_a_sharp_one_stays(blur: float,
         assert kept < 0.1, "the blurred person behind"
     else:  # in focus: one of the people
         assert kept > 0.7, "the second person, in focus"
+
+
+def test_a_blurred_neighbour_cut_by_the_photos_side_leaves_the_matte() -> None:
+    """A thin blurred sliver of someone beside the person, cut by the photo's side (a neighbour at a podium: their
+    cheek and shoulder down to the person's own shoulder): too small to count as a crowd behind, but along the
+    photo's edge and out of focus it is someone else."""
+    h, w = 440, 560
+    scene = cv2.GaussianBlur(cv2.resize(data.coffee(), (w, h)), (0, 0), 10)
+    other, _ = _cut_out(data.astronaut(), (190, 200), (90, 10, 430, 370))
+    strip = cv2.GaussianBlur(cv2.resize(np.ascontiguousarray(other[:, 20:36]), (16, h - 10)), (0, 0), 4)
+    behind = np.zeros((h, w), np.float32)
+    behind[10:, w - 16:] = 1  # (the model is sure of them as of the person)
+    scene[10:, w - 16:] = strip
+    portrait = np.asarray(Image.open(PORTRAIT).convert("RGB"))
+    person, person_matte = _cut_out(portrait, (400, 440), (10, 15, 310, 345))
+    front = np.zeros((h, w), np.float32)
+    front[:, 160:560] = person_matte
+    scene[:, 160:560] = (person * person_matte[..., None] + scene[:, 160:560] * (1 - person_matte[..., None])
+                         ).astype(np.uint8)
+    stand_in = _TakesEveryoneModel(subject_module.models(), np.maximum(front, behind))
+    real = subject_module.models
+    subject_module.models = lambda: stand_in
+    try:
+        matte = find_subject(scene)
+    finally:
+        subject_module.models = real
+    only_behind = (behind > 0.5) & (front < 0.05)
+    assert only_behind.sum() > 800
+    assert float(matte.mask[front > 0.9].mean()) > 0.93, "the person"
+    beside_head = only_behind.copy()
+    beside_head[220:] = False
+    assert float(matte.mask[beside_head].mean()) < 0.1, "the blurred neighbour's sliver beside the head"
+    assert float(matte.mask[only_behind].mean()) < 0.5, "the blurred neighbour's sliver, down to the shoulder"

@@ -4,7 +4,6 @@ exact with two front ends, and used through the Studio as a chat adapter would."
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
@@ -14,7 +13,7 @@ from minime.core.errors import AdminOnly, Busy, NotAllowed, QuotaExceeded
 from minime.core.quotas import Quota, chat_subject, seconds_until_reset, user_subject, utc_day
 from minime.core.settings import Settings
 from minime.core.store import Store
-from tests.conftest import Recorder
+from tests.conftest import Recorder, midday_clock
 
 LIMITS = {"rate_limit": 100, "rate_window_s": 60.0}
 GROUP = "telegram:-1001234567890"
@@ -31,7 +30,7 @@ def _quotas(user: UserKey, own: int, chat: str | None = None, per_chat: int = 0)
 
 @pytest.fixture()
 async def store(store_url: str):
-    opened = Store(store_url)
+    opened = Store(store_url, clock=midday_clock)
     await opened.migrate()
     yield opened
     await opened.close()
@@ -88,7 +87,7 @@ async def test_a_failed_render_gives_its_image_back_and_busy_takes_none(store: S
 
 
 async def test_a_chat_quota_is_exact_with_two_front_ends_at_once(store_url: str) -> None:
-    a, b = Store(store_url), Store(store_url)
+    a, b = Store(store_url, clock=midday_clock), Store(store_url, clock=midday_clock)
     await a.migrate()
     try:
         members = [UserKey("telegram", str(100 + i)) for i in range(12)]
@@ -115,13 +114,13 @@ async def test_a_chat_quota_is_exact_with_two_front_ends_at_once(store_url: str)
 
 async def test_blocks_are_durable_and_old_usage_is_pruned(store_url: str) -> None:
     admin, eve = UserKey("telegram", "9"), UserKey("discord", "66")
-    first = Store(store_url)
+    first = Store(store_url, clock=midday_clock)
     await first.migrate()
     assert await first.block(eve, by=admin) and not await first.block(eve, by=admin)
-    yesterday_but_one = time.time() - 2 * 86400
+    yesterday_but_one = midday_clock() - 2 * 86400
     await first.grant(user_subject(eve), 4, now=yesterday_but_one)
     await first.close()
-    second = Store(store_url)
+    second = Store(store_url, clock=midday_clock)
     await second.migrate()
     try:
         assert await second.is_blocked(eve)
@@ -158,7 +157,7 @@ async def _picture(studio, recorder: Recorder, user: UserKey, chat: str | None =
 
 async def test_two_pictures_a_refusal_a_restart_and_a_grant(tmp_path, astronaut_jpeg: bytes) -> None:
     settings = _settings(tmp_path)
-    studio, recorder = build_studio(settings), Recorder()
+    studio, recorder = build_studio(settings, clock=midday_clock), Recorder()
     studio.subscribe("telegram", recorder)
     await studio.start()
     try:
@@ -178,7 +177,8 @@ async def test_two_pictures_a_refusal_a_restart_and_a_grant(tmp_path, astronaut_
     finally:
         await studio.stop()
 
-    studio, recorder = build_studio(settings), Recorder()  # a restart: a new Studio on the same database
+    # a restart: a new Studio on the same database
+    studio, recorder = build_studio(settings, clock=midday_clock), Recorder()
     studio.subscribe("telegram", recorder)
     await studio.start()
     try:
@@ -205,7 +205,8 @@ async def test_two_pictures_a_refusal_a_restart_and_a_grant(tmp_path, astronaut_
 
 
 async def test_a_group_quota_counts_every_member(tmp_path, astronaut_jpeg: bytes) -> None:
-    studio, recorder = build_studio(_settings(tmp_path, daily_quota=0, chat_daily_quota=2)), Recorder()
+    settings = _settings(tmp_path, daily_quota=0, chat_daily_quota=2)
+    studio, recorder = build_studio(settings, clock=midday_clock), Recorder()
     studio.subscribe("telegram", recorder)
     await studio.start()
     try:
@@ -225,7 +226,7 @@ async def test_a_group_quota_counts_every_member(tmp_path, astronaut_jpeg: bytes
 
 async def test_admins_block_and_unblock_for_good(tmp_path, astronaut_jpeg: bytes) -> None:
     settings = _settings(tmp_path, deny_users=["telegram:4"])
-    studio = build_studio(settings)
+    studio = build_studio(settings, clock=midday_clock)
     await studio.start()
     try:
         assert "blocked now" in await studio.admin(ADMIN, "block telegram:2")
@@ -235,7 +236,7 @@ async def test_admins_block_and_unblock_for_good(tmp_path, astronaut_jpeg: bytes
             await studio.admin(BO)
     finally:
         await studio.stop()
-    studio = build_studio(settings)
+    studio = build_studio(settings, clock=midday_clock)
     await studio.start()
     try:
         with pytest.raises(NotAllowed):

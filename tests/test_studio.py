@@ -207,11 +207,9 @@ async def test_forget_removes_every_row_and_file(studio: Studio, recorder: Recor
 
 
 async def test_selfies_expire(studio: Studio, alice: UserKey, astronaut_jpeg: bytes) -> None:
-    import time
-
     await studio.receive_selfie(alice, astronaut_jpeg)
     assert await studio.has_selfie(alice)
-    removed = await studio.sweep(now=time.time() + studio.settings.selfie_ttl_hours * 3600 + 1)
+    removed = await studio.sweep(now=studio.store.clock() + studio.settings.selfie_ttl_hours * 3600 + 1)
     assert removed == 1
     assert not await studio.has_selfie(alice)
     folder = studio.blobs.root / studio.blobs.user_folder(alice)

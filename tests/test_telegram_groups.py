@@ -15,7 +15,7 @@ from minime.bots.telegram_bot.app import TelegramRunner, build_application
 from minime.core.app import build_studio
 from minime.core.domain import UserKey
 from minime.core.settings import Settings
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, midday_clock
 from tests.fake_telegram import BOT, FakeTelegram
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw1"
@@ -72,7 +72,7 @@ async def silent_since(fake: FakeTelegram, mark: int, seconds: float = 2.5) -> b
 
 async def test_two_members_in_a_supergroup(tmp_path: Path, fake: FakeTelegram, astronaut_jpeg: bytes,
                                            no_person_png: bytes) -> None:
-    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner).start()
+    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner, clock=midday_clock).start()
     try:
         mark = len(fake.calls)
         await fake.add_bot_to(GROUP, by_user=ADA)
@@ -134,7 +134,7 @@ async def test_two_members_in_a_supergroup(tmp_path: Path, fake: FakeTelegram, a
 
 async def test_a_captioned_photo_in_a_private_chat_is_one_step(tmp_path: Path, fake: FakeTelegram,
                                                                astronaut_jpeg: bytes) -> None:
-    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner).start()
+    bot = await RunningBot(_settings(tmp_path, fake), TelegramRunner, clock=midday_clock).start()
     try:
         mark = len(fake.calls)
         await fake.send_photo(ADA, astronaut_jpeg, as_document=True, caption="/popart")
@@ -147,7 +147,7 @@ async def test_a_captioned_photo_in_a_private_chat_is_one_step(tmp_path: Path, f
 async def test_the_daily_quota_in_a_group_with_a_restart_and_a_grant(tmp_path: Path, fake: FakeTelegram,
                                                                      astronaut_jpeg: bytes) -> None:
     settings = _settings(tmp_path, fake, daily_quota=2)
-    bot = await RunningBot(settings, TelegramRunner).start()
+    bot = await RunningBot(settings, TelegramRunner, clock=midday_clock).start()
     try:
         mark = len(fake.calls)
         asked = await fake.send_photo(ADA, astronaut_jpeg, caption="/miniature", chat=GROUP)
@@ -163,7 +163,8 @@ async def test_the_daily_quota_in_a_group_with_a_restart_and_a_grant(tmp_path: P
     finally:
         await bot.stop()
 
-    bot = await RunningBot(settings, TelegramRunner).start()  # a restart: the counts are in the database
+    # a restart: the counts are in the database
+    bot = await RunningBot(settings, TelegramRunner, clock=midday_clock).start()
     try:
         mark = len(fake.calls)
         await fake.send_text(ADA, "/retro 70s", chat=GROUP)
@@ -191,7 +192,7 @@ async def test_the_daily_quota_in_a_group_with_a_restart_and_a_grant(tmp_path: P
 
 
 async def test_outgoing_pacing_holds_telegrams_group_limit(tmp_path: Path, fake: FakeTelegram) -> None:
-    studio = build_studio(_settings(tmp_path, fake))
+    studio = build_studio(_settings(tmp_path, fake), clock=midday_clock)
     limiter = build_application(studio, studio.settings).bot.rate_limiter
     assert limiter._group_max_rate == 20 and limiter._group_time_period == 60  # ~20 messages a minute per group
     assert limiter._base_limiter.max_rate == 30 and limiter._base_limiter.time_period == 1

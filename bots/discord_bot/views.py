@@ -16,7 +16,7 @@ from minime.bots.discord_bot.limits import CUSTOM_ID_MAX, DEFAULT_UPLOAD_LIMIT, 
 from minime.core import buttons as registry
 from minime.core import texts
 from minime.core.domain import ThemeInfo
-from minime.core.errors import MinimeError, NotYourJob
+from minime.core.errors import FigureBusy, MinimeError, NotYourJob
 from minime.core.i18n import N_
 from minime.core.i18n import gettext as _
 from minime.core.intake import encode_for_platform
@@ -240,10 +240,16 @@ def undone_card(outcome: Undone, owner: int, upload_limit: int) -> dict[str, Any
 
 async def send_figure(interaction: discord.Interaction, result_id: str, kind: str) -> None:
     """🔄 Turn and 🧊 3D file: the figure's loop or mesh as an attachment of the deferred response (it takes
-    seconds), within the interaction's upload limit."""
+    seconds), within the interaction's upload limit; a press while the last one's file is being made is told so,
+    to the presser alone."""
+    studio, user = studio_of(interaction), user_of(interaction.user)
+    if studio.figure_busy(user):
+        await fail(interaction, FigureBusy().user_message)
+        return
     await interaction.response.defer(thinking=True)
+    limit = interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT
     try:
-        figure = await studio_of(interaction).figure_file(user_of(interaction.user), result_id, kind)
+        figure = await studio.figure_file(user, result_id, kind, chat=chat_of(interaction), max_bytes=limit)
     except MinimeError as exc:
         await fail(interaction, exc.user_message)
         return
@@ -251,7 +257,7 @@ async def send_figure(interaction: discord.Interaction, result_id: str, kind: st
         log.error("figure file failed", kind=kind, error_type=type(exc).__name__)
         await fail(interaction, _(texts.SORRY))
         return
-    if len(figure.data) > (interaction.filesize_limit or DEFAULT_UPLOAD_LIMIT):
+    if len(figure.data) > limit:
         await fail(interaction, _(texts.FIGURE_FILE_TOO_LARGE))
         return
     await interaction.edit_original_response(content=figure.caption,

@@ -11,13 +11,14 @@ from minime.bots.telegram_bot import groups
 from minime.bots.telegram_bot.address import TelegramReply
 from minime.bots.telegram_bot.delivery import chat_action, send_figure_file, with_retries
 from minime.bots.telegram_bot.keyboards import forget_keyboard, parse, result_id_of, result_keyboard, themes_keyboard
-from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
+from minime.bots.telegram_bot.limits import DOWNLOAD_MAX_BYTES, FILE_MAX_BYTES, PHOTO_MAX_BYTES, PLATFORM
 from minime.bots.telegram_bot.private import PrivateReplies
 from minime.core import i18n, texts
 from minime.core.buttons import ANOTHER_THEME, BUTTONS, TURNTABLE
 from minime.core.domain import UserKey
 from minime.core.errors import (
     ArgumentRequired,
+    FigureBusy,
     ImageTooLarge,
     MinimeError,
     NoSelfie,
@@ -355,7 +356,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if pressed.kind == "result" and pressed.action in BUTTONS and BUTTONS[pressed.action].sends:
         await _send_figure(query, studio, user, pressed.result_id, BUTTONS[pressed.action].sends,
-                           context.bot_data["private"])
+                           context.bot_data["private"], _chat(update))
         return
     message, status_ = query.message, None
     try:
@@ -384,7 +385,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _send_figure(query: CallbackQuery, studio: Studio, user: UserKey, result_id: str | None, kind: str,
-                       private: PrivateReplies) -> None:
+                       private: PrivateReplies, chat: str | None) -> None:
     """🔄 Turn and 🧊 3D file: the figure's loop as an animation, or its mesh as a document (seconds of work); what
     goes wrong is told to the presser alone."""
     try:
@@ -392,13 +393,16 @@ async def _send_figure(query: CallbackQuery, studio: Studio, user: UserKey, resu
     except MinimeError as exc:  # someone else's picture: a short note to the tapper
         await query.answer(exc.user_message[:200], show_alert=not isinstance(exc, NotYours))
         return
+    if studio.figure_busy(user):  # one at a time: the file of the last press is still being made
+        await query.answer(FigureBusy().user_message[:200])
+        return
     turntable = kind == TURNTABLE
     await query.answer(_(texts.MAKING_TURNTABLE if turntable else texts.MAKING_MESH))
     message, bot = query.message, query.get_bot()
     try:
         async with chat_action(bot, message.chat_id,
                                ChatAction.UPLOAD_VIDEO if turntable else ChatAction.UPLOAD_DOCUMENT):
-            figure = await studio.figure_file(user, result.id, kind)
+            figure = await studio.figure_file(user, result.id, kind, chat=chat, max_bytes=FILE_MAX_BYTES)
             await send_figure_file(bot, message.chat_id, figure, message.message_id)
     except MinimeError as exc:
         await private.tell(message.chat_id, query.from_user.id, exc.user_message, reply_to=message.message_id)

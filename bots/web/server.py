@@ -19,6 +19,8 @@ from minime.bots.web import guard
 from minime.core import buttons, i18n, texts
 from minime.core.domain import Cancelled, Done, Event, Failed, Job, Queued, Rendering, UserKey
 from minime.core.errors import (
+    FigureBusy,
+    FigureTooLarge,
     ImageTooLarge,
     MinimeError,
     NoFigure,
@@ -286,6 +288,10 @@ class WebPlayground:
             return _say(ResultNotFound.user_message, 404)
         except (NoFigure, NoSelfie) as exc:
             return _say(exc.user_message, 422)
+        except (FigureBusy, QuotaExceeded) as exc:  # one at a time per user; counted like a render
+            return _say(exc.user_message, 429)
+        except FigureTooLarge as exc:
+            return _say(exc.user_message, 413)
         except ValueError:
             return _say(gettext("I can't make that kind of file."), 400)
         headers = {"Cache-Control": "private, max-age=3600"}

@@ -75,6 +75,17 @@ class BlobStore:
         """Remove every file of a user."""
         await asyncio.to_thread(shutil.rmtree, self.root / self.user_folder(user), True)
 
+    def beside(self, key: str, infix: str) -> list[str]:
+        """The keys of the files kept beside ``key`` whose names continue its stem with ``infix``
+        (``beside("u/abc.png", ".figure")``: ``u/abc.figure-512px-48f-4s.mp4``, ``u/abc.figure-100mm.glb``…)."""
+        path = self._path(key)
+        stem = path.name.rsplit(".", 1)[0] + infix
+        folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+        try:
+            return sorted(folder + entry.name for entry in os.scandir(path.parent) if entry.name.startswith(stem))
+        except FileNotFoundError:
+            return []
+
     def exists(self, key: str) -> bool:
         """Whether the file is there."""
         return self._path(key).exists()

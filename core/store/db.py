@@ -120,7 +120,8 @@ class Store:
     loop and 2–5 ms while renders hold the GIL; one hop per unit of work is ~0.1 ms of hand-off (bench/README).
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock  # "now" for expiry, leases, rate limits and the quota day (tests pin it)
         sqlite = url.startswith("sqlite")
         if sqlite:
             Path(url.split("///", 1)[-1]).parent.mkdir(parents=True, exist_ok=True)
@@ -249,7 +250,7 @@ class Store:
 
     async def add_selfie(self, user: UserKey, blob_key: str, ttl_s: float) -> str:
         """Record a stored selfie and make it the session's current one (one transaction)."""
-        selfie_id, now = new_id(), time.time()
+        selfie_id, now = new_id(), self.clock()
 
         def work(conn: Connection) -> None:
             conn.execute(insert(selfies).values(id=selfie_id, user=str(user), blob_key=blob_key, created_at=now,
@@ -281,12 +282,12 @@ class Store:
 
     async def selfie_blob(self, selfie_id: str) -> str | None:
         """The blob key of a selfie that has not expired, else None."""
-        query = select(selfies.c.blob_key).where(and_(selfies.c.id == selfie_id, selfies.c.expires_at > time.time()))
+        query = select(selfies.c.blob_key).where(and_(selfies.c.id == selfie_id, selfies.c.expires_at > self.clock()))
         return await self._read(lambda conn: conn.execute(query).scalar())
 
     async def take_expired_selfies(self, now: float | None = None) -> list[str]:
         """Delete expired selfie rows; return their blob keys so the files can be removed."""
-        now = now or time.time()
+        now = now or self.clock()
 
         def work(conn: Connection) -> list[str]:
             rows = conn.execute(select(selfies.c.id, selfies.c.blob_key).where(selfies.c.expires_at <= now)).all()
@@ -297,7 +298,7 @@ class Store:
 
     async def take_expired_results(self, now: float | None = None) -> list[str]:
         """Delete expired result rows; return the blob keys no remaining result uses."""
-        now = now or time.time()
+        now = now or self.clock()
 
         def work(conn: Connection) -> list[str]:
             rows = conn.execute(select(results.c.id, results.c.image_key, results.c.base_key).where(
@@ -315,7 +316,7 @@ class Store:
 
     async def get_session(self, user: UserKey) -> SessionRow:
         """The user's session (an empty one if none was stored), and whether an admin blocked the user."""
-        params = {"user": str(user), "now": time.time()}
+        params = {"user": str(user), "now": self.clock()}
         row, blocked = await self._read(lambda conn: (conn.execute(_SESSION, params).first(),
                                                       conn.execute(_BLOCKED, params).first() is not None))
         if not row:
@@ -324,7 +325,7 @@ class Store:
 
     async def update_session(self, user: UserKey, **fields: Any) -> None:
         """Set only the given fields (an upsert), so concurrent updates of other fields are never lost."""
-        values = {"user": str(user), "updated_at": time.time(), **fields}
+        values = {"user": str(user), "updated_at": self.clock(), **fields}
         await self._write(lambda conn: conn.execute(self._upsert(sessions, values, "user", [*fields, "updated_at"])))
 
     async def take_pending(self, user: UserKey) -> dict[str, Any] | None:
@@ -342,7 +343,7 @@ class Store:
 
     async def add_result(self, result: Result, job_id: str | None, ttl_s: float) -> None:
         """Store a result and make it the user's current one (one transaction)."""
-        now = time.time()
+        now = self.clock()
         await self._write(lambda conn: self._insert_result(conn, result, job_id, now, ttl_s))
 
     def _insert_result(self, conn: Connection, result: Result, job_id: str | None, now: float, ttl_s: float) -> None:
@@ -421,7 +422,7 @@ class Store:
         ``claim_for``: a job runner with a free slot; when no job is queued ahead, the job is written already
         claimed by it (running, leased, attempt 1) and the position is 0: the runner starts it without a claim.
         """
-        now = time.time()
+        now = self.clock()
 
         def work(conn: Connection) -> int:
             recent, oldest = conn.execute(_RECENT_JOBS, {"user": str(job.user), "since": now - rate_window_s}).one()
@@ -460,8 +461,7 @@ class Store:
             raise QuotaExceeded(seconds_until_reset(now), scope=quota.scope, limit=quota.limit,
                                 granted=granted + int(lifted))
 
-    @staticmethod
-    def _give_back(conn: Connection, row: Any) -> None:
+    def _give_back(self, conn: Connection, row: Any) -> None:
         """A failed or cancelled render's images go back to its user's (and chat's, and the member's share of it)
         quota of the day it was asked."""
         if not row.rerender:
@@ -470,13 +470,13 @@ class Store:
                                            if row.chat else [])
         conn.execute(update(usage).where(and_(
             usage.c.day == utc_day(row.created_at), usage.c.subject.in_(subjects), usage.c.images > 0)).values(
-            images=usage.c.images - 1, updated_at=time.time()))
+            images=usage.c.images - 1, updated_at=self.clock()))
 
     # ---- quotas and admin ----------------------------------------------------------------------------------------
 
     async def usage_of(self, subject: str, now: float | None = None) -> tuple[int, int]:
         """Today's (images, granted) of a subject."""
-        now = now or time.time()
+        now = now or self.clock()
         query = select(usage.c.images, usage.c.granted).where(and_(usage.c.day == utc_day(now),
                                                                    usage.c.subject == subject))
         row = await self._read(lambda conn: conn.execute(query).first())
@@ -484,7 +484,7 @@ class Store:
 
     async def grant(self, subject: str, images: int, now: float | None = None) -> int:
         """Add ``images`` to a subject's quota for today; return its granted total today."""
-        now = now or time.time()
+        now = now or self.clock()
         stmt = self._insert(usage).values(day=utc_day(now), subject=subject, images=0, granted=images,
                                           updated_at=now)
         stmt = stmt.on_conflict_do_update(index_elements=["day", "subject"], set_={
@@ -493,7 +493,7 @@ class Store:
 
     async def day_usage(self, now: float | None = None) -> DayUsage:
         """Today's images, users who got one, chats that got one, and the energy of today's results."""
-        now = now or time.time()
+        now = now or self.clock()
         today = usage.c.day == utc_day(now)
         users = and_(today, usage.c.subject.like("user:%"), usage.c.images > 0)
         chats = and_(today, usage.c.subject.like("chat:%"), usage.c.images > 0)
@@ -508,12 +508,12 @@ class Store:
 
     async def prune_usage(self, now: float | None = None) -> int:
         """Delete usage rows older than yesterday (they only ever count today); return how many went."""
-        yesterday = utc_day((now or time.time()) - 86400)
+        yesterday = utc_day((now or self.clock()) - 86400)
         return await self._write(lambda conn: conn.execute(delete(usage).where(usage.c.day < yesterday)).rowcount)
 
     async def block(self, user: UserKey, by: UserKey) -> bool:
         """Block a user (durable); False when they were blocked already."""
-        stmt = self._insert(blocks).values(user=str(user), by=str(by), created_at=time.time())
+        stmt = self._insert(blocks).values(user=str(user), by=str(by), created_at=self.clock())
         stmt = stmt.on_conflict_do_nothing(index_elements=["user"])
         return bool(await self._write(lambda conn: conn.execute(stmt).rowcount))
 
@@ -530,7 +530,7 @@ class Store:
     async def complete_job(self, job_id: str, owner: str, result: Result, ttl_s: float) -> bool:
         """Store a job's result, make it current and mark the job done, all at once; False (and nothing stored)
         if another process took the job over meanwhile."""
-        now = time.time()
+        now = self.clock()
 
         def work(conn: Connection) -> bool:
             done = conn.execute(_FINISH_RUNNING, {"job_id": job_id, "owner_": owner, "result_id": result.id,
@@ -561,7 +561,7 @@ class Store:
         oldest = select(jobs.c.id).where(jobs.c.state == JobState.QUEUED.value).order_by(jobs.c.created_at).limit(1)
         if self.dialect == "postgresql":
             oldest = oldest.with_for_update(skip_locked=True)
-        now = time.time()
+        now = self.clock()
         stmt = update(jobs).where(and_(jobs.c.id == oldest.scalar_subquery(),
                                        jobs.c.state == JobState.QUEUED.value)).values(
             state=JobState.RUNNING.value, owner=owner, started_at=now, heartbeat_at=now,
@@ -575,7 +575,7 @@ class Store:
         if not job_ids:
             return set()
         stmt = update(jobs).where(and_(jobs.c.id.in_(job_ids), jobs.c.owner == owner,
-                                       jobs.c.state == JobState.RUNNING.value)).values(heartbeat_at=time.time()
+                                       jobs.c.state == JobState.RUNNING.value)).values(heartbeat_at=self.clock()
                                                                                        ).returning(jobs.c.id)
         return set(await self._write(lambda conn: conn.execute(stmt).scalars().all()))
 
@@ -583,7 +583,7 @@ class Store:
         """Call off a queued or running job of ``user``: it ends cancelled (a queued one is never claimed, a running
         one can no longer be completed) and its images go back to the quotas, in one transaction. Returns the job
         as it was before, or None when it is not theirs or no longer active."""
-        now = time.time()
+        now = self.clock()
 
         def work(conn: Connection) -> Job | None:
             row = conn.execute(select(jobs).where(and_(jobs.c.id == job_id, jobs.c.user == str(user),
@@ -613,7 +613,7 @@ class Store:
         if owner:
             condition.append(jobs.c.owner == owner)
         stmt = update(jobs).where(and_(*condition)).values(
-            state=state.value, result_id=result_id, error=error, finished_at=time.time()).returning(
+            state=state.value, result_id=result_id, error=error, finished_at=self.clock()).returning(
             jobs.c.user, jobs.c.chat, jobs.c.rerender, jobs.c.created_at)
 
         def work(conn: Connection) -> bool:
@@ -622,6 +622,40 @@ class Store:
                 self._give_back(conn, done)
             return done is not None
         return await self._write(work)
+
+    async def count_figure_work(self, work_id: str, user: UserKey, theme_id: str, *, rate_limit: int,
+                                rate_window_s: float, quotas: tuple[Quota, ...] = (), chat: str | None = None
+                                ) -> None:
+        """Count a figure file about to be made (a turntable or a mesh: seconds of CPU work) as a render is
+        counted, in one transaction: against the user's rate limit (it is a job of the window) and one image from
+        each of ``quotas``. Its row is written finished: it never enters the render queue, nor stops the user's
+        next render; ``figure_work_failed`` gives its images back. Raises QuotaExceeded as ``enqueue`` does."""
+        now = self.clock()
+
+        def work(conn: Connection) -> None:
+            recent, oldest = conn.execute(_RECENT_JOBS, {"user": str(user), "since": now - rate_window_s}).one()
+            if recent >= rate_limit:
+                raise QuotaExceeded(retry_after_s=oldest + rate_window_s - now)
+            for quota in quotas:
+                self._take(conn, quota, now)
+            conn.execute(insert(jobs), {
+                "id": work_id, "user": str(user), "platform": user.platform, "kind": JobKind.FIGURE.value,
+                "theme_id": theme_id, "params": {}, "state": JobState.DONE.value, "chat": chat, "rerender": True,
+                "attempts": 1, "created_at": now, "started_at": now, "finished_at": None})
+        await self._write(work)
+
+    async def figure_work_failed(self, work_id: str, error: str) -> None:
+        """A counted figure file could not be made: its row says so and its images go back (as a failed render's)."""
+        stmt = update(jobs).where(and_(jobs.c.id == work_id, jobs.c.kind == JobKind.FIGURE.value,
+                                       jobs.c.state == JobState.DONE.value)).values(
+            state=JobState.FAILED.value, error=error, finished_at=self.clock()).returning(
+            jobs.c.user, jobs.c.chat, jobs.c.rerender, jobs.c.created_at)
+
+        def work(conn: Connection) -> None:
+            failed = conn.execute(stmt).first()
+            if failed is not None:
+                self._give_back(conn, failed)
+        await self._write(work)
 
     async def requeue(self, job_id: str, owner: str) -> bool:
         """Put a running job this process owns back in the queue (its render was lost); False if not ours."""
@@ -632,7 +666,7 @@ class Store:
 
     async def recover_stale(self, lease_s: float, max_attempts: int) -> tuple[list[Job], list[Job]]:
         """Running jobs whose owner stopped heart-beating: requeue them, or fail them after too many attempts."""
-        cutoff = time.time() - lease_s
+        cutoff = self.clock() - lease_s
 
         def work(conn: Connection) -> tuple[list[Job], list[Job]]:
             requeued, failed = [], []
@@ -644,7 +678,7 @@ class Store:
                 changed = conn.execute(update(jobs).where(and_(
                     jobs.c.id == row.id, jobs.c.state == JobState.RUNNING.value, jobs.c.heartbeat_at < cutoff)
                 ).values(state=new_state.value, owner=None,
-                         error=None if retry else "interrupted", finished_at=None if retry else time.time()))
+                         error=None if retry else "interrupted", finished_at=None if retry else self.clock()))
                 if changed.rowcount:
                     (requeued if retry else failed).append(_job(row))
                     if not retry:

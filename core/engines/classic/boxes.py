@@ -206,14 +206,18 @@ def figurine(look: Look) -> Image.Image:
         inside = Image.fromarray(look.frame((ww, wh))).convert("RGBA")
     else:
         inside = _window_backing(key, RAYS[seed % len(RAYS)], (seed // 2) % 3).convert("RGBA")
-        shown = figure.shot(toy, ww, int(wh * 0.93), yaw=yaw, light=light)
+        # As tall as the window allows (a collectible's box is filled by it): the camera frames the figure in 90 %
+        # of the height asked, so this asks a little more than the window.
+        shown = figure.shot(toy, ww, int(wh * 1.04), yaw=yaw, light=light)
         look.progress(0.7)
-        fig_x, fig_y = (ww - shown.width) // 2, int(wh * 0.97) - shown.height
+        # A set (as wide as the window, so less tall) stands a little above the window's middle, not at its foot.
+        fig_x, fig_y = (ww - shown.width) // 2, min(int(wh * 0.975) - shown.height, int((wh - shown.height) * 0.62))
         paste_shadow(inside, shown.getchannel("A"), (fig_x, fig_y), blur=24, opacity=0.12, offset=(0, -6))
         inside.alpha_composite(shown, (fig_x, fig_y))
         left, right = figure.width_of(shown)
-        _label_plate(inside, (ww // 2, min(wh - 22, fig_y + shown.height + 2)), int(min(right - left, ww * 0.6)),
-                     name, accent, ink)
+        # The name plate on the plinth's front face (its lowest few percent of the shot).
+        plate_y = fig_y + figure.feet(shown) - int(0.028 * shown.height)
+        _label_plate(inside, (ww // 2, min(wh - 22, plate_y)), int(min(right - left, ww * 0.6)), name, accent, ink)
     inner = inside.convert("RGB")
     inner.paste((0, 0, 0), (0, 0), _window_rim((ww, wh)))
     _add_white(inner, _plastic_glare((ww, wh)))
@@ -377,7 +381,7 @@ def action_figure(look: Look) -> Image.Image:
         shown = Image.fromarray(look.frame((pw, ph))).convert("RGBA")
         shown.putalpha(rounded_mask((pw, ph), 32))
     else:
-        shown = figure.shot(toy, fig_w - 24, int(bh * 0.94), yaw=yaw, light=light)
+        shown = figure.shot(toy, fig_w - 24, int(bh * 1.02), yaw=yaw, light=light)  # fills the tray
     look.progress(0.7)
     fx, fy = (fig_w - shown.width) // 2 + 6 + bx0, int(bh * 0.975) - shown.height + by0
     paste_shadow(card, shown.getchannel("A"), (fx, fy), blur=14, opacity=0.3, offset=(0, -4))

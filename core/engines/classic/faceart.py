@@ -181,6 +181,11 @@ def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float, person: np.ndarr
     lip_w = (lips.astype(np.float32) / 255 * (1 - mouth.astype(np.float32) / 255))[..., None] * 0.5
     flat_lab = flat_lab * (1 - lip_w) + lip_lab * lip_w
     flat = cv2.cvtColor(np.clip(flat_lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2RGB)
+    # A rim of back light along the jaw and cheeks (a bright crescent the look's colour steps turn into a white line
+    # under the chin, starkest on dark skin): painted over from the skin and neck around it.
+    rim = _rim(lab[..., 0], oval, pts, span, float(median[0]), person)
+    if rim is not None:
+        flat = cv2.inpaint(flat, rim, max(2.0, span / 30), cv2.INPAINT_TELEA)
     holes = np.maximum(eyes, mouth).astype(np.float32) / 255
     # The skin goes on past the oval where the photo is skin-coloured (forehead under the hair, ears, neck): the
     # same smooth tones there, so no seam shows where the drawn face ends.
@@ -191,12 +196,39 @@ def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float, person: np.ndarr
     smooth = texture < max(4.0, 1.6 * float(np.median(texture[cheeks])))
     like = around & smooth & (np.hypot(*(blurred_ab - median[1:]).transpose(2, 0, 1)) < 9) \
         & (np.abs(light - median[0]) < 40)
-    area = np.maximum(oval, like.astype(np.uint8) * 255).astype(np.float32) / 255
+    area = np.maximum(oval, like.astype(np.uint8) * 255)
+    if rim is not None:
+        area = np.maximum(area, cv2.dilate(rim, np.ones((3, 3), np.uint8)))
+    area = area.astype(np.float32) / 255
     skin = np.clip(cv2.GaussianBlur(area, (0, 0), max(0.8, span / 60)) * 1.3 - 0.15, 0, 1) * (1 - holes)
     hair, hair_rgb = _hair(part, lab, pts, span, oval, lips, texture, cheeks, person)
     skin = skin * (1 - hair)
     flat = np.where(hair[..., None] > 0, hair_rgb, flat)
     return skin.astype(np.float32), flat, holes * (oval > 0), median, hair
+
+
+RIM = 20  # Lab L: how much lighter than the skin's median a rim of back light along the face's edge is
+RIM_IN, RIM_OUT = 0.07, 0.12  # face widths: how far inside and outside (under the mouth) the face's outline it lies
+
+
+def _rim(light: np.ndarray, oval: np.ndarray, pts: np.ndarray, span: float, skin_l: float,
+         person: np.ndarray | None) -> np.ndarray | None:
+    """A rim of back light along the face's edge from the eyes down (jaw, cheeks, under the chin): the pixels far
+    lighter than the skin in a thin band either side of the face's outline, on the person (uint8 255), or None."""
+    inner = cv2.distanceTransform((oval > 128).astype(np.uint8), cv2.DIST_L2, 3)
+    outer = cv2.distanceTransform((oval <= 128).astype(np.uint8), cv2.DIST_L2, 3)
+    band = (inner < span * RIM_IN) & (inner > 0)
+    below = (outer < span * RIM_OUT) & (inner == 0)  # outside: only under the mouth (the jaw and chin over the neck;
+    below[:int(pts[13, 1])] = False  # beside the cheeks are the ears and the background)
+    band |= below
+    band[:max(0, int((pts[33, 1] + pts[263, 1]) / 2))] = False  # (above the eyes: the hairline's own light)
+    if person is not None:
+        band &= person
+    bright = (band & (light > skin_l + RIM)).astype(np.uint8) * 255
+    bright = cv2.morphologyEx(bright, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    if cv2.countNonZero(bright) < 6:
+        return None
+    return cv2.dilate(bright, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) & (band * 255).astype(np.uint8)
 
 
 HAIR_TONES = (55,)  # percentiles of the hair's lightness where its tones change (shadow, light)

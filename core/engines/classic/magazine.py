@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import tiers
-from minime.core.engines.classic.cutout import name_and_things, person_and_faces
+from minime.core.engines.classic.cutout import EDGE_FADE, name_and_things, person_and_faces
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color, mix, radial_gradient
 
@@ -38,10 +38,7 @@ def magazine_cover(look: Look) -> Image.Image:
     if group:  # everyone on the cover, as large as the page allows: the heads under the masthead, bodies to the foot
         star, (sx, top), faces = _group_star(look, H - 80 - name_h)
     else:
-        cut, in_cut = person_and_faces(look, 860, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7))
-        star = _retouched(cut)
-        sx, top = min(max(0, (W - star.width) // 2 + lean * 110), W - star.width), H - star.height
-        faces = [(x + sx, y + top, w, h) for x, y, w, h in in_cut if 0 <= x + w / 2 <= cut.width]
+        star, (sx, top), faces = _single_star(look, lean)
     full = Image.new("L", (W, H), 0)
     full.paste(star.getchannel("A"), (sx, top))
     people = cv2.resize(np.asarray(full), (W // 8, H // 8), interpolation=cv2.INTER_AREA)  # where bodies are
@@ -70,6 +67,41 @@ def magazine_cover(look: Look) -> Image.Image:
         d.rectangle((bx, 250, bx + 160, 310), fill=(*masthead, 255))
         draw_fitted_text(canvas, (bx + 10, 256, bx + 150, 304), "SPECIAL", "bebas-neue", (255, 255, 255))
     return canvas.convert("RGB")
+
+
+HEAD_Y = 170  # where the star's hair starts: the masthead's foot passes behind the head, as on real covers
+STAR_FACE = (330, 540)  # px: the star's face width on the cover, at least and at most
+
+
+def _single_star(look: Look, lean: int
+                 ) -> tuple[Image.Image, tuple[int, int], list[tuple[float, float, float, float]]]:
+    """The star cut out and framed as a cover is: the head large under the masthead (its hair behind the
+    masthead's foot), the body down to the cover's foot or fading into it, and where the photo ends at a side (a
+    close-up, a bust) the body reaches past the cover's edge instead of ending in a cut line. Returns the cut-out,
+    where it goes, and where each face (x, y, w, h) lands on the cover."""
+    cut, in_cut = person_and_faces(look, 860, 1060, box=look.people_box(below=3.6, side=2.0, above=0.7),
+                                   fade_bottom=True)
+    inside = [f for f in in_cut if 0 <= f[0] + f[2] / 2 <= cut.width and 0 <= f[1] + f[3] / 2 <= cut.height]
+    if not inside:  # no face (the person's whole cut-out, standing on the foot)
+        star = _retouched(cut)
+        return star, (min(max(0, (W - star.width) // 2 + lean * 110), W - star.width), H - star.height), []
+    fx, fy, fw, fh = max(inside, key=lambda f: f[2] * f[3])
+    alpha = np.asarray(cut.getchannel("A"))
+    column = alpha[:max(1, int(fy + fh / 2)), max(0, int(fx)):max(1, int(fx + fw))] > 128
+    rows = np.nonzero(column.any(axis=1))[0]
+    head_top = max(float(rows.min()) if len(rows) else fy - 0.6 * fh, fy - 1.0 * fh)
+    k = max(STAR_FACE[0] / fw, (H - HEAD_Y) / max(1.0, cut.height - head_top))
+    inset = int(EDGE_FADE * max(alpha.shape)) + 1  # (where the person's fade at a cut edge ends)
+    if (alpha[:, inset] > 128).mean() > 0.05 or (alpha[:, -inset] > 128).mean() > 0.05:
+        k = max(k, (W + 2 * inset * k) / cut.width)  # the photo's own edge (and the fade to it) off the cover
+    k = min(k, STAR_FACE[1] / fw)
+    star = _retouched(cut)
+    if abs(k - 1) > 0.02:
+        star = star.resize((max(8, round(cut.width * k)), max(8, round(cut.height * k))), Image.Resampling.BICUBIC)
+    sx = round(W / 2 + lean * 110 - (fx + fw / 2) * k)
+    sx = int(np.clip(sx, W - star.width, 0) if star.width >= W else np.clip(sx, 0, W - star.width))
+    top = round(HEAD_Y - head_top * k)
+    return star, (sx, top), [(x * k + sx, y * k + top, w * k, h * k) for x, y, w, h in inside]
 
 
 def _retouched(star: Image.Image) -> Image.Image:

@@ -18,51 +18,77 @@ from minime.core.memo import budget_cache
 
 def miniature(look: Look) -> Image.Image:
     """A tilt-shift diorama. With a person: their little figure (everyone's, in a group photo) standing in a model
-    park, town square or beach, shot with a tilt-shift lens. Without one (a landscape, a street, a face too small to
-    become a figure): the photo itself with the tilt-shift treatment, sharp across the people."""
+    park, town square, boardwalk or snowy village, shot with a tilt-shift lens. Without one (a landscape, a street, a
+    face too small to become a figure): the photo itself with the tilt-shift treatment, sharp across the people, and
+    a note saying why there is no figure."""
     toy = figure.model(look)
     if toy is not None:
         return _diorama(look, toy)
+    if look.person_found and look.low_resolution and figure3d.NoFigureError.SMALL not in look.notes:
+        look.notes.append(figure3d.NoFigureError.SMALL)  # (figure.py leaves it to the engine's softer note)
+    return tilt_shift_photo(look)
+
+
+def tilt_shift_photo(look: Look) -> Image.Image:
+    """The classic miniature effect on the photo itself: a sharp band through the people (or a little below the
+    middle, where a street or a square usually is), blur growing above and below it, toy-bright colour and
+    contrast, a desk lamp's gentle top light and a vignette."""
     src = look.source
     scale = 1024 / max(src.size)
     size = (round(src.width * scale), round(src.height * scale))
     x = cv2.resize(np.asarray(src), size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC)
-    x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.24), (0.75, 0.84), (1, 1)]}), 1.5)
+    x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.2), (0.75, 0.85), (1, 1)]}), 1.55)
     h, w = x.shape[:2]
     look.progress(0.5)
     heads = look.heads()
-    if heads:
-        band = (heads[1] / src.height - 0.03, heads[3] / src.height + 0.05)
-    else:  # a scene: sharp a little below the middle, where a street or a table usually is
-        band = (0.5, 0.62)
+    if heads:  # sharp from the top of the heads to the shoulders and chests below them
+        top, bottom = heads[1] / src.height, heads[3] / src.height
+        band = (top - 0.02, min(0.95, bottom + 0.45 * (bottom - top) + 0.03))
+    else:
+        band = (0.46, 0.62)
     out = tilt_shift(x, *band)
-    # Toy-scale light: a gentle top-down brightening, as if lit by a desk lamp.
     out = cv2.multiply(out, _lamp(w, h), scale=1 / 200)
-    return Image.fromarray(vignette(out, 0.3), "RGB")
+    return Image.fromarray(vignette(out, 0.35), "RGB")
 
 
 def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
-    """The little figures standing on the diorama's path (no plinth: little people in the scene), the sun (upper
-    left) casting their shadows to the right, the lens sharp across them."""
+    """The little figures standing in the edition's diorama (no plinth: little people on the table), shot from the
+    camera's angle and lit by the scene's sun, their cast shadows falling with the props'; then the tilt-shift lens
+    sharp across them, toy-bright colour and a warm vignette."""
     seed = look.params.seed
-    canvas = diorama.scene(seed % 6).convert("RGBA")
-    look.progress(0.4)
     people = max(1, toy.people)
-    yaw, _ = figure.camera(seed)
-    # Seen from above, like a model railway, in the scene's sun (high on the upper left: the trees' shadows fall to
-    # the right), the figures' shadows cast the same way.
-    shown = figure.shot(figure.without_base(toy), int(diorama.SIZE * min(0.9, 0.3 * people + 0.1)),
-                        int(diorama.SIZE * 0.34), yaw=yaw, elevation=22.0, light=figure.sun_on_the_left(toy),
-                        floor_shadow=0.6)
+    stage = diorama.stage(seed, people)
+    look.progress(0.4)
+    yaw = (-8.0, 0.0, 8.0)[(seed // 3) % 3]
+    # figure3d's light sets 0 and 2 key from the left, 1 from the right; it turns them by the figure's variation
+    light = (-toy.options.variation % 3) if stage.sun_left else ((1 - toy.options.variation) % 3)
+    shown = figure.shot(figure.without_base(toy), diorama.SIZE, int(stage.unit / 0.88), yaw=yaw,
+                        elevation=stage.pitch, light=light, floor_shadow=0.4)
     look.progress(0.65)
-    feet = int(diorama.SIZE * 0.86)
-    fx, fy = (diorama.SIZE - shown.width) // 2, feet - shown.height
-    canvas.alpha_composite(shown, (fx, fy))
+    feet = figure.feet(shown)
+    left, right = figure.width_of(shown)
+    fx, fy = stage.feet[0] - (left + right) // 2, stage.feet[1] - feet
+    solid = np.asarray(shown.getchannel("A")).astype(np.float32) / 255
+    solid[solid < 0.9] = 0  # the figures themselves, not the soft shadow figure3d drew round their feet
+    rows = np.nonzero(solid.any(axis=1))[0]
+    top = fy + (int(rows[0]) if len(rows) else 0)
+    canvas = Image.fromarray(diorama.cast_shadow(stage, solid, (fx, fy), max(1.0, stage.feet[1] - top))).convert(
+        "RGBA")
+    canvas.alpha_composite(_tinted(shown, stage.grade), (int(fx), int(fy)))
+    canvas.alpha_composite(Image.fromarray(stage.front, "RGBA"))
     arr = np.asarray(canvas.convert("RGB"))
-    arr = saturate(curves(arr, {"all": [(0, 0.02), (0.25, 0.22), (0.75, 0.84), (1, 1)]}), 1.3)
-    out = diorama.tilt_shift(arr, fy / diorama.SIZE + 0.03, feet / diorama.SIZE)
-    out = cv2.multiply(out, _lamp(diorama.SIZE, diorama.SIZE), scale=1 / 200)
-    return Image.fromarray(vignette(out, 0.35), "RGB")
+    arr = saturate(curves(arr, {"all": [(0, 0.0), (0.25, 0.19), (0.75, 0.84), (1, 1)]}), 1.4)
+    out = diorama.tilt_shift(arr, top / diorama.SIZE - 0.02, stage.feet[1] / diorama.SIZE + 0.03)
+    return Image.fromarray(vignette(out, 0.38), "RGB")
+
+
+def _tinted(shot: Image.Image, grade: tuple[float, float, float]) -> Image.Image:
+    """The figure in the scene's light (the golden hour's warmth on it too)."""
+    if grade == (1.0, 1.0, 1.0):
+        return shot
+    arr = np.asarray(shot).copy()
+    arr[..., :3] = np.clip(arr[..., :3] * np.float32(grade), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "RGBA")
 
 
 @budget_cache(maxsize=4)
@@ -129,7 +155,7 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     lab = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)
     lum = lab[..., 0].astype(np.float32)
     person = mask > 127
-    skin, hair, skin_l, skin_ab = _skin_and_hair(lab, person, faces, drawn.skin > 0.5)
+    skin, hair, skin_l, skin_ab, own_skin_l = _skin_and_hair(lab, person, faces, drawn.skin > 0.5)
     # Ink where the photo is dark inside the eyes, brows and lips only (irises, lashes, brows, the mouth's line):
     # no black eye sockets, no blotches on the cheeks.
     features = drawn.features & (own_lum < skin_l - max(28.0, skin_l * 0.28))
@@ -149,6 +175,8 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     labels[features] = INK
     labels = _smooth_labels(labels, size)
     mask_big = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
+    # The silhouette's outline drawn along the matte smoothed (a steady line, not one that wobbles with its edge).
+    mask_big = ((cv2.GaussianBlur(mask_big, (0, 0), max(1.5, size[0] / 200)) > 127) * 255).astype(np.uint8)
     edges = cv2.Canny(mask_big, 60, 160)
     # Outlines between regions (skin / hair / clothes / background), not between a region's two tones.
     groups = np.array([0, 1, 1, 2, 2, 3, 3, 4], np.uint8)[labels]
@@ -169,8 +197,14 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
         cv2.ellipse(face_w, (int(fx + fw / 2), int(fy + fh * 0.5)), (int(fw * 0.5), int(fh * 0.62)), 0, 0, 360, 1.0,
                     -1)
     face_w = cv2.GaussianBlur(face_w, (0, 0), 3)
-    relief = np.clip(own_lum / max(skin_l, 1.0), 0.55, 1.35) ** 0.8
-    shading = cv2.resize((1 + (relief - 1) * face_w).astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
+    relief = np.clip(own_lum / max(skin_l, 1.0), 0.55, 1.35) ** (0.8 if len(faces) < 2 else 0.5)  # (small faces:
+    # softer relief, no dark blotches)
+    shading = 1 + (relief - 1) * face_w
+    if len(faces) > 1:  # each face's skin ink at its own lightness (the sheet's ink is at the group's median)
+        tone = cv2.GaussianBlur(np.where(own_skin_l > 0, own_skin_l / max(skin_l, 1.0), 1.0).astype(np.float32),
+                                (0, 0), 2)
+        shading = shading * np.clip(tone, 0.55, 1.5) ** 0.9
+    shading = cv2.resize(shading.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
     ys, xs = np.nonzero(np.abs(shading - 1) > 1e-3)
     shaded = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1) if len(ys) else None
     return _PopShapes(labels, dots, lines, dots_small, skin_l, skin_ab, shading, shaded)
@@ -182,16 +216,28 @@ def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, floa
     return [((x - x0) * s, (y - y0) * s, w * s, h * s) for x, y, w, h in look.faces]
 
 
+SKIN_REACH = (1.15, 1.7)  # face widths, heights: the ellipse around a face and its neck where skin is found by colour
+FAR_SKIN = 1.0  # of the smallest face's area: the least a patch of skin colour away from the faces covers (a group)
+
+
 def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float]]:
-    """Skin: the faces' drawn skin and the person's pixels close in colour to the centre of their faces; hair: the
-    rest of each head. Also the skin's median lightness and colour (Lab)."""
+                   ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float], np.ndarray]:
+    """Skin: the faces' drawn skin and the person's pixels close in colour to the centre of their faces (loosely
+    around each face and its neck, strictly and in large patches only elsewhere: beige clothes, a wooden table or a
+    warm wall are no skin); hair: the rest of each head, in a few whole masses. Also the skin's median lightness and
+    colour (Lab), and each skin pixel's own face's lightness (float32, 0 off the skin): every face keeps its own
+    skin tone in a group."""
     h, w = person.shape
     skin = drawn_skin & person
     hair = np.zeros((h, w), bool)
     ab = lab[..., 1:].astype(np.float32)
     lum = lab[..., 0].astype(np.float32)
     skin_ls, skin_abs = [], []
+    far = np.zeros((h, w), bool)
+    owner = np.full((h, w), -1, np.int16)  # the face whose skin a pixel is (the nearest one)
+    nearest = np.full((h, w), np.inf, np.float32)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    smallest = min((fw * fh for _, _, fw, fh in faces), default=1.0)
     for fx, fy, fw, fh in faces:
         x0, x1 = int(max(0, fx + fw * 0.3)), int(min(w, fx + fw * 0.7))
         y0, y1 = int(max(0, fy + fh * 0.45)), int(min(h, fy + fh * 0.75))
@@ -203,10 +249,18 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
             patch = patch[bare]
         mean_ab = np.median(patch[:, 1:], axis=0)
         mean_l = float(np.median(patch[:, 0]))
+        distance = ((xx - (fx + fw / 2)) / (fw * SKIN_REACH[0])) ** 2 \
+            + ((yy - (fy + fh * 0.8)) / (fh * SKIN_REACH[1])) ** 2
+        closer = distance < nearest
+        nearest[closer] = distance[closer]
+        owner[closer] = len(skin_ls)
         skin_ls.append(mean_l)
         skin_abs.append(mean_ab)
         d_ab = np.sqrt(((ab - mean_ab) ** 2).sum(-1))
-        near = (d_ab < 14) & (np.abs(lum - mean_l) < 70) & person
+        near = (d_ab < 14) & (np.abs(lum - mean_l) < 70) & person & (distance < 1)
+        loose = len(faces) < 2  # (one person: their hands and arms are the only skin-coloured things on them)
+        far |= (d_ab < (14 if loose else 8)) & (np.abs(lum - mean_l) < (70 if loose else 35)) & person \
+            & (distance >= 1)
         near[:int(max(0, fy + 0.2 * fh))] &= drawn_skin[:int(max(0, fy + 0.2 * fh))]  # above the brows: hair
         skin |= near
         head = np.zeros((h, w), np.uint8)
@@ -219,7 +273,13 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
                     -1)
         skin |= (face > 0) & person  # inside the face it is skin, whatever the colour says (the features are drawn)
     if not skin_ls:  # no face: no skin to find; the person is one region
-        return skin, hair, 160.0, (140.0, 150.0)
+        return skin, hair, 160.0, (140.0, 150.0), np.zeros((h, w), np.float32)
+    # Skin away from the faces (hands, arms) only as whole patches, not a camouflage of skin-coloured specks.
+    far = cv2.morphologyEx(far.astype(np.uint8), cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+    count, parts, stats, _ = cv2.connectedComponentsWithStats(far, connectivity=8)
+    if count > 1:
+        least = FAR_SKIN * smallest * (0.1 if len(faces) < 2 else 1.0)
+        skin |= np.isin(parts, 1 + np.nonzero(stats[1:, cv2.CC_STAT_AREA] >= least)[0])
     skin = cv2.morphologyEx(skin.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)) > 0
     hair &= ~skin
     # Hair in one or a few masses: specks of it (a lock on the forehead, a shadow) go to the skin around them.
@@ -230,7 +290,8 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
         hair &= ~specks
         skin |= specks & person
     a, b = np.median(np.array(skin_abs), axis=0)
-    return skin, hair, float(np.median(skin_ls)), (float(a), float(b))
+    own_l = np.where(skin, np.array(skin_ls, np.float32)[np.maximum(owner, 0)], 0).astype(np.float32)
+    return skin, hair, float(np.median(skin_ls)), (float(a), float(b)), own_l
 
 
 def _smooth_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import tiers
-from minime.core.engines.classic.cutout import cel_shade, ink_lines, name_and_things, person_and_faces
+from minime.core.engines.classic.cutout import EDGE_FADE, cel_shade, ink_lines, name_and_things, person_and_faces
 from minime.core.engines.classic.faceart import face_art, inked, smoothed
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import (
@@ -107,6 +107,7 @@ def _star(look: Look, lean: float) -> tuple[Image.Image, tuple[int, int], tuple[
         box = (int(max(x0, middle - W / scale / 2)), y0, int(min(x1, middle + W / scale / 2)), y1)
         cut, faces = person_and_faces(look, W, round(scale * (min(y1, by1) - max(y0, by0))) + 1, fade_bottom=True,
                                       box=box)
+        cut = _bust(cut, max(faces, key=lambda f: f[2] * f[3]))
     largest = HERO_FACE * (0.7 if group else 1.0)
     widest = max(f[2] for f in faces)
     if widest > largest * 1.05:  # a close-up: the face no larger than a star's on a poster
@@ -122,6 +123,27 @@ def _star(look: Look, lean: float) -> tuple[Image.Image, tuple[int, int], tuple[
     hx = int(np.clip(hx, min(0, W - cut.width), max(0, W - cut.width)))  # no gap at a side, the face in
     centre = ((hx + main[0] + main[2] / 2) / W, (hy + main[1] + main[3] * 0.45) / H)
     return _painted(cut, faces), (hx, hy), centre
+
+
+def _bust(cut: Image.Image, face: tuple[float, float, float, float]) -> Image.Image:
+    """Where the photo ends at a side of the body (a head-and-shoulders photo), the star's body fades away in a
+    round bust below the head, as a painted star rises out of the sky, instead of a straight cut line down each
+    side."""
+    alpha = np.asarray(cut.getchannel("A"))
+    h, w = alpha.shape
+    inset = int(EDGE_FADE * max(h, w)) + 1
+    if w <= 2 * inset or not ((alpha[:, inset] > 128).mean() > 0.05 or (alpha[:, -inset] > 128).mean() > 0.05):
+        return cut
+    fx, fy, fw, fh = face
+    cx, cy = fx + fw / 2, fy + fh * 0.5
+    ax = max(fw, min(cx, w - cx))  # the bust's half width: to the nearer side (no wider than the photo shows)
+    ay = max(fh, h - cy) * 1.1
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r = np.sqrt(((xx - cx) / ax) ** 2 + (np.maximum(yy - cy, 0) / ay) ** 2)
+    fade = np.clip((1.0 - r) / 0.3, 0, 1) ** 0.8  # (the head and everything above it stay whole)
+    arr = np.asarray(cut).copy()
+    arr[..., 3] = (arr[..., 3].astype(np.float32) * fade).astype(np.uint8)
+    return Image.fromarray(arr, "RGBA")
 
 
 def _sky_colours(look: Look, sky: object) -> tuple[Color, Color]:
@@ -254,8 +276,8 @@ def comic_panel(look: Look) -> Image.Image:
     flat, lines = cel_shade(clean, levels=4), inked(ink_lines(clean, thickness=2), drawn)
     look.progress(0.35)
     # (Composited in 8 bits with OpenCV's per-pixel blends, not float passes over the whole panel.)
-    if group:  # ink on the people only, not along the cut photo's edges
-        lines = lines * cv2.dilate((group.alpha > 0.3).astype(np.float32), np.ones((9, 9), np.uint8))
+    if m is not None:  # ink on the people only (their contours and features), not the background's texture that
+        lines = lines * cv2.dilate((m > 0.3).astype(np.float32), np.ones((9, 9), np.uint8))  # speed lines replace
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     dots = (_dots() < np.clip((0.55 - luma) * 1.6, 0, 1)) & (drawn.skin < 0.3)  # drawn skin stays clean
     if len(look.faces) > 1:  # the small faces of a group keep their features: lighter ink, no dots on them

@@ -78,15 +78,17 @@ def eighties(look: Look) -> Image.Image:
     """1980s synthwave: the person cut out over a neon sunset and grid, with VHS scanlines and colour bleed."""
     w, h = SQUARE
     palette = look.palette
-    faces_low = 0  # how far down the scene the lowest face reaches (the name is written at the bottom)
+    name_on_top = False  # the name at the bottom over a scene without a person, above the people's heads
     scene = _synthwave(tuple(sorted(palette.items())), look.params.seed % 4).copy()
     look.progress(0.4)
     if look.subject.found:
         x0, y0, x1, y1 = look.subject.bbox(0.3)
         pad = int(0.05 * (x1 - x0))
         x0, x1 = max(0, x0 - pad), min(look.source.width, x1 + pad)
-        # The edition (seed) sets how big the person stands in the scene and how far off centre.
-        scale = min(w * 0.95 / (x1 - x0), h * 0.86 / (y1 - y0))
+        # The edition (seed) sets how big the person stands in the scene and how far off centre. The name goes
+        # above their heads, under PLAY (at the bottom it would cover the body they stand on).
+        room = NAME_TOP + _name_tall(look) + 16 if look.params.name else int(h * 0.14)
+        scale = min(w * 0.95 / (x1 - x0), (h - room) / (y1 - y0))
         if len(look.faces) <= 1:
             scale *= (1.0, 0.84, 0.7)[look.params.seed % 3]
         pw, ph = max(1, int((x1 - x0) * scale)), max(1, int((y1 - y0) * scale))
@@ -105,13 +107,13 @@ def eighties(look: Look) -> Image.Image:
         px, py = int((w - pw) / 2 * (1 + lean)), h - ph
         scene.paste(look.color("glow", "#ff3cc8"), (px, py), Image.fromarray(glow))
         scene.paste(person, (px, py), Image.fromarray(alpha))
-        faces_low = max((py + (fy + fh - y0) * scale for _, fy, _, fh in look.faces), default=0)
+        name_on_top = True
     else:
         photo = curves(look.frame((w, h)),
                        {"r": [(0, 0.1), (1, 1)], "g": [(0, 0.0), (1, 0.9)], "b": [(0, 0.25), (1, 1)]})
         scene = Image.blend(scene, Image.fromarray(photo), 0.75)
     look.progress(0.7)
-    return _vhs(scene, look, name_on_top=faces_low > h - 100 - 90 * look.params.name_scale)
+    return _vhs(scene, look, name_on_top=name_on_top)
 
 
 @budget_cache(maxsize=16)
@@ -179,9 +181,17 @@ def _scanlines(w: int, h: int) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(rows, (h, w, 3)))
 
 
+NAME_TOP = 100  # px: where the name goes when it is above the people (under PLAY)
+
+
+def _name_tall(look: Look) -> int:
+    """The VHS name's height (px), as the "bigger name" refinement sets it."""
+    return int(np.clip(90 * look.params.name_scale, 40, 200))
+
+
 def _vhs(img: Image.Image, look: Look, name_on_top: bool = False) -> Image.Image:
     """VHS tape: horizontal colour bleed, chroma shift, scanlines, a tracking band and the on-screen display. The name
-    goes at the bottom, or under PLAY where a group's front row stands at the bottom (not over their faces)."""
+    goes at the bottom, or under PLAY above the people (``name_on_top``: not over the body they stand on)."""
     src = np.asarray(img)
     h, w = src.shape[:2]
     shift = max(2, w // 220)
@@ -200,8 +210,8 @@ def _vhs(img: Image.Image, look: Look, name_on_top: bool = False) -> Image.Image
     d.text((42, 40), "PLAY ▶", font=osd, fill=white, stroke_width=2, stroke_fill=outline)
     stamp = look.name()
     if stamp:
-        tall = int(np.clip(90 * look.params.name_scale, 40, 200))
-        top = 100 if name_on_top else h - 100 - tall
+        tall = _name_tall(look)
+        top = NAME_TOP if name_on_top else h - 100 - tall
         draw_fitted_text(out, (42, top, w - 42, top + tall), stamp.upper(), "monoton", (255, 240, 255),
                          shadow=(255, 40, 180), max_size=int(96 * look.params.name_scale), max_lines=2)
     seed = look.params.seed

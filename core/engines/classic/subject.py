@@ -279,6 +279,7 @@ def find_subject(rgb: np.ndarray, faces: tuple[tuple[int, int, int, int], ...] |
     return Subject(mask, face_full, found, tuple(faces_full))
 
 
+SLIVER = 0.03  # of a face's area (squared width): the least a blurred neighbour's sliver along the photo's side covers
 BEHIND_FACE = 0.5  # a face narrower than this share of the largest one, and out of focus, is someone behind
 BLUR_RATIO, BLUR_MARGIN = 2.0, 1.0  # out of focus: this many times blurrier than the sharpest face, and by this many
 # pixels (the edges' blur σ, at the analysis size)
@@ -367,13 +368,22 @@ def _without_people_behind(small: np.ndarray, mask: np.ndarray, faces: list[tupl
         cv2.fillPoly(body, [shoulders], 1)
     # Someone behind is a large blurred area, not a few specks of a dark suit's noise.
     side = max(3, int(0.12 * median_w)) | 1
-    behind = cv2.morphologyEx(((behind & (body == 0)) * 255).astype(np.uint8), cv2.MORPH_OPEN,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
+    behind_raw = behind
+    seeds = ((behind & (body == 0)) * 255).astype(np.uint8)
+    behind = cv2.morphologyEx(seeds, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(behind, connectivity=8)
     large = np.flatnonzero(stats[1:, cv2.CC_STAT_AREA] >= 0.2 * median_w ** 2) + 1
-    if not len(large):
+    # A neighbour cut by the photo's side shows as a thin blurred sliver along it (a shoulder, a cheek): smaller,
+    # but as surely someone else.
+    # (Beside the shoulders too: the person's own shoulders there are as sharp as their face.)
+    thin = cv2.morphologyEx(((behind_raw & (own == 0)) * 255).astype(np.uint8), cv2.MORPH_OPEN,
+                            np.ones((3, 3), np.uint8))
+    count, slivers, stats, _ = cv2.connectedComponentsWithStats(thin, connectivity=8)
+    at_side = (stats[1:, cv2.CC_STAT_LEFT] == 0) | (stats[1:, cv2.CC_STAT_LEFT] + stats[1:, cv2.CC_STAT_WIDTH] >= w)
+    edge = np.flatnonzero(at_side & (stats[1:, cv2.CC_STAT_AREA] >= SLIVER * median_w ** 2)) + 1
+    if not len(large) and not len(edge):
         return mask
-    behind = np.isin(labels, large)
+    behind = np.isin(labels, large) | np.isin(slivers, edge)
     markers = np.zeros((h, w), np.int32)
     markers[behind] = 2
     markers[(sharp | (own > 0)) & inside] = 1

@@ -1,5 +1,5 @@
-"""The toy body: lofted torso and hips, tapered limbs, mitten hands, rounded shoes, a neck; all in canonical units
-(one face width = 1), standing on y = ``floor``, facing +Z."""
+"""The toy body: lofted torso and hips, tapered limbs, sculpted hands (palm, fingers, thumb), rounded shoes, a neck;
+all in canonical units (one face width = 1), standing on y = ``floor``, facing +Z."""
 
 from __future__ import annotations
 
@@ -72,6 +72,47 @@ def tie_half(y: np.ndarray, y0: float, y1: float) -> np.ndarray:
     return np.where((t > 0.08) & (t < 1.0), width, 0.0)
 
 
+def _joined(*meshes: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Closed surfaces as one part's arrays (each stays closed; the printable mesh's union makes them one)."""
+    verts, faces, n = [], [], 0
+    for v, f in meshes:
+        verts.append(v)
+        faces.append(f + n)
+        n += len(v)
+    return np.concatenate(verts), np.concatenate(faces).astype(np.int32)
+
+
+def _hand(wrist: np.ndarray, fore: np.ndarray, side: int, s: float
+          ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """A sculpted toy hand at the wrist, the palm turned to the body: a flat palm, four fingers side by side curling
+    in a little (the middle ones longest), and a thumb forward (a mitten read as a stump at toy scale)."""
+    fore = np.float64(fore) / np.linalg.norm(fore)
+    s = s * 1.3  # a toy's hands are a little large for its sleeves: they must read at a hand's span
+    across = np.cross(fore, np.float64([1.0, 0.0, 0.0]))  # the row of the fingers: front to back for a hanging arm
+    if np.linalg.norm(across) < 1e-3:
+        across = np.float64([0.0, 0.0, 1.0])
+    across /= np.linalg.norm(across)
+    if across[2] < 0:
+        across = -across
+    inward = np.cross(across, fore) * (1 if side > 0 else -1)  # towards the body, where the palm faces
+    if np.dot(inward, [-side, 0.0, 0.0]) < 0:
+        inward = -inward
+    palm_c = np.float64(wrist) + fore * 0.075 * s
+    palm = ellipsoid(palm_c, (0.06 * s, 0.1 * s, 0.095 * s), seg=20, rings=10, axis=fore, side=inward)
+    meshes = [palm]
+    for k, (off, length) in enumerate(((-0.062, 0.085), (-0.021, 0.105), (0.021, 0.1), (0.062, 0.08))):
+        base = palm_c + fore * 0.06 * s + across * off * s - inward * 0.005 * s
+        knuckle = base + fore * length * 0.55 * s
+        tip = knuckle + (fore * 0.7 + inward * 0.55) * length * 0.5 * s  # the last joint curls in
+        radius = (0.027 - 0.002 * abs(k - 1.5)) * s
+        meshes.append(limb(base, knuckle, radius, radius * 0.95, seg=12, rings=3))
+        meshes.append(limb(knuckle, tip, radius * 0.95, radius * 0.85, seg=12, rings=3))
+    thumb_base = palm_c - fore * 0.03 * s + across * 0.075 * s + inward * 0.015 * s
+    thumb_tip = thumb_base + (fore * 0.075 + across * 0.05 + inward * 0.03) * s
+    thumb = limb(thumb_base, thumb_tip, 0.034 * s, 0.028 * s, seg=14, rings=4)
+    return _joined(*meshes), thumb
+
+
 def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[Part], float]:
     """The body's parts and the height of the neck's top (where the chin goes)."""
     s = scale
@@ -114,12 +155,9 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
         fore_color = sleeve if outfit.sleeves == "long" else outfit.skin
         parts.append(_part(f"forearm{i}", limb(elbow, wrist, 0.135 * s, 0.11 * s), fore_color,
                            "cloth" if outfit.sleeves == "long" else "skin"))
-        hand_c = wrist + fore * 0.12 * s
-        parts.append(_part(f"hand{i}", ellipsoid(hand_c, (0.115 * s, 0.165 * s, 0.135 * s), axis=fore),
-                           outfit.skin, "skin"))
-        thumb_tip = hand_c + np.float32([-side * 0.02, 0.0, 0.13]) * s + fore * 0.02 * s
-        parts.append(_part(f"thumb{i}", limb(hand_c + fore * -0.05 * s, thumb_tip, 0.05 * s, 0.04 * s, seg=16,
-                                             rings=4), outfit.skin, "skin"))
+        hand, thumb = _hand(wrist, fore, side, s)
+        parts.append(_part(f"hand{i}", hand, outfit.skin, "skin"))
+        parts.append(_part(f"thumb{i}", thumb, outfit.skin, "skin"))
         # Legs: thigh and shin in the trousers, a rounded shoe.
         hip = np.float32([side * 0.22 * s, hip_y + 0.05 * s, 0.0])
         stride = outfit.stride * (1 if side > 0 else -1)

@@ -73,6 +73,8 @@ class HairStyle:
     side: float = 0.06  # volume over the temples
     hairline: float = 0.05  # how far above the top landmark the hair starts
     long: float = 0.0  # how far below the chin it falls (0: short)
+    fringe: float = 0.0  # how much of the forehead the hair covers (0..1)
+    seen: tuple[float, float, float] | None = None  # the hair's colour in the photo (``color`` is its paint)
 
 
 def _angles(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,8 +224,36 @@ def _smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
+def _lock_field(gaz: np.ndarray, gel: np.ndarray, part_az: float, part_el: float, locks: int, seed: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sculpted locks flowing out from a parting point on the cranium (a toy's hair is chunky locks, not a cap):
+    for every grid direction, how high it stands on its lock (1 on the lock's ridge, 0 in the groove between two),
+    which lock it is, and how far (radians) it lies from the parting point. The locks are bands of the angle round
+    the parting point, of uneven widths, so they converge at the part and fan out down the head."""
+    d = np.stack([np.cos(gel) * np.sin(gaz), np.sin(gel), np.cos(gel) * np.cos(gaz)], -1)
+    p = np.float32([np.cos(part_el) * np.sin(part_az), np.sin(part_el), np.cos(part_el) * np.cos(part_az)])
+    cos_d = np.clip(d @ p, -1, 1)
+    # Tangent axes at the parting point: e1 towards the face (+Z), e2 across.
+    e1 = np.float32([0, 0, 1]) - p * p[2]
+    e1 /= np.linalg.norm(e1)
+    e2 = np.cross(p, e1)
+    t = d - cos_d[..., None] * p
+    phi = np.arctan2(t @ e2, t @ e1)
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0.1, 0.22, 2)
+    c, e = rng.uniform(0, 2 * np.pi, 2)
+    warp = phi + a * np.sin(3 * phi + c) + b * np.sin(5 * phi + e)  # uneven lock widths, periodic round the part
+    u = (warp / (2 * np.pi) + 0.5) * locks
+    index = np.floor(u).astype(np.int32) % locks
+    f = u - np.floor(u)
+    ridge = np.sin(np.pi * f) ** 0.55  # rounded locks, V-shaped grooves between them
+    return ridge.astype(np.float32), index, np.arccos(cos_d).astype(np.float32)
+
+
 def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | None:
-    """The sculpted hair shell (None for a bald head)."""
+    """The sculpted hair shell (None for a bald head): chunky PVC-figure locks flowing from a side parting, volume
+    above the crown and over the temples, lock tips that make the hairline irregular (a fringe where the photo's
+    hair comes down over the forehead), darker grooves and a glossy band of light across the locks."""
     if style.bald:
         return None
     gaz, gel = _grid_angles()
@@ -233,33 +263,58 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     abs_az = np.abs(gaz[0])
     ear_top = np.arcsin(np.clip((shape.eye_y + 0.05 - shape.center[1]) / 0.6, -1, 1))
     nape = np.arcsin(np.clip((shape.chin + 0.2 - shape.center[1]) / 0.75, -1, 1))
+    framing = style.long > 0 or style.side > 0.1  # hair that frames the face down its sides
+    if framing:
+        ear_top = min(ear_top, np.arcsin(np.clip((shape.chin + 0.25 - shape.center[1]) / 0.7, -1, 1)))
     if style.long > 0:
-        ear_top = min(ear_top, np.arcsin(np.clip((shape.chin + 0.1 - shape.center[1]) / 0.7, -1, 1)))
         nape = -1.2
     edge = np.interp(abs_az, [0.0, 0.95, 1.25, 1.95, 2.4, np.pi], [0, 0, 1, 1, 2, 2])
     front = np.where(face_rows < GRID_H, front_el, ear_top)
     line = np.where(edge <= 1, (1 - edge) * front + edge * ear_top, (2 - edge) * ear_top + (edge - 1) * nape)
-    line = cv2.GaussianBlur(line[None].astype(np.float32), (0, 0), 3)[0]
-    mask = _smoothstep(-0.015, 0.015, gel - line[None])
-    # Tapered to nothing at the hairline (no cap's rim), fuller above it; every term that depends on the azimuth
-    # fades out at the crown, where all azimuths meet.
-    lift = _smoothstep(line[None], line[None] + 0.35, gel)
+    line = cv2.GaussianBlur(line[None].astype(np.float32), (0, 0), 3)[0][None]
+    # The locks: from a side parting (its side from the variation), fewer and chunkier on short hair.
+    side = 1 if variation % 2 else -1
+    short = style.top <= 0.08 and style.long <= 0
+    locks = 20 if short else 15
+    ridge, index, from_part = _lock_field(gaz, gel, side * 0.42, 1.05, locks, 11 + variation % 5)
+    # Every lock ends in a rounded point below the hairline (a longer one in front, where a fringe falls), each its
+    # own length: the hair's edge is a row of lock tips, not a cap's rim.
+    jitter = np.random.default_rng(3 + variation % 5).uniform(0.55, 1.0, locks)[index]
+    fringe = 0.3 * np.clip(style.fringe * 1.5 - 0.15, 0, 1)  # the photo's fringe: lock tips over the forehead
+    tip = np.where(edge[None] < 1, fringe, 0.04 if short else 0.12) * jitter * ridge ** 0.8
+    low = line - tip
+    mask = _smoothstep(-0.012, 0.012, gel - low)
+    # Thick right to the edge (the locks' ends are sculpted, rounded off over a short way), fuller above it.
+    # Each lock thins to its tip; without a fringe the front is swept back, thinning over a longer way to the
+    # hairline (a thick front edge reads as a bowl cut).
+    swept = np.where(edge[None] < 1, (1 - np.clip(style.fringe * 2.5, 0, 1)) * (1 - edge[None]), 0.0)
+    rounded = _smoothstep(low, low + 0.06 + tip + 0.12 * swept, gel) ** (0.7 + 0.3 * swept)
+    lift = _smoothstep(line, line + 0.4, gel)
     crown = _smoothstep(0.25, 1.4, gel)
     pole = 1 - _smoothstep(0.9, 1.45, gel)
     sides = np.exp(-((abs_az[None] - 1.5) / 0.7) ** 2) * pole
-    thick = 0.006 + lift * (0.05 + 0.7 * style.side * sides) + style.top * crown
-    # Sculpted locks: grooves running from the crown down, a little swept by the variation.
-    sweep = 0.35 * ((variation % 3) - 1)
-    grooves = 0.5 + 0.5 * np.cos(gaz * 22 + sweep * gel * 6)
-    depth = 0.16 if style.top > 0.08 or style.long > 0 else 0.11  # short hair: finer, shallower locks
-    thick = thick * (1 - depth * grooves * np.cos(gel) ** 2)
-    grid = shape.radius + mask * thick - (1 - mask) * 0.06
+    # Short hair is a close-cropped shell; longer hair has a thick sculpted edge.
+    thick = rounded * ((0.012 if short else 0.035) + lift * ((0.03 if short else 0.045) + 0.45 * style.side * sides)
+                       + style.top * crown)
+    # Grooves between the locks deepen away from the parting (the locks part as they fall) and are shallow on
+    # the crown's top; fine strands run along each lock.
+    apart = _smoothstep(0.05, 0.6, from_part)
+    groove = (0.022 if short else 0.075) * apart * (1 - ridge) ** 1.5
+    strands = 0.005 * apart * np.cos(ridge * np.pi * 3) * ridge
+    grid = shape.radius + mask * np.maximum(thick - groove + strands, 0.004) - (1 - mask) * 0.06
     dirs, faces = unit_sphere(HAIR_SUBDIVISIONS)
     az, el = _angles(dirs)
     verts = (dirs * _sample(grid.astype(np.float32), az, el)[:, None] + shape.center).astype(np.float32)
-    shade = (1 - 0.75 * depth * _sample(grooves.astype(np.float32), az, el))[:, None]
-    color = (np.float32(style.color)[None] * shade).astype(np.float32)
-    return Part("hair", verts, faces, color, "hair")
+    # Paint: the grooves darker, and a band of light across the upper locks (the glossy ring of a toy's hair),
+    # brightest on the locks' ridges.
+    r = _sample(ridge, az, el)
+    a_ = _sample(apart.astype(np.float32), az, el)
+    band = np.exp(-((el - 0.72) / 0.16) ** 2) * _smoothstep(1.6, 0.6, np.abs(az)) * r ** 2
+    base = np.float32(style.color)[None]
+    shade = (1 - 0.35 * a_ * (1 - r))[:, None]
+    gloss = (0.22 * band)[:, None]
+    color = base * shade * (1 - gloss) + gloss * np.minimum(1, base * 1.6 + 0.12)
+    return Part("hair", verts, faces, color.astype(np.float32), "hair")
 
 
 def long_hair_part(shape: HeadShape, style: HairStyle) -> Part | None:

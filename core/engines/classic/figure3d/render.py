@@ -25,7 +25,7 @@ MATERIALS = ("skin", "hair", "cloth", "shoe", "base")
 # per material: specular strength, shininess, wrap, subsurface tint strength, rim strength
 _MAT = np.float32([
     [0.10, 24, 0.45, 0.28, 0.55],  # skin: soft sheen, light wrapping round the forms
-    [0.35, 40, 0.15, 0.00, 0.65],  # hair: glossy sculpted PVC
+    [0.32, 56, 0.15, 0.00, 0.25],  # hair: glossy sculpted PVC (a tight highlight; a soft rim keeps dark hair dark)
     [0.16, 18, 0.20, 0.00, 0.50],  # cloth: satin PVC
     [0.40, 60, 0.10, 0.00, 0.50],  # shoes: glossy
     [0.55, 90, 0.05, 0.00, 0.35],  # base: lacquered
