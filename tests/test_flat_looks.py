@@ -152,3 +152,20 @@ def test_the_eighties_name_is_written_above_the_person_not_over_them(photo: str)
     head_top = min(y - 0.35 * h for _, y, _, h in faces)
     reach = float(np.percentile(ys, 99))
     assert reach < head_top, f"the name reaches row {reach:.0f}, the head {head_top:.0f}"
+
+
+def test_a_landscape_close_up_fills_a_portrait_look_without_the_photos_edges_showing() -> None:
+    """A wide close-up (the face filling the photo's height) in a portrait look is cropped into the margin beside
+    the ears, not shown whole with bands above and below it (hard lines where the photo ends)."""
+    from minime.core.engines.classic.look import Look
+
+    photo = PHOTOS["obama"]
+    x, y, w, h = max(find_faces(np.asarray(photo)), key=lambda f: f[2] * f[3])
+    close = photo.crop((0, max(0, y - h // 3), photo.width, min(photo.height, y + h + h // 4)))
+    assert close.width > 1.2 * close.height
+    close = close.resize((1024, round(1024 * close.height / close.width)), Image.Resampling.LANCZOS)
+    for theme_id in ("anime", "comic-panel"):
+        look = Look(close, CATALOG.get(theme_id), RenderParams(seed=5), lambda _: None)
+        assert len(look.faces) == 1
+        covered = look.coverage((1024, 1280))
+        assert covered.min() == 1.0, f"{theme_id}: {1 - covered.mean():.0%} of the picture is outside the photo"

@@ -31,9 +31,9 @@ def _render(photo: Image.Image, seed: int = 5):
 
 
 def _figure_faces(image: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """The faces found in the lower two thirds, where the figures stand (above them, a blurred house front with two
-    windows and a door can pass for a face to the detector)."""
-    return [f for f in find_faces(image) if f[1] + f[3] / 2 > image.shape[0] / 3]
+    """The little figures' faces: found below the top third and smaller than an eighth of the picture (a blurred
+    house front far behind them, two windows over a door, can pass for a big face to the detector)."""
+    return [f for f in find_faces(image) if f[1] + f[3] / 2 > image.shape[0] / 3 and f[2] < image.shape[1] / 8]
 
 
 def _sharpness(image: np.ndarray, top: float, bottom: float) -> float:

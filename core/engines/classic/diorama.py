@@ -258,7 +258,7 @@ def _gravel(x: np.ndarray, z: np.ndarray, base: tuple) -> np.ndarray:
     return col * (1 - 0.35 * dots)
 
 
-def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np.ndarray:
+def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.24) -> np.ndarray:
     """Setts in a running bond: each stone domed (lit on its sunny side), its own tone, sandy joints between."""
     jitter = 0.08 * _sample(_tile(2, 256, 0.08), x * 9, z * 9)
     row = np.floor(z / (size * 0.7) + jitter)
@@ -266,9 +266,13 @@ def _cobbles(x: np.ndarray, z: np.ndarray, base: tuple, size: float = 0.2) -> np
     col_i = np.floor(u)
     fu, fv = u - col_i, z / (size * 0.7) + jitter - row
     edge = np.minimum(np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7)
-    stone = _smooth(edge, 0.004, 0.022)
     h = np.sin(col_i * 12.9898 + row * 78.233) * 43758.5453
     tone = (h - np.floor(h)) - 0.5
+    # rounded corners: near a corner the edge distance is taken to the corner's arc
+    cu, cv_ = np.minimum(fu, 1 - fu) * size, np.minimum(fv, 1 - fv) * size * 0.7
+    corner = 0.035 - np.sqrt(np.maximum(0.035 - cu, 0) ** 2 + np.maximum(0.035 - cv_, 0) ** 2)
+    edge = np.minimum(edge, np.where((cu < 0.035) & (cv_ < 0.035), corner, edge))
+    stone = _smooth(edge, 0.004, 0.024)
     fine = _sample(_tile(4, 256, 0.45), x * 200, z * 200)
     col = np.asarray(base, np.float32)[None, None] * (1 + 0.3 * tone[..., None] + 0.07 * fine[..., None])
     dome = 0.88 + 0.24 * np.sqrt(np.clip(edge / (size * 0.3), 0, 1))[..., None] + 0.08 * (0.5 - fv)[..., None]
@@ -321,6 +325,15 @@ def _water(x: np.ndarray, z: np.ndarray, base: tuple) -> np.ndarray:
 def _front(x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
     """A rectangle facing the camera (-Z) at depth z: a window, a door, a stripe (outward winding)."""
     return np.float32([[x0, y0, z], [x0, y1, z], [x1, y1, z], [x1, y0, z]])
+
+
+def _glass(wall: tuple, pane: tuple = (110, 140, 170), depth: float = 0.86) -> tuple:
+    """A window (or door) in a wall: the pane's hue at nearly the wall's brightness. Model windows catch the sky;
+    dark holes in a bright wall blur, far behind the lens's sharp band, into eyes and a mouth a face detector
+    trusts (the window grid differs from the wall in colour, not in lightness)."""
+    luma = lambda c: 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]  # noqa: E731
+    k = depth * luma(wall) / max(luma(pane), 1.0)
+    return tuple(min(255.0, v * k) for v in pane)
 
 
 def _shade(c: tuple, k: float) -> tuple:
@@ -417,8 +430,26 @@ def _sprites() -> dict[str, tuple[Sprite, ...]]:
             _pine(cv, 0.0, z, 1.0, (44, 84, 60), True)
         return draw
 
-    return {"tree": tuple(_sprite(tree(k), 1.15) for k in range(4)),
-            "fir": tuple(_sprite(fir(k), 1.05) for k in range(3))}
+    def bush(seed: int, flowers: tuple | None) -> Callable[[Canvas], None]:
+        def draw(cv: Canvas) -> None:
+            cv.rng = np.random.default_rng(seed)
+            _bush(cv, 0.0, z, 1.0, TREE_GREEN, flowers)
+        return draw
+
+    sprites = {"tree": tuple(_sprite(tree(k), 1.15) for k in range(4)),
+               "fir": tuple(_sprite(fir(k), 1.05) for k in range(3)),
+               "bush": tuple(_sprite(bush(k, None), 0.6) for k in range(3))}
+    for i, color in enumerate(FLOWERS):
+        sprites[f"bush{i}"] = tuple(_sprite(bush(10 + k, color), 0.6) for k in range(2))
+    return sprites
+
+
+FLOWERS = ((230, 70, 80), (250, 210, 60), (240, 240, 245), (170, 90, 200))
+
+
+def _shrub(cv: Canvas, x: float, z: float, s: float, green: tuple, flowers: int | None = None) -> None:
+    """A bush ``s`` units across, in flower (one of FLOWERS) or not."""
+    _plant(cv, "bush" if flowers is None else f"bush{flowers}", x, z, s, green)
 
 
 def _plant(cv: Canvas, kind: str, x: float, z: float, s: float, tint: tuple = TREE_GREEN) -> None:
@@ -490,7 +521,7 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
     """A little house: walls with windows and a door, a gable roof."""
     cv.box((x, 0, z), (w, h, d), wall)
     eye = np.float32([0, cv.view.height, 0])
-    win = (70, 96, 120)
+    win = _glass(wall)
     # windows on the front (facing the camera, -Z) and on the side the camera sees
     rows = max(1, int(h / 0.9))
     for r in range(rows):
@@ -499,7 +530,7 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
             cols = max(1, int(w / 0.8))
             wx = x - w / 2 + (k + 0.5) * w / cols
             if r == 0 and k == cols // 2:
-                cv.face(_front(wx - 0.14, wx + 0.14, 0, 0.55, z - d / 2 - 0.005), (110, 70, 50))
+                cv.face(_front(wx - 0.14, wx + 0.14, 0, 0.55, z - d / 2 - 0.005), _glass(wall, (130, 84, 60), 0.72))
                 continue
             cv.face(_front(wx - 0.13, wx + 0.13, y0, y0 + 0.3, z - d / 2 - 0.005), win)
     side = 1 if x < 0 else -1  # the side facing the middle (the camera sees it)
@@ -528,17 +559,27 @@ def _house(cv: Canvas, x: float, z: float, w: float, h: float, d: float, wall: t
                             [b - 0.05, h + 0.06, z0]])[::-1], white)
 
 
-def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple) -> None:
-    """A town house seen from the plaza: a tall front with rows of windows, a flat cornice."""
+def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple, awning: tuple) -> None:
+    """A town house on the plaza: a shop front under a striped awning, then floors of narrow framed windows between
+    light string courses, a cornice on top."""
+    front = z - 0.605
     cv.box((x, 0, z), (w, h, 1.2), wall)
-    rows, cols = max(2, int(h / 0.85)), max(2, int(w / 0.7))
-    for r in range(rows):
-        y0 = 0.25 + r * (h - 0.3) / rows
+    cv.face(_front(x - w / 2 + 0.08, x + w / 2 - 0.08, 0.04, 0.58, front), _glass(wall, (120, 130, 140), 0.8))
+    for i in range(max(2, int(w / 0.3))):  # the awning, in stripes
+        a0 = x - w / 2 + 0.05 + i * (w - 0.1) / max(2, int(w / 0.3))
+        a1 = a0 + (w - 0.1) / max(2, int(w / 0.3))
+        cv.face(np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
+                            [a1, 0.6, front - 0.35]]), awning if i % 2 else (240, 238, 230))
+    light = tuple(min(255.0, 1.12 * v + 12) for v in wall)
+    floors = max(2, int((h - 0.9) / 0.6))
+    cols = max(3, int(w / 0.42))
+    for r in range(floors):
+        y0 = 0.95 + r * (h - 1.05) / floors
+        cv.face(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002), light)  # string course
         for k in range(cols):
             wx = x - w / 2 + (k + 0.5) * w / cols
-            tall = 0.5 if r == 0 else 0.42
-            color = (60, 52, 48) if r == 0 else (72, 96, 118)
-            cv.face(_front(wx - 0.16, wx + 0.16, y0, y0 + tall, z - 0.605), color)
+            cv.face(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003), light)  # frame
+            cv.face(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005), _glass(wall))
     cv.box((x, h, z - 0.02), (w + 0.1, 0.12, 1.3), _shade(wall, 0.8))
 
 
@@ -581,7 +622,7 @@ AIR = {  # (haze at the horizon, sky at the top) by day; the golden hour warms b
     "beach": ((210, 230, 242), (90, 160, 230)),
     "snow": ((226, 232, 242), (150, 180, 220)),
 }
-GOLDEN = ((250, 212, 168), (236, 170, 130))
+GOLDEN = ((252, 214, 170), (150, 164, 204))  # a low sun: peach at the horizon, the sky above still blue
 
 
 @dataclass
@@ -595,8 +636,8 @@ class _Plan:
     def free(self, x: float, z: float, r: float) -> bool:
         """Whether a prop of radius r at (x, z) leaves the figures' spot (and the view of them) clear."""
         fx, fz = self.feet
-        if abs(x - fx) < self.half_width + r + 0.35 and fz - 1.2 - r < z < fz + 0.7 + r:
-            return False
+        if abs(x - fx) < self.half_width + r + 0.35 and fz - 1.2 - r < z < fz + 2.5 + r:
+            return False  # the figures' spot, and the ground just behind their heads (a bench there is clutter)
         if z < fz and abs(x - fx) < self.half_width + r + 0.6:
             return False  # nothing between the camera and the figures
         return True
@@ -694,9 +735,9 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
             if abs(x - path(z)) < plan.half_width + 0.8:
                 continue
             if kind == "park":
-                fl = [(230, 70, 80), (250, 210, 60), (240, 240, 245), (170, 90, 200), None][int(rng.integers(0, 5))]
+                fl = [0, 1, 2, 3, None][int(rng.integers(0, 5))]
                 g = greens[int(rng.integers(0, len(greens)))]
-                add(z, lambda c, x=x, z=z, g=g, fl=fl: _bush(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
+                add(z, lambda c, x=x, z=z, g=g, fl=fl: _shrub(c, x, z, 0.7, g, fl), (x, z, 0.2, 0.3))
             else:
                 add(z, lambda c, x=x, z=z: _plant(c, "fir", x, z, 1.0), (x, z, 0.45, 0.25))
         fence_z = fz + 6.5
@@ -719,15 +760,16 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
         while x < fx + 8.5:
             w, h = rng.uniform(1.6, 2.6), rng.uniform(2.6, 4.2)
             col = walls[int(rng.integers(0, len(walls)))]
-            add(fz + 8.5, lambda c, x=x, w=w, h=h, col=col: _facade(c, x + w / 2, fz + 8.5, w, h, col))
+            awning = [(200, 60, 60), (40, 110, 170), (40, 130, 90), (230, 170, 40)][int(rng.integers(0, 4))]
+            add(fz + 8.5, lambda c, x=x, w=w, h=h, col=col, aw=awning: _facade(c, x + w / 2, fz + 8.5, w, h, col, aw))
             x += w
         for x, z in plan.spots(6, fz - 0.8, fz + 6, 0.5, 1.15):
             g = greens[int(rng.integers(0, len(greens)))]
-            fl = [(230, 70, 80), (250, 210, 60), None][int(rng.integers(0, 3))]
+            fl = [0, 1, None][int(rng.integers(0, 3))]
 
-            def planter(c: Canvas, x: float = x, z: float = z, g: tuple = g, fl: tuple | None = fl) -> None:
+            def planter(c: Canvas, x: float = x, z: float = z, g: tuple = g, fl: int | None = fl) -> None:
                 c.box((x, 0, z), (0.6, 0.35, 0.6), (120, 116, 110))
-                _bush(c, x, z + 0.0, 0.6, g, fl)
+                _shrub(c, x, z, 0.6, g, fl)
             add(z, planter, (x, z, 0.5, 0.35))
         for x, z in plan.spots(4, fz + 1.0, fz + 7, 0.7, 1.15):
             if rng.uniform() < 0.5:
@@ -765,7 +807,8 @@ def _props(kind: str, plan: _Plan, golden: bool, bend: float, phase: float) -> l
                     (x, float(zz), 0.35, 0.04))
             add(fz + 7.3, lambda c, x=x: c.box((x, 0.3, fz + 2.75), (0.04, 0.04, 9.5), (130, 96, 64)))
         for x, z in plan.spots(5, fz + 1, fz + 7, 0.5, 1.15):
-            add(z, lambda c, x=x, z=z: _bush(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
+            if abs(x - fx) > plan.half_width + 0.9:  # dune grass beside the boardwalk, never on it
+                add(z, lambda c, x=x, z=z: _shrub(c, x, z, 0.55, (96, 140, 70)), (x, z, 0.2, 0.3))
     return items
 
 
@@ -838,8 +881,7 @@ def stage(seed: int, people: int) -> Stage:
     near = 1 - haze_of(FOCAL / ppu)
     table = table * near[..., None] + np.float32(haze) * (1 - near[..., None])  # far off, the table fades
     table = cv2.resize(table, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR)
-    ys, xs = np.mgrid[top:SIZE, 0:SIZE].astype(np.float32)
-    x, z, _ = view.ground(xs, ys)
+    x, z = (cv2.resize(a, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR) for a in (x, z))
     fine = _sample(_tile(4, 256, 0.45), x * 170, z * 170)
     table *= (1 + 0.07 * fine * cv2.resize(near, (SIZE, SIZE - top)))[..., None]
     up = np.clip((horizon - np.arange(SIZE, dtype=np.float32)) / (0.5 * SIZE), 0, 1) ** 0.7

@@ -15,6 +15,8 @@ from minime.core.engines.classic.paint import Color, hex_color
 from minime.core.engines.classic.subject import Subject, find_faces, find_subject
 from minime.core.themes import Theme
 
+CLOSE_SIDE = 0.12  # face widths beside a close-up face that a crop keeps at least (its ears and some hair)
+
 
 @dataclass
 class Look:
@@ -147,6 +149,13 @@ class Look:
             fx, fy = self.face_center()
             return (min(max(0.0, fx * sw - cw / 2), sw - cw), min(max(0.0, fy * sh - ch / 2), sh - ch), cw, ch)
         hx0, hy0, hx1, hy1 = heads
+        if len(self.faces) == 1 and not (hx1 - hx0 <= cw + 1 and hy1 - hy0 <= ch + 1):
+            # One close-up face whose generous head box is a little wider than the crop (a landscape close-up in a
+            # portrait look): the crop cuts into the margin beside the ears rather than showing the photo whole with
+            # its edges as hard lines across the picture.
+            x, y, fw, fh = self.faces[0]
+            hx0, hx1 = max(0.0, x - CLOSE_SIDE * fw), min(float(sw), x + (1 + CLOSE_SIDE) * fw)
+            hy0 = max(0.0, y - 0.45 * fh)
         if hx1 - hx0 <= cw + 1 and hy1 - hy0 <= ch + 1:
             slack = cw - (hx1 - hx0)
             x0 = min(max(0.0, (hx0 + hx1) / 2 - cw / 2 + lean * slack / 2), sw - cw)

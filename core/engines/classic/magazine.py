@@ -95,13 +95,20 @@ def _single_star(look: Look, lean: int
     if (alpha[:, inset] > 128).mean() > 0.05 or (alpha[:, -inset] > 128).mean() > 0.05:
         k = max(k, (W + 2 * inset * k) / cut.width)  # the photo's own edge (and the fade to it) off the cover
     k = min(k, STAR_FACE[1] / fw)
-    star = _retouched(cut)
-    if abs(k - 1) > 0.02:
-        star = star.resize((max(8, round(cut.width * k)), max(8, round(cut.height * k))), Image.Resampling.BICUBIC)
+    size = (max(8, round(cut.width * k)), max(8, round(cut.height * k)))
     sx = round(W / 2 + lean * 110 - (fx + fw / 2) * k)
-    sx = int(np.clip(sx, W - star.width, 0) if star.width >= W else np.clip(sx, 0, W - star.width))
+    sx = int(np.clip(sx, W - size[0], 0) if size[0] >= W else np.clip(sx, 0, W - size[0]))
     top = round(HEAD_Y - head_top * k)
-    return star, (sx, top), [(x * k + sx, y * k + top, w * k, h * k) for x, y, w, h in inside]
+    faces = [(x * k + sx, y * k + top, w * k, h * k) for x, y, w, h in inside]
+    # Only what the cover shows is retouched and scaled (a close-up's body reaches far past its foot and sides).
+    x0, y0 = max(0, -sx), max(0, -top)
+    x1, y1 = min(size[0], W - sx), min(size[1], H - top)
+    part = cut.crop((int(x0 / k), int(y0 / k), min(cut.width, int(np.ceil(x1 / k)) + 1),
+                     min(cut.height, int(np.ceil(y1 / k)) + 1)))
+    star = _retouched(part)
+    if abs(k - 1) > 0.02:
+        star = star.resize((max(8, round(part.width * k)), max(8, round(part.height * k))), Image.Resampling.BICUBIC)
+    return star, (sx + int(int(x0 / k) * k), top + int(int(y0 / k) * k)), faces
 
 
 def _retouched(star: Image.Image) -> Image.Image:

@@ -40,15 +40,29 @@ def tilt_shift_photo(look: Look) -> Image.Image:
     x = saturate(curves(x, {"all": [(0, 0.0), (0.25, 0.2), (0.75, 0.85), (1, 1)]}), 1.55)
     h, w = x.shape[:2]
     look.progress(0.5)
-    heads = look.heads()
-    if heads:  # sharp from the top of the heads to the shoulders and chests below them
-        top, bottom = heads[1] / src.height, heads[3] / src.height
-        band = (top - 0.02, min(0.95, bottom + 0.45 * (bottom - top) + 0.03))
-    else:
-        band = (0.46, 0.62)
+    band = _focus_band(look)
     out = tilt_shift(x, *band)
     out = cv2.multiply(out, _lamp(w, h), scale=1 / 200)
     return Image.fromarray(vignette(out, 0.35), "RGB")
+
+
+MIN_BAND = 0.14  # the sharp band's least height, as a share of the photo's
+
+
+def _focus_band(look: Look) -> tuple[float, float]:
+    """Where the lens is sharp (top and bottom, fractions of the height): across every face, from the hair to just
+    under the chin (nobody of a group is blurred away; their bodies, the floor and the ceiling are), or a little
+    below the middle where there are no faces."""
+    faces = look.faces
+    if not faces:
+        return 0.46, 0.62
+    h = look.source.height
+    top = min((y - 0.35 * fh) / h for _, y, _, fh in faces)
+    bottom = max((y + 1.25 * fh) / h for _, y, _, fh in faces)
+    if bottom - top < MIN_BAND:
+        grow = (MIN_BAND - (bottom - top)) / 2
+        top, bottom = top - grow, bottom + grow
+    return top, bottom
 
 
 def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
@@ -155,7 +169,8 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     lab = cv2.cvtColor(smooth, cv2.COLOR_RGB2LAB)
     lum = lab[..., 0].astype(np.float32)
     person = mask > 127
-    skin, hair, skin_l, skin_ab, own_skin_l = _skin_and_hair(lab, person, faces, drawn.skin > 0.5)
+    skin, hair, skin_l, skin_ab, own_skin_l = _skin_and_hair(lab, person, faces, drawn.skin > 0.5,
+                                                             cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
     # Ink where the photo is dark inside the eyes, brows and lips only (irises, lashes, brows, the mouth's line):
     # no black eye sockets, no blotches on the cheeks.
     features = drawn.features & (own_lum < skin_l - max(28.0, skin_l * 0.28))
@@ -217,11 +232,15 @@ def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, floa
 
 
 SKIN_REACH = (1.15, 1.7)  # face widths, heights: the ellipse around a face and its neck where skin is found by colour
+CLOTHES_ISLAND = 0.3  # of the smallest face's area: a smaller piece of clothes inside the skin is skin
+BALD = 1.3  # a scalp as smooth as this many times the cheeks' texture is skin (a bald head), not hair
+LOCKS = 2.0  # how much rougher than the cheeks hair is (its strands), where it is the skin's own colour
 FAR_SKIN = 1.0  # of the smallest face's area: the least a patch of skin colour away from the faces covers (a group)
 
 
-def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float], np.ndarray]:
+def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin: np.ndarray,
+                   gray: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float, tuple[float, float],
+                                                            np.ndarray]:
     """Skin: the faces' drawn skin and the person's pixels close in colour to the centre of their faces (loosely
     around each face and its neck, strictly and in large patches only elsewhere: beige clothes, a wooden table or a
     warm wall are no skin); hair: the rest of each head, in a few whole masses. Also the skin's median lightness and
@@ -238,6 +257,9 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
     nearest = np.full((h, w), np.inf, np.float32)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     smallest = min((fw * fh for _, _, fw, fh in faces), default=1.0)
+    texture = None if gray is None or not faces else cv2.GaussianBlur(
+        np.abs(cv2.Laplacian(gray, cv2.CV_32F)), (0, 0), max(1.0, float(np.median([f[2] for f in faces])) / 25))
+    stranded, crown = np.zeros((h, w), bool), np.zeros((h, w), bool)
     for fx, fy, fw, fh in faces:
         x0, x1 = int(max(0, fx + fw * 0.3)), int(min(w, fx + fw * 0.7))
         y0, y1 = int(max(0, fy + fh * 0.45)), int(min(h, fy + fh * 0.75))
@@ -261,17 +283,43 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
         loose = len(faces) < 2  # (one person: their hands and arms are the only skin-coloured things on them)
         far |= (d_ab < (14 if loose else 8)) & (np.abs(lum - mean_l) < (70 if loose else 35)) & person \
             & (distance >= 1)
-        near[:int(max(0, fy + 0.2 * fh))] &= drawn_skin[:int(max(0, fy + 0.2 * fh))]  # above the brows: hair
+        brow = int(max(0, fy + 0.2 * fh))  # above the brows it is hair, unless smooth skin (a bald head)
+        smooth = 0.0
+        if texture is not None:
+            cheeks = texture[y0:y1, x0:x1][drawn_skin[y0:y1, x0:x1]]
+            smooth = float(np.median(cheeks)) if cheeks.size > 10 else float(np.median(texture[y0:y1, x0:x1]))
+            near[:brow] &= drawn_skin[:brow] | (texture[:brow] < BALD * max(smooth, 1.0))
+        else:
+            near[:brow] &= drawn_skin[:brow]
         skin |= near
         head = np.zeros((h, w), np.uint8)
         cv2.ellipse(head, (int(fx + fw / 2), int(fy + fh * 0.3)), (int(fw * 0.8), int(fh * 0.95)), 0, 0, 360, 1,
                     -1)
         head[int(max(0, fy + fh * 0.9)):] = 0  # hair is above the chin; below it are the collar and clothes
         hair |= (head > 0) & person & ~near
+        if texture is not None:  # fair hair (blonde, grey: the skin's own colour) told from skin by its strands,
+            locks = np.zeros((h, w), np.uint8)  # (on the head and falling past the chin)
+            cv2.ellipse(locks, (int(fx + fw / 2), int(fy + fh * 0.3)), (int(fw * 0.8), int(fh * 0.95)), 0, 0, 360, 1,
+                        -1)
+            cv2.rectangle(locks, (int(fx - 0.55 * fw), int(fy + fh * 0.6)), (int(fx + 1.55 * fw), int(fy + 2.6 * fh)),
+                          1, -1)
+            cv2.ellipse(locks, (int(fx + fw / 2), int(fy + fh * 0.55)), (int(fw * 0.46), int(fh * 0.56)), 0, 0, 360,
+                        0, -1)  # (not the face)
+            locks[int(fy + fh * 0.9):, int(fx + fw * 0.15):int(fx + fw * 0.85)] = 0  # (not the neck and chest)
+            stranded |= (locks > 0) & person & (texture > LOCKS * max(smooth, 1.0)) & ~drawn_skin
+            crown[:int(max(0, fy + 0.6 * fh))] |= locks[:int(max(0, fy + 0.6 * fh))] > 0
         face = np.zeros((h, w), np.uint8)
         cv2.ellipse(face, (int(fx + fw / 2), int(fy + fh * 0.55)), (int(fw * 0.42), int(fh * 0.5)), 0, 0, 360, 1,
                     -1)
         skin |= (face > 0) & person  # inside the face it is skin, whatever the colour says (the features are drawn)
+    if stranded.any():  # in whole locks, not specks
+        stranded = cv2.morphologyEx(stranded.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        stranded = cv2.morphologyEx(stranded, cv2.MORPH_OPEN, np.ones((5, 5), np.uint8))
+        count, locks_found = cv2.connectedComponentsWithStats(stranded, connectivity=8)[:2]
+        on_head = np.unique(locks_found[crown & (stranded > 0)])  # hair falls from the head: a patterned shirt
+        stranded = np.isin(locks_found, on_head[on_head > 0])  # beside the neck, not reaching it, is no hair
+        skin &= ~stranded
+        hair |= stranded & person
     if not skin_ls:  # no face: no skin to find; the person is one region
         return skin, hair, 160.0, (140.0, 150.0), np.zeros((h, w), np.float32)
     # Skin away from the faces (hands, arms) only as whole patches, not a camouflage of skin-coloured specks.
@@ -289,6 +337,11 @@ def _skin_and_hair(lab: np.ndarray, person: np.ndarray, faces: list, drawn_skin:
         specks = np.isin(labels, [i for i in range(1, count) if stats[i, cv2.CC_STAT_AREA] < 0.08 * big])
         hair &= ~specks
         skin |= specks & person
+    # Clothes in whole pieces too: islands of them in the skin (a sequin, a shadow on the chest) go to the skin.
+    count, pieces, stats, _ = cv2.connectedComponentsWithStats((person & ~skin & ~hair).astype(np.uint8),
+                                                               connectivity=8)
+    if count > 1:
+        skin |= np.isin(pieces, 1 + np.nonzero(stats[1:, cv2.CC_STAT_AREA] < CLOTHES_ISLAND * smallest)[0])
     a, b = np.median(np.array(skin_abs), axis=0)
     own_l = np.where(skin, np.array(skin_ls, np.float32)[np.maximum(owner, 0)], 0).astype(np.float32)
     return skin, hair, float(np.median(skin_ls)), (float(a), float(b)), own_l

@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-from embreex import rtcore_scene
-from embreex.mesh_construction import TriangleMesh
 from PIL import Image
 
 from minime.core.engines.classic.figure3d.body import tie_half
 from minime.core.engines.classic.figure3d.head import remap_points
+from minime.core.engines.classic.figure3d.raycast import ray_scene
 from minime.core.engines.classic.figure3d.shapes import unit_sphere
 
 MATERIALS = ("skin", "hair", "cloth", "shoe", "base")
@@ -173,8 +172,7 @@ def _build_scene(model) -> Scene:
             base = (float(np.abs(x).max()), float(np.abs(z).max()), 2.0 if model.people == 1 else 4.0)
     v = np.concatenate(verts).astype(np.float32)
     f = np.concatenate(faces).astype(np.int32)
-    embree = rtcore_scene.EmbreeScene()
-    TriangleMesh(embree, v, f)
+    embree = ray_scene(v, f)  # Embree, or a NumPy ray caster where embreex has no wheel (raycast.py)
     nrm = _vertex_normals(v, f)  # the parts share no vertex: one pass over them all is each part's own normals
     texture = _BYTE_TO_LINEAR[model.texture]
     whole = np.concatenate([part.vertices for part in model.parts])
@@ -617,7 +615,7 @@ def _floor_shadow(scene: Scene, cam: Camera, lights: Lights, xs: np.ndarray, ys:
     cast = np.zeros(len(idx), np.float32)
     key = cam.to_world(lights.key)
     if key[1] > 0.05 and len(near):
-        occl = scene.embree.run(g[near].astype(np.float32), key[None], query="OCCLUDED")
+        occl = scene.embree.run(g[near].astype(np.float32), np.broadcast_to(key, (len(near), 3)), query="OCCLUDED")
         cast[near] = (occl != -1) * 0.45 * np.clip(2.5 - rho[near], 0, 1)
     halves = np.zeros((2, hh * hw), np.float32)
     halves[0, idx] = np.maximum(contact, 0)
