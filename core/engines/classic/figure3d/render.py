@@ -395,12 +395,14 @@ def _key_lit(scene: Scene, key: np.ndarray, start: np.ndarray, which: np.ndarray
 
 
 def _shade(scene: Scene, cam: Camera, lights: Lights, eye: np.ndarray, dirs: np.ndarray,
-           shadow_rays: np.ndarray, screen: tuple[np.ndarray, tuple[int, int]] | None = None
-           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+           shadow_rays: np.ndarray, screen: tuple[np.ndarray, tuple[int, int]] | None = None,
+           shaded: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Trace ``dirs`` from the camera at ``eye``: linear colour (black where missed), hit mask and the part hit (-1:
     none). ``shadow_rays`` (one row per ray) are the key light's shadow rays each hit traces (indices into
     ``_SHADOW_ANGLES``); their share that reaches the light is how lit the point is. ``screen``: each ray's pixel
-    in a box of that (width, height), for one shadow ray per pixel shared with its neighbours (see ``_key_lit``)."""
+    in a box of that (width, height), for one shadow ray per pixel shared with its neighbours (see ``_key_lit``).
+    ``shaded``: a part and a colour already found per ray (a sub-pixel's pixel centre): a ray that hits that part
+    takes that colour (one shading per part per pixel, as multisample antialiasing does)."""
     n = len(dirs)
     out = np.zeros((n, 3), np.float32)
     res = scene.embree.run(np.broadcast_to(eye, (n, 3)), dirs, output=1)
@@ -410,6 +412,13 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, eye: np.ndarray, dirs: np.
     if not hit.any():
         return out, hit, part
     idx = np.nonzero(hit)[0]
+    part[idx] = scene.face_part[prim[idx]]
+    if shaded is not None:
+        same = part[idx] == shaded[0][idx]
+        out[idx[same]] = shaded[1][idx[same]]
+        idx = idx[~same]
+        if not len(idx):
+            return out, hit, part
     p = prim[idx]
     tri = scene.faces[p]
     u, v = res["u"][idx][:, None], res["v"][idx][:, None]
@@ -433,7 +442,7 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, eye: np.ndarray, dirs: np.
         uv = blend[textured, 8:10]
         albedo[textured] = (albedo[textured] * (1 - tex[textured, None])
                             + _sample_texture(scene.texture, uv) * tex[textured, None])
-    hit_part = scene.face_part[p]
+    hit_part = part[idx]
     for index, (cx, y0, y1, half, front, shirt, tie) in scene.vees:
         on = np.nonzero(hit_part == index)[0]
         if len(on):
@@ -445,8 +454,7 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, eye: np.ndarray, dirs: np.
                 band = np.clip((tie_half(q[:, 1], y0, y1) - np.abs(q[:, 0] - cx)) / 0.008, 0, 1) * (q[:, 2] > front)
                 albedo[on] = albedo[on] * (1 - band[:, None]) + tie * band[:, None]
     ao = blend[:, 7]
-    mat = _MAT[scene.face_material[p]]
-    spec_k, shin, wrap, sss, rim_k = (mat[:, i] for i in range(5))
+    spec_k, shin, wrap, sss, rim_k = _MAT.T[:, scene.face_material[p]]  # each a contiguous row
     view = -d
     key, fill, rim = cam.to_world(lights.key), cam.to_world(lights.fill), cam.to_world(lights.rim)
     nk = nrm @ key
@@ -479,7 +487,6 @@ def _shade(scene: Scene, cam: Camera, lights: Lights, eye: np.ndarray, dirs: np.
     color += rim_light[:, None] * np.float32(lights.rim_color) * (0.35 + 0.65 * albedo) * ao[:, None]
     color += (0.06 * fresnel * ao)[:, None] * np.float32(lights.sky)
     out[idx] = color
-    part[idx] = hit_part
     return out, hit, part
 
 
@@ -549,9 +556,10 @@ def _render_box(scene: Scene, cam: Camera, lights: Lights
         cov = np.zeros(len(e), np.float32)
         px, py = xs[e % bw], ys[e // bw]
         turn = (px + py).astype(np.int64) % 3
+        centre_part, centre_color = part[e], color[e]  # a sub-pixel on the centre's part takes the centre's colour
         for k, (dx, dy) in enumerate(_SUBPIXELS):
             c, hh, _ = _shade(scene, cam, lights, cam.eye, cam.rays(px + dx, py + dy),
-                              _SUBPIXEL_SHADOW[turn, k:k + 1])
+                              _SUBPIXEL_SHADOW[turn, k:k + 1], shaded=(centre_part, centre_color))
             acc += c
             cov += hh
         color[e] = acc / 4
