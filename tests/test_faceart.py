@@ -43,3 +43,4 @@ def test_a_rim_of_back_light_along_a_dark_skinned_jaw_is_painted_in_the_skins_to
     cheeks = art.skin > 0.9
     cheeks[int(points[13, 1]):] = False
     assert abs(float(np.median(out[cheeks])) - float(np.median(_lightness(photo)[cheeks]))) < 8
+

@@ -23,10 +23,10 @@ from minime.core.errors import FigureBusy, FigureTooLarge, NoFigure, QuotaExceed
 from minime.core.quotas import user_subject
 from minime.core.settings import Settings
 from minime.core.store.schema import jobs
-from tests.conftest import RunningBot, midday_clock
+from tests.conftest import RunningBot, browser_client, midday_clock
 from tests.fake_discord import FakeDiscord, buttons, patch_discord
 from tests.fake_telegram import FakeTelegram
-from tests.test_figure_files import SMALL_LOOP, TOKEN, _keys, _result_of, video_facts
+from tests.test_figure_files import SMALL_LOOP, TOKEN, _keys, _result_of, _web_result, video_facts
 
 ALICE, BOB = 111, 222
 
@@ -221,3 +221,27 @@ async def test_discord_a_loop_over_the_servers_upload_limit_arrives_smaller(
         assert len(data) <= fake.attachment_size_limit and width < 320 and frames >= 8, (len(data), width, frames)
     finally:
         await bot.stop()
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    """The conftest's studio and playground fixtures: a daily quota of 2, loops that take seconds to make."""
+    return _settings(tmp_path, daily_quota=2, turntable_size=320, turntable_frames=24)
+
+
+async def test_playground_one_file_at_a_time_and_the_quota_say_429(web: str, studio, astronaut_jpeg: bytes) -> None:
+    async with browser_client() as alice:
+        result = await _web_result(alice, web, astronaut_jpeg, "/figurine Ada")  # 1 of 2 today
+        loop = asyncio.ensure_future(alice.get(f"{web}/api/figure/{result}/turntable"))
+        for _ in range(1500):
+            if studio.figures._in_flight:
+                break
+            await asyncio.sleep(0.02)
+        async with alice.get(f"{web}/api/figure/{result}/mesh") as r:
+            assert r.status == 429 and "already on its way" in (await r.json())["messages"][0]["text"]
+        async with await loop as r:
+            assert r.status == 200 and r.content_type == "video/mp4"  # 2 of 2
+        async with alice.get(f"{web}/api/figure/{result}/mesh") as r:
+            assert r.status == 429 and "daily limit" in (await r.json())["messages"][0]["text"]
+        async with alice.get(f"{web}/api/figure/{result}/turntable") as r:
+            assert r.status == 200, "a file made already is free"

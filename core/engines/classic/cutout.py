@@ -49,10 +49,49 @@ def person_and_faces(look: Look, max_w: int, max_h: int, *, box: tuple[int, int,
     crop = cv2.resize(np.ascontiguousarray(rgb[y0:y1, x0:x1]), size, interpolation=interp)
     alpha = cv2.resize(np.ascontiguousarray(mask[y0:y1, x0:x1]), size, interpolation=cv2.INTER_LINEAR)
     alpha = np.clip(alpha * 1.2 - 0.1, 0, 1)
+    alpha = _background_at_edge(crop, alpha)
     crop = _decontaminated(crop, alpha)
     fade_cut_edges(alpha, fade_bottom)
     faces = [((fx - x0) * scale, (fy - y0) * scale, fw * scale, fh * scale) for fx, fy, fw, fh in look.faces]
     return Image.fromarray(np.dstack([crop, (alpha * 255).astype(np.uint8)]), "RGBA"), faces
+
+
+EDGE_BAND = 0.012  # of the cut-out's size: how far in from the matte's edge the background may still show
+LIKE_BACKGROUND = 24  # RGB distance: how much closer to the background beside it than to the person an edge pixel is
+
+
+def _background_at_edge(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The matte taken back where its edge holds the background (a green fringe of trees round the hair, a strip of
+    wall by a shoulder): near the edge, a pixel far more like the background just outside than like the person just
+    inside goes transparent. Both colours are smooth fields, worked out at a quarter size."""
+    h, w = alpha.shape
+    reach = max(3, int(EDGE_BAND * max(h, w))) | 1
+    outside = (alpha < 0.5).astype(np.uint8)
+    if not outside.any() or outside.all():
+        return alpha
+    band = (cv2.dilate(outside, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2)) > 0) \
+        & (alpha > 0.02)
+    if not band.any():
+        return alpha
+    small = (max(1, w // 4), max(1, h // 4))
+    sigma = max(1.0, max(h, w) / 400)
+    rgb_small = cv2.resize(rgb, small, interpolation=cv2.INTER_AREA).astype(np.float32)
+    a_small = cv2.resize(alpha, small, interpolation=cv2.INTER_AREA)
+
+    def field(weight: np.ndarray) -> np.ndarray:
+        total = cv2.GaussianBlur(weight, (0, 0), sigma * 2)
+        colour = cv2.GaussianBlur(rgb_small * weight[..., None], (0, 0), sigma * 2)
+        return cv2.resize(colour / np.maximum(total, 1e-3)[..., None], (w, h), interpolation=cv2.INTER_LINEAR)
+
+    person = field((a_small > 0.95).astype(np.float32) * cv2.erode((a_small > 0.95).astype(np.uint8),
+                                                                 np.ones((3, 3), np.uint8)))
+    background = field((a_small < 0.05).astype(np.float32))
+    px = rgb.astype(np.float32)
+    to_person = np.linalg.norm(px - person, axis=2)
+    to_background = np.linalg.norm(px - background, axis=2)
+    away = np.clip((to_person - to_background - LIKE_BACKGROUND) / LIKE_BACKGROUND, 0, 1) * band
+    away = np.clip(cv2.GaussianBlur(away.astype(np.float32), (0, 0), max(1.5, max(h, w) / 500)) * 1.5, 0, 1)
+    return (alpha * (1 - away)).astype(np.float32)
 
 
 def _decontaminated(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

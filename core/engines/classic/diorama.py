@@ -24,7 +24,8 @@ from minime.core.memo import budget_cache
 SIZE = 1024
 FOCAL = SIZE * 1.35  # a normal-to-long lens: ~42° across
 FIGURE = 1.0  # a figure's height: the table's unit of length
-KEYS = ((-0.45, 0.8, 0.5), (0.5, 0.75, 0.5))  # figure3d's key lights (camera space) from the left and the right
+KEYS = ((-0.45, 0.8, 0.5), (0.5, 0.75, 0.5))
+FAR = 1e4  # the sky's depth  # figure3d's key lights (camera space) from the left and the right
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Stage:
     scene: str
     grade: tuple[float, float, float]  # the light's colour (multipliers), warm at golden hour
     shadow_step: tuple[float, float]  # on screen, where the sun throws the shadow of a point one unit up (px)
+    depth: np.ndarray  # float16, SIZE²: how far (camera forward, units) what each pixel shows is; in front, the front
 
 
 # ---- noise ----------------------------------------------------------------------------------------------------
@@ -118,6 +120,8 @@ class Canvas:
         self.view, self.sun, self.rng, self.haze = view, sun, rng, np.asarray(haze, np.float32)
         self.rgb = rgb if rgb is not None else np.zeros((SIZE, SIZE, 3), np.float32)
         self.alpha = np.zeros((SIZE, SIZE), np.float32)
+        self.depth = np.full((SIZE, SIZE), np.inf, np.float32)  # how far what covers a pixel is (camera forward)
+        self.at = np.inf  # the depth of what is being drawn
         right, up, forward = view.axes
         self.sun_cam = np.float32([sun @ right, sun @ up, -(sun @ forward)])
         self.grain = _tile(7, 128, 0.25)
@@ -139,33 +143,44 @@ class Canvas:
         part += (col - part) * c
         a = self.alpha[cy0:y1, cx0:x1]
         a += (1 - a) * c[..., 0]
+        d = self.depth[cy0:y1, cx0:x1]
+        d[c[..., 0] > 0.5] = self.at
 
-    def polygon(self, pts: np.ndarray, color: np.ndarray, shade: float = 1.0) -> None:
-        """A flat polygon (screen points), antialiased by drawing it at 4× and averaging."""
-        pts = np.asarray(pts, np.float32)
-        x0, y0 = np.floor(pts.min(0)).astype(int) - 1
-        x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
+    def polygon(self, pts: np.ndarray | list[np.ndarray], color: np.ndarray) -> None:
+        """Flat polygons of one colour (screen points, one array each), antialiased by drawing at 4× and averaging."""
+        polys = [np.asarray(p, np.float32) for p in (pts if isinstance(pts, list) else [pts])]
+        every = np.concatenate(polys)
+        x0, y0 = np.floor(every.min(0)).astype(int) - 1
+        x1, y1 = np.ceil(every.max(0)).astype(int) + 1
         if x1 < 0 or y1 < 0 or x0 >= SIZE or y0 >= SIZE or x1 - x0 > 4 * SIZE or y1 - y0 > 4 * SIZE:
             return
         x0, y0 = max(x0, -SIZE), max(y0, -SIZE)
         w, h = min(x1, 2 * SIZE) - x0, min(y1, 2 * SIZE) - y0
         m = np.zeros((h * 4, w * 4), np.uint8)
-        cv2.fillPoly(m, [np.round((pts - (x0, y0)) * 4 * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
+        cv2.fillPoly(m, [np.round((p - (x0, y0)) * 4 * 16).astype(np.int32) for p in polys], 255, cv2.LINE_AA,
+                     shift=4)
         cover = cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-        self._put(x0, y0, cover, np.asarray(color, np.float32) * shade)
+        self._put(x0, y0, cover, np.asarray(color, np.float32))
 
-    def face(self, corners: np.ndarray, color: tuple[float, float, float], textured: float = 0.0) -> None:
+    def face(self, corners: np.ndarray, color: tuple[float, float, float]) -> None:
         """A flat face of a prop (world corners, counter-clockwise seen from outside), shaded by the sun, skipped
         when it faces away from the camera."""
-        corners = np.asarray(corners, np.float32)
+        self.faces([corners], color)
+
+    def faces(self, many: list[np.ndarray], color: tuple[float, float, float]) -> None:
+        """Faces of one colour lying in one plane (a facade's windows), drawn at once: shaded like the first."""
+        corners = np.asarray(many[0], np.float32)
         n = np.cross(corners[1] - corners[0], corners[2] - corners[0])
         n /= max(float(np.linalg.norm(n)), 1e-6)
         eye = np.float32([0, self.view.height, 0])
         if float(n @ (eye - corners[0])) <= 0:
             return
         light = 0.5 + 0.75 * max(0.0, float(n @ self.sun)) + 0.12 * max(0.0, float(n[1]))
-        pts, depth = self.view.project(corners)
-        self.polygon(pts, self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
+        pts, depth = self.view.project(np.concatenate([np.asarray(c, np.float32) for c in many]))
+        k = len(corners)
+        self.at = float(depth.mean())
+        self.polygon([pts[i:i + k] for i in range(0, len(pts), k)],
+                     self.fog(np.asarray(color, np.float32) * light, float(depth.mean())))
 
     def box(self, c: tuple[float, float, float], size: tuple[float, float, float], color: tuple,
             top: tuple | None = None) -> None:
@@ -197,6 +212,7 @@ class Canvas:
         nz = np.sqrt(1 - nx * nx)
         lum = 0.45 + 0.8 * np.maximum(0, nx * self.sun_cam[0] + nz * self.sun_cam[2]) * 0.9
         col = self.fog(np.asarray(color, np.float32) * lum[..., None], FOCAL / scale)
+        self.at = FOCAL / scale
         self._put(x0, y0, cover.astype(np.float32), col)
 
     def spheres(self, centers: np.ndarray, radii: np.ndarray, colors: np.ndarray, fuzz: float = 0.0,
@@ -232,6 +248,7 @@ class Canvas:
             if gloss:
                 spec = np.clip(nx * sx + ny * sy + nz * sz, 0, 1) ** 30 * gloss
                 col = col + spec[..., None] * 255
+            self.at = float(depth[i])
             self._put(x0, y0, cover, col)
 
 
@@ -470,6 +487,7 @@ def _plant(cv: Canvas, kind: str, x: float, z: float, s: float, tint: tuple = TR
     if cv.sun_cam[0] > 0:  # the sun on the right: the same tree, mirrored
         rgb, alpha, fx = rgb[:, ::-1], alpha[:, ::-1], nw - fx
     rgb = rgb * (np.float32(tint) / np.float32(TREE_GREEN))
+    cv.at = float(depth[0])
     cv._put(int(round(u - fx)), int(round(v - fy)), np.ascontiguousarray(alpha),
             cv.fog(np.ascontiguousarray(rgb), float(depth[0])))
 
@@ -565,21 +583,25 @@ def _facade(cv: Canvas, x: float, z: float, w: float, h: float, wall: tuple, awn
     front = z - 0.605
     cv.box((x, 0, z), (w, h, 1.2), wall)
     cv.face(_front(x - w / 2 + 0.08, x + w / 2 - 0.08, 0.04, 0.58, front), _glass(wall, (120, 130, 140), 0.8))
-    for i in range(max(2, int(w / 0.3))):  # the awning, in stripes
-        a0 = x - w / 2 + 0.05 + i * (w - 0.1) / max(2, int(w / 0.3))
-        a1 = a0 + (w - 0.1) / max(2, int(w / 0.3))
-        cv.face(np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
-                            [a1, 0.6, front - 0.35]]), awning if i % 2 else (240, 238, 230))
+    stripes = max(2, int(w / 0.3))
+    edges = x - w / 2 + 0.05 + np.arange(stripes + 1) * (w - 0.1) / stripes
+    awning_at = [np.float32([[a0, 0.6, front - 0.35], [a0, 0.78, front - 0.01], [a1, 0.78, front - 0.01],
+                             [a1, 0.6, front - 0.35]]) for a0, a1 in zip(edges[:-1], edges[1:])]
+    cv.faces(awning_at[1::2], awning)  # the awning, in stripes
+    cv.faces(awning_at[::2], (240, 238, 230))
     light = tuple(min(255.0, 1.12 * v + 12) for v in wall)
     floors = max(2, int((h - 0.9) / 0.6))
     cols = max(3, int(w / 0.42))
+    frames, panes = [], []
     for r in range(floors):
         y0 = 0.95 + r * (h - 1.05) / floors
-        cv.face(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002), light)  # string course
+        frames.append(_front(x - w / 2, x + w / 2, y0 - 0.06, y0 - 0.02, front - 0.002))  # string course
         for k in range(cols):
             wx = x - w / 2 + (k + 0.5) * w / cols
-            cv.face(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003), light)  # frame
-            cv.face(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005), _glass(wall))
+            frames.append(_front(wx - 0.11, wx + 0.11, y0 + 0.04, y0 + 0.42, front - 0.003))
+            panes.append(_front(wx - 0.08, wx + 0.08, y0 + 0.07, y0 + 0.39, front - 0.005))
+    cv.faces(frames, light)
+    cv.faces(panes, _glass(wall))
     cv.box((x, h, z - 0.02), (w + 0.1, 0.12, 1.3), _shade(wall, 0.8))
 
 
@@ -845,8 +867,8 @@ def stage(seed: int, people: int) -> Stage:
     sun_left = (seed // len(SCENES)) % 2 == 0
     golden = (seed // (2 * len(SCENES))) % 2 == 1
     pitch = float(rng.uniform(11, 17))
-    # The figures stand a third of the way across, their feet low in the frame, one figure ~30 % of the height.
-    unit = SIZE * (0.3 if people <= 2 else 0.28)
+    # The figures stand a third of the way across, their feet low in the frame, one figure about a third as tall.
+    unit = SIZE * (0.34 if people <= 2 else 0.3)
     width = 0.38 * people + 0.1
     if width * unit > 0.8 * SIZE:
         unit = 0.8 * SIZE / width
@@ -890,18 +912,21 @@ def stage(seed: int, people: int) -> Stage:
     below = max(0, int(np.ceil(horizon)))
     ground[below:] = table[below - top:]
     back = Canvas(view, sun, rng, haze, ground)
+    back.depth[:] = FAR
+    back.depth[below:] = cv2.resize(FOCAL / ppu, (SIZE, SIZE - top), interpolation=cv2.INTER_LINEAR)[below - top:]
     front = Canvas(view, sun, rng, haze)
     cut = feet[1] - 0.25
     for zz, draw in sorted(items, key=lambda it: -it[0]):
         draw(back if zz >= cut else front)
-    grade = (1.08, 0.98, 0.84) if golden else (1.02, 1.0, 0.96)
+    grade = (1.06, 0.99, 0.88) if golden else (1.02, 1.0, 0.96)
     rgb = np.clip(back.rgb * np.float32(grade), 0, 255).astype(np.uint8)
     fr = np.clip(front.rgb * np.float32(grade) / np.maximum(front.alpha, 1e-3)[..., None], 0, 255)
     ends, _ = view.project(np.float32([[feet[0], 0, feet[1]],
                                        [feet[0] - sun[0] / sun[1], 0, feet[1] - sun[2] / sun[1]]]))
     step = ends[1] - ends[0]
+    depth = np.where(front.alpha > 0.5, front.depth, np.minimum(back.depth, FAR)).astype(np.float16)
     return Stage(rgb, np.dstack([fr, front.alpha * 255]).astype(np.uint8), (int(sx), int(sy)), float(unit), pitch,
-                 sun_left, kind, grade, (float(step[0]), float(step[1])))
+                 sun_left, kind, grade, (float(step[0]), float(step[1])), depth)
 
 
 def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_px: float) -> np.ndarray:
@@ -921,19 +946,31 @@ def cast_shadow(stage: Stage, figures: np.ndarray, at: tuple[int, int], height_p
     # a point (x, y) of the figure, (feet - y) px up, falls at (x + kx (feet - y), feet + ky (feet - y))
     m = np.float32([[1, -kx, kx * feet], [0, -ky, feet + ky * feet]])
     shadow = cv2.warpAffine(mask, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR)
-    shadow = 0.5 * cv2.GaussianBlur(shadow, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(shadow, (0, 0), 7.0)
-    dark = (0.5 * np.clip(shadow, 0, 1))[..., None]
-    return (stage.back * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+    rows, cols = np.nonzero(shadow.any(axis=1))[0], np.nonzero(shadow.any(axis=0))[0]
+    if not len(rows):
+        return stage.back
+    pad = 24  # the softest blur's reach
+    r0, r1 = max(0, rows[0] - pad), min(SIZE, rows[-1] + pad + 1)
+    c0, c1 = max(0, cols[0] - pad), min(SIZE, cols[-1] + pad + 1)
+    part = shadow[r0:r1, c0:c1]
+    part = 0.5 * cv2.GaussianBlur(part, (0, 0), 2.0) + 0.5 * cv2.GaussianBlur(part, (0, 0), 7.0)
+    dark = (0.5 * np.clip(part, 0, 1))[..., None]
+    out = stage.back.copy()
+    out[r0:r1, c0:c1] = (out[r0:r1, c0:c1] * (1 - dark) + np.float32([12, 20, 44]) * dark).astype(np.uint8)
+    return out
 
 
 
-def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: float = 1.0) -> np.ndarray:
+def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: float = 1.0,
+               defocus: np.ndarray | None = None) -> np.ndarray:
     """Blur growing above ``sharp_from`` and below ``sharp_to`` (fractions of the height): a tilt-shift lens.
-    The blur's radius grows smoothly with the distance from the sharp band, up to ~14 px (×``strength``) per 1024
-    px at the far edges."""
+    The blur's radius grows smoothly with the distance from the sharp band, up to ~17 px (×``strength``) per 1024
+    px at the far edges. ``defocus`` (optional, px per 1024, per pixel) blurs what lies off the focal plane too:
+    a pixel gets the larger of the two."""
     h, w = img.shape[:2]
     unit = max(h, w) / 1024
-    sigmas = [s * unit * strength for s in (1.8, 4.0, 8.5, 17.0)]
+    base = (1.8, 4.0, 8.5, 17.0)
+    sigmas = [s * unit * strength for s in base]
     src = img.astype(np.float32)
     levels = [src]
     small = cv2.resize(src, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
@@ -945,11 +982,37 @@ def tilt_shift(img: np.ndarray, sharp_from: float, sharp_to: float, strength: fl
     yc = (np.arange(h, dtype=np.float32) + 0.5) / h
     away = np.maximum(0.0, np.maximum(sharp_from - yc, yc - sharp_to))
     reach = np.where(yc > sharp_to, 0.22, 0.3)  # the near side goes soft sooner, like a lens tilted towards it
-    t = np.clip(away / reach, 0, 1) ** 0.85 * (len(levels) - 1)
+    t = (np.clip(away / reach, 0, 1) ** 0.85 * (len(levels) - 1)).astype(np.float32)
     out = np.zeros_like(src)
+    if defocus is None:
+        for k, level in enumerate(levels):
+            wk = np.clip(1 - np.abs(t - k), 0, 1)
+            rows = np.nonzero(wk > 0)[0]
+            if len(rows):
+                out[rows] += level[rows] * wk[rows, None, None]
+        return np.clip(out, 0, 255).astype(np.uint8)
+    index = np.interp(defocus.astype(np.float32) / strength, (0.0, *base), np.arange(len(levels))).astype(np.float32)
+    t = np.maximum(t[:, None], index)
     for k, level in enumerate(levels):
         wk = np.clip(1 - np.abs(t - k), 0, 1)
-        rows = np.nonzero(wk > 0)[0]
+        rows = np.nonzero(wk.any(axis=1))[0]
         if len(rows):
-            out[rows] += level[rows] * wk[rows, None, None]
+            out[rows] += level[rows] * wk[rows, :, None]
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def defocus(stage: Stage, figures: np.ndarray, at: tuple[int, int], aperture: float = 14.0) -> np.ndarray:
+    """How out of focus each pixel of the stage is (blur px per 1024) with the lens focused on the figures: a thin
+    lens's circle of confusion, ``aperture`` × |1 − focus / depth|, softened at the edges between depths and nil on
+    the figures themselves (``figures``: their coverage, placed at ``at``)."""
+    focus = FOCAL / stage.unit
+    depth = stage.depth.astype(np.float32)
+    coc = aperture * np.abs(1 - focus / np.maximum(depth, 1e-3))
+    coc = cv2.GaussianBlur(coc, (0, 0), 2.5)
+    x0, y0 = at
+    h, w = figures.shape
+    sx0, sy0, sx1, sy1 = max(0, x0), max(0, y0), min(SIZE, x0 + w), min(SIZE, y0 + h)
+    if sx1 > sx0 and sy1 > sy0:
+        part = coc[sy0:sy1, sx0:sx1]
+        part *= 1 - np.clip(figures[sy0 - y0:sy1 - y0, sx0 - x0:sx1 - x0] * 2, 0, 1)
+    return coc

@@ -397,3 +397,42 @@ def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels
     art = face_art(rgb, faces, line_scale=thickness, person=person)
     clean = smoothed(rgb, art)
     return cel_shade(clean, levels=levels), inked(ink_lines(clean, thickness=thickness), art)
+
+
+def without_rim(rgb: np.ndarray, faces: list[tuple[float, float, float, float]],
+                person: np.ndarray | None = None) -> np.ndarray:
+    """``rgb`` with the rim of back light along each face's jaw and chin painted over from the skin and neck around
+    it (see :func:`_rim`), and nothing else changed: for a photographic look (a magazine cover) whose retouch would
+    otherwise keep a bright crescent under a dark-skinned chin."""
+    out = rgb
+    h, w = rgb.shape[:2]
+    for box in faces:
+        if box[2] < MIN_FACE:
+            continue
+        x0, y0 = int(max(0, box[0] - box[2] * 0.3)), int(max(0, box[1] - box[3] * 0.3))
+        x1, y1 = int(min(w, box[0] + box[2] * 1.3)), int(min(h, box[1] + box[3] * 1.5))
+        if x1 - x0 < MIN_FACE or y1 - y0 < MIN_FACE:
+            continue
+        part = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
+        if points is None:
+            continue
+        pts = points[:, :2]
+        span = float(np.ptp(pts[list(OVAL), 0]))
+        if span < MIN_FACE * 0.6:
+            continue
+        oval = _fill(part.shape[:2], pts, OVAL)
+        light = cv2.cvtColor(part, cv2.COLOR_RGB2LAB)[..., 0].astype(np.float32)
+        cheeks = (cv2.erode(oval, np.ones((3, 3), np.uint8)) > 128) & (_fill(part.shape[:2], pts, *EYES, LIPS_OUTER,
+                                                                               *BROWS) < 60)
+        if cheeks.sum() < 30:
+            continue
+        on = None if person is None else np.ascontiguousarray(person[y0:y1, x0:x1]) > (
+            0.5 if person.dtype.kind == "f" else 127)
+        rim = _rim(light, oval, pts, span, float(np.median(light[cheeks])), on)
+        if rim is None:
+            continue
+        if out is rgb:
+            out = rgb.copy()
+        out[y0:y1, x0:x1] = cv2.inpaint(part, rim, max(2.0, span / 30), cv2.INPAINT_TELEA)
+    return out

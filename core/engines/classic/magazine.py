@@ -9,6 +9,7 @@ from PIL import Image, ImageDraw
 
 from minime.core.engines.classic import tiers
 from minime.core.engines.classic.cutout import EDGE_FADE, name_and_things, person_and_faces
+from minime.core.engines.classic.faceart import without_rim
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import display_caps, draw_fitted_text, hex_color, mix, radial_gradient
 
@@ -105,7 +106,10 @@ def _single_star(look: Look, lean: int
     x1, y1 = min(size[0], W - sx), min(size[1], H - top)
     part = cut.crop((int(x0 / k), int(y0 / k), min(cut.width, int(np.ceil(x1 / k)) + 1),
                      min(cut.height, int(np.ceil(y1 / k)) + 1)))
-    star = _retouched(part)
+    arr = np.asarray(part).copy()  # (a rim of back light under the chin painted over, as a retoucher would)
+    shifted = [(x - int(x0 / k), y - int(y0 / k), w, h) for x, y, w, h in inside]
+    arr[..., :3] = without_rim(np.ascontiguousarray(arr[..., :3]), shifted, arr[..., 3])
+    star = _retouched(Image.fromarray(arr, "RGBA"))
     if abs(k - 1) > 0.02:
         star = star.resize((max(8, round(part.width * k)), max(8, round(part.height * k))), Image.Resampling.BICUBIC)
     return star, (sx + int(int(x0 / k) * k), top + int(int(y0 / k) * k)), faces

@@ -92,7 +92,8 @@ def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
     canvas.alpha_composite(Image.fromarray(stage.front, "RGBA"))
     arr = np.asarray(canvas.convert("RGB"))
     arr = saturate(curves(arr, {"all": [(0, 0.0), (0.25, 0.19), (0.75, 0.84), (1, 1)]}), 1.4)
-    out = diorama.tilt_shift(arr, top / diorama.SIZE - 0.02, stage.feet[1] / diorama.SIZE + 0.03)
+    out = diorama.tilt_shift(arr, top / diorama.SIZE - 0.02, stage.feet[1] / diorama.SIZE + 0.03,
+                             defocus=diorama.defocus(stage, solid, (fx, fy)))
     return Image.fromarray(vignette(out, 0.38), "RGB")
 
 

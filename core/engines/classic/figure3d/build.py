@@ -196,8 +196,12 @@ def _hair_paint(color: tuple[float, float, float], floor: float = DARK_HAIR) -> 
     level = float(c.max())
     mean = float(c.mean())
     chroma = (level - float(c.min())) / max(level, 1e-3)
-    if level > 0.42 and chroma < 0.2:  # grey or white hair: a cool silver, not the skin-warmed beige it reads as
-        c = np.float32([0.93, 0.96, 1.0]) * min(0.92, mean * 1.05)
+    lo = float(c.min())
+    hue = 60 * (float(c[1]) - float(c[2])) / max(level - lo, 1e-3) if level == float(c[0]) else 60.0
+    # Grey or white hair: a cool silver, not the skin-warmed beige it reads as. Grey lit warm is pinkish (the
+    # skin's hue, under 22°) where blond hair is yellower.
+    if level > 0.42 and (chroma < 0.2 or (chroma < 0.3 and hue < 22)):
+        c = np.float32([0.93, 0.96, 1.0]) * min(0.92, mean * 1.2)
         return tuple(float(v) for v in c)  # type: ignore[return-value]
     # The photo's hair is greyed by the light it catches: its paint more saturated (dark brown stays brown,
     # blond stays warm).
@@ -228,6 +232,12 @@ def _hair(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, canon: np.ndarr
     if hairy.sum() < 0.12 * max(1, len(pix)) or (person.mean() > 0.4 and skin_share > 0.55):
         return HairStyle((0.2, 0.15, 0.1), bald=person.mean() > 0.4)
     seen = _hair_color(rgb, mask, points, skin, width) or dark_default.color
+    s_rgb = np.float32(seen)
+    ratio = float(s_rgb.sum() / (skin.sum() + 1e-6))
+    if 0.55 < ratio < 1.3 and np.linalg.norm(s_rgb / (s_rgb.sum() + 1e-6) - skin / (skin.sum() + 1e-6)) < 0.06:
+        # the skin's own hue and light: a shaded forehead taken for the hairline; the darkest big cluster of what
+        # is not skin above the forehead instead
+        seen = _dominant(pix[hairy], darkest=True) or seen
     color = _hair_paint(seen, dark_floor)
     h, w = mask.shape
     # The top of the hair: the highest row above the face where hair-coloured pixels of the person are.
@@ -296,6 +306,12 @@ def _hair_length(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, color: t
         band = rgb[y0:y1, xa:xb].astype(np.float32) / 255
         flat = band.reshape(-1, 3)
         near = (np.linalg.norm(flat - ref, axis=1) < reach) & _not_skin(flat * 255, skin)
+        if max(color) >= 0.45:  # blond or light brown hair has the skin's hue: told from skin by its strands
+            gray = band.mean(axis=2)
+            k = max(3, int(0.04 * width)) | 1
+            mean = cv2.blur(gray, (k, k))
+            texture = np.sqrt(np.maximum(cv2.blur(gray * gray, (k, k)) - mean * mean, 0)).reshape(-1)
+            near |= (np.linalg.norm(flat - ref, axis=1) < 0.45) & (texture > 0.045)
         if clothes is not None and np.linalg.norm(np.subtract(clothes, color)) > 0.15:
             near &= np.linalg.norm(flat - np.float32(clothes), axis=1) > 0.15
         hairy_rows |= (near.reshape(band.shape[:2]) & (mask[y0:y1, xa:xb] > 0.5)).mean(axis=1) > 0.35
@@ -385,6 +401,8 @@ def _outfit(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, skin: np.ndar
         keep = (matte > 0.6) & _not_skin(pix, skin)
         if hair is not None:  # long hair falls over the chest's sides: not the clothes
             keep &= np.linalg.norm(pix / 255.0 - np.float32(hair), axis=1) > 0.18
+            if max(hair) < 0.4:  # dark hair runs from black to its lit strands: all of it
+                keep &= pix.max(axis=1) / 255.0 > 1.5 * max(hair)
         top = _dominant(pix[keep]) if enough(keep, inside) else None
         if top:
             break
@@ -477,7 +495,9 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
         outfit = dressed(outfit, costume)
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
-    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style),
+    front = headmod.front_locks_part(shape, style) if options.head_scale <= 1.2 else None  # a bobblehead's big
+    # head would push them into its small body
+    for extra in (hair_part(shape, style, options.variation), long_hair_part(shape, style), front,
                   hat_part(shape, costume) if costume else None):
         if extra is not None:
             head.append(extra)

@@ -15,11 +15,12 @@ import cv2
 import numpy as np
 from scipy.spatial import Delaunay
 
-from minime.core.engines.classic.figure3d.shapes import Part, loft, unit_sphere
+from minime.core.engines.classic.figure3d.shapes import Part, limb, loft, unit_sphere
 
+TOY_LENGTH = 0.65  # the toy's torso is ~half a person's in face widths: long hair falls that much less far
 GRID_H, GRID_W = 128, 256  # elevation rows (+90° at the top) by azimuth columns (-180°..180°, 0 = the face)
 HEAD_SUBDIVISIONS = 6
-HAIR_SUBDIVISIONS = 5
+HAIR_SUBDIVISIONS = 5  # 6 smooths the edge a little more but costs ~150 ms of occlusion baking
 # mediapipe face-mesh landmark indices
 CHEEK_R, CHEEK_L, FOREHEAD, CHIN, NOSE = 234, 454, 10, 152, 4
 EYE_R, EYE_L = 33, 263
@@ -191,8 +192,10 @@ def head_shape(canon: np.ndarray) -> HeadShape:
     r = np.where(face > 0, 0.5 * r + 0.5 * cv2.GaussianBlur(r, (0, 0), 0.8), r)
     core = cv2.GaussianBlur(cv2.erode(face, np.ones((9, 9), np.uint8)).astype(np.float32), (0, 0), 2.5)
     r = core * r + (1 - core) * cv2.GaussianBlur(r, (0, 0), 3.0, borderType=cv2.BORDER_REPLICATE)
-    inner = cv2.erode(face, np.ones((9, 9), np.uint8))
-    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 3.5)
+    # The photo shows inside the face, fading out well inside its outline (the photo's cheek edge, ear or hair
+    # beyond it would stripe the head's side): no mask edge where the face meets the head.
+    inner = cv2.erode(face, np.ones((13, 13), np.uint8))
+    texture = cv2.GaussianBlur(inner.astype(np.float32), (0, 0), 4.5)
     return HeadShape(center, r.astype(np.float32), face.astype(np.float32), texture, crown, chin, eye_y)
 
 
@@ -204,7 +207,7 @@ def head_part(shape: HeadShape, frame: FaceFrame, skin: np.ndarray) -> Part:
     tex = _sample(shape.texture, az, el)
     # How squarely each point faced the camera in the photo, from its direction out of the head's centre (smooth,
     # unlike the bumpy surface normals): the photo fades out before it stretches over the turning sides.
-    tex = tex * _smoothstep(0.25, 0.7, frame.facing(dirs))
+    tex = tex * _smoothstep(0.3, 0.75, frame.facing(dirs))
     uv = frame.to_photo(verts)
     color = np.broadcast_to(np.float32(skin), verts.shape).copy()
     return Part("head", verts, faces, color, "skin", uv, tex.astype(np.float32))
@@ -246,7 +249,7 @@ def _lock_field(gaz: np.ndarray, gel: np.ndarray, part_az: float, part_el: float
     u = (warp / (2 * np.pi) + 0.5) * locks
     index = np.floor(u).astype(np.int32) % locks
     f = u - np.floor(u)
-    ridge = np.sin(np.pi * f) ** 0.55  # rounded locks, V-shaped grooves between them
+    ridge = np.sin(np.pi * f) ** 0.7  # rounded locks, V-shaped grooves between them
     return ridge.astype(np.float32), index, np.arccos(cos_d).astype(np.float32)
 
 
@@ -261,14 +264,14 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     face_rows = np.where(shape.face.any(axis=0), np.argmax(shape.face > 0, axis=0), GRID_H)
     front_el = np.pi / 2 - face_rows / (GRID_H - 1) * np.pi + style.hairline / 1.0
     abs_az = np.abs(gaz[0])
-    ear_top = np.arcsin(np.clip((shape.eye_y + 0.05 - shape.center[1]) / 0.6, -1, 1))
+    ear_top = np.arcsin(np.clip((shape.eye_y - 0.08 - shape.center[1]) / 0.6, -1, 1))  # sideburns to mid-ear
     nape = np.arcsin(np.clip((shape.chin + 0.2 - shape.center[1]) / 0.75, -1, 1))
     framing = style.long > 0 or style.side > 0.1  # hair that frames the face down its sides
     if framing:
         ear_top = min(ear_top, np.arcsin(np.clip((shape.chin + 0.25 - shape.center[1]) / 0.7, -1, 1)))
     if style.long > 0:
         nape = -1.2
-    edge = np.interp(abs_az, [0.0, 0.95, 1.25, 1.95, 2.4, np.pi], [0, 0, 1, 1, 2, 2])
+    edge = np.interp(abs_az, [0.0, 0.8, 1.1, 1.95, 2.4, np.pi], [0, 0, 1, 1, 2, 2])  # the temples covered
     front = np.where(face_rows < GRID_H, front_el, ear_top)
     line = np.where(edge <= 1, (1 - edge) * front + edge * ear_top, (2 - edge) * ear_top + (edge - 1) * nape)
     line = cv2.GaussianBlur(line[None].astype(np.float32), (0, 0), 3)[0][None]
@@ -280,10 +283,10 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     # Every lock ends in a rounded point below the hairline (a longer one in front, where a fringe falls), each its
     # own length: the hair's edge is a row of lock tips, not a cap's rim.
     jitter = np.random.default_rng(3 + variation % 5).uniform(0.55, 1.0, locks)[index]
-    fringe = 0.3 * np.clip(style.fringe * 1.5 - 0.15, 0, 1)  # the photo's fringe: lock tips over the forehead
+    fringe = 0.05 + 0.25 * np.clip(style.fringe * 1.5 - 0.15, 0, 1)  # the photo's fringe: lock tips over the brow
     tip = np.where(edge[None] < 1, fringe, 0.04 if short else 0.12) * jitter * ridge ** 0.8
     low = line - tip
-    mask = _smoothstep(-0.012, 0.012, gel - low)
+    mask = _smoothstep(-0.03, 0.03, gel - low)  # wider than a grid cell: a smooth edge, not a jagged one
     # Thick right to the edge (the locks' ends are sculpted, rounded off over a short way), fuller above it.
     # Each lock thins to its tip; without a fringe the front is swept back, thinning over a longer way to the
     # hairline (a thick front edge reads as a bowl cut).
@@ -293,15 +296,22 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     crown = _smoothstep(0.25, 1.4, gel)
     pole = 1 - _smoothstep(0.9, 1.45, gel)
     sides = np.exp(-((abs_az[None] - 1.5) / 0.7) ** 2) * pole
-    # Short hair is a close-cropped shell; longer hair has a thick sculpted edge.
-    thick = rounded * ((0.012 if short else 0.035) + lift * ((0.03 if short else 0.045) + 0.45 * style.side * sides)
-                       + style.top * crown)
+    # Short hair is a close-cropped shell; longer hair has a thick sculpted edge. A toy's hair is chunkier than
+    # the photo's: a little volume on top and over the temples even for the shortest crop.
+    top, side_volume = max(style.top, 0.08), max(style.side, 0.05)
+    thick = rounded * ((0.012 if short else 0.035) + lift * ((0.03 if short else 0.045) + 0.45 * side_volume * sides)
+                       + top * crown)
     # Grooves between the locks deepen away from the parting (the locks part as they fall) and are shallow on
     # the crown's top; fine strands run along each lock.
     apart = _smoothstep(0.05, 0.6, from_part)
     groove = (0.022 if short else 0.075) * apart * (1 - ridge) ** 1.5
-    strands = 0.005 * apart * np.cos(ridge * np.pi * 3) * ridge
-    grid = shape.radius + mask * np.maximum(thick - groove + strands, 0.004) - (1 - mask) * 0.06
+    strands = 0.004 * _smoothstep(0.5, 1.0, from_part) * np.cos(ridge * np.pi * 3) * ridge  # low on the head
+    relief = mask * np.maximum(thick - groove + strands, 0.004) - (1 - mask) * 0.06
+    # Softened by a cell or so (round the azimuth's wrap), so a narrow groove is not beaded by the grid.
+    pad = 4
+    relief = cv2.GaussianBlur(np.pad(relief.astype(np.float32), ((0, 0), (pad, pad)), mode="wrap"), (0, 0), 0.8,
+                              borderType=cv2.BORDER_REPLICATE)[:, pad:-pad]
+    grid = shape.radius + relief
     dirs, faces = unit_sphere(HAIR_SUBDIVISIONS)
     az, el = _angles(dirs)
     verts = (dirs * _sample(grid.astype(np.float32), az, el)[:, None] + shape.center).astype(np.float32)
@@ -317,13 +327,43 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     return Part("hair", verts, faces, color.astype(np.float32), "hair")
 
 
+def front_locks_part(shape: HeadShape, style: HairStyle) -> Part | None:
+    """Long hair falling over the shoulders in front (a frontal photo shows long hair beside the face and neck in
+    front of the shoulders): on each side two broad, flat lock clumps from the temple down past the ear, over the
+    shoulder's front and down the chest to ``style.long`` below the chin, thinning to rounded tips (None for hair
+    that ends above the shoulders). Head space: the shoulders' top lies ~0.2 below the chin."""
+    if style.bald or style.long < 0.35:
+        return None
+    cz = float(shape.center[2])
+    end = shape.chin - TOY_LENGTH * style.long
+    meshes = []
+    for side in (-1, 1):
+        for k, (dx, dz, r) in enumerate(((0.02, 0.0, 0.16), (0.12, -0.07, 0.13))):
+            x = side * (0.47 + dx)
+            path = np.float32([[x * 0.95, shape.eye_y, cz + 0.32 + dz],
+                               [x * 1.0, shape.chin + 0.05, cz + 0.36 + dz],
+                               [x * 1.05, shape.chin - 0.25, cz + 0.46 + dz],
+                               [x * 0.98, end + 0.07 * k, cz + 0.5 + dz]])
+            radii = (r * 0.9, r, r * 0.95, r * 0.4)
+            for a in range(3):
+                meshes.append(limb(path[a], path[a + 1], radii[a], radii[a + 1], seg=20, rings=4, depth=0.45,
+                                   side=(0.0, 0.0, 1.0)))
+    verts = np.concatenate([m[0] for m in meshes])
+    faces, n = [], 0
+    for v, f in meshes:
+        faces.append(f + n)
+        n += len(v)
+    color = np.broadcast_to(np.float32(style.color), verts.shape).copy()
+    return Part("hairfront", verts, np.concatenate(faces).astype(np.int32), color, "hair")
+
+
 def long_hair_part(shape: HeadShape, style: HairStyle) -> Part | None:
     """Long hair falling behind the shoulders: a rounded slab from the back of the head down to ``style.long``
     below the chin, as wide as the head (None for short hair)."""
     if style.bald or style.long <= 0:
         return None
     top = shape.eye_y + 0.15
-    bottom = shape.chin - style.long
+    bottom = shape.chin - TOY_LENGTH * style.long
     rows = np.float32([[0.0, 0, 0], [0.05, 0.46, 0.26], [0.3, 0.56, 0.3], [0.7, 0.58, 0.3], [0.95, 0.5, 0.26],
                        [1.0, 0.4, 0.18], [1.03, 0, 0]])
     rows[:, 0] *= top - bottom
