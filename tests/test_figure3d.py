@@ -83,6 +83,16 @@ def test_a_close_up_becomes_a_whole_figure_on_a_base(astronaut_figure) -> None:
     assert base.min() == pytest.approx(0.0, abs=1e-3)
 
 
+def test_the_hands_are_sculpted_with_fingers_not_mittens(astronaut_figure) -> None:
+    hand = next(p for p in astronaut_figure.parts if p.name == "hand0")
+    shells = trimesh.Trimesh(hand.vertices, hand.faces, process=False).split(only_watertight=False)
+    assert len(shells) >= 5, "a palm and four fingers (each of its segments a closed shell)"
+    palm = max(shells, key=lambda m: len(m.vertices))
+    tips = np.linalg.norm(hand.vertices - palm.vertices.mean(axis=0), axis=1).max()
+    assert tips > 1.3 * np.linalg.norm(palm.vertices - palm.vertices.mean(axis=0), axis=1).max(), \
+        "the fingers reach beyond the palm"
+
+
 def test_a_selfie_that_stops_at_the_chin_still_gets_a_dressed_body() -> None:
     face_only = _astronaut().crop((150, 30, 310, 200))  # hair, face and chin: no clothes in the photo
     figure = build(_look(face_only))

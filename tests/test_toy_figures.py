@@ -80,6 +80,28 @@ def test_a_head_and_shoulders_selfie_becomes_a_whole_standing_figure_of_the_pers
     assert FaceIdentity().distance(selfie, Image.fromarray(shown)) <= 0.6, "recognisably the same person (dlib)"
 
 
+@pytest.mark.parametrize("theme", ["figurine", "action-figure"])
+def test_the_figure_fills_its_box_window(theme: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    shots: list[tuple[Image.Image, int]] = []
+    real_shot = figure.shot
+
+    def shot(toy, max_w: int, max_h: int, **kw):
+        image = real_shot(toy, max_w, max_h, **kw)
+        shots.append((image, max_h))
+        return image
+
+    monkeypatch.setattr(figure, "shot", shot)
+    spec = CATALOG.get(theme)
+    ClassicEngine().render(RenderRequest(_obama(), spec, RenderParams(name="Ada", variant=spec.default_variant,
+                                                                      seed=5)))
+    from minime.core.engines.classic import boxes
+
+    (image, _), = shots
+    ys = np.nonzero((np.asarray(image.getchannel("A")) > 240).any(axis=1))[0]
+    window_h = (boxes.WINDOW[3] - boxes.WINDOW[1]) if theme == "figurine" else (boxes.BLISTER[3] - boxes.BLISTER[1])
+    assert ys.max() - ys.min() >= 0.88 * window_h, "a collectible's box is filled by its figure"
+
+
 def test_a_group_photo_becomes_a_set_with_one_figure_per_person(trio: Image.Image) -> None:
     shot = figure.shot(figure.model(_look(trio)), 900, 600)
     assert len(find_faces(_on_grey(shot))) == 3, "every person a figure, every face whole"

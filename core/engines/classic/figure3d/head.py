@@ -299,8 +299,10 @@ def hair_part(shape: HeadShape, style: HairStyle, variation: int = 0) -> Part | 
     # Short hair is a close-cropped shell; longer hair has a thick sculpted edge. A toy's hair is chunkier than
     # the photo's: a little volume on top and over the temples even for the shortest crop.
     top, side_volume = max(style.top, 0.08), max(style.side, 0.05)
+    # A rise over the forehead (a toy's hair stands up at the front rather than lying like a cap).
+    quiff = 0.09 * np.exp(-((gel - line - 0.4) / 0.22) ** 2) * np.clip(1 - abs_az[None] / 1.1, 0, 1) ** 1.5
     thick = rounded * ((0.012 if short else 0.035) + lift * ((0.03 if short else 0.045) + 0.45 * side_volume * sides)
-                       + top * crown)
+                       + top * crown + quiff)
     # Grooves between the locks deepen away from the parting (the locks part as they fall) and are shallow on
     # the crown's top; fine strands run along each lock.
     apart = _smoothstep(0.05, 0.6, from_part)
