@@ -50,6 +50,7 @@ PHRASES: list[tuple[str, str, object]] = [
     # Spanish
     ("es", "más cálido", {W: 0.5}),
     ("es", "mas calido", {W: 0.5}),
+    ("es", "un poco mas calido", {W: 0.25}),
     ("es", "un poco más claro", {B: 0.25}),
     ("es", "no tan oscuro", {B: 0.5}),
     ("es", "demasiado oscuro", {B: 0.5}),
@@ -108,6 +109,7 @@ PHRASES: list[tuple[str, str, object]] = [
     ("vi", "đen trắng", {S: -2.0}),
     ("vi", "tên to hơn", BIGGER),
     ("vi", "tên nhỏ hơn", SMALLER),
+    ("vi", "ten to hon", BIGGER),
     ("vi", "màu nền khác", PALETTE),
     ("vi", "cái khác", VARIATION),
     ("vi", "hoàn tác", UNDO),
@@ -227,6 +229,7 @@ def test_other_languages_do_not_change_english() -> None:
     assert what("give her a pirate hat") == "unknown"
     assert what("no more grain") == {G: -0.5}
     assert what("make it a bit warmer") == {W: 0.25}
+    assert parse_refinement("ten to one", CATALOG, accept_instructions=True).name_scale == 1.0  # not "tên to"
 
 
 def test_editing_engines_get_nothing_left_over_from_understood_words() -> None:
