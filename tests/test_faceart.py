@@ -44,3 +44,23 @@ def test_a_rim_of_back_light_along_a_dark_skinned_jaw_is_painted_in_the_skins_to
     cheeks[int(points[13, 1]):] = False
     assert abs(float(np.median(out[cheeks])) - float(np.median(_lightness(photo)[cheeks]))) < 8
 
+
+
+def test_a_shine_on_the_skin_is_drawn_in_the_skins_own_colour_not_grey() -> None:
+    """A near-white shine on the forehead and nose, lowered to the skin's tones, takes the skin's colour: no grey
+    patches on the drawn faces (a warm-lit group's faces looked like pale masks)."""
+    photo = np.asarray(Image.open(DATA / "obama.jpg").convert("RGB").resize((800, 640), Image.Resampling.LANCZOS))
+    face = max(find_faces(photo), key=lambda f: f[2] * f[3])
+    shiny = photo.copy()
+    x, y, w, h = face
+    cv2.circle(shiny, (x + w // 2, y + h // 3), max(4, w // 12), (250, 248, 245), -1)  # a white shine on the brow
+    shiny = cv2.GaussianBlur(shiny, (0, 0), 1.0)
+    art = face_art(shiny, [face])
+    out = cv2.cvtColor(smoothed(shiny, art), cv2.COLOR_RGB2LAB).astype(np.float32)
+    lab = cv2.cvtColor(photo, cv2.COLOR_RGB2LAB).astype(np.float32)
+    spot = np.zeros(photo.shape[:2], np.uint8)
+    cv2.circle(spot, (x + w // 2, y + h // 3), max(2, w // 24), 1, -1)
+    skin = art.skin > 0.9
+    chroma = np.hypot(out[..., 1] - 128, out[..., 2] - 128)
+    own = float(np.median(np.hypot(lab[..., 1] - 128, lab[..., 2] - 128)[skin]))
+    assert float(np.median(chroma[spot > 0])) > 0.6 * own, "the shine is grey"

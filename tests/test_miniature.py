@@ -103,7 +103,7 @@ def test_a_face_too_small_to_sculpt_gets_a_note_and_the_tilt_shift_photo() -> No
     selfie = Image.open(DATA / "obama.jpg").convert("RGB")
     small = selfie.resize((180, 225), Image.Resampling.LANCZOS)  # his face ~56 px across: too small to sculpt
     out = _render(small)
-    assert figure3d.NoFigureError.SMALL in out.notes, "the user is told why there is no figure"
+    assert out.notes == (figure3d.NoFigureError.SMALL,), "the user is told why there is no figure, once"
     image = np.asarray(out.image)
     assert image.shape[:2] == (1024, 819), "the photo itself, at its own shape"
     x, y, w, h = find_faces(image)[0]

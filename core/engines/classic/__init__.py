@@ -119,7 +119,7 @@ class ClassicEngine:
             pass  # the look shows the person as a figure: the figure's own notes (figure.py) say what is missing
         elif not look.person_found:
             notes.append(NO_PERSON)
-        elif look.low_resolution:
+        elif look.low_resolution and figure3d.NoFigureError.SMALL not in notes:  # (the look said it already)
             notes.append(LOW_RES)
         if params.name_scale != 1.0 and not look.name_drawn:
             notes.append(NO_NAME)

@@ -28,7 +28,7 @@ LIPS_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 409, 270, 269, 
 LIPS_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 415, 310, 311, 312, 13, 82, 81, 80, 191)
 NOSE = ((98, 97, 2, 326, 327), (48, 64, 98), (278, 294, 327))
 JAW = (234, 93, 132, 58, 172, 136, 150, 149, 176, 148, 152, 377, 400, 378, 379, 365, 397, 288, 361, 323, 454)
-HIGHLIGHTS = 0.7  # how much of the skin's highlights is kept above its median lightness
+HIGHLIGHTS = 0.4  # how much of the skin's highlights is kept above its median lightness
 MIN_FACE = 40  # px: a smaller face keeps the look's own rendering (its features would be a few pixels)
 
 
@@ -174,8 +174,12 @@ def _skin_tones(part: np.ndarray, pts: np.ndarray, span: float, person: np.ndarr
     # kept (they carry the face's likeness): the look's own colour steps then make clean tones of it, the same
     # way they do the rest of the picture, without white blotches on a shiny forehead.
     light = cv2.bilateralFilter(np.ascontiguousarray(lab[..., 0]).astype(np.uint8), 5, 20, 5).astype(np.float32)
-    light = np.where(light > median[0], median[0] + (light - median[0]) * HIGHLIGHTS, light)
     ab = cv2.GaussianBlur(lab[..., 1:], (0, 0), max(0.5, span / 100))
+    # A highlight is the light's colour, not the skin's (a shine is near white): lowered to the skin's tones, it
+    # takes the skin's own colour too, or it would turn into a grey patch.
+    shine = np.clip((light - median[0]) / 30, 0, 1)[..., None]
+    ab = ab + (median[1:] - ab) * shine
+    light = np.where(light > median[0], median[0] + (light - median[0]) * HIGHLIGHTS, light)
     flat_lab = np.dstack([np.clip(light, 0, 255), ab]).astype(np.float32)
     lip_lab = np.array([max(0.0, median[0] - 18), median[1] + 14, median[2] + 4], np.float32)
     lip_w = (lips.astype(np.float32) / 255 * (1 - mouth.astype(np.float32) / 255))[..., None] * 0.5

@@ -76,7 +76,8 @@ def _diorama(look: Look, toy: figure3d.FigureModel) -> Image.Image:
     yaw = (-8.0, 0.0, 8.0)[(seed // 3) % 3]
     # figure3d's light sets 0 and 2 key from the left, 1 from the right; it turns them by the figure's variation
     light = (-toy.options.variation % 3) if stage.sun_left else ((1 - toy.options.variation) % 3)
-    shown = figure.shot(figure.without_base(toy), diorama.SIZE, int(stage.unit / 0.88), yaw=yaw,
+    room = min(diorama.SIZE, int(stage.unit * (0.45 * people + 0.5)))  # the group's width (a wider shot costs more)
+    shown = figure.shot(figure.without_base(toy), room, int(stage.unit / 0.88), yaw=yaw,
                         elevation=stage.pitch, light=light, floor_shadow=0.4)
     look.progress(0.65)
     feet = figure.feet(shown)
