@@ -502,8 +502,13 @@ def _arm_pose(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, width: floa
     # widths), a quarter of margin.
     top, bottom = chin_y - 1.6 * width, chin_y + 8.5 * width
     pose = read_pose(rgb, chin_x, (top + bottom) / 2, 1.25 * (bottom - top))
-    if pose is None:
-        return None
+    return None if pose is None else _pose_to_figure(pose, chin_x, chin_y, width)
+
+
+def _pose_to_figure(pose, chin_x: float, chin_y: float, width: float):
+    """BlazePose's landmarks of the person whose chin is at (``chin_x``, ``chin_y``) (face ``width`` px) as
+    ``(arms, legs)``: per side (the person's right first) the arm's (upper arm, forearm) directions for
+    ``Outfit.arm_dirs`` and the leg's spread (radians), None where not seen; None when the pose is not theirs."""
     shoulders = [pose.get("shoulder", k) for k in (0, 1)]
     if any(s is None for s in shoulders):
         return None
