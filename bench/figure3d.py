@@ -4,12 +4,19 @@ printable mesh. "render MB" is the peak of Python/NumPy allocations while buildi
 including the build, turntable ≤ 15 s, mesh ≤ 3 s, ≤ 300 MB per render. Times are this process's CPU seconds
 (``time.process_time``): on a shared machine wall time measures the neighbours.
 
-    python bench/figure3d.py
+    python bench/figure3d.py            # the figure's stages, then issue 24's ratio (below)
+    python bench/figure3d.py ratio      # only the ratio: a whole figurine render against a 70s look's
+
+Issue 24's floor: a figurine costs at most 2x a retro look. ``ratio`` renders both through the classic engine
+(ClassicEngine.render: the look's person analysis, the figure, the box) on each photo, alternately, and prints the
+medians of 7 (CPU seconds of this process and wall seconds; pin it to one core with ``taskset -c 0``).
 """
 
 from __future__ import annotations
 
 import resource
+import statistics
+import sys
 import time
 import tracemalloc
 from pathlib import Path
@@ -19,7 +26,8 @@ from PIL import Image
 from skimage import data as skdata
 
 from minime.core.domain import RenderParams
-from minime.core.engines.classic import LOW_RES_FACE_PX
+from minime.core.engines.base import RenderRequest
+from minime.core.engines.classic import LOW_RES_FACE_PX, ClassicEngine
 from minime.core.engines.classic.figure3d import build, mesh_file, options_for, still, turntable
 from minime.core.engines.classic.look import Look
 from minime.core.settings import THEMES_DIR
@@ -81,5 +89,26 @@ def main() -> None:
                   f"{still_mb:.0f} | {_rss_mb():.0f} |")
 
 
+def ratio(rounds: int = 7) -> None:
+    """A figurine's whole render against a 70s look's, per photo: medians of ``rounds`` (after one warm-up each)."""
+    engine = ClassicEngine()
+    print("| photo | retro-70s ms (CPU / wall) | figurine ms (CPU / wall) | figurine / 70s (CPU) |")
+    print("|---|---:|---:|---:|")
+    for name, photo in _photos().items():
+        times: dict[str, tuple[list[float], list[float]]] = {"retro-70s": ([], []), "figurine": ([], [])}
+        for i in range(rounds + 1):
+            for theme in times:
+                request = RenderRequest(photo.convert("RGB"), CATALOG.get(theme), RenderParams(name="Ada", seed=i))
+                c0, w0 = time.process_time(), time.perf_counter()
+                engine.render(request)
+                if i:
+                    times[theme][0].append(time.process_time() - c0)
+                    times[theme][1].append(time.perf_counter() - w0)
+        (rc, rw), (fc, fw) = ((statistics.median(c) * 1000, statistics.median(w) * 1000) for c, w in times.values())
+        print(f"| {name} | {rc:.0f} / {rw:.0f} | {fc:.0f} / {fw:.0f} | {fc / rc:.1f}× |")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["ratio"]:
+        main()
+    ratio()

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
-from minime.core.engines.classic.cutout import name_and_things, person
+from minime.core.engines.classic.cutout import EDGE_FADE, name_and_things, person_and_faces
 from minime.core.engines.classic.look import Look
 from minime.core.engines.classic.paint import Color, display_caps, draw_fitted_text, hex_color, mix, paste_shadow
 from minime.core.memo import budget_cache
@@ -29,7 +29,11 @@ def yearbook(look: Look) -> Image.Image:
     group = len(look.faces) > 1 and not look.fits((PHOTO[2] - PHOTO[0], PHOTO[3] - PHOTO[1]))
     rect = GROUP_PHOTO if group else PHOTO
     pw, ph = rect[2] - rect[0], rect[3] - rect[1]
-    sitter = person(look, int(pw * 0.95), int(ph * 0.92), box=look.people_box(below=2.4, side=1.6, above=0.6))
+    sitter, in_cut = person_and_faces(look, int(pw * 0.95), int(ph * 0.92), fade_bottom=not group,
+                                      box=look.people_box(below=2.4, side=1.6, above=0.6))
+    at = None
+    if not group and in_cut:  # a school portrait: head and shoulders filling the picture, not a small bust in it
+        sitter, at = _portrait(sitter, in_cut, (pw, ph))
     if group:  # the class photo as tall as the row of people needs, in the middle of the space above the name
         ph = int(np.clip(sitter.height / 0.86, 0.5 * pw, ph))
         top = (GROUP_PHOTO[1] + GROUP_PHOTO[3] - ph) // 2
@@ -43,7 +47,7 @@ def yearbook(look: Look) -> Image.Image:
     rgb = 255 - (255 - rgb) * (255 - glow * 0.45) / 255
     rgb = rgb * np.array([1.04, 1.0, 0.94], np.float32) + 10
     sitter = Image.fromarray(np.dstack([np.clip(rgb, 0, 255), arr[..., 3]]).round().astype(np.uint8), "RGBA")
-    photo.alpha_composite(sitter, ((pw - sitter.width) // 2, ph - sitter.height))
+    photo.alpha_composite(sitter, at or ((pw - sitter.width) // 2, ph - sitter.height))
     photo = photo.convert("RGB")
     vign = _photo_vignette((pw, ph))
     photo = Image.fromarray(np.clip(np.asarray(photo).astype(np.float32) * vign[..., None], 0, 255).astype(np.uint8))
@@ -64,6 +68,41 @@ def yearbook(look: Look) -> Image.Image:
     draw_fitted_text(canvas, (120, 60, W - 120, 150), f"CLASS OF '{year % 100:02d}", "luckiest-guy", ink,
                      max_size=90)
     return canvas
+
+
+SITTER_FACE = (0.3, 0.48)  # of the picture's width: the sitter's face, at least and at most
+SITTER_HEAD = 0.09  # of the picture's height: where the sitter's hair starts
+
+
+def _portrait(cut: Image.Image, faces: list[tuple[float, float, float, float]], size: tuple[int, int]
+              ) -> tuple[Image.Image, tuple[int, int]]:
+    """The sitter scaled and placed as a school portrait is framed: the head near the top, the face a third of the
+    picture's width, the shoulders down to its foot and, where the photo ends at a side, past its edge (the frame
+    cuts them, not a fade). Returns the scaled cut-out (cropped to the picture) and where it goes."""
+    pw, ph = size
+    inside = [f for f in faces if 0 <= f[0] + f[2] / 2 <= cut.width and 0 <= f[1] + f[3] / 2 <= cut.height]
+    if not inside:
+        return cut, ((pw - cut.width) // 2, ph - cut.height)
+    fx, fy, fw, fh = max(inside, key=lambda f: f[2] * f[3])
+    alpha = np.asarray(cut.getchannel("A"))
+    column = alpha[:max(1, int(fy + fh / 2)), max(0, int(fx)):max(1, int(fx + fw))] > 128
+    rows = np.nonzero(column.any(axis=1))[0]
+    head_top = max(float(rows.min()) if len(rows) else fy - 0.6 * fh, fy - 1.0 * fh)
+    k = max(SITTER_FACE[0] * pw / fw, (ph * (1 - SITTER_HEAD)) / max(1.0, cut.height - head_top))
+    inset = int(EDGE_FADE * max(alpha.shape)) + 1
+    if (alpha[:, inset] > 128).mean() > 0.05 or (alpha[:, -inset] > 128).mean() > 0.05:
+        k = max(k, (pw + 2 * inset * k) / cut.width)  # the photo's own edge (and its fade) outside the picture
+    k = min(k, SITTER_FACE[1] * pw / fw)
+    x = round(pw / 2 - (fx + fw / 2) * k)
+    width = round(cut.width * k)
+    x = int(np.clip(x, pw - width, 0) if width >= pw else np.clip(x, 0, pw - width))
+    y = round(ph * SITTER_HEAD - head_top * k)
+    # Only what the picture shows is scaled.
+    x0, y0 = max(0, -x), max(0, -y)
+    part = cut.crop((int(x0 / k), int(y0 / k), min(cut.width, int(np.ceil((pw - x) / k)) + 1),
+                     min(cut.height, int(np.ceil((ph - y) / k)) + 1)))
+    part = part.resize((max(1, round(part.width * k)), max(1, round(part.height * k))), Image.Resampling.BICUBIC)
+    return part, (x + int(int(x0 / k) * k), y + int(int(y0 / k) * k))
 
 
 @budget_cache(maxsize=8)

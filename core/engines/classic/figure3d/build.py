@@ -114,15 +114,19 @@ def _skin(rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 def _skin_like(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
     """Pixels of the skin's hue, lit brighter or darker (a bald crown's highlight is still skin)."""
-    rgb = pixels.astype(np.float32) / 255
-    total = rgb.sum(axis=1, keepdims=True) + 1e-6
-    chroma = np.linalg.norm(rgb / total - skin / (skin.sum() + 1e-6), axis=1)
-    ratio = total[:, 0] / (skin.sum() + 1e-6)
-    return (chroma < 0.035) & (ratio > 0.55) & (ratio < 1.8)
+    # Channel by channel (a norm along rows of three was most of the figure's build time).
+    r, g, b = np.asarray(pixels, np.float32).T * np.float32(1 / 255)
+    total = r + g + b + np.float32(1e-6)
+    hue = skin / (skin.sum() + 1e-6)
+    chroma2 = (r / total - hue[0]) ** 2 + (g / total - hue[1]) ** 2 + (b / total - hue[2]) ** 2
+    ratio = total / (skin.sum() + 1e-6)
+    return (chroma2 < 0.035 ** 2) & (ratio > 0.55) & (ratio < 1.8)
 
 
 def _not_skin(pixels: np.ndarray, skin: np.ndarray) -> np.ndarray:
-    return (np.linalg.norm(pixels / 255.0 - skin, axis=1) > 0.16) & ~_skin_like(pixels, skin)
+    r, g, b = np.asarray(pixels, np.float64).T / 255.0
+    far = (r - skin[0]) ** 2 + (g - skin[1]) ** 2 + (b - skin[2]) ** 2 > 0.16 ** 2
+    return far & ~_skin_like(pixels, skin)
 
 
 # mediapipe's face oval, round from the forehead's top

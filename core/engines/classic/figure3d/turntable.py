@@ -12,7 +12,15 @@ import av
 import numpy as np
 from PIL import Image
 
-from minime.core.engines.classic.figure3d.render import LIGHTS, Camera, camera_for, on_backdrop, render_rgba, scene_of
+from minime.core.engines.classic.figure3d.render import (
+    LIGHTS,
+    Camera,
+    bake_occlusion,
+    camera_for,
+    on_backdrop,
+    render_rgba,
+    scene_of,
+)
 
 BACKDROPS = (((0.93, 0.93, 0.95), (0.72, 0.74, 0.8)), ((0.96, 0.93, 0.88), (0.78, 0.72, 0.66)),
              ((0.9, 0.94, 0.96), (0.6, 0.7, 0.78)))
@@ -31,6 +39,7 @@ def backdrop(size: int, variation: int = 0) -> np.ndarray:
 def frames(model, size: int = 512, count: int = 48, elevation_deg: float = 8.0) -> list[np.ndarray]:
     """One turn of the figure, ``count`` RGB frames (the last one a step before the first: the loop is seamless)."""
     scene = scene_of(model)
+    bake_occlusion(scene)  # every side is seen in one turn: all at once, not a sliver per frame
     lights = LIGHTS[model.options.variation % len(LIGHTS)]
     yaws = [360.0 * i / count for i in range(count)]
     cams = camera_for(scene, (size, size), yaws[:: max(1, count // 12)], elevation_deg)
