@@ -10,7 +10,7 @@ import numpy as np
 
 from minime.core.engines.classic.facemesh import face_mesh
 from minime.core.engines.classic.figure3d import head as headmod
-from minime.core.engines.classic.figure3d.body import Outfit, body_parts
+from minime.core.engines.classic.figure3d.body import FOREARM, UPPER_ARM, Outfit, body_parts
 from minime.core.engines.classic.figure3d.costume import costume_for, dressed, hat_part
 from minime.core.engines.classic.figure3d.head import (
     FaceFrame,
@@ -560,12 +560,23 @@ def _clear_pose(arms) -> bool:
                                   or a[0][1] > 0) for a in arms)
 
 
-def _posed(outfit: Outfit, found, options: FigureOptions) -> Outfit:
+GROUP_REACH = 0.8  # in a group, how far out (face widths from the middle) a hand may reach: not into a neighbour
+
+
+def _reach(arm) -> float:
+    """How far from the body's middle an arm posed by ``(upper, forearm)`` directions reaches (through the hand)."""
+    upper, fore = (np.float64(d) / max(np.linalg.norm(d), 1e-6) for d in arm)
+    return 0.47 + UPPER_ARM * upper[0] + (FOREARM + 0.2) * fore[0]
+
+
+def _posed(outfit: Outfit, found, options: FigureOptions, group: bool = False) -> Outfit:
     """The outfit in the photo's own pose where it was read (an action figure keeps its pose unless the photo's
-    is a clear one)."""
+    is a clear one; in a group an arm reaching into a neighbour keeps the default)."""
     if found is None:
         return outfit
     arms, legs = found
+    if group:
+        arms = tuple(a if a is not None and _reach(a) <= GROUP_REACH else None for a in arms)
     if options.pose == "action" and not _clear_pose(arms):
         return outfit
     leg_out = tuple(g if g is not None else outfit.leg_out[i] for i, g in enumerate(legs))
@@ -601,7 +612,7 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
     costume = costume_for(options.costume)
     if costume is not None:
         outfit = dressed(outfit, costume)
-    outfit = _posed(outfit, _arm_pose(rgb, mask, points, frame.width), options)
+    outfit = _posed(outfit, _arm_pose(rgb, mask, points, frame.width), options, group=dark_floor != DARK_HAIR)
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
     front = headmod.front_locks_part(shape, style) if options.head_scale <= 1.2 else None  # a bobblehead's big
