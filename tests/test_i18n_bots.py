@@ -5,10 +5,13 @@ command menus per language, and a job's progress and result read in the language
 from __future__ import annotations
 
 import html
+import io
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from pydantic import SecretStr
 
 from minime.bots.discord_bot.bot import DiscordRunner
@@ -86,6 +89,26 @@ async def test_a_job_speaks_the_language_it_was_asked_in(telegram: FakeTelegram,
     assert i18n.translate("es", BUTTONS["warmer"].label) in labels and BUTTONS["warmer"].label not in labels
     progress = [c.params.get("text", "") for c in telegram.calls[mark:] if c.method == "editMessageText"]
     assert any("Haciendo tu imagen" in text or "Recibí tu selfie" in text for text in progress), progress
+
+
+async def test_a_reply_in_the_users_language_refines_the_picture(telegram: FakeTelegram, astronaut_jpeg: bytes
+                                                                 ) -> None:
+    """A Brazilian replies "mais quente" to a picture: it comes back warmer; words minime doesn't know get the
+    hint in Portuguese, with Portuguese examples."""
+    user = 701
+    telegram.languages[user] = "pt-br"
+    mark = len(telegram.calls)
+    await telegram.send_photo(user, astronaut_jpeg, caption="/figurine Ada")
+    first = await telegram.wait_for_call("sendPhoto", user, mark)
+    mark = len(telegram.calls)
+    await telegram.send_text(user, "mais quente", reply_to=first.result)
+    second = await telegram.wait_for_call("sendPhoto", user, mark)
+    a, b = (np.asarray(Image.open(io.BytesIO(c.files["photo"])).convert("RGB"), np.float32) for c in (first, second))
+    assert b[..., 0].mean() / b[..., 2].mean() > a[..., 0].mean() / a[..., 2].mean(), "warmer: more red than blue"
+    mark = len(telegram.calls)
+    await telegram.send_text(user, "coloca um chapéu de pirata", reply_to=second.result)
+    answer = await telegram.wait_for_call("editMessageText", user, mark)
+    assert "Não entendi" in answer.params["text"] and "um pouco mais quente" in answer.params["text"]
 
 
 async def test_discord_answers_in_the_interactions_locale_and_localises_descriptions(tmp_path: Path,

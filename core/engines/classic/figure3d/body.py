@@ -26,6 +26,11 @@ class Outfit:
     elbow: tuple[float, float] = (0.25, 0.25)  # elbow bend (radians)
     leg_out: tuple[float, float] = (0.03, 0.03)  # how far each leg spreads (radians)
     stride: float = 0.0  # one leg forward, the other back (radians)
+    # A photo's own arm pose, overriding the angles above: per arm (right, left), the upper arm's and the forearm's
+    # directions as (outward, up, forward) in that arm's side (outward: away from the body's middle; a forearm may
+    # point inward, across the chest); None for an arm keeps the angles.
+    arm_dirs: tuple[tuple[tuple[float, float, float], tuple[float, float, float]] | None,
+                    tuple[tuple[float, float, float], tuple[float, float, float]] | None] | None = None
 
 
 NECK_TOP = 0.20  # how far the neck reaches up into the head
@@ -113,6 +118,59 @@ def _hand(wrist: np.ndarray, fore: np.ndarray, side: int, s: float
     return _joined(*meshes), thumb
 
 
+UPPER_ARM, FOREARM = 0.62, 0.56
+FORE_R = 0.135  # the forearm's radius at the elbow
+ARM_CLEAR = 0.03  # between a posed forearm (or hand) and the chest it lies in front of
+
+
+def _front(torso: np.ndarray, hips: np.ndarray, torso_y: float, hip_y: float, x: np.ndarray, y: np.ndarray
+           ) -> np.ndarray:
+    """How far the body's front (the torso's or the hips' loft, superellipse 2.6) reaches forward at (x, y); -inf
+    beside or above the body."""
+    out = np.full(np.shape(x), -np.inf)
+    for prof, y0 in ((torso, torso_y), (hips, hip_y)):
+        t = y - y0
+        inside = (t > prof[1, 0]) & (t < prof[-2, 0])
+        a = np.interp(t, prof[1:-1, 0], prof[1:-1, 1])
+        b = np.interp(t, prof[1:-1, 0], prof[1:-1, 2])
+        u = np.clip(np.abs(x) / np.maximum(a, 1e-6), 0, 1)
+        z = b * np.clip(1 - u ** 2.6, 0, 1) ** (1 / 2.6)
+        out = np.where(inside & (np.abs(x) < a), np.maximum(out, z), out)
+    return out
+
+
+def _posed_arm(sh: np.ndarray, dirs, side: int, s: float, front) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Elbow, wrist and forearm direction of an arm posed by ``dirs`` (see :class:`Outfit`), the forearm and hand
+    kept in front of the body: where they would pass into the chest or hips, the elbow swings forward (as a real arm
+    does to fold across the chest) until they clear it."""
+    upper = np.float64(dirs[0]) * (side, 1, 1)
+    fore = np.float64(dirs[1]) * (side, 1, 1)
+    upper /= max(np.linalg.norm(upper), 1e-6)
+    fore /= max(np.linalg.norm(fore), 1e-6)
+    t = np.linspace(0.25, 1.0, 12)[:, None]
+    for _ in range(6):
+        elbow = sh + upper * UPPER_ARM * s
+        tip = elbow + fore * (FOREARM + 0.2) * s  # through the hand
+        pts = elbow + (tip - elbow) * t
+        radius = (FORE_R - 0.04 * t[:, 0]) * s
+        need = _front(*front, pts[:, 0], pts[:, 1]) + radius + ARM_CLEAR * s - pts[:, 2]
+        deficit = float(np.max(need, initial=0.0))
+        if deficit <= 1e-3:
+            break
+        elbow = elbow + np.float64([0, 0, deficit])
+        upper = elbow - sh
+        upper /= np.linalg.norm(upper)
+    elbow = sh + upper * UPPER_ARM * s
+    return elbow.astype(np.float32), (elbow + fore * FOREARM * s).astype(np.float32), fore.astype(np.float32)
+
+
+def _segment_gap(a0, a1, b0, b1) -> float:
+    """The shortest distance between segments a0-a1 and b0-b1 (sampled: the arms are short)."""
+    t = np.linspace(0, 1, 16)[:, None]
+    pa, pb = a0 + (a1 - a0) * t, b0 + (b1 - b0) * t
+    return float(np.min(np.linalg.norm(pa[:, None] - pb[None], axis=2)))
+
+
 def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[Part], float]:
     """The body's parts and the height of the neck's top (where the chin goes)."""
     s = scale
@@ -124,7 +182,8 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
         [-0.02, 0, 0], [0.05, 0.37, 0.22], [0.22, 0.42, 0.27], [0.55, 0.40, 0.25], [0.85, 0.46, 0.28],
         [1.06, 0.53, 0.29], [1.18, 0.56, 0.28], [1.27, 0.52, 0.25], [1.34, 0.38, 0.2], [1.38, 0.2, 0.15],
         [1.40, 0, 0]]) * s
-    verts, faces = loft(_smooth(torso, 34), (0, hip_y - 0.02 * s, 0), (0, 1, 0), seg=64, roundness=2.6)
+    torso_prof = _smooth(torso, 34)
+    verts, faces = loft(torso_prof, (0, hip_y - 0.02 * s, 0), (0, 1, 0), seg=64, roundness=2.6)
     color = np.broadcast_to(np.float32(outfit.top), verts.shape).copy()
     extras = {}
     if outfit.shirt is not None:
@@ -134,8 +193,10 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
     parts.append(Part("torso", verts, faces, color, "cloth", extras=extras))
     hips = np.float32([[-0.25, 0, 0], [-0.2, 0.3, 0.2], [-0.05, 0.43, 0.27], [0.2, 0.44, 0.275],
                        [0.38, 0.42, 0.27], [0.42, 0, 0]]) * s
-    parts.append(_part("hips", loft(_smooth(hips, 16), (0, hip_y, 0), (0, 1, 0), seg=48, roundness=2.6),
+    hips_prof = _smooth(hips, 16)
+    parts.append(_part("hips", loft(hips_prof, (0, hip_y, 0), (0, 1, 0), seg=48, roundness=2.6),
                        outfit.bottom, "cloth"))
+    front = (torso_prof, hips_prof, hip_y - 0.02 * s, hip_y)
     # Collar ring where the neck meets the shirt.
     collar = np.float32([[-0.02, 0, 0], [0.0, 0.2, 0.17], [0.05, 0.24, 0.2], [0.1, 0.22, 0.18], [0.12, 0, 0]]) * s
     parts.append(_part("collar", loft(collar, (0, shoulder_y + 0.0 * s, 0.0), (0, 1, 0), seg=32),
@@ -143,13 +204,31 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
     neck_top = shoulder_y + 0.2 * s
     parts.append(_part("neck", limb((0, shoulder_y - 0.1 * s, -0.02 * s), (0, neck_top + NECK_TOP, -0.04 * s),
                                     0.17 * s, 0.16 * s, seg=28), outfit.skin, "skin"))
+    arms = []
+    for i, side in enumerate((-1, 1)):
+        sh = np.float32([side * 0.47 * s, shoulder_y - 0.16 * s, 0.0])
+        dirs = outfit.arm_dirs[i] if outfit.arm_dirs is not None else None
+        if dirs is not None:
+            arms.append((sh, *_posed_arm(sh, dirs, side, s, front)))
+            continue
+        up = _down(outfit.arm_out[i], outfit.arm_raise[i], side)
+        elbow = sh + up * UPPER_ARM * s
+        fore = _down(outfit.arm_out[i] * 0.6, outfit.arm_raise[i] + outfit.elbow[i], side)
+        arms.append((sh, elbow, elbow + fore * FOREARM * s, fore))
+    if outfit.arm_dirs is not None and all(d is not None for d in outfit.arm_dirs):
+        # Crossed (or joined) forearms: the one held higher lies over the other, moved forward until they part.
+        (sh0, e0, w0, f0), (sh1, e1, w1, f1) = arms
+        gap = _segment_gap(e0, w0 + f0 * 0.2 * s, e1, w1 + f1 * 0.2 * s)
+        if gap < 2 * FORE_R * s:
+            k = 0 if w0[1] >= w1[1] else 1
+            sh, elbow, wrist, fore = arms[k]
+            push = np.float32([0, 0, 2 * FORE_R * s - gap + 0.01 * s])
+            upper = elbow + push - sh
+            elbow = sh + upper / np.linalg.norm(upper) * UPPER_ARM * s
+            arms[k] = (sh, elbow, elbow + fore * FOREARM * s, fore)
     for i, side in enumerate((-1, 1)):
         # Arms: shoulder ball, upper arm, forearm, mitten hand.
-        sh = np.float32([side * 0.47 * s, shoulder_y - 0.16 * s, 0.0])
-        up = _down(outfit.arm_out[i], outfit.arm_raise[i], side)
-        elbow = sh + up * 0.62 * s
-        fore = _down(outfit.arm_out[i] * 0.6, outfit.arm_raise[i] + outfit.elbow[i], side)
-        wrist = elbow + fore * 0.56 * s
+        sh, elbow, wrist, fore = arms[i]
         sleeve = outfit.top
         parts.append(_part(f"upperarm{i}", limb(sh, elbow, 0.17 * s, 0.14 * s), sleeve, "cloth"))
         fore_color = sleeve if outfit.sleeves == "long" else outfit.skin

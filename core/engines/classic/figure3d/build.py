@@ -10,7 +10,7 @@ import numpy as np
 
 from minime.core.engines.classic.facemesh import face_mesh
 from minime.core.engines.classic.figure3d import head as headmod
-from minime.core.engines.classic.figure3d.body import Outfit, body_parts
+from minime.core.engines.classic.figure3d.body import FOREARM, UPPER_ARM, Outfit, body_parts
 from minime.core.engines.classic.figure3d.costume import costume_for, dressed, hat_part
 from minime.core.engines.classic.figure3d.head import (
     FaceFrame,
@@ -475,6 +475,116 @@ def _stance(mask: np.ndarray, chin_x: float, chin_y: float, span: float, width: 
     return (arms[0], arms[1]), legs
 
 
+# The photo's own pose: read only where the photo shows the body below the chest (a close-up keeps the default).
+POSE_BELOW_CHIN = 2.2  # face widths of photo (and person) under the chin
+UPPER_ARM_SPAN, FOREARM_SPAN = 0.8, 0.75  # a person's upper arm and forearm, in shoulder widths
+
+
+def _limb_dir(a, b, length: float, outward: float) -> tuple[float, float, float]:
+    """A limb's direction (outward, up, forward) from two landmarks: its length in the photo's plane, the rest
+    towards or away from the camera (forward unless the landmarks' depth says clearly back)."""
+    dx, dy = b.x - a.x, a.y - b.y
+    flat = float(np.hypot(dx, dy))
+    depth = float(np.sqrt(max(0.0, length * length - flat * flat)))
+    if b.z - a.z > 0.3 * length:
+        depth = -depth
+    return (dx * outward, dy, depth)
+
+
+def _arm_pose(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, width: float):
+    """The person's own arms (``Outfit.arm_dirs``) and legs' spread from BlazePose's landmarks, or None where the
+    photo doesn't show them (a close-up, an arm out of the photo or hidden)."""
+    from minime.core.engines.classic.pose_model import read_pose
+
+    h, w = mask.shape
+    chin_x, chin_y = (float(v) for v in points[headmod.CHIN, :2])
+    low = min(h, int(chin_y + POSE_BELOW_CHIN * width))
+    column = mask[int(np.clip(chin_y, 0, h - 1)):, int(max(0, chin_x - width)):int(min(w, chin_x + width))] > 0.5
+    if h - chin_y < POSE_BELOW_CHIN * width or not column.size or not column[low - int(chin_y) - 1:].any():
+        return None
+    # The region BlazePose expects: upright, around the whole body (from the head's top to the feet, about 10 face
+    # widths), a quarter of margin.
+    top, bottom = chin_y - 1.6 * width, chin_y + 8.5 * width
+    pose = read_pose(rgb, chin_x, (top + bottom) / 2, 1.25 * (bottom - top))
+    return None if pose is None else _pose_to_figure(pose, chin_x, chin_y, width)
+
+
+def _pose_to_figure(pose, chin_x: float, chin_y: float, width: float):
+    """BlazePose's landmarks of the person whose chin is at (``chin_x``, ``chin_y``) (face ``width`` px) as
+    ``(arms, legs)``: per side (the person's right first) the arm's (upper arm, forearm) directions for
+    ``Outfit.arm_dirs`` and the leg's spread (radians), None where not seen; None when the pose is not theirs."""
+    shoulders = [pose.get("shoulder", k) for k in (0, 1)]
+    if any(s is None for s in shoulders):
+        return None
+    mid_x = (shoulders[0].x + shoulders[1].x) / 2
+    mid_y = (shoulders[0].y + shoulders[1].y) / 2
+    if abs(mid_x - chin_x) > 1.0 * width or not 0 < mid_y - chin_y < 2.0 * width:
+        return None  # another person's shoulders (a group's neighbour), or a misread
+    span = float(np.hypot(shoulders[0].x - shoulders[1].x, shoulders[0].y - shoulders[1].y))
+    span = max(span, 1.2 * width)  # a body turned from the camera shows narrow shoulders
+    arms = []
+    for k, outward in ((0, -1.0), (1, 1.0)):  # the person's right arm is on the photo's left
+        shoulder, elbow, wrist = pose.get("shoulder", k), pose.get("elbow", k), pose.get("wrist", k)
+        if elbow is None:
+            arms.append(None)
+            continue
+        upper = _limb_dir(shoulder, elbow, UPPER_ARM_SPAN * span, outward)
+        if wrist is not None:
+            fore = _limb_dir(elbow, wrist, FOREARM_SPAN * span, outward)
+        else:
+            hip = pose.joints["hip"][k]
+            if hip.visibility < 0.5 or elbow.y < shoulder.y:
+                arms.append(None)
+                continue
+            # The wrist hidden at the hip (a hand in a pocket): the forearm down to the hip's side, a little forward.
+            fore = (float((hip.x - elbow.x) * outward), float(elbow.y - hip.y), 0.3 * FOREARM_SPAN * span)
+            if fore[1] > -0.2 * span:
+                arms.append(None)
+                continue
+        arms.append((upper, fore))
+    legs = []
+    for k, outward in ((0, -1.0), (1, 1.0)):
+        hip, ankle = pose.get("hip", k), pose.get("ankle", k)
+        if hip is None or ankle is None or ankle.y <= hip.y:
+            legs.append(None)
+        else:
+            legs.append(float(np.clip(np.arctan2((ankle.x - hip.x) * outward, ankle.y - hip.y), 0.03, 0.3)))
+    if all(a is None for a in arms) and all(g is None for g in legs):
+        return None
+    return tuple(arms), tuple(legs)
+
+
+def _clear_pose(arms) -> bool:
+    """Whether an arm pose is a clear one (an arm raised, or held across the body), worth an action figure's."""
+    return any(a is not None and (a[1][1] > 0.2 * np.linalg.norm(a[1]) or a[1][0] < -0.5 * np.linalg.norm(a[1])
+                                  or a[0][1] > 0) for a in arms)
+
+
+GROUP_REACH = 0.8  # in a group, how far out (face widths from the middle) a hand may reach: not into a neighbour
+
+
+def _reach(arm) -> float:
+    """How far from the body's middle an arm posed by ``(upper, forearm)`` directions reaches (through the hand)."""
+    upper, fore = (np.float64(d) / max(np.linalg.norm(d), 1e-6) for d in arm)
+    return 0.47 + UPPER_ARM * upper[0] + (FOREARM + 0.2) * fore[0]
+
+
+def _posed(outfit: Outfit, found, options: FigureOptions, group: bool = False) -> Outfit:
+    """The outfit in the photo's own pose where it was read (an action figure keeps its pose unless the photo's
+    is a clear one; in a group an arm reaching into a neighbour keeps the default)."""
+    if found is None:
+        return outfit
+    arms, legs = found
+    if group:
+        arms = tuple(a if a is not None and _reach(a) <= GROUP_REACH else None for a in arms)
+    if options.pose == "action" and not _clear_pose(arms):
+        return outfit
+    leg_out = tuple(g if g is not None else outfit.leg_out[i] for i, g in enumerate(legs))
+    if any(a is not None for a in arms):
+        return replace(outfit, arm_dirs=arms, leg_out=leg_out, stride=outfit.stride)
+    return replace(outfit, leg_out=leg_out)
+
+
 def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: FigureOptions, floor: float,
             dark_floor: float = DARK_HAIR) -> list[Part]:
     frame = FaceFrame.of(points)
@@ -502,6 +612,7 @@ def _person(rgb: np.ndarray, mask: np.ndarray, points: np.ndarray, options: Figu
     costume = costume_for(options.costume)
     if costume is not None:
         outfit = dressed(outfit, costume)
+    outfit = _posed(outfit, _arm_pose(rgb, mask, points, frame.width), options, group=dark_floor != DARK_HAIR)
     body, neck_top = body_parts(outfit, floor, options.body_scale)
     head = [face]
     front = headmod.front_locks_part(shape, style) if options.head_scale <= 1.2 else None  # a bobblehead's big
