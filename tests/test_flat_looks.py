@@ -189,3 +189,28 @@ def test_the_comic_bubble_speaks_for_a_face_reached_from_free_space() -> None:
         for t in np.linspace(0, 1, 50):
             px, py = base_x + t * (tx - base_x), 240 + t * (ty - 240)
             assert not (ox < px < ox + ow and oy - 0.3 * oh < py < oy + oh)
+
+
+def test_pop_art_parts_a_group_between_its_people_along_their_clothes() -> None:
+    """Each person of a group is told apart (a line is drawn between one's clothes and the next one's): the border
+    follows the edge between a red and a blue shirt, not the midpoint between the two faces; and the shade of the
+    clothes comes in large masses, not specks."""
+    from minime.core.engines.classic.photo import _masses, _people
+
+    h, w = 300, 400
+    rgb = np.full((h, w, 3), 200, np.uint8)
+    rgb[150:, :250] = (200, 40, 40)  # the left one's red shirt reaches past the middle
+    rgb[150:, 250:] = (40, 60, 200)
+    person = np.zeros((h, w), bool)
+    person[150:] = True
+    faces = [(70.0, 60.0, 60.0, 70.0), (270.0, 60.0, 60.0, 70.0)]
+    owner = _people(rgb, person, np.zeros((h, w), bool), faces)
+    row = owner[250]
+    assert set(np.unique(row)) == {1, 2}
+    border = int(np.argmax(row == 2))
+    assert abs(border - 250) <= 6, border
+    speckled = np.zeros((h, w), bool)
+    speckled[200:, :100] = True  # a large patch of shade
+    speckled[160:166:2, 200:260:3] = True  # specks
+    kept = _masses(speckled, person, 60.0)
+    assert kept[220:, 10:90].all() and not kept[155:170, 195:265].any()
