@@ -197,6 +197,7 @@ def vocabulary(folder: Path = WORDS_DIR) -> Vocabulary:
     themes: dict[str, dict[_Group, set[str]]] = {}
     filler: set[str] = set()
     conjunctions: set[str] = set()
+    glued: list[str] = []  # "وأقل": a clitic "and" glued to a negator starts a clause of its own
     languages = []
     for path in sorted(folder.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -225,12 +226,18 @@ def vocabulary(folder: Path = WORDS_DIR) -> Vocabulary:
                     conjunctions.update(fold(normalize(p)) for p in phrases)
                 else:
                     add(kinds[key], phrases)
+        negators = [normalize(p) for p in data.get("modifiers", {}).get("negators", ())]
+        if group.prefixes and negators:
+            glued.append("(?:" + "|".join(map(re.escape, group.prefixes)) + ")(?=(?:" + "|".join(
+                map(re.escape, sorted(negators, key=len, reverse=True))) + ")(?!" + _WORD_CHAR + "))")
         for theme_id, phrases in data.get("themes", {}).items():
             add(themes.setdefault(theme_id, {}), phrases)
     split = r"[,;.!?،؛؟。、；！？।\n]+|\band\b|\bbut\b|\bplus\b|&"
     if conjunctions:
         words = "|".join(re.escape(c) for c in sorted(conjunctions, key=len, reverse=True))
         split += r"|(?<!" + _WORD_CHAR + ")(?:" + words + r")(?!" + _WORD_CHAR + ")"
+    for pattern in glued:
+        split += r"|(?<!" + _WORD_CHAR + ")" + pattern
     return Vocabulary(
         adjust=[(_Phrases(adjust[key]), *MEANINGS[key]) for key in MEANINGS],
         kinds={key: _Phrases(value) for key, value in kinds.items()},
