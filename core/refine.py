@@ -3,6 +3,9 @@
 Synonyms, intensity ("a bit", "much") and negation ("less", "not so", "too") are understood. Colour and texture words
 become post-processing adjustments that every engine applies instantly; background colour, name size, a variation or
 another theme need a new render; anything else is an instruction that only an editing engine can follow.
+
+The words are data, one file per language in ``refine_words/`` (README there), merged: a reply is read whatever
+language it is written in ("mais quente", "暖一点", "thoda warmer please"). English reads as it always has.
 """
 
 from __future__ import annotations

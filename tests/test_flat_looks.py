@@ -169,3 +169,23 @@ def test_a_landscape_close_up_fills_a_portrait_look_without_the_photos_edges_sho
         assert len(look.faces) == 1
         covered = look.coverage((1024, 1280))
         assert covered.min() == 1.0, f"{theme_id}: {1 - covered.mean():.0%} of the picture is outside the photo"
+
+
+def test_the_comic_bubble_speaks_for_a_face_reached_from_free_space() -> None:
+    """In a group the bubble's tail reaches the mouth of the face nearest the bubble without crossing another head
+    (it ran to the largest face, in the middle of the crowd, between the people)."""
+    from minime.core.engines.classic.poster import _speaker
+
+    bubble = (520, 60, 984, 260)
+    near = (700.0, 380.0, 120.0, 150.0)  # right below the bubble
+    large = (380.0, 700.0, 200.0, 250.0)  # the largest face, further down, beside and below the first
+    beside = (120.0, 330.0, 130.0, 160.0)
+    faces = [beside, large, near]
+    base_x, (tx, ty) = _speaker(bubble, faces)
+    assert bubble[0] <= base_x <= bubble[2]
+    x, y, w, h = near
+    assert abs(tx - (x + w / 2)) < 0.75 * w and y + 0.4 * h < ty < y + h, "the tip beside the near face's mouth"
+    for ox, oy, ow, oh in (beside, large):  # the tail crosses no other head
+        for t in np.linspace(0, 1, 50):
+            px, py = base_x + t * (tx - base_x), 240 + t * (ty - 240)
+            assert not (ox < px < ox + ow and oy - 0.3 * oh < py < oy + oh)

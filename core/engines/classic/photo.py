@@ -133,11 +133,17 @@ class _PopShapes:
     shaded: tuple[int, int, int, int] | None  # rows and columns (y0, y1, x0, x1) where shading is not 1
 
 
+WIDE_GROUP = 1.2  # a group photo at least this much wider than high gets the two wide panels
+
+
 def pop_art(look: Look) -> Image.Image:
     """Flat inks per region (skin, hair, clothes, background) with clean outlines and Ben-Day dots; ``grid`` makes
     the 2×2 Warhol sheet, each panel in its own inks."""
     if (look.params.variant or look.theme.default_variant) == "grid":
-        if len(look.faces) > 1 and not look.fits((512, 512)):  # a wide group: two wide panels, one above the other
+        sw, sh = look.source.size
+        # A wide group: two wide panels, one above the other. A group in a squarish photo fills square panels (in a
+        # wide panel it was a square of people, cut straight at the photo's sides, between two bars of background).
+        if len(look.faces) > 1 and not look.fits((512, 512)) and sw > WIDE_GROUP * sh:
             shapes = _pop_shapes(look, (1024, 512), dot=8, work=(768, 384))
             sheet = Image.new("RGB", (1024, 1024))
             for i in range(2):
