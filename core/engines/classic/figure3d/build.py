@@ -560,6 +560,7 @@ def _clear_pose(arms) -> bool:
                                   or a[0][1] > 0) for a in arms)
 
 
+GROUP_ARM_OUT = 0.3  # radians: a hanging arm swung out further would reach into the neighbour (1.75 apart)
 GROUP_REACH = 0.8  # in a group, how far out (face widths from the middle) a hand may reach: not into a neighbour
 
 
@@ -572,6 +573,8 @@ def _reach(arm) -> float:
 def _posed(outfit: Outfit, found, options: FigureOptions, group: bool = False) -> Outfit:
     """The outfit in the photo's own pose where it was read (an action figure keeps its pose unless the photo's
     is a clear one; in a group an arm reaching into a neighbour keeps the default)."""
+    if group and options.pose != "action":  # the matte's stance reads a neighbour or a table as an arm held out
+        outfit = replace(outfit, arm_out=tuple(min(a, GROUP_ARM_OUT) for a in outfit.arm_out))
     if found is None:
         return outfit
     arms, legs = found
