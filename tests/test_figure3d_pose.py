@@ -114,6 +114,11 @@ def test_an_action_figure_keeps_its_pose_unless_the_photos_is_a_clear_one() -> N
     assert buildmod._posed(outfit, hanging, FigureOptions()).arm_dirs is not None
     for clear in (FOLDED_ARMS, RAISED_ARM):
         assert buildmod._posed(outfit, buildmod._pose_to_figure(clear, 500, 400, 100), action).arm_dirs is not None
+    # One arm seen, clearly raised: the other hangs rather than keeping half the action pose.
+    arms, legs = buildmod._pose_to_figure(RAISED_ARM, 500, 400, 100)
+    dynamic = Outfit(*COLORS, arm_raise=(1.9, 0.5), elbow=(0.5, 1.3))
+    posed = buildmod._posed(dynamic, ((arms[0], None), legs), action)
+    assert posed.arm_dirs[1] is None and posed.arm_raise[1] == 0.0
 
 
 def _arms_of(photo: Image.Image):

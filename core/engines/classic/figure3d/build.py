@@ -580,8 +580,11 @@ def _posed(outfit: Outfit, found, options: FigureOptions, group: bool = False) -
     arms, legs = found
     if group:
         arms = tuple(a if a is not None and _reach(a) <= GROUP_REACH else None for a in arms)
-    if options.pose == "action" and not _clear_pose(arms):
-        return outfit
+    if options.pose == "action":
+        if not _clear_pose(arms):
+            return outfit
+        # The photo's pose instead of the action pose: an arm it doesn't show hangs (not half an action pose).
+        outfit = replace(outfit, arm_out=(0.14, 0.14), arm_raise=(0.0, 0.0), elbow=(0.25, 0.25))
     leg_out = tuple(g if g is not None else outfit.leg_out[i] for i, g in enumerate(legs))
     if any(a is not None for a in arms):
         return replace(outfit, arm_dirs=arms, leg_out=leg_out, stride=outfit.stride)
