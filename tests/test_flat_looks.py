@@ -214,3 +214,20 @@ def test_pop_art_parts_a_group_between_its_people_along_their_clothes() -> None:
     speckled[160:166:2, 200:260:3] = True  # specks
     kept = _masses(speckled, person, 60.0)
     assert kept[220:, 10:90].all() and not kept[155:170, 195:265].any()
+
+
+def test_a_stickers_cartoon_face_is_smooth_not_banded() -> None:
+    """The sticker sheet's cartoon heads keep the drawn skin's painted shading: cut into five tone bands, a close-up
+    face's bands had jagged edges that read as blotches."""
+    from minime.core.engines.classic.faceart import face_art, toon
+    from minime.core.engines.classic.subject import find_faces
+
+    rgb = np.asarray(Image.open(DATA / "obama.jpg").convert("RGB"))
+    faces = [tuple(float(v) for v in f) for f in find_faces(rgb)]
+    skin = cv2.erode((face_art(rgb, faces).skin > 0.5).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    banded = {}
+    for smooth in (False, True):  # the share of the skin in its three most common tones (HSV value)
+        flat, _ = toon(rgb, faces, levels=5, smooth_skin=smooth)
+        value = cv2.cvtColor(flat, cv2.COLOR_RGB2HSV)[..., 2][skin]
+        banded[smooth] = float(np.sort(np.bincount(value, minlength=256))[-3:].sum() / value.size)
+    assert banded[False] > 0.6 and banded[True] < 0.35, banded
