@@ -3,6 +3,9 @@
 Synonyms, intensity ("a bit", "much") and negation ("less", "not so", "too") are understood. Colour and texture words
 become post-processing adjustments that every engine applies instantly; background colour, name size, a variation or
 another theme need a new render; anything else is an instruction that only an editing engine can follow.
+
+The words are data, one file per language in ``refine_words/`` (README there), merged: a reply is read whatever
+language it is written in ("mais quente", "暖一点", "thoda warmer please"). English reads as it always has.
 """
 
 from __future__ import annotations
@@ -197,6 +200,7 @@ def vocabulary(folder: Path = WORDS_DIR) -> Vocabulary:
     themes: dict[str, dict[_Group, set[str]]] = {}
     filler: set[str] = set()
     conjunctions: set[str] = set()
+    glued: list[str] = []  # "وأقل": a clitic "and" glued to a negator starts a clause of its own
     languages = []
     for path in sorted(folder.glob("*.toml")):
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -225,12 +229,18 @@ def vocabulary(folder: Path = WORDS_DIR) -> Vocabulary:
                     conjunctions.update(fold(normalize(p)) for p in phrases)
                 else:
                     add(kinds[key], phrases)
+        negators = [normalize(p) for p in data.get("modifiers", {}).get("negators", ())]
+        if group.prefixes and negators:
+            glued.append("(?:" + "|".join(map(re.escape, group.prefixes)) + ")(?=(?:" + "|".join(
+                map(re.escape, sorted(negators, key=len, reverse=True))) + ")(?!" + _WORD_CHAR + "))")
         for theme_id, phrases in data.get("themes", {}).items():
             add(themes.setdefault(theme_id, {}), phrases)
     split = r"[,;.!?،؛؟。、；！？।\n]+|\band\b|\bbut\b|\bplus\b|&"
     if conjunctions:
         words = "|".join(re.escape(c) for c in sorted(conjunctions, key=len, reverse=True))
         split += r"|(?<!" + _WORD_CHAR + ")(?:" + words + r")(?!" + _WORD_CHAR + ")"
+    for pattern in glued:
+        split += r"|(?<!" + _WORD_CHAR + ")" + pattern
     return Vocabulary(
         adjust=[(_Phrases(adjust[key]), *MEANINGS[key]) for key in MEANINGS],
         kinds={key: _Phrases(value) for key, value in kinds.items()},

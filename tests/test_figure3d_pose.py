@@ -114,6 +114,11 @@ def test_an_action_figure_keeps_its_pose_unless_the_photos_is_a_clear_one() -> N
     assert buildmod._posed(outfit, hanging, FigureOptions()).arm_dirs is not None
     for clear in (FOLDED_ARMS, RAISED_ARM):
         assert buildmod._posed(outfit, buildmod._pose_to_figure(clear, 500, 400, 100), action).arm_dirs is not None
+    # One arm seen, clearly raised: the other hangs rather than keeping half the action pose.
+    arms, legs = buildmod._pose_to_figure(RAISED_ARM, 500, 400, 100)
+    dynamic = Outfit(*COLORS, arm_raise=(1.9, 0.5), elbow=(0.5, 1.3))
+    posed = buildmod._posed(dynamic, ((arms[0], None), legs), action)
+    assert posed.arm_dirs[1] is None and posed.arm_raise[1] == 0.0
 
 
 def _arms_of(photo: Image.Image):
@@ -146,3 +151,15 @@ def test_a_close_up_reads_no_pose_and_keeps_the_default_arms(monkeypatch) -> Non
     found, _ = _arms_of(obama.crop((0, 0, obama.width, int(chin + 1.8 * width))))
     assert found is None
     assert not calls  # the model never ran
+
+
+def test_in_a_group_no_arm_reaches_into_a_neighbour() -> None:
+    wide = Outfit(*COLORS, arm_out=(0.9, 0.8))  # the matte's stance took a table for arms held out
+    assert max(buildmod._posed(wide, None, FigureOptions(), group=True).arm_out) <= buildmod.GROUP_ARM_OUT
+    assert buildmod._posed(wide, None, FigureOptions()).arm_out == (0.9, 0.8)  # alone, the stance stands
+    out = (((0.9, -0.4, 0.0), (1.0, 0.0, 0.0)), None)  # an arm held straight out to the side
+    arms = buildmod._posed(Outfit(*COLORS), (out, (None, None)), FigureOptions(), group=True).arm_dirs
+    assert arms is None or arms[0] is None
+    for arm in buildmod._posed(Outfit(*COLORS), buildmod._pose_to_figure(FOLDED_ARMS, 500, 400, 100),
+                               FigureOptions(), group=True).arm_dirs:
+        assert arm is not None and buildmod._reach(arm) <= buildmod.GROUP_REACH

@@ -169,3 +169,65 @@ def test_a_landscape_close_up_fills_a_portrait_look_without_the_photos_edges_sho
         assert len(look.faces) == 1
         covered = look.coverage((1024, 1280))
         assert covered.min() == 1.0, f"{theme_id}: {1 - covered.mean():.0%} of the picture is outside the photo"
+
+
+def test_the_comic_bubble_speaks_for_a_face_reached_from_free_space() -> None:
+    """In a group the bubble's tail reaches the mouth of the face nearest the bubble without crossing another head
+    (it ran to the largest face, in the middle of the crowd, between the people)."""
+    from minime.core.engines.classic.poster import _speaker
+
+    bubble = (520, 60, 984, 260)
+    near = (700.0, 380.0, 120.0, 150.0)  # right below the bubble
+    large = (380.0, 700.0, 200.0, 250.0)  # the largest face, further down, beside and below the first
+    beside = (120.0, 330.0, 130.0, 160.0)
+    faces = [beside, large, near]
+    base_x, (tx, ty) = _speaker(bubble, faces)
+    assert bubble[0] <= base_x <= bubble[2]
+    x, y, w, h = near
+    assert abs(tx - (x + w / 2)) < 0.75 * w and y + 0.4 * h < ty < y + h, "the tip beside the near face's mouth"
+    for ox, oy, ow, oh in (beside, large):  # the tail crosses no other head
+        for t in np.linspace(0, 1, 50):
+            px, py = base_x + t * (tx - base_x), 240 + t * (ty - 240)
+            assert not (ox < px < ox + ow and oy - 0.3 * oh < py < oy + oh)
+
+
+def test_pop_art_parts_a_group_between_its_people_along_their_clothes() -> None:
+    """Each person of a group is told apart (a line is drawn between one's clothes and the next one's): the border
+    follows the edge between a red and a blue shirt, not the midpoint between the two faces; and the shade of the
+    clothes comes in large masses, not specks."""
+    from minime.core.engines.classic.photo import _masses, _people
+
+    h, w = 300, 400
+    rgb = np.full((h, w, 3), 200, np.uint8)
+    rgb[150:, :250] = (200, 40, 40)  # the left one's red shirt reaches past the middle
+    rgb[150:, 250:] = (40, 60, 200)
+    person = np.zeros((h, w), bool)
+    person[150:] = True
+    faces = [(70.0, 60.0, 60.0, 70.0), (270.0, 60.0, 60.0, 70.0)]
+    owner = _people(rgb, person, np.zeros((h, w), bool), faces)
+    row = owner[250]
+    assert set(np.unique(row)) == {1, 2}
+    border = int(np.argmax(row == 2))
+    assert abs(border - 250) <= 6, border
+    speckled = np.zeros((h, w), bool)
+    speckled[200:, :100] = True  # a large patch of shade
+    speckled[160:166:2, 200:260:3] = True  # specks
+    kept = _masses(speckled, person, 60.0)
+    assert kept[220:, 10:90].all() and not kept[155:170, 195:265].any()
+
+
+def test_a_stickers_cartoon_face_is_smooth_not_banded() -> None:
+    """The sticker sheet's cartoon heads keep the drawn skin's painted shading: cut into five tone bands, a close-up
+    face's bands had jagged edges that read as blotches."""
+    from minime.core.engines.classic.faceart import face_art, toon
+    from minime.core.engines.classic.subject import find_faces
+
+    rgb = np.asarray(Image.open(DATA / "obama.jpg").convert("RGB"))
+    faces = [tuple(float(v) for v in f) for f in find_faces(rgb)]
+    skin = cv2.erode((face_art(rgb, faces).skin > 0.5).astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    banded = {}
+    for smooth in (False, True):  # the share of the skin in its three most common tones (HSV value)
+        flat, _ = toon(rgb, faces, levels=5, smooth_skin=smooth)
+        value = cv2.cvtColor(flat, cv2.COLOR_RGB2HSV)[..., 2][skin]
+        banded[smooth] = float(np.sort(np.bincount(value, minlength=256))[-3:].sum() / value.size)
+    assert banded[False] > 0.6 and banded[True] < 0.35, banded

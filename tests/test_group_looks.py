@@ -95,3 +95,26 @@ def test_the_second_opinion_sees_the_group_where_the_first_does(six: Image.Image
     assert len(hog) == 6
     for face in faces:
         assert max(subject._overlap(face, box) for box in hog) > 0.5, "each face seen by both"
+
+
+@pytest.fixture(scope="module")
+def four(six: Image.Image) -> Image.Image:
+    """Four of the six in two rows of two, close together: a group photo as high as it is wide, too crowded for a
+    square crop around the heads."""
+    return six.crop((TILE // 6, TILE // 10, 2 * TILE - TILE // 6, 2 * TILE - TILE // 6 + TILE // 10))
+
+
+def test_a_squarish_group_fills_the_pop_art_panels(four: Image.Image) -> None:
+    """A group in a square photo gets the 2×2 sheet of square panels, the people reaching the panels' sides (in a
+    wide panel it was a square of people cut straight at the photo's sides, between bars of background), and
+    every face is found again in a panel."""
+    spec = CATALOG.get("pop-art")
+    out = ENGINE.render(RenderRequest(four, spec, RenderParams(name="Team", variant="grid", seed=5)))
+    image = np.asarray(out.image.convert("RGB")).astype(np.int16)
+    panel = image[:512, :512]
+    bg = panel[4, 4]  # (the sky above the first portrait's head)
+    foot = panel[480:505]  # the panel's foot is the people's clothes from side to side, not bars of background
+    near_bg = (np.abs(foot - bg).max(-1) < 40) | (np.abs(foot - (bg * 215 // 255)).max(-1) < 40)
+    assert near_bg.mean() < 0.3
+    found = find_faces(np.asarray(Image.fromarray(panel.astype(np.uint8)).resize((1024, 1024))))
+    assert len(found) >= 4, f"{len(found)} of 4 faces in a panel"

@@ -185,15 +185,22 @@ def name_and_things(look: Look, default: str = "") -> tuple[str, tuple[str, ...]
     return (name.strip() or default), things[:4]
 
 
-def cel_shade(rgb: np.ndarray, levels: int = 6) -> np.ndarray:
+def cel_shade(rgb: np.ndarray, levels: int = 6, unbanded: np.ndarray | None = None) -> np.ndarray:
     """Painted-anime colour: smoothed flat regions, quantised tones, brighter and cleaner (worked at half size,
-    where the brush strokes are the same and the filters cost a quarter)."""
+    where the brush strokes are the same and the filters cost a quarter). Where ``unbanded`` (float32 0..1, the
+    picture's size) is 1 the tones stay continuous: a smooth painted skin cut into bands turns into blotches."""
     small = cv2.resize(rgb, (rgb.shape[1] // 2, rgb.shape[0] // 2), interpolation=cv2.INTER_AREA)
     small = cv2.bilateralFilter(cv2.bilateralFilter(small, 7, 40, 7), 5, 40, 5)
     hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
-    lut_v = np.clip(np.round((np.arange(256) / 255) ** 0.85 * levels) / levels * 255 * 1.04 + 10, 0, 255)
+    tone = (np.arange(256) / 255) ** 0.85
+    lut_v = np.clip(np.round(tone * levels) / levels * 255 * 1.04 + 10, 0, 255)
     lut_s = np.clip(np.arange(256) * 1.25, 0, 255)
-    hsv[..., 2] = cv2.LUT(hsv[..., 2], lut_v.astype(np.uint8))
+    banded = cv2.LUT(hsv[..., 2], lut_v.astype(np.uint8))
+    if unbanded is not None:
+        keep = cv2.resize(unbanded.astype(np.float32), (small.shape[1], small.shape[0]), interpolation=cv2.INTER_AREA)
+        even = cv2.LUT(hsv[..., 2], np.clip(tone * 255 * 1.04 + 10, 0, 255).astype(np.uint8))
+        banded = cv2.blendLinear(banded, even, 1 - keep, keep)
+    hsv[..., 2] = banded
     hsv[..., 1] = cv2.LUT(hsv[..., 1], lut_s.astype(np.uint8))
     flat = cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB)
     return cv2.resize(flat, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)

@@ -395,12 +395,15 @@ def _glasses(gray: np.ndarray, oval: np.ndarray, eyes: np.ndarray, brows: np.nda
 
 
 def toon(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], levels: int = 5, thickness: float = 1.0,
-         person: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+         person: np.ndarray | None = None, smooth_skin: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A picture's cel-shaded flat colours (uint8) and ink (float32 0..1), the faces' skin smooth and their
-    features drawn, their dark hair in clean tones (on ``person``, see :func:`face_art`)."""
+    features drawn, their dark hair in clean tones (on ``person``, see :func:`face_art`). ``smooth_skin``: the drawn
+    skin keeps its painted shading instead of being cut into tone bands (a sticker's close-up face, where the bands'
+    jagged edges read as blotches)."""
     art = face_art(rgb, faces, line_scale=thickness, person=person)
     clean = smoothed(rgb, art)
-    return cel_shade(clean, levels=levels), inked(ink_lines(clean, thickness=thickness), art)
+    unbanded = cv2.GaussianBlur(art.skin, (0, 0), 2) if smooth_skin and art.found else None
+    return cel_shade(clean, levels=levels, unbanded=unbanded), inked(ink_lines(clean, thickness=thickness), art)
 
 
 def without_rim(rgb: np.ndarray, faces: list[tuple[float, float, float, float]],

@@ -133,11 +133,17 @@ class _PopShapes:
     shaded: tuple[int, int, int, int] | None  # rows and columns (y0, y1, x0, x1) where shading is not 1
 
 
+WIDE_GROUP = 1.2  # a group photo at least this much wider than high gets the two wide panels
+
+
 def pop_art(look: Look) -> Image.Image:
     """Flat inks per region (skin, hair, clothes, background) with clean outlines and Ben-Day dots; ``grid`` makes
     the 2×2 Warhol sheet, each panel in its own inks."""
     if (look.params.variant or look.theme.default_variant) == "grid":
-        if len(look.faces) > 1 and not look.fits((512, 512)):  # a wide group: two wide panels, one above the other
+        sw, sh = look.source.size
+        # A wide group: two wide panels, one above the other. A group in a squarish photo fills square panels (in a
+        # wide panel it was a square of people, cut straight at the photo's sides, between two bars of background).
+        if len(look.faces) > 1 and not look.fits((512, 512)) and sw > WIDE_GROUP * sh:
             shapes = _pop_shapes(look, (1024, 512), dot=8, work=(768, 384))
             sheet = Image.new("RGB", (1024, 1024))
             for i in range(2):
@@ -188,7 +194,10 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
         region = labels == lit
         if region.sum() > 50:
             cut = np.percentile(broad[region], 35 if lit == SKIN else 30)
-            labels[region & (broad < cut - 6)] = shade
+            dark = region & (broad < cut - 6)
+            if len(faces) > 1 and lit == CLOTHES:  # a group's small people: shade in a few large masses
+                dark = _masses(dark, region, float(np.median([f[2] for f in faces])))
+            labels[dark] = shade
     labels[features] = INK
     labels = _smooth_labels(labels, size)
     mask_big = cv2.resize(mask, size, interpolation=cv2.INTER_LINEAR)
@@ -202,6 +211,13 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     lines = cv2.dilate(edges, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * thick + 1, 2 * thick + 1)))
     region_lines = cv2.dilate(np.where((labels != BG) & (labels != INK), borders, 0).astype(np.uint8),
                               np.ones((max(1, thick // 2 + 1),) * 2, np.uint8))
+    if len(faces) > 1:  # a group: a line between one person's clothes and the next one's (one ink for all of them
+        # made the people a single mass)
+        clothes = np.isin(labels, (CLOTHES, CLOTHES_SHADE))
+        owner = cv2.resize(_people(smooth, person, skin | hair, faces), size, interpolation=cv2.INTER_NEAREST)
+        between = np.where(clothes, cv2.Canny(owner * 20, 10, 30), 0).astype(np.uint8)
+        region_lines = np.maximum(region_lines, cv2.dilate(between, cv2.getStructuringElement(
+            cv2.MORPH_ELLIPSE, (thick + 1 | 1, thick + 1 | 1))))
     lines = cv2.GaussianBlur(np.maximum(lines, (region_lines * 0.85).astype(np.uint8)), (0, 0), 0.8)
     if drawn.found:  # the drawn features (eyes, brows, nose, lips, glasses): clean lines, not black holes
         features = cv2.resize(drawn.lines, size, interpolation=cv2.INTER_LINEAR) if size != work else drawn.lines
@@ -225,6 +241,48 @@ def _pop_shapes(look: Look, size: tuple[int, int], dot: int, work: tuple[int, in
     ys, xs = np.nonzero(np.abs(shading - 1) > 1e-3)
     shaded = (int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1) if len(ys) else None
     return _PopShapes(labels, dots, lines, dots_small, skin_l, skin_ab, shading, shaded)
+
+
+def _people(rgb: np.ndarray, person: np.ndarray, heads: np.ndarray, faces: list) -> np.ndarray:
+    """Which person each pixel of the matte belongs to (1 + the face's index, 0 off the people): a watershed over
+    the photo's colours from each face and the middle of its chest, so the line between two people follows the
+    edge between their clothes; smoothed into whole shapes."""
+    h, w = person.shape
+    markers = np.zeros((h, w), np.int32)
+    markers[~cv2.dilate(person.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)] = len(faces) + 1
+    for i, (fx, fy, fw, fh) in enumerate(faces):
+        seed = np.zeros((h, w), np.uint8)
+        cv2.ellipse(seed, (int(fx + fw / 2), int(fy + fh * 0.55)), (max(1, int(fw * 0.3)), max(1, int(fh * 0.35))),
+                    0, 0, 360, 1, -1)
+        cv2.rectangle(seed, (int(fx + fw * 0.3), int(fy + fh * 1.25)), (int(fx + fw * 0.7), int(fy + fh * 1.9)), 1,
+                      -1)
+        markers[(seed > 0) & person] = i + 1
+    face_w = float(np.median([f[2] for f in faces]))
+    # (Over the colours blurred a little: a striped shirt's stripes are no border between two people.)
+    cv2.watershed(cv2.cvtColor(cv2.GaussianBlur(rgb, (0, 0), max(1.0, 0.12 * face_w)), cv2.COLOR_RGB2BGR), markers)
+    votes = np.stack([cv2.GaussianBlur((markers == i + 1).astype(np.float32), (0, 0), max(2.5, 0.15 * face_w))
+                      for i in range(len(faces))])
+    owner = (1 + np.argmax(votes, axis=0)).astype(np.uint8)
+    owner[~person | heads] = 0
+    return owner
+
+
+SHADE_MASS = 0.6  # of the group's median face area: smaller patches of shade (or of light inside the shade) go
+
+
+def _masses(dark: np.ndarray, region: np.ndarray, face_w: float) -> np.ndarray:
+    """``dark`` (a part of ``region``) without its specks and small holes: at a group's scale the split of the clothes
+    into light and shade follows every fold and print as a camouflage of small blotches."""
+    side = max(3, int(face_w * 0.2)) | 1
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (side, side))
+    out = cv2.morphologyEx(cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, kernel), cv2.MORPH_CLOSE, kernel)
+    least = SHADE_MASS * face_w * face_w
+    for value in (1, 0):  # shade patches, then the lit holes in the shade
+        count, parts, stats, _ = cv2.connectedComponentsWithStats((out == value).astype(np.uint8), connectivity=8)
+        small = 1 + np.nonzero(stats[1:, cv2.CC_STAT_AREA] < least)[0]
+        if len(small):
+            out[np.isin(parts, small) & (region if value == 0 else True)] = 1 - value
+    return (out > 0) & region
 
 
 def _faces_in_frame(look: Look, size: tuple[int, int]) -> list[tuple[float, float, float, float]]:

@@ -310,13 +310,11 @@ def comic_panel(look: Look) -> Image.Image:
     wide = [(520, 60, 984, 260), (40, 150, 504, 350)]
     bubbles = (wide[::-1] if centre > W * 0.55 else wide) + [(664, 50, 984, 226), (40, 140, 360, 316)]
     bx0, by0, bx1, by1 = min(bubbles, key=lambda b: _covered(b, faces))
-    if main:  # the tail ends beside the speaker's cheek, on the bubble's side, where the face is in the panel
-        x, y, w, h = main
-        tail_to = (int(x - 0.35 * w if (bx0 + bx1) / 2 < centre else x + 1.35 * w), int(max(by1 + 40, y + h * 0.6)))
+    if main:  # the tail ends beside one speaker's mouth, reached from free space (see ``_speaker``)
+        base_x, tail_to = _speaker((bx0, by0, bx1, by1), faces)
     else:
-        tail_to = (int(fx * W), int(max(0.2, fy - 0.12) * H))
-    d.polygon([((bx0 + bx1) // 2 - 40, by1 - 20), ((bx0 + bx1) // 2 + 30, by1 - 20),
-               (tail_to[0] + (1 if tail_to[0] > bx1 else -1) * 0, max(by1 + 60, tail_to[1]))],
+        base_x, tail_to = (bx0 + bx1) // 2, (int(fx * W), int(max(0.2, fy - 0.12) * H))
+    d.polygon([(base_x - 40, by1 - 20), (base_x + 30, by1 - 20), (tail_to[0], max(by1 + 60, tail_to[1]))],
               fill=(255, 255, 255, 255), outline=(15, 15, 15, 255))
     d.ellipse((bx0, by0, bx1, by1), fill=(255, 255, 255, 255), outline=(15, 15, 15, 255), width=6)
     draw_fitted_text(canvas, (bx0 + 60, by0 + 40, bx1 - 60, by1 - 40), speech, "luckiest-guy", (15, 15, 15))
@@ -345,6 +343,30 @@ BOOM_SPOTS = ((W - 200, H - 190), (200, H - 190), (W - 210, 440), (210, 470))  #
 def _clear_spot(faces: list[tuple[float, float, float, float]]) -> tuple[int, int]:
     """Where the sound effect covers the least of any face (the first free one of BOOM_SPOTS)."""
     return min(BOOM_SPOTS, key=lambda c: _covered((c[0] - 175, c[1] - 140, c[0] + 175, c[1] + 140), faces))
+
+
+def _speaker(bubble: tuple[int, int, int, int], faces: list[tuple[float, float, float, float]]
+             ) -> tuple[int, tuple[int, int]]:
+    """Where the speech bubble's tail leaves the bubble (x on its foot) and where it ends: just beside one face's
+    mouth, on the bubble's side. The speaker is the face the shortest tail reaches without crossing another head (in
+    a group the largest face may sit in the middle of the crowd: a tail to it ran between the people)."""
+    bx0, _, bx1, by1 = bubble
+    best, choice = float("inf"), ((bx0 + bx1) // 2, (int(faces[0][0]), int(faces[0][1])))
+    for i, (x, y, w, h) in enumerate(faces):
+        cx = x + w / 2
+        right = cx < (bx0 + bx1) / 2  # the tail comes from the bubble's side of the face
+        tip = (x + w * (1.1 if right else -0.1), max(by1 + 60.0, y + h * 0.72))
+        base = (min(max(tip[0], bx0 + 0.3 * (bx1 - bx0)), bx1 - 0.3 * (bx1 - bx0)), by1 - 20.0)
+        crossed = 0
+        for t in np.linspace(0.0, 0.92, 24):  # another head (with its hair), or the speaker's own face
+            px, py = base[0] + t * (tip[0] - base[0]), base[1] + t * (tip[1] - base[1])
+            crossed += sum(((px - (ox + ow / 2)) / (ow * 0.62)) ** 2 + ((py - (oy + oh * 0.4)) / (oh * 0.9)) ** 2 < 1
+                           for j, (ox, oy, ow, oh) in enumerate(faces) if j != i)
+            crossed += ((px - cx) / (w * 0.5)) ** 2 + ((py - (y + h * 0.45)) / (h * 0.55)) ** 2 < 1
+        cost = float(np.hypot(tip[0] - base[0], tip[1] - base[1])) * (1 + crossed) - 0.5 * w
+        if cost < best:
+            best, choice = cost, (int(base[0]), (int(tip[0]), int(tip[1])))
+    return choice
 
 
 def _covered(rect: tuple[int, int, int, int], faces: list[tuple[float, float, float, float]]) -> float:

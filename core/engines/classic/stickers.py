@@ -209,7 +209,7 @@ def _toon(art: Image.Image, faces: list[tuple[float, float, float, float]], flip
     """The cut-out cel-shaded and inked, its faces drawn (see faceart.py)."""
     arr = np.asarray(art).copy()
     rgb = np.ascontiguousarray(arr[..., :3])
-    flat, lines = toon(rgb, faces, levels=5, person=arr[..., 3])
+    flat, lines = toon(rgb, faces, levels=5, person=arr[..., 3], smooth_skin=True)
     flat, lines = flat.astype(np.float32), lines[..., None]
     arr[..., :3] = np.clip(flat * (1 - 0.8 * lines) + 30 * 0.8 * lines, 0, 255).astype(np.uint8)
     out = Image.fromarray(arr, "RGBA")

@@ -560,6 +560,7 @@ def _clear_pose(arms) -> bool:
                                   or a[0][1] > 0) for a in arms)
 
 
+GROUP_ARM_OUT = 0.3  # radians: a hanging arm swung out further would reach into the neighbour (1.75 apart)
 GROUP_REACH = 0.8  # in a group, how far out (face widths from the middle) a hand may reach: not into a neighbour
 
 
@@ -572,13 +573,18 @@ def _reach(arm) -> float:
 def _posed(outfit: Outfit, found, options: FigureOptions, group: bool = False) -> Outfit:
     """The outfit in the photo's own pose where it was read (an action figure keeps its pose unless the photo's
     is a clear one; in a group an arm reaching into a neighbour keeps the default)."""
+    if group and options.pose != "action":  # the matte's stance reads a neighbour or a table as an arm held out
+        outfit = replace(outfit, arm_out=tuple(min(a, GROUP_ARM_OUT) for a in outfit.arm_out))
     if found is None:
         return outfit
     arms, legs = found
     if group:
         arms = tuple(a if a is not None and _reach(a) <= GROUP_REACH else None for a in arms)
-    if options.pose == "action" and not _clear_pose(arms):
-        return outfit
+    if options.pose == "action":
+        if not _clear_pose(arms):
+            return outfit
+        # The photo's pose instead of the action pose: an arm it doesn't show hangs (not half an action pose).
+        outfit = replace(outfit, arm_out=(0.14, 0.14), arm_raise=(0.0, 0.0), elbow=(0.25, 0.25))
     leg_out = tuple(g if g is not None else outfit.leg_out[i] for i, g in enumerate(legs))
     if any(a is not None for a in arms):
         return replace(outfit, arm_dirs=arms, leg_out=leg_out, stride=outfit.stride)
