@@ -223,6 +223,8 @@ def test_the_mesh_is_one_watertight_solid_of_the_asked_height(astronaut_figure, 
     data = mesh_file(astronaut_figure, fmt, height_mm=120)
     mesh = trimesh.load(io.BytesIO(data), file_type=fmt, force="mesh")
     assert mesh.is_watertight and mesh.is_volume
+    # One solid: every finger joined to its hand, the figure to its base (nothing prints as a loose piece).
+    assert len(mesh.split(only_watertight=False)) == 1
     up = 1 if fmt == "glb" else 2  # glTF is Y-up; 3MF and STL are Z-up
     assert mesh.bounds[0, up] == pytest.approx(0.0, abs=0.01)
     assert mesh.bounds[1, up] == pytest.approx(120.0, rel=0.01)

@@ -251,6 +251,8 @@ def body_parts(outfit: Outfit, floor: float, scale: float = 1.0) -> tuple[list[P
                            [0.25, 0.13, 0.1], [0.34, 0.09, 0.075], [0.38, 0, 0]]) * s
         verts, faces = loft(shoe, (ankle[0], floor + 0.12 * s, ankle[2] + 0.02 * s), (0, 0, 1), (1, 0, 0), seg=32,
                             roundness=3.0)
-        verts[:, 1] = np.maximum(verts[:, 1], floor - 0.005)  # a flat sole
+        # A flat sole, sunk a little into what the figure stands on: a print is then one solid with its base (a sole
+        # just touching the base's top left the figure a loose body on it).
+        verts[:, 1] = np.maximum(verts[:, 1] - 0.02 * s, floor - 0.02 * s)
         parts.append(_part(f"shoe{i}", (verts, faces), outfit.shoes, "shoe"))
     return parts, neck_top

@@ -30,6 +30,12 @@ def _part_colors(model, part) -> np.ndarray:
     return color * (1 - part.tex[:, None]) + photo * part.tex[:, None]
 
 
+def _shells(faces: np.ndarray) -> list[np.ndarray]:
+    """A part's faces grouped by the closed shell they belong to (shells share no vertex)."""
+    labels = trimesh.graph.connected_component_labels(trimesh.graph.face_adjacency(faces), node_count=len(faces))
+    return [faces[labels == k] for k in range(labels.max() + 1)] if len(faces) else []
+
+
 def solid(model) -> trimesh.Trimesh:
     """The figure as one watertight solid (Y up, base at y = 0), vertex colours in sRGB; built once per figure."""
     # One lock per figure (dict.setdefault is atomic): two renders of one figure build its solid once, renders of
@@ -39,13 +45,21 @@ def solid(model) -> trimesh.Trimesh:
         if cached is not None:
             return cached
         pieces = []
-        # Each part nudged by a hundredth of a millimetre (at 100 mm): parts that touch exactly (a pole on a
-        # surface) would leave two vertices at one point, which STL, having no topology, cannot keep apart.
-        nudge = np.random.default_rng(0).normal(0, 1e-3, (len(model.parts), 3)).astype(np.float32)
-        for part, shift in zip(model.parts, nudge):
-            props = np.hstack([part.vertices + shift, _part_colors(model, part)]).astype(np.float32)
-            pieces.append(manifold3d.Manifold(manifold3d.Mesh(vert_properties=np.ascontiguousarray(props),
-                                                              tri_verts=part.faces.astype(np.uint32))))
+        # Each closed shell nudged by a hundredth of a millimetre (at 100 mm): shells that touch exactly (a pole on
+        # a surface, a finger's two joints with one sphere at the knuckle) would meet in coincident surfaces, whose
+        # union leaves vertices a hair apart, which STL, having no topology, cannot keep apart.
+        # A part may be several overlapping shells (a hand: palm, finger joints): manifold3d takes one mesh as one
+        # solid without resolving where its own shells overlap, so each shell goes in on its own and the union joins
+        # them (else a finger stays a loose body inside the print).
+        rng = np.random.default_rng(0)
+        for part in model.parts:
+            props = np.hstack([part.vertices, _part_colors(model, part)]).astype(np.float32)
+            for faces in _shells(part.faces):
+                used, local = np.unique(faces, return_inverse=True)
+                shell = props[used]
+                shell[:, :3] += rng.normal(0, 1e-3, 3).astype(np.float32)
+                pieces.append(manifold3d.Manifold(manifold3d.Mesh(vert_properties=np.ascontiguousarray(shell),
+                                                                  tri_verts=local.reshape(-1, 3).astype(np.uint32))))
         union = manifold3d.Manifold.batch_boolean(pieces, manifold3d.OpType.Add)
         out = union.to_mesh()
         props = np.asarray(out.vert_properties)
@@ -107,7 +121,7 @@ def _three_mf(verts: np.ndarray, faces: np.ndarray, colors: np.ndarray) -> bytes
               '<metadata name="Application">minime</metadata><resources><m:colorgroup id="1">')
     out.write("".join(f'<m:color color="#{r:02X}{g:02X}{b:02X}"/>' for r, g, b in palette))
     out.write('</m:colorgroup><object id="2" type="model" pid="1" pindex="0"><mesh><vertices>')
-    out.write("".join(f'<vertex x="{x:.5f}" y="{y:.5f}" z="{z:.5f}"/>' for x, y, z in verts))
+    out.write("".join(f'<vertex x="{x:.9g}" y="{y:.9g}" z="{z:.9g}"/>' for x, y, z in verts))
     out.write("</vertices><triangles>")
     out.write("".join(f'<triangle v1="{a}" v2="{b}" v3="{c}" pid="1" p1="{index[a]}" p2="{index[b]}" p3="{index[c]}"/>'
                       for a, b, c in faces))
