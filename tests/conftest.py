@@ -224,3 +224,15 @@ async def web(studio: Studio, settings: Settings) -> AsyncIterator[str]:
     runner = await start_web(studio, settings)
     yield f"http://127.0.0.1:{settings.web_port}"
     await runner.cleanup()
+
+
+@pytest.fixture()
+async def discord_fake():
+    """A local fake Discord server that discord.py's client is pointed at (for the figure-file tests)."""
+    from tests.fake_discord import FakeDiscord, patch_discord
+
+    server = FakeDiscord()
+    await server.start()
+    patch_discord(server)
+    yield server
+    await server.stop()

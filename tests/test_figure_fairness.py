@@ -24,7 +24,7 @@ from minime.core.quotas import user_subject
 from minime.core.settings import Settings
 from minime.core.store.schema import jobs
 from tests.conftest import RunningBot, browser_client, midday_clock
-from tests.fake_discord import FakeDiscord, buttons, patch_discord
+from tests.fake_discord import FakeDiscord, buttons
 from tests.fake_telegram import FakeTelegram
 from tests.test_figure_files import SMALL_LOOP, TOKEN, _keys, _result_of, _web_result, video_facts
 
@@ -186,15 +186,6 @@ async def test_telegram_a_second_press_hears_its_on_its_way_in_the_users_languag
         assert (await bot.studio.store.usage_of(f"user:telegram:{ALICE}"))[0] == 2, "the still and one loop"
     finally:
         await bot.stop()
-
-
-@pytest.fixture()
-async def discord_fake():
-    server = FakeDiscord()
-    await server.start()
-    patch_discord(server)
-    yield server
-    await server.stop()
 
 
 async def test_discord_a_loop_over_the_servers_upload_limit_arrives_smaller(

@@ -29,7 +29,7 @@ from minime.core.errors import NoFigure, NotYours
 from minime.core.settings import Settings
 from minime.core.studio import Studio
 from tests.conftest import Recorder, RunningBot, browser_client
-from tests.fake_discord import FakeDiscord, buttons, gallery_of, patch_discord
+from tests.fake_discord import FakeDiscord, buttons, gallery_of
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -255,15 +255,6 @@ async def test_telegram_turn_sends_an_animation_and_3d_file_a_glb(tmp_path: Path
 
 
 # ---- Discord --------------------------------------------------------------------------------------------------------
-
-
-@pytest.fixture()
-async def discord_fake():
-    server = FakeDiscord()
-    await server.start()
-    patch_discord(server)
-    yield server
-    await server.stop()
 
 
 async def test_discord_turn_and_3d_file_arrive_as_attachments(tmp_path: Path, discord_fake: FakeDiscord,

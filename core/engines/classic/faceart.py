@@ -9,6 +9,7 @@ A look calls :func:`face_art` on the picture it stylises (with the faces where t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -49,6 +50,24 @@ class FaceArt:
         return bool(self.skin_lightness)
 
 
+def _meshed(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], before: float,
+            after: tuple[float, float]) -> Iterator[tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]]:
+    """Each face of ``rgb`` big enough to draw: its crop (``before`` face sizes to the left and above, ``after`` (x, y)
+    to the right and below, within the photo), the crop's pixels and its face landmarks in the crop."""
+    h, w = rgb.shape[:2]
+    for box in faces:
+        if box[2] < MIN_FACE:
+            continue
+        x0, y0 = int(max(0, box[0] - box[2] * before)), int(max(0, box[1] - box[3] * before))
+        x1, y1 = int(min(w, box[0] + box[2] * after[0])), int(min(h, box[1] + box[3] * after[1]))
+        if x1 - x0 < MIN_FACE or y1 - y0 < MIN_FACE:
+            continue
+        part = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
+        if points is not None:
+            yield (x0, y0, x1, y1), part, points
+
+
 def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], line_scale: float = 1.0,
              person: np.ndarray | None = None) -> FaceArt:
     """The faces of ``rgb`` (boxes x, y, w, h in its pixels) as smooth skin and drawn features, their dark hair and
@@ -62,17 +81,7 @@ def face_art(rgb: np.ndarray, faces: list[tuple[float, float, float, float]], li
     holes = np.zeros((h, w), np.float32)
     features = np.zeros((h, w), bool)
     lightness = []
-    for box in faces:
-        if box[2] < MIN_FACE:
-            continue
-        x0, y0 = int(max(0, box[0] - box[2] * 0.6)), int(max(0, box[1] - box[3] * 0.6))
-        x1, y1 = int(min(w, box[0] + box[2] * 1.6)), int(min(h, box[1] + box[3] * 1.6))
-        if x1 - x0 < MIN_FACE or y1 - y0 < MIN_FACE:
-            continue
-        part = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
-        if points is None:
-            continue
+    for (x0, y0, x1, y1), part, points in _meshed(rgb, faces, before=0.6, after=(1.6, 1.6)):
         on = None if person is None else np.ascontiguousarray(person[y0:y1, x0:x1]) > (0.5 if person.dtype.kind == "f"
                                                                                          else 127)
         drawn = _draw_face(part, points[:, :2], line_scale, on)
@@ -412,18 +421,7 @@ def without_rim(rgb: np.ndarray, faces: list[tuple[float, float, float, float]],
     it (see :func:`_rim`), and nothing else changed: for a photographic look (a magazine cover) whose retouch would
     otherwise keep a bright crescent under a dark-skinned chin."""
     out = rgb
-    h, w = rgb.shape[:2]
-    for box in faces:
-        if box[2] < MIN_FACE:
-            continue
-        x0, y0 = int(max(0, box[0] - box[2] * 0.3)), int(max(0, box[1] - box[3] * 0.3))
-        x1, y1 = int(min(w, box[0] + box[2] * 1.3)), int(min(h, box[1] + box[3] * 1.5))
-        if x1 - x0 < MIN_FACE or y1 - y0 < MIN_FACE:
-            continue
-        part = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        points = face_mesh(part, (box[0] - x0, box[1] - y0, box[2], box[3]))
-        if points is None:
-            continue
+    for (x0, y0, x1, y1), part, points in _meshed(rgb, faces, before=0.3, after=(1.3, 1.5)):
         pts = points[:, :2]
         span = float(np.ptp(pts[list(OVAL), 0]))
         if span < MIN_FACE * 0.6:
