@@ -192,24 +192,36 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def free_port() -> int:
-    """A port of 127.0.0.1 that nothing listens on now, below the kernel's ephemeral range (32768-60999 on Linux).
+_PORTS_GIVEN: set[int] = set()
 
-    A port the kernel hands out for ``bind(0)`` lies in that range, which is also where every outgoing connection of
-    the other test processes takes its local port: between this call and the server's bind, one of them could take
-    it (seen in CI as "address already in use"). A random port under the range, checked free, has no such race
-    but with another test's server.
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now, that no other test process can be handed, and that this
+    process has not handed out before.
+
+    Below the kernel's ephemeral range (32768-60999 on Linux): a port from ``bind(0)`` lies in that range, which is
+    also where every outgoing connection of the other test processes takes its local port, so one of them could take
+    it between this call and the server's bind. Each pytest-xdist worker draws from its own block of that space:
+    with one shared range, two workers could draw the same port in the moment between the check and a server's
+    bind (seen in CI as "address already in use"). A port once given is not given again by this process (a fixture
+    may draw a second port before its first server is up).
     """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    low = 20000 + (index % 6) * 2000
     rng = random.SystemRandom()
-    for _ in range(200):
-        port = rng.randrange(20000, 32000)
+    for _ in range(400):
+        port = rng.randrange(low, low + 2000)
+        if port in _PORTS_GIVEN:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
-            return port
-    raise RuntimeError("no free port between 20000 and 32000")
+        _PORTS_GIVEN.add(port)
+        return port
+    raise RuntimeError(f"no free port between {low} and {low + 2000}")
 
 
 def browser_client() -> aiohttp.ClientSession:
