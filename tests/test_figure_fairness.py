@@ -26,7 +26,7 @@ from minime.core.store.schema import jobs
 from tests.conftest import RunningBot, browser_client, midday_clock
 from tests.fake_discord import FakeDiscord, buttons
 from tests.fake_telegram import FakeTelegram
-from tests.test_figure_files import SMALL_LOOP, TOKEN, _keys, _result_of, _web_result, video_facts
+from tests.test_figure_files import SMALL_LOOP, TOKEN, _keys, _result_of, _web_result, discord_card, video_facts
 
 ALICE, BOB = 111, 222
 
@@ -194,11 +194,7 @@ async def test_discord_a_loop_over_the_servers_upload_limit_arrives_smaller(
     settings = _settings(tmp_path, discord_token=SecretStr("fake.discord.token"), turntable_size=320)
     bot = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1)).start()
     try:
-        mark = len(fake.calls)
-        await fake.slash(ALICE, "figurine", {"name": "Ada"}, attachment=fake.attachment(astronaut_jpeg))
-        await fake.wait_for_image(mark)
-        message = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("components")),
-                      key=lambda m: int(m["id"]))
+        message = await discord_card(fake, "figurine", astronaut_jpeg)
         turn = next(c["label"] for c in buttons(message) if "Turn" in c["label"])
         user = UserKey("discord", str(ALICE))
         full = await bot.studio.figure_file(user, (await bot.studio.current_result(user)).id, "turntable")

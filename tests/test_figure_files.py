@@ -257,6 +257,15 @@ async def test_telegram_turn_sends_an_animation_and_3d_file_a_glb(tmp_path: Path
 # ---- Discord --------------------------------------------------------------------------------------------------------
 
 
+async def discord_card(fake: FakeDiscord, command: str, photo: bytes) -> dict:
+    """Alice's /``command`` Ada with ``photo`` through the fake Discord: the bot's card (picture and buttons)."""
+    mark = len(fake.calls)
+    await fake.slash(ALICE, command, {"name": "Ada"}, attachment=fake.attachment(photo))
+    await fake.wait_for_image(mark)
+    return max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("components")),
+               key=lambda m: int(m["id"]))
+
+
 async def test_discord_turn_and_3d_file_arrive_as_attachments(tmp_path: Path, discord_fake: FakeDiscord,
                                                               astronaut_jpeg: bytes) -> None:
     fake = discord_fake
@@ -264,11 +273,7 @@ async def test_discord_turn_and_3d_file_arrive_as_attachments(tmp_path: Path, di
                         _env_file=None, **SMALL_LOOP)
     bot = await RunningBot(settings, lambda studio, s: DiscordRunner(studio, s, guild_ready_timeout=0.1)).start()
     try:
-        mark = len(fake.calls)
-        await fake.slash(ALICE, "actionfigure", {"name": "Ada"}, attachment=fake.attachment(astronaut_jpeg))
-        await fake.wait_for_image(mark)
-        message = max((m for m in fake.messages.values() if m["author"]["bot"] and m.get("components")),
-                      key=lambda m: int(m["id"]))
+        message = await discord_card(fake, "actionfigure", astronaut_jpeg)
         assert gallery_of(message) == [message["attachments"][0]["url"]], "the picture sits in its card"
         labels = [c["label"] for c in buttons(message)]
         turn = next(label for label in labels if "Turn" in label)
